@@ -1,0 +1,2 @@
+cairn_unit_test(test_config cairn_common)
+cairn_unit_test(test_crypto cairn_common)

@@ -1,0 +1,111 @@
+/* test_crypto.c - known-answer tests for common/crypto and secret files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "error.h"
+#include "secret_file.h"
+
+static void test_sha256_md5(void **state) {
+  (void)state;
+  uint8_t d[SHA256_LEN];
+  char hex[2 * SHA256_LEN + 1];
+  crypto_sha256("", 0, d);
+  crypto_hex(d, SHA256_LEN, hex);
+  assert_string_equal(
+      hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  crypto_md5("abc", 3, d);
+  crypto_hex(d, MD5_LEN, hex);
+  assert_string_equal(hex, "900150983cd24fb0d6963f7d28e17f72");
+
+  /* Streaming equals one-shot. */
+  struct crypto_hash *h = crypto_hash_new(CRYPTO_HASH_SHA256);
+  assert_non_null(h);
+  crypto_hash_update(h, "a", 1);
+  crypto_hash_update(h, "bc", 2);
+  uint8_t s[SHA256_LEN], o[SHA256_LEN];
+  assert_int_equal(crypto_hash_final(h, s), SHA256_LEN);
+  crypto_hash_free(h);
+  crypto_sha256("abc", 3, o);
+  assert_memory_equal(s, o, SHA256_LEN);
+}
+
+/* RFC 4231 test case 2. */
+static void test_hmac(void **state) {
+  (void)state;
+  uint8_t mac[SHA256_LEN];
+  char hex[65];
+  crypto_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+  crypto_hex(mac, SHA256_LEN, hex);
+  assert_string_equal(
+      hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+static void test_hex_base64(void **state) {
+  (void)state;
+  uint8_t out[4];
+  assert_int_equal(crypto_unhex("deadBEEF", 8, out, 4), 0);
+  assert_int_equal(out[0], 0xde);
+  assert_int_equal(out[3], 0xef);
+  assert_int_equal(crypto_unhex("zz", 2, out, 1), CAIRN_EINVAL);
+  assert_int_equal(crypto_unhex("abc", 3, out, 2), CAIRN_EINVAL);
+
+  char b64[16];
+  crypto_base64((const uint8_t *)"hello", 5, b64);
+  assert_string_equal(b64, "aGVsbG8=");
+  uint8_t dec[8];
+  assert_int_equal(crypto_unbase64("aGVsbG8=", 8, dec, sizeof dec), 5);
+  assert_memory_equal(dec, "hello", 5);
+  assert_int_equal(crypto_unbase64("aGVsbG8", 7, dec, sizeof dec), -1);
+  assert_int_equal(crypto_unbase64("aGVsbG8=", 8, dec, 3), -1);
+  assert_true(crypto_equal("abc", "abc", 3));
+  assert_false(crypto_equal("abc", "abd", 3));
+}
+
+static void test_secret_file(void **state) {
+  (void)state;
+  char dir[] = "/tmp/cairn-secret-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[256], buf[64];
+  snprintf(path, sizeof path, "%s/s", dir);
+  assert_int_equal(secret_file_read(path, buf, sizeof buf), CAIRN_ENOENT);
+  assert_int_equal(secret_file_write(path, "topsecret", 9), 0);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  assert_int_equal(secret_file_read(path, buf, sizeof buf), 9);
+  assert_string_equal(buf, "topsecret");
+  chmod(path, 0644); /* readable by others: refused */
+  assert_int_equal(secret_file_read(path, buf, sizeof buf), CAIRN_EPERM);
+  unlink(path);
+  rmdir(dir);
+
+  char text[41];
+  assert_int_equal(secret_random_text(text, 40, 0), 0);
+  assert_int_equal(strlen(text), 40);
+  assert_int_equal(secret_random_text(text, 20, 1), 0);
+  for (int i = 0; i < 20; i++)
+    assert_true((text[i] >= 'A' && text[i] <= 'Z') ||
+                (text[i] >= '0' && text[i] <= '9'));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sha256_md5),
+      cmocka_unit_test(test_hmac),
+      cmocka_unit_test(test_hex_base64),
+      cmocka_unit_test(test_secret_file),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  crypto_shutdown();
+  return rc;
+}
