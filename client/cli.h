@@ -1,0 +1,26 @@
+/*
+ * cli.h - what every `cairn` subcommand shares: the endpoint and output
+ * options, and an HTTP GET that returns the parsed JSON document.
+ *
+ * Exit codes scripts can trust: 0 success, 1 the server said no or the
+ * cluster is unhealthy, 2 usage error, 3 cannot reach the coordinator.
+ */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#include <jansson.h>
+
+enum cli_exit { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_UNREACHABLE = 3 };
+
+struct cli {
+  const char *endpoint; /* --endpoint, CAIRN_ENDPOINT, http://127.0.0.1:9000 */
+  int json;             /* --json: machine-readable output */
+};
+
+/* GETs endpoint+path and parses the JSON body into *out (caller decrefs).
+ * Returns a cli_exit code and prints a message saying what to do on error. */
+int cli_get_json(const struct cli *cli, const char *path, json_t **out);
+
+int cmd_cluster(const struct cli *cli, int argc, char **argv);
+
+#endif

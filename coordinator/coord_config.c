@@ -1,0 +1,72 @@
+/* coord_config.c - the coordinator's option table (see coord_config.h). */
+#include "coord_config.h"
+
+#include "config.h"
+
+#include <stddef.h>
+
+#define OPT_INT(field) offsetof(struct coord_config, field)
+
+const struct config_option coord_options[] = {
+    {"listen", "CAIRN_LISTEN", CONFIG_STRING, "127.0.0.1:9000",
+     offsetof(struct coord_config, listen), 0, 0,
+     "S3 endpoint address (host:port)"},
+    {"cluster-listen", "CAIRN_CLUSTER_LISTEN", CONFIG_STRING,
+     "tcp://127.0.0.1:9100", offsetof(struct coord_config, cluster_listen), 0,
+     0, "ZeroMQ endpoint the storage nodes connect to"},
+    {"data-dir", "CAIRN_DATA_DIR", CONFIG_STRING, "./data/coord",
+     offsetof(struct coord_config, data_dir), 0, 0,
+     "metadata (RocksDB), credentials and cluster secret"},
+    {"cluster-secret", "CAIRN_CLUSTER_SECRET", CONFIG_STRING, NULL,
+     offsetof(struct coord_config, cluster_secret), 0, 0,
+     "secret shared with the nodes (at least 16 characters)"},
+    {"cluster-secret-file", "CAIRN_CLUSTER_SECRET_FILE", CONFIG_STRING, NULL,
+     offsetof(struct coord_config, cluster_secret_file), 0, 0,
+     "file holding the cluster secret; default DATA_DIR/cluster.secret, "
+     "generated on first start"},
+    {"root-access-key", "CAIRN_ROOT_ACCESS_KEY", CONFIG_STRING, NULL,
+     offsetof(struct coord_config, root_access_key), 0, 0,
+     "root access key; generated into DATA_DIR/root.credentials if unset"},
+    {"root-secret-key", "CAIRN_ROOT_SECRET_KEY", CONFIG_STRING, NULL,
+     offsetof(struct coord_config, root_secret_key), 0, 0,
+     "root secret key (give it with the access key)"},
+    {"domain", "CAIRN_DOMAIN", CONFIG_STRING, NULL,
+     offsetof(struct coord_config, domain), 0, 0,
+     "base domain for virtual-hosted-style requests (bucket.DOMAIN)"},
+    {"region", "CAIRN_REGION", CONFIG_STRING, "us-east-1",
+     offsetof(struct coord_config, region), 0, 0,
+     "region name used in SigV4 scopes and GetBucketLocation"},
+    {"log-level", "CAIRN_LOG_LEVEL", CONFIG_STRING, "info",
+     offsetof(struct coord_config, log_level), 0, 0,
+     "debug, info, warn or error"},
+    {"heartbeat-interval-ms", "CAIRN_HEARTBEAT_INTERVAL_MS", CONFIG_INT,
+     "2000", OPT_INT(heartbeat_interval_ms), 100, 60000,
+     "how often nodes heartbeat"},
+    {"heartbeat-misses", "CAIRN_HEARTBEAT_MISSES", CONFIG_INT, "3",
+     OPT_INT(heartbeat_misses), 1, 100,
+     "missed heartbeats before a node is marked down"},
+    {"replicas", "CAIRN_REPLICAS", CONFIG_INT, "2", OPT_INT(replicas), 1, 16,
+     "copies of each chunk on distinct nodes"},
+    {"chunk-size", "CAIRN_CHUNK_SIZE", CONFIG_INT, "4M", OPT_INT(chunk_size),
+     65536, 64 << 20, "bytes per chunk sent to the nodes"},
+    {"max-header-bytes", "CAIRN_MAX_HEADER_BYTES", CONFIG_INT, "64K",
+     OPT_INT(max_header_bytes), 1024, 1 << 20,
+     "limit on a request's header block (431 beyond)"},
+    {"max-headers", "CAIRN_MAX_HEADERS", CONFIG_INT, "100",
+     OPT_INT(max_headers), 8, 1000, "limit on header count (431 beyond)"},
+    {"header-timeout-ms", "CAIRN_HEADER_TIMEOUT_MS", CONFIG_INT, "10000",
+     OPT_INT(header_timeout_ms), 100, 600000,
+     "time a client has to send a request's headers (408 beyond)"},
+    {"idle-timeout-ms", "CAIRN_IDLE_TIMEOUT_MS", CONFIG_INT, "60000",
+     OPT_INT(idle_timeout_ms), 100, 3600000,
+     "idle keep-alive connections are closed after this"},
+    {"body-timeout-ms", "CAIRN_BODY_TIMEOUT_MS", CONFIG_INT, "30000",
+     OPT_INT(body_timeout_ms), 100, 3600000,
+     "a request body that makes no progress this long is dropped (408)"},
+    {"shutdown-grace-ms", "CAIRN_SHUTDOWN_GRACE_MS", CONFIG_INT, "10000",
+     OPT_INT(shutdown_grace_ms), 0, 600000,
+     "on SIGTERM, time in-flight requests get to finish"},
+};
+
+const size_t coord_option_count =
+    sizeof coord_options / sizeof coord_options[0];

@@ -1,0 +1,34 @@
+/*
+ * coordinator.h - the context every coordinator module reaches through: one
+ * struct, owned by main(), alive for the life of the process. No other
+ * global mutable state.
+ */
+#ifndef CAIRN_COORDINATOR_H
+#define CAIRN_COORDINATOR_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "coord_config.h"
+#include "credentials.h"
+
+struct meta;
+struct cluster;
+struct http_server;
+
+struct coordinator {
+  uv_loop_t *loop;
+  struct coord_config config;
+  struct coord_secrets secrets;
+  struct meta *meta;
+  struct cluster *cluster;
+  struct http_server *http;
+  int64_t started_ms;       /* unix ms, for /healthz uptime */
+  uv_signal_t sigterm, sigint;
+  int stopping;
+};
+
+/* Unix time in milliseconds. */
+int64_t coord_now_ms(void);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * main.c - cairn-coordinator: reads the configuration, opens the metadata
+ * store, starts the node registry and the S3 endpoint on one libuv loop, and
+ * shuts them down in reverse order on SIGTERM/SIGINT.
+ *
+ * Start-up failures (bad option, data dir, port in use) print one line
+ * "cairn-coordinator: error: ..." and exit 1.
+ */
+#include "coordinator.h"
+
+#include "config.h"
+#include "crypto.h"
+#include "error.h"
+#include "frontend.h"
+#include "http_server.h"
+#include "log.h"
+#include "meta.h"
+#include "registry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROGRAM "cairn-coordinator"
+
+int64_t coord_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fail(const char *fmt, const char *detail) {
+  fprintf(stderr, PROGRAM ": error: ");
+  fprintf(stderr, fmt, detail);
+  fputc('\n', stderr);
+  return 1;
+}
+
+/* The data dir may be created if its parent exists; it must be writable. */
+static int prepare_data_dir(const char *dir, char *err, size_t err_len) {
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    if (errno != ENOENT || mkdir(dir, 0700) != 0) {
+      snprintf(err, err_len, "data dir %s cannot be created: %s", dir,
+               strerror(errno));
+      return CAIRN_EIO;
+    }
+  } else if (!S_ISDIR(st.st_mode)) {
+    snprintf(err, err_len, "data dir %s is not a directory", dir);
+    return CAIRN_EINVAL;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    snprintf(err, err_len, "data dir %s is not writable: %s", dir,
+             strerror(errno));
+    return CAIRN_EPERM;
+  }
+  return 0;
+}
+
+static void on_http_closed(void *arg) {
+  struct coordinator *c = arg;
+  cluster_stop(c->cluster);
+  c->cluster = NULL;
+  uv_close((uv_handle_t *)&c->sigterm, NULL);
+  uv_close((uv_handle_t *)&c->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *handle, int signum) {
+  struct coordinator *c = handle->data;
+  if (c->stopping) {
+    log_warn("coord", "second signal %d: exiting now", signum);
+    exit(1);
+  }
+  c->stopping = 1;
+  log_info("coord", "signal %d: shutting down gracefully", signum);
+  http_server_shutdown(c->http, on_http_closed, c);
+}
+
+static void walk_close(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+int main(int argc, char **argv) {
+  struct coordinator coord;
+  struct coordinator *c = &coord;
+  char err[512] = "";
+  int exit_code = 1, rc;
+
+  memset(c, 0, sizeof *c);
+  c->started_ms = coord_now_ms();
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (crypto_init() != 0)
+    return fail("%s", "OpenSSL could not provide SHA-256/MD5/HMAC");
+
+  rc = config_load(coord_options, coord_option_count, &c->config, argc, argv,
+                   PROGRAM, err, sizeof err);
+  if (rc != 0) {
+    exit_code = rc > 0 ? 0 : fail("%s", err);
+    goto out_config;
+  }
+  int level = log_level_parse(c->config.log_level);
+  if (level < 0) {
+    fail("unknown log level '%s' (debug, info, warn, error)",
+         c->config.log_level);
+    goto out_config;
+  }
+  log_set_level((enum log_level)level);
+
+  char host[256];
+  int port;
+  if (config_parse_hostport(c->config.listen, host, sizeof host, &port)) {
+    fail("--listen wants host:port, got '%s'", c->config.listen);
+    goto out_config;
+  }
+  if (prepare_data_dir(c->config.data_dir, err, sizeof err) != 0 ||
+      credentials_load(&c->config, &c->secrets, err, sizeof err) != 0) {
+    fail("%s", err);
+    goto out_config;
+  }
+
+  char meta_dir[4096];
+  snprintf(meta_dir, sizeof meta_dir, "%s/meta", c->config.data_dir);
+  if (meta_open(meta_dir, &c->meta, err, sizeof err) != 0) {
+    fail("%s", err);
+    goto out_secrets;
+  }
+
+  c->loop = uv_default_loop();
+  struct cluster_config cluster_cfg = {
+      .endpoint = c->config.cluster_listen,
+      .secret = (const uint8_t *)c->secrets.cluster_secret,
+      .secret_len = c->secrets.cluster_secret_len,
+      .heartbeat_interval_ms = (int)c->config.heartbeat_interval_ms,
+      .heartbeat_misses = (int)c->config.heartbeat_misses,
+      .meta = c->meta,
+  };
+  if (cluster_start(c->loop, &cluster_cfg, &c->cluster, err, sizeof err)) {
+    fail("%s", err);
+    goto out_meta;
+  }
+
+  struct http_limits limits;
+  http_limits_default(&limits);
+  limits.max_header_bytes = (size_t)c->config.max_header_bytes;
+  limits.max_headers = (size_t)c->config.max_headers;
+  limits.header_timeout_ms = (int)c->config.header_timeout_ms;
+  limits.idle_timeout_ms = (int)c->config.idle_timeout_ms;
+  limits.body_timeout_ms = (int)c->config.body_timeout_ms;
+  limits.shutdown_grace_ms = (int)c->config.shutdown_grace_ms;
+  struct http_handler handler;
+  frontend_handler(c, &handler);
+  if (http_server_start(c->loop, host, port, &limits, &handler, &c->http, err,
+                        sizeof err) != 0) {
+    fail("%s", err);
+    cluster_stop(c->cluster);
+    goto out_loop;
+  }
+
+  uv_signal_init(c->loop, &c->sigterm);
+  uv_signal_init(c->loop, &c->sigint);
+  c->sigterm.data = c->sigint.data = c;
+  uv_signal_start(&c->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&c->sigint, on_signal, SIGINT);
+  signal(SIGPIPE, SIG_IGN);
+
+  log_info("coord", "cairn-coordinator %s: S3 endpoint http://%s, nodes at %s,"
+           " data in %s", CAIRN_VERSION, c->config.listen,
+           c->config.cluster_listen, c->config.data_dir);
+  uv_run(c->loop, UV_RUN_DEFAULT);
+  http_server_free(c->http);
+  log_info("coord", "stopped");
+  exit_code = 0;
+
+out_loop:
+  uv_walk(c->loop, walk_close, NULL);
+  uv_run(c->loop, UV_RUN_DEFAULT);
+  uv_loop_close(c->loop);
+out_meta:
+  meta_close(c->meta);
+out_secrets:
+  credentials_clear(&c->secrets);
+out_config:
+  config_release(coord_options, coord_option_count, &c->config);
+  crypto_shutdown();
+  return exit_code;
+}

@@ -1,0 +1,198 @@
+"""A real Cairn cluster for integration tests: one coordinator and N storage
+nodes, started from the build under test on free loopback ports in a
+temporary directory. Every daemon's stderr goes to a log file; stopping the
+cluster fails the test if any log holds a sanitizer report or a daemon did not
+exit cleanly on SIGTERM."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+BUILD_DIR = os.environ.get("CAIRN_BUILD_DIR", os.path.abspath("build/sanitize"))
+COORDINATOR = os.path.join(BUILD_DIR, "coordinator", "cairn-coordinator")
+NODE = os.path.join(BUILD_DIR, "storagenode", "cairn-node")
+CLI = os.path.join(BUILD_DIR, "client", "cairn")
+
+ROOT_ACCESS_KEY = "CAIRNTESTROOTKEY0001"
+ROOT_SECRET_KEY = "cairn-test-root-secret-key-0123456789abc"
+CLUSTER_SECRET = "cairn-test-cluster-secret-0123456789"
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "ERROR: UndefinedBehaviorSanitizer")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, name, argv, log_path, env=None):
+        self.name, self.argv, self.log_path = name, argv, log_path
+        self.env = env
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.stdout_path = self.log_path + ".stdout"
+        out = open(self.stdout_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=log,
+                                     env=self.env, stdin=subprocess.DEVNULL)
+        log.close()
+        out.close()
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise AssertionError(f"{self.name} did not stop on SIGTERM")
+
+    def log(self):
+        with open(self.log_path, "r", errors="replace") as f:
+            return f.read()
+
+
+def sanitizer_reports(text):
+    return [m for m in SANITIZER_MARKERS if m in text]
+
+
+class Cluster:
+    def __init__(self, workdir, nodes=3, heartbeat_ms=500, misses=3,
+                 coordinator_args=(), secret=CLUSTER_SECRET):
+        self.workdir = str(workdir)
+        self.node_count = nodes
+        self.heartbeat_ms = heartbeat_ms
+        self.misses = misses
+        self.secret = secret
+        self.coordinator_args = list(coordinator_args)
+        self.s3_port = free_port()
+        self.cluster_port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.s3_port}"
+        self.access_key, self.secret_key = ROOT_ACCESS_KEY, ROOT_SECRET_KEY
+        self.coordinator = None
+        self.nodes = []
+        self.retired = []  # daemons already stopped, logs still checked
+
+    # -- processes ---------------------------------------------------------
+    def env(self):
+        env = dict(os.environ)
+        env["CAIRN_ROOT_ACCESS_KEY"] = ROOT_ACCESS_KEY
+        env["CAIRN_ROOT_SECRET_KEY"] = ROOT_SECRET_KEY
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        return env
+
+    def coordinator_argv(self):
+        return [COORDINATOR, "--listen", f"127.0.0.1:{self.s3_port}",
+                "--cluster-listen", f"tcp://127.0.0.1:{self.cluster_port}",
+                "--data-dir", os.path.join(self.workdir, "coord"),
+                "--cluster-secret", self.secret,
+                "--heartbeat-interval-ms", str(self.heartbeat_ms),
+                "--heartbeat-misses", str(self.misses),
+                "--log-level", "debug"] + self.coordinator_args
+
+    def start_coordinator(self):
+        os.makedirs(os.path.join(self.workdir, "coord"), exist_ok=True)
+        self.coordinator = Daemon("coordinator", self.coordinator_argv(),
+                                  os.path.join(self.workdir, "coord.log"),
+                                  self.env()).start()
+        wait_for(lambda: self.healthz_or_none() is not None, 30,
+                 "coordinator /healthz", self.coordinator)
+        return self.coordinator
+
+    def node_argv(self, index, port, secret=None):
+        return [NODE, "--coordinator", f"tcp://127.0.0.1:{self.cluster_port}",
+                "--listen", f"127.0.0.1:{port}",
+                "--data-dir", os.path.join(self.workdir, f"node{index}"),
+                "--cluster-secret", secret or self.secret,
+                "--heartbeat-interval-ms", str(self.heartbeat_ms),
+                "--log-level", "debug"]
+
+    def start_node(self, index, port=None, secret=None):
+        port = port or free_port()
+        os.makedirs(os.path.join(self.workdir, f"node{index}"), exist_ok=True)
+        d = Daemon(f"node{index}", self.node_argv(index, port, secret),
+                   os.path.join(self.workdir, f"node{index}.log"),
+                   self.env()).start()
+        d.port, d.index = port, index
+        return d
+
+    def start(self):
+        self.start_coordinator()
+        for i in range(1, self.node_count + 1):
+            self.nodes.append(self.start_node(i))
+        self.wait_nodes_up(self.node_count)
+        return self
+
+    def daemons(self):
+        return [d for d in [self.coordinator] + self.nodes if d] + self.retired
+
+    def stop(self):
+        """Stops everything; returns a list of problems (empty when clean)."""
+        problems = []
+        for d in reversed([self.coordinator] + self.nodes):
+            if d and d.proc and d.proc.poll() is None:
+                try:
+                    rc = d.stop()
+                    if rc != 0:
+                        problems.append(f"{d.name} exited {rc} on SIGTERM")
+                except AssertionError as e:
+                    problems.append(str(e))
+        for d in self.daemons():
+            for marker in sanitizer_reports(d.log()):
+                problems.append(f"{d.name}: {marker} in {d.log_path}")
+        return problems
+
+    # -- observation -------------------------------------------------------
+    def healthz_or_none(self):
+        try:
+            with urllib.request.urlopen(self.endpoint + "/healthz",
+                                        timeout=2) as r:
+                return json.loads(r.read())
+        except OSError:
+            return None
+
+    def healthz(self):
+        doc = self.healthz_or_none()
+        assert doc is not None, "coordinator /healthz did not answer"
+        return doc
+
+    def node_states(self):
+        return {n["id"]: n for n in self.healthz()["nodes"]}
+
+    def wait_nodes_up(self, count, timeout=30):
+        wait_for(lambda: sum(1 for n in self.healthz()["nodes"]
+                             if n["state"] == "up") >= count,
+                 timeout, f"{count} nodes up", self.coordinator)
+
+
+def wait_for(predicate, timeout, what, daemon=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if daemon is not None and not daemon.alive():
+            raise AssertionError(f"{daemon.name} exited while waiting for "
+                                 f"{what}:\n{daemon.log()[-3000:]}")
+        try:
+            if predicate():
+                return
+        except (OSError, AssertionError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
