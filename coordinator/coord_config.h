@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 struct coord_config {
   char *listen;              /* S3 endpoint host:port */
   char *cluster_listen;      /* ZeroMQ endpoint for nodes */

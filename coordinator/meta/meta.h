@@ -1,0 +1,374 @@
+/*
+ * meta.h - the coordinator's metadata store, the only user of RocksDB.
+ *
+ * Key schema (full text in docs/metadata.md). Every key is
+ *   table byte | format byte (1) | fields
+ * with strings raw (plus a 0x00 separator when a field follows) and integers
+ * fixed-width big-endian, so that RocksDB's byte order is the order we list
+ * in. Bucket names never hold 0x00; object keys holding 0x00 are rejected
+ * (CAIRN_EINVAL: the S3 layer must refuse a key that decodes to %00).
+ *   N|1|node_id                         -> node record
+ *   B|1|bucket                          -> bucket record
+ *   L|1|bucket\0|key                    -> latest pointer + listing summary
+ *   O|1|bucket\0|key\0|~seq (8 BE)      -> object version (newest first)
+ *   U|1|bucket\0|key\0|upload_id        -> multipart upload
+ *   P|1|upload_id|part_number (4 BE)    -> uploaded part
+ *   G|1|time_ms (8 BE)|chunk_id (16)    -> garbage: fragments to delete
+ *   K|1|name                            -> config blob
+ * Values are a version byte then fields (coordinator/meta/codec.h).
+ *
+ * Errors: 0 or a negative CAIRN_E*. CAIRN_EINVAL: a name or key too long or
+ * holding 0x00; CAIRN_ENOENT: no such bucket/object/upload/part; CAIRN_EDB:
+ * RocksDB failed; CAIRN_ECORRUPT: a stored value does not decode.
+ *
+ * Durability: every write function returns only after a synced write (WAL
+ * fsync). Writes are serialized by one lock; a read-modify-write (an
+ * overwrite that moves old chunks to garbage) is atomic: one WriteBatch.
+ *
+ * Threading: every function here may be called from the loop thread only
+ * unless it says otherwise. Records returned through callbacks are owned by
+ * the store and valid only during the callback.
+ */
+#ifndef CAIRN_META_H
+#define CAIRN_META_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct meta;
+
+/* Opens (creating if needed) the store under dir. On failure returns a
+ * negative CAIRN_E* and a one-line reason in err. */
+int meta_open(const char *dir, struct meta **out, char *err, size_t err_len);
+/* Stops the writer thread (after writing what is queued; completions not yet
+ * drained are dropped without running) and closes the store. */
+void meta_close(struct meta *m);
+
+/* ---- storage nodes (table 'N') ---------------------------------------- */
+
+#define META_NODE_ID_LEN 32 /* hex characters */
+
+struct meta_node_record {
+  char node_id[META_NODE_ID_LEN + 1];
+  char data_addr[128];   /* host:port of the node's data port */
+  uint64_t capacity_bytes;
+  uint64_t free_bytes;
+  int64_t first_seen_ms; /* unix ms of the first registration */
+  int64_t last_seen_ms;  /* unix ms of the last registration */
+  char labels[256];      /* "host=a,rack=b" */
+};
+
+/* Inserts or replaces; durable (synced) when it returns 0. */
+int meta_node_put(struct meta *m, const struct meta_node_record *rec);
+int meta_node_delete(struct meta *m, const char *node_id); /* or ENOENT */
+/* Calls cb for every node in id order; a non-zero return from cb stops the
+ * walk and is returned. */
+typedef int (*meta_node_cb)(const struct meta_node_record *rec, void *arg);
+int meta_node_list(struct meta *m, meta_node_cb cb, void *arg);
+
+/* ---- shared pieces of records ----------------------------------------- */
+
+#define META_BUCKET_MAX 63       /* S3 bucket naming rules */
+#define META_OBJECT_KEY_MAX 1024 /* S3: key names up to 1024 bytes UTF-8 */
+#define META_CHUNK_ID_LEN 16
+#define META_UPLOAD_ID_LEN 32    /* hex characters */
+#define META_VERSION_ID_MAX 64
+#define META_ETAG_MAX 64         /* hex md5 (32) or "<hex md5>-<parts>" */
+#define META_PART_NUMBER_MAX 10000 /* S3: part numbers 1..10000 */
+
+enum meta_layout_kind {
+  META_LAYOUT_REPLICA = 1, /* data = number of copies, parity = 0 */
+  META_LAYOUT_EC = 2       /* data + parity fragments (later) */
+};
+
+struct meta_layout {
+  uint8_t kind; /* enum meta_layout_kind */
+  uint8_t data;
+  uint8_t parity;
+};
+
+struct meta_fragment {
+  char node_id[META_NODE_ID_LEN + 1];
+  uint32_t index; /* replica number or EC fragment index */
+};
+
+struct meta_chunk {
+  uint8_t id[META_CHUNK_ID_LEN];
+  uint64_t offset; /* within the object */
+  uint64_t length;
+  struct meta_layout layout;
+  uint32_t n_fragments;
+  struct meta_fragment *fragments;
+};
+
+struct meta_part_boundary {
+  uint32_t part_number;
+  uint64_t offset, size;
+  char etag[META_ETAG_MAX + 1];
+};
+
+struct meta_header {
+  const char *name; /* "x-amz-meta-color" (lower case) */
+  const char *value;
+};
+
+/* The stored headers and options an object carries (given at PUT or at
+ * CreateMultipartUpload). NULL strings mean "absent". */
+struct meta_object_attrs {
+  const char *content_type;
+  const char *content_encoding;
+  const char *content_disposition;
+  const char *content_language;
+  const char *cache_control;
+  const char *expires;
+  uint32_t n_user_meta;
+  struct meta_header *user_meta; /* x-amz-meta-* pairs */
+  const char *checksum_algorithm; /* "CRC32", "CRC32C", "SHA1", "SHA256" */
+  const char *checksum_value;     /* base64; NULL if none */
+  struct meta_layout layout;
+};
+
+/* One version of an object.
+ * As input (meta_object_put) every pointer is the caller's and is only read
+ * during the call. As output (meta_object_get_latest) the record and all it
+ * points to are owned by the caller and released with meta_object_free. */
+struct meta_object {
+  char bucket[META_BUCKET_MAX + 1];
+  char key[META_OBJECT_KEY_MAX + 1];
+  char version_id[META_VERSION_ID_MAX + 1]; /* "null" when unversioned */
+  bool delete_marker;
+  uint64_t size;
+  char etag[META_ETAG_MAX + 1]; /* without quotes */
+  int64_t last_modified_ms;
+  struct meta_object_attrs attrs;
+  uint32_t n_chunks;
+  struct meta_chunk *chunks; /* ascending offsets, covering [0, size) */
+  uint32_t n_parts;          /* 0 unless completed from a multipart upload */
+  struct meta_part_boundary *parts;
+  void *owned_; /* internal: storage of a decoded record */
+};
+
+void meta_object_free(struct meta_object *obj);
+
+/* ---- buckets (table 'B') ---------------------------------------------- */
+
+struct meta_bucket {
+  char name[META_BUCKET_MAX + 1];
+  int64_t created_ms;
+  char owner[128];     /* access key id (or account) of the creator */
+  char location[64];   /* region / LocationConstraint, "" for default */
+  uint32_t flags;      /* META_BUCKET_* */
+  struct meta_layout default_layout;
+};
+#define META_BUCKET_VERSIONING_ENABLED 0x1u   /* reserved: later */
+#define META_BUCKET_VERSIONING_SUSPENDED 0x2u /* reserved: later */
+
+/* CAIRN_EEXIST when a bucket of that name exists. */
+int meta_bucket_create(struct meta *m, const struct meta_bucket *b);
+/* CAIRN_ENOENT when absent. */
+int meta_bucket_get(struct meta *m, const char *name, struct meta_bucket *out);
+/* CAIRN_ENOENT when absent; CAIRN_EBUSY (S3 BucketNotEmpty) when it holds
+ * any object version or any multipart upload. */
+int meta_bucket_delete(struct meta *m, const char *name);
+/* Every bucket in name order; non-zero from cb stops and is returned. */
+typedef int (*meta_bucket_cb)(const struct meta_bucket *b, void *arg);
+int meta_bucket_list(struct meta *m, meta_bucket_cb cb, void *arg);
+
+/* ---- objects (tables 'O' and 'L') ------------------------------------- */
+
+/* The current version of bucket/key into *out (caller frees with
+ * meta_object_free). CAIRN_ENOENT when there is none or it is a delete
+ * marker (then out->delete_marker is set and out is still filled). */
+int meta_object_get_latest(struct meta *m, const char *bucket,
+                           const char *key, struct meta_object *out);
+
+/* Writes a new version of rec->bucket/rec->key and makes it the latest, in
+ * ONE synced batch; the replaced null version (if any) is removed and its
+ * chunks queued as garbage. CAIRN_ENOENT if the bucket does not exist. */
+int meta_object_put(struct meta *m, const struct meta_object *rec);
+
+/* Unversioned delete: removes the latest version and queues its chunks as
+ * garbage, in one batch. CAIRN_ENOENT when absent (S3 still answers 204). */
+int meta_object_delete(struct meta *m, const char *bucket, const char *key);
+
+/* ---- listing (ListObjectsV2 over table 'L') --------------------------- */
+
+/* What a listing knows of each key without reading its version record. */
+struct meta_object_summary {
+  const char *key;
+  uint64_t size;
+  const char *etag;
+  int64_t last_modified_ms;
+  const char *version_id;
+};
+
+struct meta_list_params {
+  const char *prefix;      /* NULL or "" for all */
+  const char *delimiter;   /* NULL or "" for none */
+  const char *start_after; /* exclusive; NULL or "" for the beginning */
+  uint32_t max_keys; /* entries + common prefixes per page (0: none are
+                        returned; truncated says whether any exist) */
+};
+
+/* Exactly one of the pointers is non-NULL per call; both are valid only
+ * during the call. Non-zero stops the listing and is returned. */
+typedef int (*meta_list_cb)(const struct meta_object_summary *entry,
+                            const char *common_prefix, void *arg);
+
+struct meta_list_result {
+  bool truncated;
+  /* When truncated: the last key or common prefix returned; pass it as the
+   * next page's start_after (a common prefix as start_after skips all keys
+   * under it). */
+  char next_marker[META_OBJECT_KEY_MAX + 1];
+  uint32_t count;
+  uint32_t scanned; /* index entries visited (cost check for tests) */
+};
+
+/* Costs O(page): each common prefix is skipped with one seek. */
+int meta_list_objects(struct meta *m, const char *bucket,
+                      const struct meta_list_params *p, meta_list_cb cb,
+                      void *arg, struct meta_list_result *res);
+
+/* ---- multipart uploads (tables 'U' and 'P') --------------------------- */
+
+struct meta_upload {
+  char bucket[META_BUCKET_MAX + 1];
+  char key[META_OBJECT_KEY_MAX + 1];
+  char upload_id[META_UPLOAD_ID_LEN + 1];
+  int64_t initiated_ms;
+  struct meta_object_attrs attrs; /* applied at completion */
+  void *owned_;                   /* internal */
+};
+void meta_upload_free(struct meta_upload *u);
+
+/* Creates an upload with a fresh random upload_id (written into
+ * u->upload_id); u->initiated_ms is set when 0. CAIRN_ENOENT: no bucket. */
+int meta_upload_create(struct meta *m, struct meta_upload *u);
+/* Caller frees with meta_upload_free. CAIRN_ENOENT when absent. */
+int meta_upload_get(struct meta *m, const char *bucket, const char *key,
+                    const char *upload_id, struct meta_upload *out);
+/* Deletes the upload and its parts; every part's chunks become garbage. */
+int meta_upload_abort(struct meta *m, const char *bucket, const char *key,
+                      const char *upload_id);
+
+/* ListMultipartUploads: uploads of bucket whose key starts with prefix, in
+ * (key, upload_id) order, strictly after (key_marker, upload_id_marker)
+ * (upload_id_marker "" or NULL: after every upload of key_marker). The
+ * record passed to cb is valid during the call only. */
+typedef int (*meta_upload_cb)(const struct meta_upload *u, void *arg);
+int meta_upload_list(struct meta *m, const char *bucket, const char *prefix,
+                     const char *key_marker, const char *upload_id_marker,
+                     uint32_t max_uploads, meta_upload_cb cb, void *arg,
+                     bool *truncated);
+
+struct meta_part {
+  uint32_t part_number;
+  uint64_t size;
+  char etag[META_ETAG_MAX + 1];
+  int64_t last_modified_ms;
+  const char *checksum_value; /* base64 or NULL */
+  uint32_t n_chunks;
+  struct meta_chunk *chunks; /* offsets within the part */
+};
+
+/* Stores a part (chunks copied); replacing the same part number moves the
+ * old part's chunks to garbage. CAIRN_ENOENT: no such upload; CAIRN_EINVAL:
+ * part number outside 1..10000. */
+int meta_part_put(struct meta *m, const char *bucket, const char *key,
+                  const char *upload_id, const struct meta_part *part);
+/* ListParts: parts with number > part_number_marker, ascending, at most
+ * max_parts; the record is valid during the call only. */
+typedef int (*meta_part_cb)(const struct meta_part *p, void *arg);
+int meta_part_list(struct meta *m, const char *upload_id,
+                   uint32_t part_number_marker, uint32_t max_parts,
+                   meta_part_cb cb, void *arg, bool *truncated);
+
+struct meta_complete_part {
+  uint32_t part_number;
+  const char *etag; /* quotes allowed, ignored */
+};
+
+/* CompleteMultipartUpload in ONE batch: checks that the listed parts exist
+ * with those etags, in ascending order, every part but the last at least
+ * min_part_size bytes; writes the object version (version_id, chunks of the
+ * parts in order with object offsets, part boundaries, etag = md5 of the
+ * binary part md5s + "-N") and its latest pointer; deletes the upload and
+ * all its parts; queues the chunks of unlisted parts and of the replaced
+ * version as garbage. On success *out (optional) receives the new record
+ * (free with meta_object_free).
+ * Errors: CAIRN_ENOENT NoSuchUpload; CAIRN_EINVAL InvalidPart (missing or
+ * etag mismatch, *bad_part = its index); CAIRN_EPROTO InvalidPartOrder;
+ * CAIRN_ERANGE EntityTooSmall. */
+int meta_upload_complete(struct meta *m, const char *bucket, const char *key,
+                         const char *upload_id,
+                         const struct meta_complete_part *parts, uint32_t n,
+                         uint64_t min_part_size, int64_t last_modified_ms,
+                         struct meta_object *out, uint32_t *bad_part);
+
+/* ---- garbage (table 'G') ---------------------------------------------- */
+
+struct meta_gc_item {
+  uint8_t gc_key[2 + 8 + META_CHUNK_ID_LEN]; /* pass back to meta_gc_done */
+  int64_t queued_ms;
+  struct meta_chunk chunk; /* offset/length 0; fragments owned by the list */
+};
+struct meta_gc_list {
+  uint32_t n;
+  struct meta_gc_item *items;
+};
+/* The oldest max entries (not removed). Free with meta_gc_list_free. */
+int meta_gc_take(struct meta *m, uint32_t max, struct meta_gc_list *out);
+void meta_gc_list_free(struct meta_gc_list *l);
+/* Removes entries whose fragments were deleted, in one synced batch. */
+int meta_gc_done(struct meta *m, const struct meta_gc_item *items,
+                 uint32_t n);
+
+/* ---- config blobs (table 'K') ----------------------------------------- */
+
+int meta_config_put(struct meta *m, const char *name, const void *v,
+                    size_t len);
+/* *v is malloc'd (free()); CAIRN_ENOENT when absent. */
+int meta_config_get(struct meta *m, const char *name, void **v, size_t *len);
+
+/* ---- asynchronous writes with group commit ---------------------------- *
+ *
+ * A meta_batch collects operations (each is a read-modify-write applied by
+ * the writer thread in order); meta_write_async hands it to the ONE writer
+ * thread, which applies every pending batch into a single WriteBatch and
+ * does ONE synced write for all of them (group commit). A batch is atomic:
+ * if one of its operations fails, none of its writes happen and its
+ * callback gets that error; other batches of the group are unaffected.
+ *
+ * Completions come back through a queue: the writer calls notify(arg) (from
+ * the writer thread; it must be thread-safe, e.g. uv_async_send) and the
+ * loop thread then calls meta_drain_completions(), which runs the
+ * callbacks. This keeps libuv out of the metadata library. */
+struct meta_batch;
+struct meta_batch *meta_batch_new(void);
+void meta_batch_free(struct meta_batch *b); /* if never submitted */
+/* Add operations; each copies what it needs. Semantics as the synchronous
+ * functions of the same name. */
+int meta_batch_object_put(struct meta_batch *b, const struct meta_object *rec);
+int meta_batch_object_delete(struct meta_batch *b, const char *bucket,
+                             const char *key);
+int meta_batch_node_put(struct meta_batch *b,
+                        const struct meta_node_record *rec);
+int meta_batch_node_delete(struct meta_batch *b, const char *node_id);
+
+typedef void (*meta_write_cb)(int status, void *arg);
+/* May be called once, before the first meta_write_async. */
+void meta_set_notify(struct meta *m, void (*notify)(void *arg), void *arg);
+/* Takes ownership of b in every case. If it returns an error, cb never
+ * runs. */
+int meta_write_async(struct meta *m, struct meta_batch *b, meta_write_cb cb,
+                     void *arg);
+/* Runs the callbacks of finished batches; returns how many ran. Loop
+ * thread. */
+int meta_drain_completions(struct meta *m);
+/* Statistics: synced group writes and batches written so far (any
+ * thread). */
+void meta_writer_stats(struct meta *m, uint64_t *groups, uint64_t *batches);
+
+#endif

@@ -1,0 +1,168 @@
+/* meta_bucket.c - the bucket table 'B': B|1|bucket -> bucket record.
+ *
+ * Value v1: u8 1, u64 created_ms, str owner, str location, u32 flags,
+ * u8 layout kind, u8 data, u8 parity. */
+#include "meta_internal.h"
+
+#include "codec.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define BUCKET_VALUE_V1 1
+
+static int bucket_decode(const char *name, const void *v, size_t len,
+                         struct meta_bucket *b) {
+  memset(b, 0, sizeof *b);
+  snprintf(b->name, sizeof b->name, "%s", name);
+  struct codec_in in;
+  codec_in_init(&in, v, len);
+  if (codec_get_u8(&in) != BUCKET_VALUE_V1)
+    return CAIRN_ECORRUPT;
+  b->created_ms = (int64_t)codec_get_u64(&in);
+  codec_get_str_into(&in, b->owner, sizeof b->owner);
+  codec_get_str_into(&in, b->location, sizeof b->location);
+  b->flags = codec_get_u32(&in);
+  b->default_layout.kind = codec_get_u8(&in);
+  b->default_layout.data = codec_get_u8(&in);
+  b->default_layout.parity = codec_get_u8(&in);
+  return in.err;
+}
+
+struct bucket_create_arg {
+  struct meta_key k;
+  struct codec_out val;
+};
+
+static int apply_bucket_create(struct meta_tx *tx, void *arg) {
+  struct bucket_create_arg *a = arg;
+  char *v = NULL;
+  size_t n = 0;
+  int r = tx_get(tx, &a->k, &v, &n);
+  val_free(v);
+  if (r == 0)
+    return CAIRN_EEXIST;
+  if (r != CAIRN_ENOENT)
+    return r;
+  tx_put(tx, &a->k, a->val.buf, a->val.len);
+  return 0;
+}
+
+int meta_bucket_create(struct meta *m, const struct meta_bucket *b) {
+  if (valid_bucket(b->name) || !memchr(b->owner, 0, sizeof b->owner) ||
+      !memchr(b->location, 0, sizeof b->location))
+    return CAIRN_EINVAL;
+  struct bucket_create_arg a;
+  key_init(&a.k, TBL_BUCKET);
+  key_str(&a.k, b->name);
+  codec_out_init(&a.val);
+  codec_put_u8(&a.val, BUCKET_VALUE_V1);
+  codec_put_u64(&a.val, (uint64_t)b->created_ms);
+  codec_put_str(&a.val, b->owner);
+  codec_put_str(&a.val, b->location);
+  codec_put_u32(&a.val, b->flags);
+  codec_put_u8(&a.val, b->default_layout.kind);
+  codec_put_u8(&a.val, b->default_layout.data);
+  codec_put_u8(&a.val, b->default_layout.parity);
+  int r = a.val.err;
+  if (!r)
+    r = meta_run(m, apply_bucket_create, &a);
+  codec_out_release(&a.val);
+  return r;
+}
+
+int meta_bucket_get(struct meta *m, const char *name, struct meta_bucket *out) {
+  if (valid_bucket(name))
+    return CAIRN_EINVAL;
+  struct meta_key k;
+  key_init(&k, TBL_BUCKET);
+  key_str(&k, name);
+  char *v = NULL;
+  size_t n = 0;
+  int r = db_get(m, &k, &v, &n);
+  if (r)
+    return r;
+  r = bucket_decode(name, v, n, out);
+  val_free(v);
+  return r;
+}
+
+/* True (1) when some key starts with prefix, 0 when none, or an error. */
+static int tx_prefix_nonempty(struct meta_tx *tx, const struct meta_key *pfx) {
+  struct meta_key hi = *pfx;
+  key_successor(&hi);
+  struct meta_iter it;
+  int r = iter_open(tx->m, tx, &hi, &it);
+  if (r)
+    return r;
+  iter_seek(&it, pfx);
+  r = iter_valid(&it) ? 1 : iter_status(&it);
+  iter_close(&it);
+  return r;
+}
+
+static int apply_bucket_delete(struct meta_tx *tx, void *arg) {
+  const char *name = arg;
+  struct meta_key k;
+  key_init(&k, TBL_BUCKET);
+  key_str(&k, name);
+  char *v = NULL;
+  size_t n = 0;
+  int r = tx_get(tx, &k, &v, &n);
+  val_free(v);
+  if (r)
+    return r;
+  /* Any version (O) or any multipart upload (U) keeps the bucket. */
+  static const char tables[] = {TBL_OBJECT, TBL_LATEST, TBL_UPLOAD};
+  for (size_t i = 0; i < sizeof tables; i++) {
+    struct meta_key p;
+    key_bucket_prefix(&p, tables[i], name);
+    r = tx_prefix_nonempty(tx, &p);
+    if (r < 0)
+      return r;
+    if (r > 0)
+      return CAIRN_EBUSY;
+  }
+  tx_del(tx, &k);
+  return 0;
+}
+
+int meta_bucket_delete(struct meta *m, const char *name) {
+  if (valid_bucket(name))
+    return CAIRN_EINVAL;
+  return meta_run(m, apply_bucket_delete, (void *)name);
+}
+
+int meta_bucket_list(struct meta *m, meta_bucket_cb cb, void *arg) {
+  struct meta_key lo, hi;
+  key_init(&lo, TBL_BUCKET);
+  hi = lo;
+  key_successor(&hi);
+  struct meta_iter it;
+  int r = iter_open(m, NULL, &hi, &it);
+  if (r)
+    return r;
+  for (iter_seek(&it, &lo); iter_valid(&it); iter_next(&it)) {
+    size_t kl, vl;
+    const uint8_t *kb = iter_key(&it, &kl);
+    const uint8_t *vb = iter_value(&it, &vl);
+    char name[META_BUCKET_MAX + 1];
+    if (kl - 2 > META_BUCKET_MAX) {
+      r = CAIRN_ECORRUPT;
+      break;
+    }
+    memcpy(name, kb + 2, kl - 2);
+    name[kl - 2] = 0;
+    struct meta_bucket b;
+    r = bucket_decode(name, vb, vl, &b);
+    if (!r)
+      r = cb(&b, arg);
+    if (r)
+      break;
+  }
+  if (!r)
+    r = iter_status(&it);
+  iter_close(&it);
+  return r;
+}

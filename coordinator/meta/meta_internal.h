@@ -1,0 +1,175 @@
+/*
+ * meta_internal.h - what the files of coordinator/meta share: the store
+ * struct, key building, transactions over a RocksDB WriteBatchWithIndex, and
+ * iterators. This is the only header that includes rocksdb/c.h; nothing
+ * outside this folder may include it.
+ */
+#ifndef CAIRN_META_INTERNAL_H
+#define CAIRN_META_INTERNAL_H
+
+#include "meta.h"
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+#include <stdbool.h>
+
+#define META_FORMAT 1 /* the format-version byte of every key */
+
+/* Table prefixes (docs/metadata.md). */
+#define TBL_NODE 'N'
+#define TBL_BUCKET 'B'
+#define TBL_OBJECT 'O'
+#define TBL_LATEST 'L'
+#define TBL_UPLOAD 'U'
+#define TBL_PART 'P'
+#define TBL_GARBAGE 'G'
+#define TBL_CONFIG 'K'
+
+/* The longest key: O|v|bucket\0|key\0|seq. */
+#define META_KEY_CAP (2 + META_BUCKET_MAX + 1 + META_OBJECT_KEY_MAX + 1 + 8 + 64)
+
+struct meta_key {
+  uint8_t b[META_KEY_CAP];
+  size_t len;
+};
+
+void key_init(struct meta_key *k, char table);
+void key_str(struct meta_key *k, const char *s); /* raw bytes, no separator */
+void key_sep(struct meta_key *k);                /* 0x00 */
+void key_u32(struct meta_key *k, uint32_t v);
+void key_u64(struct meta_key *k, uint64_t v);
+void key_raw(struct meta_key *k, const void *p, size_t n);
+/* Turns k into the smallest key greater than every key that starts with k
+ * (drop trailing 0xFF bytes, increment the last). Returns false when no such
+ * key exists (all bytes 0xFF). */
+bool key_successor(struct meta_key *k);
+
+struct meta_job;
+struct meta {
+  rocksdb_t *db;
+  rocksdb_options_t *opts;
+  rocksdb_block_based_table_options_t *table_opts;
+  rocksdb_cache_t *cache;
+  rocksdb_writeoptions_t *wo_sync;
+  rocksdb_readoptions_t *ro;
+
+  /* Serializes every read-modify-write: held by a synchronous write on the
+   * loop thread or by the writer thread around a group. */
+  pthread_mutex_t write_lock;
+  uint64_t version_seq; /* last allocated version sequence (under lock) */
+
+  /* The group-commit writer (meta_writer.c). */
+  pthread_t writer;
+  bool writer_started;
+  pthread_mutex_t q_lock;
+  pthread_cond_t q_cond;
+  struct meta_job *pending_head, *pending_tail; /* loop -> writer */
+  struct meta_job *done_head, *done_tail;       /* writer -> loop */
+  bool stopping;
+  void (*notify)(void *arg);
+  void *notify_arg;
+  uint64_t groups_written; /* statistics, under q_lock */
+  uint64_t jobs_written;
+};
+
+/* A transaction: reads see the store plus this batch's own writes. */
+struct meta_tx {
+  struct meta *m;
+  rocksdb_writebatch_wi_t *wb;
+  int64_t now_ms;
+};
+
+int64_t meta_now_ms(void);
+void val_free(char *v);
+/* Allocates the next version sequence and persists the high-water mark in
+ * the same batch. */
+uint64_t tx_next_seq(struct meta_tx *tx);
+
+/* 0 and a value to release with val_free, CAIRN_ENOENT, or CAIRN_EDB. */
+int tx_get(struct meta_tx *tx, const struct meta_key *k, char **val,
+           size_t *len);
+void tx_put(struct meta_tx *tx, const struct meta_key *k, const void *v,
+            size_t len);
+void tx_del(struct meta_tx *tx, const struct meta_key *k);
+
+/* Reads outside transactions (loop thread, consistent per call). */
+int db_get(struct meta *m, const struct meta_key *k, char **val, size_t *len);
+
+/* An iterator over [lower, upper) (upper may be NULL: no bound); tx may be
+ * NULL to read the store only. */
+struct meta_iter {
+  rocksdb_iterator_t *it;
+  rocksdb_iterator_t *base; /* owned by it when tx != NULL */
+  rocksdb_readoptions_t *ro;
+  struct meta_key upper;
+  bool has_upper;
+};
+int iter_open(struct meta *m, struct meta_tx *tx, const struct meta_key *upper,
+              struct meta_iter *out);
+void iter_seek(struct meta_iter *i, const struct meta_key *k);
+/* True while positioned on a key below the upper bound. */
+bool iter_valid(struct meta_iter *i);
+void iter_next(struct meta_iter *i);
+const uint8_t *iter_key(struct meta_iter *i, size_t *len);
+const uint8_t *iter_value(struct meta_iter *i, size_t *len);
+int iter_status(struct meta_iter *i); /* 0 or CAIRN_EDB */
+void iter_close(struct meta_iter *i);
+
+/* Runs apply in one synced transaction on the calling thread. */
+typedef int (*meta_apply_fn)(struct meta_tx *tx, void *arg);
+int meta_run(struct meta *m, meta_apply_fn apply, void *arg);
+
+/* A batch: operations applied in order in one transaction (meta_writer.c).
+ * batch_add takes ownership of arg (released with release, even when it
+ * fails). */
+struct meta_op {
+  struct meta_op *next;
+  meta_apply_fn apply;
+  void (*release)(void *arg);
+  void *arg;
+};
+struct meta_batch {
+  struct meta_op *head, *tail;
+};
+int batch_add(struct meta_batch *b, meta_apply_fn apply,
+              void (*release)(void *arg), void *arg);
+/* Applies every operation of b (stops at the first error). */
+int batch_apply(struct meta_tx *tx, void *b);
+
+/* Writer thread lifecycle (meta_writer.c). */
+int writer_start(struct meta *m);
+void writer_stop(struct meta *m);
+
+/* ---- record encodings shared by the table files (meta_object.c) ---- */
+struct codec_out;
+struct codec_in;
+int valid_bucket(const char *bucket); /* 0 or CAIRN_EINVAL */
+int valid_key(const char *key);       /* 0 or CAIRN_EINVAL */
+void enc_attrs(struct codec_out *o, const struct meta_object_attrs *a);
+/* Strings point into the input; a->user_meta is malloc'd. */
+void dec_attrs(struct codec_in *in, struct meta_object_attrs *a);
+void enc_chunks(struct codec_out *o, const struct meta_chunk *c, uint32_t n);
+/* *out and each fragments array are malloc'd (free_chunks). */
+void dec_chunks(struct codec_in *in, struct meta_chunk **out, uint32_t *n);
+void free_chunks(struct meta_chunk *c, uint32_t n);
+/* Decodes an 'O' value; the record owns a copy of v. */
+int object_decode(const void *v, size_t len, const char *bucket,
+                  const char *key, struct meta_object *out);
+/* Encodes everything but bucket/key into o. */
+int object_encode(const struct meta_object *rec, struct codec_out *o);
+
+/* The read-modify-write of a PUT inside tx: bucket must exist, the current
+ * version (unversioned: the null version) is removed and its chunks not
+ * referenced by new_chunks are queued as garbage, then the new version and
+ * its latest pointer are written. value is an object_encode output. */
+int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
+                     const void *value, size_t value_len);
+
+void key_bucket_prefix(struct meta_key *k, char table, const char *bucket);
+
+/* Garbage: queue chunks (skipping ids found in keep[0..n_keep)). */
+int gc_queue_chunks(struct meta_tx *tx, const struct meta_chunk *chunks,
+                    uint32_t n, const struct meta_chunk *keep,
+                    uint32_t n_keep);
+
+#endif

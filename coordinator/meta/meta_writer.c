@@ -1,0 +1,257 @@
+/*
+ * meta_writer.c - batches and the group-commit writer thread.
+ *
+ *   loop thread                     writer thread
+ *   -----------                     -------------
+ *   meta_write_async(batch) --->    pending queue
+ *                                   take ALL pending jobs
+ *                                   lock write_lock, one WriteBatchWithIndex
+ *                                   per job: save point, apply its ops,
+ *                                            roll back to the save point on
+ *                                            error (the job fails alone)
+ *                                   ONE synced rocksdb_write for the group
+ *   meta_drain_completions() <---   done queue + notify(arg)
+ *   runs callbacks
+ *
+ * Invariants:
+ *  1. Only the writer thread and meta_run (under write_lock) write to the
+ *     store, so every read-modify-write sees a stable state plus the
+ *     earlier writes of its own group (WriteBatchWithIndex reads).
+ *  2. A job's callback runs exactly once, on the loop thread, after the
+ *     synced write of its group returned (or it failed) - never from
+ *     meta_write_async itself.
+ *  3. Jobs complete in submission order.
+ */
+#include "meta_internal.h"
+
+#include "error.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct meta_job {
+  struct meta_job *next;
+  struct meta_batch *batch;
+  meta_write_cb cb;
+  void *arg;
+  int status;
+};
+
+/* ---- batches -------------------------------------------------------------- */
+
+struct meta_batch *meta_batch_new(void) {
+  return calloc(1, sizeof(struct meta_batch));
+}
+
+void meta_batch_free(struct meta_batch *b) {
+  if (!b)
+    return;
+  struct meta_op *op = b->head;
+  while (op) {
+    struct meta_op *next = op->next;
+    if (op->release)
+      op->release(op->arg);
+    free(op);
+    op = next;
+  }
+  free(b);
+}
+
+int batch_add(struct meta_batch *b, meta_apply_fn apply,
+              void (*release)(void *arg), void *arg) {
+  struct meta_op *op = calloc(1, sizeof *op);
+  if (!op) {
+    if (release)
+      release(arg);
+    return CAIRN_ENOMEM;
+  }
+  op->apply = apply;
+  op->release = release;
+  op->arg = arg;
+  if (b->tail)
+    b->tail->next = op;
+  else
+    b->head = op;
+  b->tail = op;
+  return 0;
+}
+
+int batch_apply(struct meta_tx *tx, void *arg) {
+  struct meta_batch *b = arg;
+  for (struct meta_op *op = b->head; op; op = op->next) {
+    int r = op->apply(tx, op->arg);
+    if (r)
+      return r;
+  }
+  return 0;
+}
+
+/* ---- the writer thread ------------------------------------------------------ */
+
+static void write_group(struct meta *m, struct meta_job *jobs) {
+  char *err = NULL;
+  int written = 0;
+  pthread_mutex_lock(&m->write_lock);
+  struct meta_tx tx = {.m = m, .now_ms = meta_now_ms()};
+  tx.wb = rocksdb_writebatch_wi_create(0, 1);
+  for (struct meta_job *j = jobs; j; j = j->next) {
+    if (!tx.wb) {
+      j->status = CAIRN_ENOMEM;
+      continue;
+    }
+    rocksdb_writebatch_wi_set_save_point(tx.wb);
+    j->status = batch_apply(&tx, j->batch);
+    if (j->status) {
+      rocksdb_writebatch_wi_rollback_to_save_point(tx.wb, &err);
+      if (err) { /* cannot happen: a save point was set */
+        log_error("coord.meta", "rollback: %s", err);
+        rocksdb_free(err);
+        err = NULL;
+      }
+    } else {
+      written++;
+    }
+  }
+  if (tx.wb && written > 0 && rocksdb_writebatch_wi_count(tx.wb) > 0) {
+    rocksdb_write_writebatch_wi(m->db, m->wo_sync, tx.wb, &err);
+    if (err) {
+      log_error("coord.meta", "group write: %s", err);
+      rocksdb_free(err);
+      for (struct meta_job *j = jobs; j; j = j->next)
+        if (j->status == 0)
+          j->status = CAIRN_EDB;
+    }
+  }
+  if (tx.wb)
+    rocksdb_writebatch_wi_destroy(tx.wb);
+  pthread_mutex_unlock(&m->write_lock);
+}
+
+static void *writer_main(void *arg) {
+  struct meta *m = arg;
+  pthread_mutex_lock(&m->q_lock);
+  for (;;) {
+    while (!m->pending_head && !m->stopping)
+      pthread_cond_wait(&m->q_cond, &m->q_lock);
+    if (!m->pending_head)
+      break; /* stopping and drained */
+    struct meta_job *jobs = m->pending_head, *last = m->pending_tail;
+    m->pending_head = m->pending_tail = NULL;
+    pthread_mutex_unlock(&m->q_lock);
+
+    write_group(m, jobs);
+    uint64_t n = 0;
+    for (struct meta_job *j = jobs; j; j = j->next)
+      n++;
+
+    pthread_mutex_lock(&m->q_lock);
+    if (m->done_tail)
+      m->done_tail->next = jobs;
+    else
+      m->done_head = jobs;
+    m->done_tail = last;
+    m->groups_written++;
+    m->jobs_written += n;
+    void (*notify)(void *) = m->notify;
+    void *notify_arg = m->notify_arg;
+    pthread_mutex_unlock(&m->q_lock);
+    if (notify)
+      notify(notify_arg);
+    pthread_mutex_lock(&m->q_lock);
+  }
+  pthread_mutex_unlock(&m->q_lock);
+  return NULL;
+}
+
+int writer_start(struct meta *m) {
+  if (pthread_create(&m->writer, NULL, writer_main, m) != 0)
+    return CAIRN_ENOMEM;
+  m->writer_started = true;
+  return 0;
+}
+
+static void free_jobs(struct meta_job *j) {
+  while (j) {
+    struct meta_job *next = j->next;
+    meta_batch_free(j->batch);
+    free(j);
+    j = next;
+  }
+}
+
+void writer_stop(struct meta *m) {
+  if (m->writer_started) {
+    pthread_mutex_lock(&m->q_lock);
+    m->stopping = true;
+    pthread_cond_signal(&m->q_cond);
+    pthread_mutex_unlock(&m->q_lock);
+    pthread_join(m->writer, NULL);
+    m->writer_started = false;
+  }
+  free_jobs(m->pending_head);
+  free_jobs(m->done_head);
+  m->pending_head = m->pending_tail = m->done_head = m->done_tail = NULL;
+}
+
+/* ---- the loop side ---------------------------------------------------------- */
+
+void meta_set_notify(struct meta *m, void (*notify)(void *arg), void *arg) {
+  pthread_mutex_lock(&m->q_lock);
+  m->notify = notify;
+  m->notify_arg = arg;
+  pthread_mutex_unlock(&m->q_lock);
+}
+
+int meta_write_async(struct meta *m, struct meta_batch *b, meta_write_cb cb,
+                     void *arg) {
+  if (!b)
+    return CAIRN_EINVAL;
+  struct meta_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    meta_batch_free(b);
+    return CAIRN_ENOMEM;
+  }
+  j->batch = b;
+  j->cb = cb;
+  j->arg = arg;
+  pthread_mutex_lock(&m->q_lock);
+  if (m->stopping) {
+    pthread_mutex_unlock(&m->q_lock);
+    free_jobs(j);
+    return CAIRN_ECANCELED;
+  }
+  if (m->pending_tail)
+    m->pending_tail->next = j;
+  else
+    m->pending_head = j;
+  m->pending_tail = j;
+  pthread_cond_signal(&m->q_cond);
+  pthread_mutex_unlock(&m->q_lock);
+  return 0;
+}
+
+int meta_drain_completions(struct meta *m) {
+  pthread_mutex_lock(&m->q_lock);
+  struct meta_job *j = m->done_head;
+  m->done_head = m->done_tail = NULL;
+  pthread_mutex_unlock(&m->q_lock);
+  int n = 0;
+  while (j) {
+    struct meta_job *next = j->next;
+    if (j->cb)
+      j->cb(j->status, j->arg);
+    meta_batch_free(j->batch);
+    free(j);
+    j = next;
+    n++;
+  }
+  return n;
+}
+
+void meta_writer_stats(struct meta *m, uint64_t *groups, uint64_t *batches) {
+  pthread_mutex_lock(&m->q_lock);
+  *groups = m->groups_written;
+  *batches = m->jobs_written;
+  pthread_mutex_unlock(&m->q_lock);
+}
