@@ -86,9 +86,8 @@ static int load_root(const struct coord_config *cfg,
       return CAIRN_EINVAL;
     }
     *colon = '\0';
-    snprintf(out->root_access_key, sizeof out->root_access_key, "%s", line);
-    snprintf(out->root_secret_key, sizeof out->root_secret_key, "%s",
-             colon + 1);
+    memcpy(out->root_access_key, line, strlen(line) + 1);
+    memcpy(out->root_secret_key, colon + 1, strlen(colon + 1) + 1);
     OPENSSL_cleanse(line, sizeof line);
     log_info("coord", "root credentials loaded from %s (access key %s)", path,
              out->root_access_key);

@@ -2,6 +2,7 @@
 the HTTP server survives hostile clients while serving others."""
 
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -180,8 +181,7 @@ def test_bad_inputs_leave_other_clients_served(hostile):
         # A body longer than its Content-Length: the excess is not a request.
         r = raw_exchange(port, b"PUT /b/k HTTP/1.1\r\nHost: x\r\n"
                          b"Content-Length: 5\r\n\r\nhelloTHIS IS NOT HTTP\r\n\r\n")
-        statuses = [int(line[9:12]) for line in r.split(b"\r\n")
-                    if line.startswith(b"HTTP/1.1 ")]
+        statuses = [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", r)]
         assert statuses and statuses[-1] == 400, r[:400]
         # A URL that is far too long.
         r = raw_exchange(port, b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -287,8 +287,8 @@ def test_generated_root_credentials(tmp_path):
     log = str(tmp_path / "c.log")
     d = Daemon("coordinator", argv, log, env).start()
     creds = data / "root.credentials"
-    wait_for(lambda: creds.exists() and (data / "cluster.secret").exists(),
-             20, "generated secrets", d)
+    wait_for(lambda: "S3 endpoint" in d.log(), 20, "coordinator ready", d)
+    assert creds.exists() and (data / "cluster.secret").exists()
     assert d.stop() == 0
     assert stat.S_IMODE(os.stat(creds).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(data / "cluster.secret").st_mode) == 0o600
@@ -298,7 +298,8 @@ def test_generated_root_credentials(tmp_path):
     assert secret not in d.log()                    # ...never logged
     # A second start reuses them and does not print the secret again.
     d2 = Daemon("coordinator", argv, str(tmp_path / "c2.log"), env).start()
-    wait_for(lambda: "root credentials loaded" in d2.log(), 20, "start", d2)
+    wait_for(lambda: "S3 endpoint" in d2.log(), 20, "coordinator ready", d2)
+    assert "root credentials loaded" in d2.log()
     assert d2.stop() == 0
     assert secret not in open(d2.stdout_path).read()
     assert creds.read_text().strip() == f"{access}:{secret}"
