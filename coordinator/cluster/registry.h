@@ -1,0 +1,51 @@
+/*
+ * registry.h - the coordinator's view of its storage nodes.
+ *
+ * Nodes connect over ZeroMQ (DEALER -> our ROUTER), prove the cluster secret
+ * with an HMAC on every message (proto/cairn.proto), register, and heartbeat.
+ * A node that misses `heartbeat_misses` intervals is marked down; a heartbeat
+ * or a new hello brings it back up. Registrations are persisted in the
+ * metadata store so the node set survives a coordinator restart (loaded as
+ * down until they speak).
+ */
+#ifndef CAIRN_CLUSTER_REGISTRY_H
+#define CAIRN_CLUSTER_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct meta;
+struct cluster;
+
+struct cluster_config {
+  const char *endpoint;        /* ZeroMQ bind endpoint, "tcp://127.0.0.1:9100" */
+  const uint8_t *secret;       /* cluster secret; copied */
+  size_t secret_len;
+  int heartbeat_interval_ms;   /* told to nodes in HelloAck */
+  int heartbeat_misses;        /* down after this many missed intervals */
+  struct meta *meta;           /* borrowed; outlives the cluster */
+};
+
+struct cluster_node_view {
+  char node_id[33];
+  char data_addr[128];
+  int up;
+  int64_t last_heartbeat_ms;   /* unix ms; 0 if never since start */
+  uint64_t capacity_bytes;
+  uint64_t free_bytes;
+};
+
+/* Binds and starts serving on loop. Returns 0 or CAIRN_E* (CAIRN_EADDRINUSE
+ * when the endpoint is taken) with a one-line reason in err. */
+int cluster_start(uv_loop_t *loop, const struct cluster_config *cfg,
+                  struct cluster **out, char *err, size_t err_len);
+/* Closes every handle and socket; the loop can then finish. */
+void cluster_stop(struct cluster *c);
+
+/* Copies up to cap node views in node-id order; returns how many nodes
+ * exist (may exceed cap). */
+size_t cluster_nodes_snapshot(struct cluster *c, struct cluster_node_view *out,
+                              size_t cap);
+
+#endif
