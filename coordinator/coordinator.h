@@ -15,6 +15,8 @@
 struct meta;
 struct cluster;
 struct http_server;
+struct node_link_pool;
+struct gc;
 
 struct coordinator {
   uv_loop_t *loop;
@@ -23,6 +25,8 @@ struct coordinator {
   struct meta *meta;
   struct cluster *cluster;
   struct http_server *http;
+  struct node_link_pool *links; /* connections to the nodes' data ports */
+  struct gc *gc;                /* deletes unreferenced chunks */
   int64_t started_ms;       /* unix ms, for /healthz uptime */
   uv_signal_t sigterm, sigint;
   int stopping;

@@ -44,4 +44,5 @@ void frontend_handler(struct coordinator *c, struct http_handler *out) {
   out->on_abort = s3_dispatch_abort;
   out->render_error = s3_dispatch_render_error;
   out->arg = c;
+  out->request_id_header = "x-amz-request-id";
 }

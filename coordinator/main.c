@@ -12,9 +12,11 @@
 #include "crypto.h"
 #include "error.h"
 #include "frontend.h"
+#include "gc.h"
 #include "http_server.h"
 #include "log.h"
 #include "meta.h"
+#include "node_link.h"
 #include "registry.h"
 
 #include <errno.h>
@@ -63,6 +65,10 @@ static int prepare_data_dir(const char *dir, char *err, size_t err_len) {
 
 static void on_http_closed(void *arg) {
   struct coordinator *c = arg;
+  gc_stop(c->gc);
+  c->gc = NULL;
+  node_link_pool_free(c->links);
+  c->links = NULL;
   cluster_stop(c->cluster);
   c->cluster = NULL;
   uv_close((uv_handle_t *)&c->sigterm, NULL);
@@ -145,6 +151,14 @@ int main(int argc, char **argv) {
     goto out_meta;
   }
 
+  if (node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
+                         c->secrets.cluster_secret_len, &c->links) != 0 ||
+      gc_start(c->loop, c->meta, c->cluster, c->links, &c->gc) != 0) {
+    fail("%s", "cannot start the data path");
+    cluster_stop(c->cluster);
+    goto out_loop;
+  }
+
   struct http_limits limits;
   http_limits_default(&limits);
   limits.max_header_bytes = (size_t)c->config.max_header_bytes;
@@ -158,6 +172,8 @@ int main(int argc, char **argv) {
   if (http_server_start(c->loop, host, port, &limits, &handler, &c->http, err,
                         sizeof err) != 0) {
     fail("%s", err);
+    gc_stop(c->gc);
+    node_link_pool_free(c->links);
     cluster_stop(c->cluster);
     goto out_loop;
   }

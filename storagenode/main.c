@@ -30,7 +30,7 @@ struct node {
   char *dirs[NODE_MAX_DATA_DIRS];
   size_t dir_count;
   char secret[SECRET_MAX + 1];
-  char id[33];
+  char id[NODE_ID_LEN + 1];
   struct data_server *data;
   struct node_control *control;
   uv_signal_t sigterm, sigint;
@@ -42,36 +42,13 @@ static int fail(const char *msg) {
   return 1;
 }
 
-static int prepare_dirs(struct node *n, char *err, size_t err_len) {
-  char *save = NULL;
-  for (char *tok = strtok_r(n->cfg.data_dir, ",", &save); tok;
-       tok = strtok_r(NULL, ",", &save)) {
-    if (n->dir_count == NODE_MAX_DATA_DIRS) {
-      snprintf(err, err_len, "at most %d data dirs", NODE_MAX_DATA_DIRS);
-      return CAIRN_EINVAL;
-    }
-    struct stat st;
-    if (stat(tok, &st) != 0 && (errno != ENOENT || mkdir(tok, 0700) != 0)) {
-      snprintf(err, err_len, "data dir %s cannot be created: %s", tok,
-               strerror(errno));
-      return CAIRN_EIO;
-    }
-    if (access(tok, W_OK | X_OK) != 0) {
-      snprintf(err, err_len, "data dir %s is not writable: %s", tok,
-               strerror(errno));
-      return CAIRN_EPERM;
-    }
-    n->dirs[n->dir_count++] = tok;
-  }
-  if (n->dir_count == 0) {
-    snprintf(err, err_len, "no data dir given");
-    return CAIRN_EINVAL;
-  }
-  return 0;
-}
-
 static int load_secret(struct node *n, char *err, size_t err_len) {
   if (n->cfg.cluster_secret) {
+    if (strlen(n->cfg.cluster_secret) > SECRET_MAX) {
+      snprintf(err, err_len, "the cluster secret is longer than %d "
+               "characters", SECRET_MAX);
+      return CAIRN_EINVAL;
+    }
     snprintf(n->secret, sizeof n->secret, "%s", n->cfg.cluster_secret);
   } else if (n->cfg.cluster_secret_file) {
     long rc = secret_file_read(n->cfg.cluster_secret_file, n->secret,
@@ -80,6 +57,11 @@ static int load_secret(struct node *n, char *err, size_t err_len) {
       snprintf(err, err_len, "cannot read the cluster secret from %s: %s",
                n->cfg.cluster_secret_file, cairn_strerror((int)rc));
       return (int)rc;
+    }
+    if (rc >= SECRET_MAX) {
+      snprintf(err, err_len, "the cluster secret in %s is longer than %d "
+               "characters", n->cfg.cluster_secret_file, SECRET_MAX - 1);
+      return CAIRN_EINVAL;
     }
   } else {
     snprintf(err, err_len, "no cluster secret: give --cluster-secret or "
@@ -111,12 +93,11 @@ static void on_signal(uv_signal_t *h, int signum) {
   stop(n);
 }
 
+/* The coordinator did not accept us: stop everything and exit 1, so that
+ * a supervisor (and the operator) sees the misconfiguration at once. */
 static void on_refused(const char *reason, void *arg) {
   struct node *n = arg;
-  log_error("node", "the coordinator refused this node: %s (check the "
-            "cluster secret)", reason);
-  fprintf(stderr, PROGRAM ": error: the coordinator refused this node: %s\n",
-          reason);
+  log_error("node", "%s; exiting", reason);
   n->exit_code = 1;
   stop(n);
 }
@@ -143,7 +124,8 @@ int main(int argc, char **argv) {
   }
   log_set_level((enum log_level)level);
   if (load_secret(n, err, sizeof err) != 0 ||
-      prepare_dirs(n, err, sizeof err) != 0 ||
+      node_data_dirs_prepare(n->cfg.data_dir, n->dirs, &n->dir_count, err,
+                             sizeof err) != 0 ||
       node_identity_load(n->dirs[0], n->id, err, sizeof err) != 0) {
     n->exit_code = fail(err);
     goto out;

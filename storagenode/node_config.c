@@ -1,5 +1,5 @@
-/* node_config.c - cairn-node's option table (see node.h). */
-#include "node.h"
+/* node_config.c - cairn-node's option table (see node_config.h). */
+#include "node_config.h"
 
 #include <stddef.h>
 
@@ -17,7 +17,7 @@ const struct config_option node_options[] = {
     {"data-dir", "CAIRN_NODE_DATA_DIR", CONFIG_STRING, "./data/node1",
      FIELD(data_dir), 0, 0, "comma-separated data directories, one per disk"},
     {"cluster-secret", "CAIRN_CLUSTER_SECRET", CONFIG_STRING, NULL,
-     FIELD(cluster_secret), 0, 0, "the cluster secret"},
+     FIELD(cluster_secret), 0, 0, "the cluster secret (at least 16 chars)"},
     {"cluster-secret-file", "CAIRN_CLUSTER_SECRET_FILE", CONFIG_STRING, NULL,
      FIELD(cluster_secret_file), 0, 0,
      "file holding the cluster secret (one of the two is required)"},

@@ -48,4 +48,21 @@ void cluster_stop(struct cluster *c);
 size_t cluster_nodes_snapshot(struct cluster *c, struct cluster_node_view *out,
                               size_t cap);
 
+/* The endpoint as bound, with a wildcard port resolved
+ * ("tcp://127.0.0.1:*" -> "tcp://127.0.0.1:41234"); owned by c. */
+const char *cluster_endpoint(const struct cluster *c);
+
+/*
+ * Protocol notes (registry.c has the full table):
+ *  - A message whose MAC does not verify (wrong cluster secret) gets no
+ *    answer and one rate-limited WARN line "refused node <id> from <peer>:
+ *    bad cluster secret"; the node gives up after a few unanswered hellos.
+ *  - A heartbeat from a node that has not said hello to this coordinator
+ *    run is answered HelloAck{accepted=false, say_hello=true}; the node
+ *    then says hello again (this is how nodes re-register after a
+ *    coordinator restart).
+ *  - Heartbeats update liveness and free space in memory only; hellos are
+ *    persisted with meta_node_put (first_seen kept).
+ */
+
 #endif

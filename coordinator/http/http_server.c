@@ -1,31 +1,49 @@
 /*
  * http_server.c - the connection state machine behind http_server.h.
  *
- *            accept
+ *            accept (idle deadline = header_timeout)
  *              |
- *              v          first byte            head complete
- *   +-----> IDLE -----------------> HEAD ---------------------> HANDLER
- *   |        | idle timeout          | header timeout / limit     |  body bytes
- *   |        v                       v                            |  (BODY_TIMEOUT
- *   |      close               4xx + close                        |   while reading)
- *   |                                                             v
- *   +------ response ended and message complete, keep-alive <-----+
- *                                     (else close after the writes)
+ *              v        first byte of a message       head complete
+ *   +-----> IDLE -----------------------------> HEAD -----------------> HANDLER
+ *   |        | idle deadline                     | header deadline /     |
+ *   |        v                                   | limit / bad syntax    | body bytes (body
+ *   |      close (silent)                        v                       |  deadline while we
+ *   |                                      4xx + close                   |  wait on the client)
+ *   |                                                                    v
+ *   +----- response ended, message complete, keep-alive <----------------+
+ *                                        (else close once writes flushed)
  *
- * The parser runs only inside conn_feed(). Callbacks that would let the
- * handler act (head complete, message complete) pause llhttp; conn_advance()
- * then calls the handler outside the parser, so a handler may answer, end
- * or abort synchronously without re-entering llhttp.
+ *   transition                          function
+ *   IDLE -> HEAD                        on_message_begin (inside llhttp)
+ *   HEAD -> HANDLER                     dispatch (from conn_advance)
+ *   HANDLER -> IDLE                     conn_advance, "request done" step
+ *   any -> close                        conn_close / respond_error_and_close
+ *   answered with body bytes unread     conn_start_linger: shut down our side,
+ *     -> LINGER -> close                  read and drop up to LINGER_MS
+ *   deadlines                           conn_deadline + on_timer
+ *
+ * The parser runs only inside conn_feed(). Callbacks that let the handler
+ * act (head complete, message complete, a paused body) pause llhttp;
+ * conn_advance() then calls the handler outside the parser, so a handler
+ * may answer, end or pause synchronously without re-entering llhttp. Bytes
+ * the paused parser has not consumed stay where they are, in the read
+ * buffer (pending_off/pending_len), and reading stays stopped until they
+ * are consumed: nothing is copied and nothing is reordered.
  *
  * Invariants:
- *  1. At most one request per connection is live (conn->req); bytes after
- *     it wait in conn->pending until it is released.
- *  2. A request is freed when the handler has ended it AND none of its
- *     writes is in flight (req->refs == 0).
- *  3. A connection is freed when its handle is closed and no request
+ *  1. At most one request per connection is live (conn->req); the bytes of
+ *     the next (pipelined) ones wait in the read buffer or the kernel.
+ *  2. While pending_len > 0 the socket is not read.
+ *  3. A request is released when the handler has ended it AND none of its
+ *     writes is in flight (req->refs == 0); it then becomes the
+ *     connection's spare, reused by the next request (no allocation).
+ *  4. A connection is freed when its handles are closed and no request
  *     refers to it (conn->refs == 0).
- *  4. on_abort runs at most once per request, and never after
- *     http_response_end.
+ *  5. on_abort runs at most once per request, only after on_request, and
+ *     never after http_response_end.
+ *  6. The server calls done_cb only after every connection handle, the
+ *     listener and the grace timer are closed; no callback touches the
+ *     server afterwards.
  */
 #include "http_server.h"
 
@@ -40,11 +58,16 @@
 #include <strings.h>
 #include <time.h>
 
-#define DRAIN_LIMIT (64u << 10) /* unread body we read and drop after an early answer */
-#define HEAD_BUFFER_START 2048
+#define DRAIN_LIMIT (64u << 10) /* unread body drained after an early answer */
+#define HEAD_BUFFER_START 1024
 #define ERROR_BODY_MAX 2048
+#define OP_INLINE 1024 /* write ops of this size are recycled per connection */
+#define OP_FREELIST_MAX 4
+#define DEFAULT_WRITE_QUEUE (4u << 20)
+#define LINGER_MS 2000
 
 enum conn_phase { PHASE_IDLE, PHASE_HEAD, PHASE_HANDLER };
+enum conn_state { CONN_OPEN = 0, CONN_CLOSE_AFTER_FLUSH = 1, CONN_CLOSED = 2 };
 
 struct http_server {
   uv_loop_t *loop;
@@ -53,35 +76,51 @@ struct http_server {
   struct http_limits limits;
   struct http_handler handler;
   llhttp_settings_t settings;
-  struct http_conn *conns; /* doubly linked */
-  size_t conn_count;
-  int shutting_down, listener_closed, grace_closed;
+  struct http_conn *conns; /* open connections, doubly linked */
+  size_t conn_count;       /* open connections */
+  size_t conn_handles;     /* connections whose handles are not yet closed */
+  int shutting_down, listener_closed, finishing;
+  int start_failed_handles; /* handles still closing after a failed start */
   void (*done_cb)(void *);
   void *done_arg;
   uint64_t id_prefix, id_counter;
   int port;
+  time_t date_second;
+  char date[40];
 };
 
 struct http_request {
   struct http_conn *conn;
-  int refs;                /* handler (1 until ended) + writes in flight */
-  /* head, in one growable buffer: URL, then name\0value\0 pairs */
+  int refs; /* the handler's (until ended) + one per write in flight */
+  /* The head, in one growable buffer: target\0 then name\0value\0 pairs.
+   * Kept (with the header index) when the request becomes the spare. */
   char *head;
   size_t head_len, head_cap;
-  size_t url_len;
-  size_t header_count;
-  int in_value;            /* last header span was a value */
   struct http_header *headers;
-  char method[24];
+  size_t header_count, headers_cap;
+  size_t url_len;
+  const char *method; /* static string from llhttp */
   int64_t content_length;
   uint64_t body_received;
-  int has_body, chunked, keep_alive, is_head_method, expect_continue;
-  /* flags */
-  int dispatched, message_complete, body_end_sent, ended, aborted;
-  int response_started, response_chunked, continue_sent, body_paused;
-  int close_after;         /* close the connection when this one is done */
+  int64_t response_length; /* announced Content-Length, -1 if none */
+  uint64_t response_sent;  /* body bytes queued so far */
+  unsigned in_field : 1, head_ready : 1, has_body : 1, chunked : 1,
+      keep_alive : 1, http10 : 1, is_head_method : 1, expect_continue : 1,
+      dispatched : 1, message_complete : 1, body_end_sent : 1, ended : 1,
+      aborted : 1, response_started : 1, response_chunked : 1,
+      continue_sent : 1, body_paused : 1, close_after : 1;
   char id[17];
   void *data;
+};
+
+struct write_op {
+  uv_write_t w;
+  struct http_request *req;
+  http_write_cb cb;
+  void *arg;
+  struct write_op *next_free;
+  size_t cap;
+  char data[]; /* a response head, a chunk size line, a small body */
 };
 
 struct http_conn {
@@ -91,30 +130,32 @@ struct http_conn {
   uv_timer_t timer;
   llhttp_t parser;
   enum conn_phase phase;
-  struct http_request *req;
-  char *pending;           /* unparsed bytes after a pause */
-  size_t pending_off, pending_len;
-  char read_buf[HTTP_READ_BUFFER];
+  struct http_request *req;   /* the live request, or NULL */
+  struct http_request *spare; /* a released request kept for reuse */
+  struct write_op *free_ops;
+  unsigned free_op_count;
+  size_t pending_off, pending_len; /* unparsed bytes in read_buf */
   int reading, closing, in_advance, in_parser, peer_eof;
-  int limit_status;        /* 414/431/413 set by a parser callback */
-  int refs;                /* handle open (1) + live request (1) */
-  uint64_t head_started_ms;
-  uint64_t last_progress_ms;
+  /* Lingering close: after an answer given while the client may still be
+   * sending, shut down our side and read-and-drop for up to LINGER_MS, so
+   * the kernel does not answer its bytes with a reset that destroys the
+   * response before the client reads it (as nginx's lingering_close). */
+  int linger, lingering;
+  uv_shutdown_t shutdown_req;
+  int limit_status; /* 413/414/431 set by a parser callback */
+  int refs;         /* handles open (1) + requests alive */
+  uint64_t phase_start_ms, last_progress_ms, idle_limit_ms;
   size_t writes_queued;
   char peer[64];
-};
-
-struct write_op {
-  uv_write_t w;
-  struct http_request *req;
-  http_write_cb cb;
-  void *arg;
-  char *owned;             /* head or copied body, freed with the op */
+  char read_buf[HTTP_READ_BUFFER];
 };
 
 static void conn_advance(struct http_conn *conn);
 static void conn_close(struct http_conn *conn);
 static void conn_schedule_timer(struct http_conn *conn);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void server_maybe_done(struct http_server *s);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -122,89 +163,145 @@ void http_limits_default(struct http_limits *l) {
   l->max_request_line = 16u << 10;
   l->max_header_bytes = 64u << 10;
   l->max_headers = 100;
-  l->max_body = 5ULL << 40;
+  l->max_body = 5ULL << 40; /* S3's largest object: 5 TiB */
   l->header_timeout_ms = 10000;
   l->idle_timeout_ms = 60000;
   l->body_timeout_ms = 30000;
   l->shutdown_grace_ms = 10000;
+  l->max_write_queue = DEFAULT_WRITE_QUEUE;
 }
 
 static const char *status_text(int status) {
   switch (status) {
   case 100: return "Continue";
   case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
   case 204: return "No Content";
   case 206: return "Partial Content";
   case 301: return "Moved Permanently";
+  case 302: return "Found";
   case 304: return "Not Modified";
   case 307: return "Temporary Redirect";
   case 400: return "Bad Request";
+  case 401: return "Unauthorized";
   case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 408: return "Request Timeout";
   case 409: return "Conflict";
+  case 410: return "Gone";
   case 411: return "Length Required";
   case 412: return "Precondition Failed";
   case 413: return "Payload Too Large";
   case 414: return "URI Too Long";
   case 416: return "Range Not Satisfiable";
+  case 417: return "Expectation Failed";
+  case 429: return "Too Many Requests";
   case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
   case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
   case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
   case 505: return "HTTP Version Not Supported";
   default: return "Status";
   }
 }
 
-static void format_date(char *out, size_t cap) {
+/* The Date header value, formatted once a second. */
+static const char *server_date(struct http_server *s) {
   time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (now != s->date_second) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    s->date_second = now;
+  }
+  return s->date;
 }
 
-/* ---- request lifetime -------------------------------------------------- */
+/* ---- connection and request lifetime ----------------------------------- */
 
+static void request_free(struct http_request *req) {
+  free(req->head);
+  free(req->headers);
+  free(req);
+}
+
+static void conn_free(struct http_conn *conn) {
+  if (conn->spare)
+    request_free(conn->spare);
+  while (conn->free_ops) {
+    struct write_op *op = conn->free_ops;
+    conn->free_ops = op->next_free;
+    free(op);
+  }
+  free(conn);
+}
+
+static void conn_unref(struct http_conn *conn) {
+  if (--conn->refs == 0)
+    conn_free(conn);
+}
+
+/* Drops one reference; the last one turns the request into the spare. */
 static void request_release(struct http_request *req) {
   if (--req->refs > 0)
     return;
   struct http_conn *conn = req->conn;
-  free(req->head);
-  free(req->headers);
-  free(req);
-  if (--conn->refs == 0)
-    free(conn);
+  if (conn->closing != CONN_CLOSED && !conn->spare) {
+    char *head = req->head;
+    size_t head_cap = req->head_cap;
+    struct http_header *headers = req->headers;
+    size_t headers_cap = req->headers_cap;
+    memset(req, 0, sizeof *req);
+    req->head = head;
+    req->head_cap = head_cap;
+    req->headers = headers;
+    req->headers_cap = headers_cap;
+    conn->spare = req;
+  } else {
+    request_free(req);
+  }
+  conn_unref(conn);
 }
 
 static struct http_request *request_new(struct http_conn *conn) {
-  struct http_request *req = calloc(1, sizeof *req);
-  if (!req)
+  struct http_request *req = conn->spare;
+  if (req)
+    conn->spare = NULL;
+  else if (!(req = calloc(1, sizeof *req)))
     return NULL;
+  struct http_server *s = conn->srv;
   req->conn = conn;
   req->refs = 1;
   req->content_length = -1;
-  struct http_server *s = conn->srv;
-  snprintf(req->id, sizeof req->id, "%08llX%08llX",
-           (unsigned long long)(s->id_prefix & 0xffffffffu),
-           (unsigned long long)(++s->id_counter & 0xffffffffu));
+  req->response_length = -1;
+  req->method = "";
+  req->keep_alive = 1;
+  /* 16 upper-hex characters: a random prefix per process, then a counter. */
+  static const char hex[] = "0123456789ABCDEF";
+  uint64_t v = (s->id_prefix << 32) ^ ++s->id_counter;
+  for (int i = 15; i >= 0; i--, v >>= 4)
+    req->id[i] = hex[v & 15];
+  req->id[16] = '\0';
   conn->refs++;
   return req;
 }
 
-/* Appends bytes to the head buffer, bounded by the header limit. */
+/* Appends bytes to the head buffer, bounded by the header limits. */
 static int head_append(struct http_conn *conn, const char *at, size_t len) {
   struct http_request *req = conn->req;
-  size_t limit = conn->srv->limits.max_header_bytes +
-                 conn->srv->limits.max_request_line;
-  if (req->head_len + len + 1 > limit) {
+  const struct http_limits *l = &conn->srv->limits;
+  size_t need = req->head_len + len;
+  if (need > l->max_header_bytes + l->max_request_line + 1) {
     conn->limit_status = 431;
     return -1;
   }
-  if (req->head_len + len + 1 > req->head_cap) {
+  if (need > req->head_cap) {
     size_t cap = req->head_cap ? req->head_cap : HEAD_BUFFER_START;
-    while (cap < req->head_len + len + 1)
+    while (cap < need)
       cap *= 2;
     char *grown = realloc(req->head, cap);
     if (!grown)
@@ -213,7 +310,7 @@ static int head_append(struct http_conn *conn, const char *at, size_t len) {
     req->head_cap = cap;
   }
   memcpy(req->head + req->head_len, at, len);
-  req->head_len += len;
+  req->head_len = need;
   return 0;
 }
 
@@ -225,71 +322,71 @@ static int on_message_begin(llhttp_t *p) {
   if (!conn->req)
     return -1;
   conn->phase = PHASE_HEAD;
-  conn->head_started_ms = uv_now(conn->srv->loop);
-  conn_schedule_timer(conn);
+  conn->phase_start_ms = uv_now(conn->srv->loop);
   return 0;
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t len) {
   struct http_conn *conn = p->data;
-  if (conn->req->url_len + len > conn->srv->limits.max_request_line) {
+  conn->req->url_len += len;
+  if (conn->req->url_len > conn->srv->limits.max_request_line) {
     conn->limit_status = 414;
     return -1;
   }
-  conn->req->url_len += len;
   return head_append(conn, at, len);
 }
 
 static int on_url_complete(llhttp_t *p) {
-  struct http_conn *conn = p->data;
-  return head_append(conn, "", 1) == 0 ? 0 : -1; /* NUL after the URL */
+  return head_append(p->data, "", 1); /* NUL after the target */
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len) {
   struct http_conn *conn = p->data;
   struct http_request *req = conn->req;
-  if (req->in_value || req->header_count == 0) {
-    if (req->header_count > 0 && head_append(conn, "", 1) != 0)
-      return -1; /* ends the previous value */
+  if (!req->in_field) {
     if (++req->header_count > conn->srv->limits.max_headers) {
       conn->limit_status = 431;
       return -1;
     }
-    req->in_value = 0;
+    req->in_field = 1;
   }
   size_t start = req->head_len;
   if (head_append(conn, at, len) != 0)
     return -1;
-  for (size_t i = start; i < req->head_len; i++)
-    if (req->head[i] >= 'A' && req->head[i] <= 'Z')
-      req->head[i] += 'a' - 'A';
+  for (char *c = req->head + start; c < req->head + req->head_len; c++)
+    if (*c >= 'A' && *c <= 'Z')
+      *c += 'a' - 'A';
   return 0;
 }
 
-static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+static int on_header_field_complete(llhttp_t *p) {
   struct http_conn *conn = p->data;
-  struct http_request *req = conn->req;
-  if (!req->in_value) {
-    if (head_append(conn, "", 1) != 0) /* ends the name */
-      return -1;
-    req->in_value = 1;
-  }
-  return head_append(conn, at, len);
+  conn->req->in_field = 0;
+  return head_append(conn, "", 1);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+  return head_append(p->data, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  return head_append(p->data, "", 1);
 }
 
 static int on_headers_complete(llhttp_t *p) {
   struct http_conn *conn = p->data;
   struct http_request *req = conn->req;
-  if (req->header_count > 0) {
-    if (!req->in_value && head_append(conn, "", 1) != 0)
-      return -1; /* a name with an empty value */
-    if (head_append(conn, "", 1) != 0)
-      return -1;
-  }
+  if (req->url_len == 0 && head_append(conn, "", 1) != 0)
+    return -1; /* "*" or empty targets still get their NUL */
   /* Index the name/value pairs now that the buffer no longer moves. */
-  req->headers = calloc(req->header_count + 1, sizeof *req->headers);
-  if (!req->headers)
-    return -1;
+  if (req->header_count + 1 > req->headers_cap) {
+    size_t cap = req->header_count + 16;
+    struct http_header *grown = realloc(req->headers, cap * sizeof *grown);
+    if (!grown)
+      return -1;
+    req->headers = grown;
+    req->headers_cap = cap;
+  }
   const char *cursor = req->head + req->url_len + 1;
   for (size_t i = 0; i < req->header_count; i++) {
     req->headers[i].name = cursor;
@@ -297,37 +394,43 @@ static int on_headers_complete(llhttp_t *p) {
     req->headers[i].value = cursor;
     cursor += strlen(cursor) + 1;
   }
-  snprintf(req->method, sizeof req->method, "%s",
-           llhttp_method_name((llhttp_method_t)p->method));
+  req->headers[req->header_count].name = NULL;
+  req->headers[req->header_count].value = NULL;
+  req->method = llhttp_method_name((llhttp_method_t)p->method);
   req->is_head_method = p->method == HTTP_HEAD;
+  req->http10 = p->http_major == 1 && p->http_minor == 0;
+  /* We speak HTTP/1.1 only: "Upgrade: h2c" and the like are ignored. */
+  p->upgrade = 0;
   req->keep_alive = llhttp_should_keep_alive(p);
   req->chunked = (p->flags & F_CHUNKED) != 0;
   if (p->flags & F_CONTENT_LENGTH) {
     req->content_length = (int64_t)p->content_length;
-    req->has_body = p->content_length > 0;
     if (p->content_length > conn->srv->limits.max_body) {
       conn->limit_status = 413;
       return -1;
     }
-  } else {
-    req->has_body = req->chunked;
   }
+  req->has_body = req->chunked || req->content_length > 0;
   const char *expect = http_request_header(req, "expect");
   req->expect_continue = expect && strcasecmp(expect, "100-continue") == 0;
-  /* With a body, stop here so the handler sees the head before any body
-   * byte; without one, on_message_complete pauses right after. */
+  req->head_ready = 1;
+  /* With a body, stop so the handler sees the head before any body byte;
+   * without one, on_message_complete pauses right after. */
   return req->has_body ? HPE_PAUSED : 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len) {
   struct http_conn *conn = p->data;
   struct http_request *req = conn->req;
+  struct http_server *s = conn->srv;
   req->body_received += len;
-  conn->last_progress_ms = uv_now(conn->srv->loop);
   /* After an early answer the rest of the body is read and dropped. */
-  if (!req->ended && !req->aborted && conn->srv->handler.on_body)
-    conn->srv->handler.on_body(req, at, len, conn->srv->handler.arg);
-  return 0;
+  if (req->ended || req->aborted)
+    return 0;
+  if (s->handler.on_body)
+    s->handler.on_body(req, at, len, s->handler.arg);
+  /* Back-pressure: no further on_body until http_request_resume_body. */
+  return req->body_paused && !req->ended ? HPE_PAUSED : 0;
 }
 
 static int on_message_complete(llhttp_t *p) {
@@ -338,44 +441,81 @@ static int on_message_complete(llhttp_t *p) {
 
 /* ---- writing ------------------------------------------------------------ */
 
+static struct write_op *op_get(struct http_conn *conn, size_t need) {
+  struct write_op *op;
+  if (need <= OP_INLINE && conn->free_ops) {
+    op = conn->free_ops;
+    conn->free_ops = op->next_free;
+    conn->free_op_count--;
+    return op;
+  }
+  size_t cap = need <= OP_INLINE ? OP_INLINE : need;
+  op = malloc(sizeof *op + cap);
+  if (op)
+    op->cap = cap;
+  return op;
+}
+
+static void op_put(struct http_conn *conn, struct write_op *op) {
+  if (op->cap == OP_INLINE && conn->free_op_count < OP_FREELIST_MAX) {
+    op->next_free = conn->free_ops;
+    conn->free_ops = op;
+    conn->free_op_count++;
+  } else {
+    free(op);
+  }
+}
+
 static void on_write_done(uv_write_t *w, int status) {
   struct write_op *op = (struct write_op *)w;
   struct http_request *req = op->req;
   struct http_conn *conn = req->conn;
+  http_write_cb cb = op->cb;
+  void *arg = op->arg;
   conn->writes_queued--;
-  conn->last_progress_ms = uv_now(conn->srv->loop);
-  if (op->cb)
-    op->cb(req, status ? cairn_err_from_errno(status) : 0, op->arg);
-  free(op->owned);
-  free(op);
+  op_put(conn, op);
+  if (status < 0 && conn->closing != CONN_CLOSED) {
+    log_debug("http", "%s: write failed: %s", conn->peer, uv_strerror(status));
+    conn_close(conn); /* aborts the request */
+  }
+  if (conn->closing != CONN_CLOSED)
+    conn->last_progress_ms = uv_now(conn->srv->loop);
+  if (cb) {
+    int rc = 0;
+    if (status < 0)
+      rc = status == UV_ECANCELED || req->aborted
+               ? CAIRN_ECLOSED
+               : cairn_err_from_errno(status);
+    cb(req, rc, arg);
+  }
+  /* While open the connection holds a reference on itself, so it survives
+   * the release below. */
+  int advance = conn->closing != CONN_CLOSED;
   request_release(req);
-  if (conn->closing != 2)
+  if (advance)
     conn_advance(conn);
 }
 
-/* Queues bufs on the socket; `owned` (may be NULL) is freed after. */
-static int queue_write(struct http_request *req, uv_buf_t *bufs,
-                       unsigned nbufs, char *owned, http_write_cb cb,
+/* Queues bufs on the socket with op (taken from op_get, or NULL for none
+ * of its own data); on failure op is released and cb never runs. */
+static int queue_write(struct http_request *req, struct write_op *op,
+                       uv_buf_t *bufs, unsigned nbufs, http_write_cb cb,
                        void *arg) {
   struct http_conn *conn = req->conn;
-  if (req->aborted || conn->closing) {
-    free(owned);
+  if (req->aborted || conn->closing == CONN_CLOSED) {
+    if (op)
+      op_put(conn, op);
     return CAIRN_ECLOSED;
   }
-  struct write_op *op = calloc(1, sizeof *op);
-  if (!op) {
-    free(owned);
+  if (!op && !(op = op_get(conn, 0)))
     return CAIRN_ENOMEM;
-  }
   op->req = req;
   op->cb = cb;
   op->arg = arg;
-  op->owned = owned;
   int rc = uv_write(&op->w, (uv_stream_t *)&conn->tcp, bufs, nbufs,
                     on_write_done);
   if (rc != 0) {
-    free(owned);
-    free(op);
+    op_put(conn, op);
     return cairn_err_from_errno(rc);
   }
   req->refs++;
@@ -383,22 +523,39 @@ static int queue_write(struct http_request *req, uv_buf_t *bufs,
   return 0;
 }
 
-/* Builds the status line and headers into a malloc'd buffer. */
-static char *build_head(struct http_request *req, int status,
-                        const struct http_header *headers, size_t n,
-                        int64_t content_length, size_t extra, size_t *len) {
-  size_t cap = 512 + extra;
+/* Decides, before the head goes out, whether the connection survives. */
+static void decide_close(struct http_request *req) {
+  struct http_conn *conn = req->conn;
+  if (!req->keep_alive || conn->srv->shutting_down || conn->peer_eof)
+    req->close_after = 1;
+  /* A body we will not read (or not drain) poisons the stream. */
+  if (!req->message_complete && req->has_body &&
+      (req->chunked ||
+       (uint64_t)req->content_length - req->body_received > DRAIN_LIMIT ||
+       (req->expect_continue && !req->continue_sent)))
+    req->close_after = 1;
+}
+
+/* Writes the status line and headers into a write op with room for extra
+ * more bytes after them; *len is the head's length. */
+static struct write_op *build_head(struct http_request *req, int status,
+                                   const struct http_header *headers,
+                                   size_t n, int64_t content_length,
+                                   size_t extra, size_t *len) {
+  struct http_conn *conn = req->conn;
+  size_t cap = 256 + extra;
   for (size_t i = 0; i < n; i++)
     cap += strlen(headers[i].name) + strlen(headers[i].value) + 4;
-  char *buf = malloc(cap);
-  if (!buf)
+  struct write_op *op = op_get(conn, cap);
+  if (!op)
     return NULL;
-  char date[64];
-  format_date(date, sizeof date);
+  char *buf = op->data;
+  cap = op->cap;
   size_t off = (size_t)snprintf(buf, cap,
                                 "HTTP/1.1 %d %s\r\nDate: %s\r\n"
                                 "Server: Cairn\r\n",
-                                status, status_text(status), date);
+                                status, status_text(status),
+                                server_date(conn->srv));
   for (size_t i = 0; i < n; i++)
     off += (size_t)snprintf(buf + off, cap - off, "%s: %s\r\n",
                             headers[i].name, headers[i].value);
@@ -407,83 +564,140 @@ static char *build_head(struct http_request *req, int status,
       off += (size_t)snprintf(buf + off, cap - off,
                               "Content-Length: %lld\r\n",
                               (long long)content_length);
-    else
+    else if (req->response_chunked)
       off += (size_t)snprintf(buf + off, cap - off,
                               "Transfer-Encoding: chunked\r\n");
   }
   if (req->close_after)
     off += (size_t)snprintf(buf + off, cap - off, "Connection: close\r\n");
+  else if (req->http10)
+    off += (size_t)snprintf(buf + off, cap - off,
+                            "Connection: keep-alive\r\n");
   off += (size_t)snprintf(buf + off, cap - off, "\r\n");
   *len = off;
-  return buf;
+  return op;
 }
 
-/* Decides before the head goes out whether the connection survives. */
-static void decide_close(struct http_request *req) {
-  struct http_conn *conn = req->conn;
-  if (!req->keep_alive || conn->srv->shutting_down || conn->peer_eof)
-    req->close_after = 1;
-  /* A body we have not read (and will not drain) poisons the stream. */
-  if (!req->message_complete && req->has_body &&
-      (req->chunked || req->content_length < 0 ||
-       (uint64_t)req->content_length - req->body_received > DRAIN_LIMIT ||
-       (req->expect_continue && !req->continue_sent)))
-    req->close_after = 1;
+/* Sends a whole response with a body copied into the same buffer. */
+static int send_whole(struct http_request *req, int status,
+                      const struct http_header *headers, size_t n,
+                      const void *body, size_t len) {
+  req->response_started = 1;
+  decide_close(req);
+  size_t body_len = req->is_head_method ? 0 : len;
+  size_t head_len;
+  struct write_op *op =
+      build_head(req, status, headers, n, (int64_t)len, body_len, &head_len);
+  if (!op)
+    return CAIRN_ENOMEM;
+  if (body_len)
+    memcpy(op->data + head_len, body, body_len);
+  uv_buf_t b = uv_buf_init(op->data, (unsigned)(head_len + body_len));
+  return queue_write(req, op, &b, 1, NULL, NULL);
+}
+
+/* A response the server writes itself, its body from render_error. */
+static void send_error_response(struct http_request *req, int status,
+                                const char *reason) {
+  struct http_server *s = req->conn->srv;
+  char body[ERROR_BODY_MAX];
+  const char *type = "text/plain";
+  size_t len = 0;
+  if (s->handler.render_error)
+    len = s->handler.render_error(status, reason, req->id, body, sizeof body,
+                                  &type, s->handler.arg);
+  if (len >= sizeof body || !type)
+    len = 0, type = "text/plain";
+  struct http_header h[] = {{"Content-Type", type},
+                            {s->handler.request_id_header, req->id}};
+  req->close_after = 1;
+  send_whole(req, status, h, s->handler.request_id_header ? 2 : 1, body, len);
 }
 
 int http_response_start(struct http_request *req, int status,
                         const struct http_header *headers, size_t n,
                         int64_t content_length) {
-  if (req->response_started || req->ended)
+  if (req->ended || req->response_started)
     return CAIRN_EINVAL;
   if (req->aborted)
     return CAIRN_ECLOSED;
   req->response_started = 1;
+  req->response_length = req->is_head_method ? -1 : content_length;
   decide_close(req);
-  req->response_chunked = content_length < 0 && !req->is_head_method;
+  if (content_length < 0 && !req->is_head_method) {
+    if (req->http10)
+      req->close_after = 1; /* HTTP/1.0: the body ends with the connection */
+    else
+      req->response_chunked = 1;
+  }
   size_t len;
-  char *head = build_head(req, status, headers, n, content_length, 0, &len);
-  if (!head)
+  struct write_op *op =
+      build_head(req, status, headers, n, content_length, 0, &len);
+  if (!op)
     return CAIRN_ENOMEM;
-  uv_buf_t buf = uv_buf_init(head, (unsigned)len);
-  return queue_write(req, &buf, 1, head, NULL, NULL);
+  uv_buf_t buf = uv_buf_init(op->data, (unsigned)len);
+  return queue_write(req, op, &buf, 1, NULL, NULL);
 }
 
 int http_response_write(struct http_request *req, const void *data,
                         size_t len, http_write_cb cb, void *arg) {
   if (!req->response_started || req->ended)
     return CAIRN_EINVAL;
+  if (req->aborted)
+    return CAIRN_ECLOSED;
+  struct http_conn *conn = req->conn;
+  size_t bound = conn->srv->limits.max_write_queue
+                     ? conn->srv->limits.max_write_queue
+                     : DEFAULT_WRITE_QUEUE;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&conn->tcp) >= bound)
+    return CAIRN_EBUSY;
   if (req->is_head_method || len == 0) {
     if (!cb)
       return 0;
-    /* Nothing to send: the callback still runs asynchronously. */
-    uv_buf_t empty = uv_buf_init("", 0);
-    return queue_write(req, &empty, 1, NULL, cb, arg);
+    /* Nothing to send: the callback still runs, asynchronously. */
+    uv_buf_t empty = uv_buf_init(NULL, 0);
+    return queue_write(req, NULL, &empty, 1, cb, arg);
   }
-  if (!req->response_chunked) {
-    uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
-    return queue_write(req, &buf, 1, NULL, cb, arg);
-  }
-  char *frame = malloc(24);
-  if (!frame)
+  if (req->response_length >= 0 &&
+      req->response_sent + len > (uint64_t)req->response_length)
+    return CAIRN_EINVAL; /* more than announced would break the framing */
+  req->response_sent += len;
+  uv_buf_t body; /* uv_buf_init takes an unsigned int: sizes may not fit */
+  body.base = (char *)data;
+  body.len = len;
+  if (!req->response_chunked)
+    return queue_write(req, NULL, &body, 1, cb, arg);
+  struct write_op *op = op_get(conn, 24);
+  if (!op)
     return CAIRN_ENOMEM;
-  int flen = snprintf(frame, 24, "%zx\r\n", len);
-  uv_buf_t bufs[3] = {uv_buf_init(frame, (unsigned)flen),
-                      uv_buf_init((char *)data, (unsigned)len),
+  int flen = snprintf(op->data, 24, "%zx\r\n", len);
+  uv_buf_t bufs[3] = {uv_buf_init(op->data, (unsigned)flen), body,
                       uv_buf_init("\r\n", 2)};
-  return queue_write(req, bufs, 3, frame, cb, arg);
+  return queue_write(req, op, bufs, 3, cb, arg);
 }
 
 void http_response_end(struct http_request *req) {
   if (req->ended)
     return;
   struct http_conn *conn = req->conn;
-  if (req->response_chunked && !req->aborted) {
-    uv_buf_t buf = uv_buf_init("0\r\n\r\n", 5);
-    queue_write(req, &buf, 1, NULL, NULL, NULL);
+  if (!req->aborted) {
+    if (!req->response_started) {
+      log_warn("http", "%s: request %s ended without a response", conn->peer,
+               req->id);
+      send_error_response(req, 500, "no response");
+    } else if (req->response_chunked) {
+      uv_buf_t buf = uv_buf_init("0\r\n\r\n", 5);
+      queue_write(req, NULL, &buf, 1, NULL, NULL);
+    } else if (req->response_length >= 0 &&
+               req->response_sent < (uint64_t)req->response_length) {
+      /* Shorter than announced: only closing tells the client. */
+      log_warn("http", "%s: request %s ended %llu bytes short", conn->peer,
+               req->id,
+               (unsigned long long)((uint64_t)req->response_length -
+                                    req->response_sent));
+      req->close_after = 1;
+    }
   }
-  if (!req->response_started && !req->aborted)
-    req->close_after = 1; /* the handler gave up without answering */
   req->ended = 1;
   if (conn->req != req) { /* detached by a close: nobody else frees it */
     request_release(req);
@@ -492,36 +706,56 @@ void http_response_end(struct http_request *req) {
   conn_advance(conn);
 }
 
+void http_response_abort(struct http_request *req) {
+  if (req->ended || req->aborted)
+    return;
+  req->aborted = 1; /* the handler knows: no on_abort */
+  struct http_conn *conn = req->conn;
+  if (conn->req == req && conn->closing != CONN_CLOSED)
+    conn_close(conn);
+}
+
 int http_respond(struct http_request *req, int status,
                  const struct http_header *headers, size_t n,
                  const void *body, size_t len) {
-  if (req->response_started || req->ended)
+  if (req->ended)
     return CAIRN_EINVAL;
   if (req->aborted) {
     http_response_end(req);
     return CAIRN_ECLOSED;
   }
-  req->response_started = 1;
-  decide_close(req);
-  size_t head_len;
-  size_t body_len = req->is_head_method ? 0 : len;
-  char *buf = build_head(req, status, headers, n, (int64_t)len, body_len,
-                         &head_len);
-  int rc = CAIRN_ENOMEM;
-  if (buf) {
-    if (body_len)
-      memcpy(buf + head_len, body, body_len);
-    uv_buf_t b = uv_buf_init(buf, (unsigned)(head_len + body_len));
-    rc = queue_write(req, &b, 1, buf, NULL, NULL);
-  }
+  if (req->response_started)
+    return CAIRN_EINVAL;
+  int rc = send_whole(req, status, headers, n, body, len);
   http_response_end(req);
   return rc;
 }
 
-/* An error the server answers itself, then closes. */
+/* ---- connection driver -------------------------------------------------- */
+
+/* Marks req aborted and tells the handler (once, only if it holds req). */
+static void abort_request(struct http_conn *conn, struct http_request *req) {
+  if (!req || req->aborted)
+    return;
+  req->aborted = 1;
+  if (req->dispatched && !req->ended && conn->srv->handler.on_abort)
+    conn->srv->handler.on_abort(req, conn->srv->handler.arg);
+}
+
+static void set_reading(struct http_conn *conn, int on) {
+  if (conn->closing == CONN_CLOSED || conn->reading == on ||
+      (on && (conn->closing || conn->pending_len)))
+    return;
+  conn->reading = on;
+  if (on)
+    uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, read_cb);
+  else
+    uv_read_stop((uv_stream_t *)&conn->tcp);
+}
+
+/* An error the server answers itself (when it still can), then closes. */
 static void respond_error_and_close(struct http_conn *conn, int status,
                                     const char *reason) {
-  struct http_server *s = conn->srv;
   struct http_request *req = conn->req;
   if (!req) {
     req = conn->req = request_new(conn);
@@ -529,77 +763,41 @@ static void respond_error_and_close(struct http_conn *conn, int status,
       conn_close(conn);
       return;
     }
-    snprintf(req->method, sizeof req->method, "GET");
-  }
-  req->close_after = 1;
-  req->keep_alive = 0;
-  if (!req->response_started && !req->aborted) {
-    char body[ERROR_BODY_MAX];
-    const char *type = "text/plain";
-    size_t len = 0;
-    if (s->handler.render_error)
-      len = s->handler.render_error(status, reason, req->id, body,
-                                    sizeof body, &type, s->handler.arg);
-    if (len >= sizeof body)
-      len = 0;
-    struct http_header h[] = {{"Content-Type", type},
-                              {"x-amz-request-id", req->id}};
-    req->is_head_method = 0;
-    req->response_started = 1;
-    size_t head_len;
-    char *buf = build_head(req, status, h, 2, (int64_t)len, len, &head_len);
-    if (buf) {
-      memcpy(buf + head_len, body, len);
-      uv_buf_t b = uv_buf_init(buf, (unsigned)(head_len + len));
-      queue_write(req, &b, 1, buf, NULL, NULL);
-    }
   }
   log_debug("http", "%s: %d %s", conn->peer, status, reason);
-  if (!req->dispatched) {
-    req->ended = 1;
-    conn->req = NULL;
-    request_release(req);
-  }
-  conn->phase = PHASE_IDLE;
-  uv_read_stop((uv_stream_t *)&conn->tcp);
-  conn->reading = 0;
-  conn->closing = 1; /* close once the writes above have flushed */
-  if (conn->writes_queued == 0)
-    conn_close(conn);
-}
-
-/* ---- connection driver -------------------------------------------------- */
-
-static void abort_request(struct http_conn *conn) {
-  struct http_request *req = conn->req;
-  if (!req)
-    return;
-  if (req->dispatched && !req->ended && !req->aborted) {
-    req->aborted = 1;
-    if (conn->srv->handler.on_abort)
-      conn->srv->handler.on_abort(req, conn->srv->handler.arg);
+  if (!req->response_started && !req->ended && !req->aborted)
+    send_error_response(req, status, reason);
+  req->close_after = 1;
+  set_reading(conn, 0);
+  conn->closing = CONN_CLOSE_AFTER_FLUSH; /* before the handler runs */
+  conn->last_progress_ms = uv_now(conn->srv->loop);
+  conn->linger = status != 408;
+  if (req->dispatched) {
+    abort_request(conn, req); /* it still ends req; conn_close detaches */
   } else {
-    req->aborted = 1;
+    conn->req = NULL;
+    request_release(req); /* its error write keeps it alive until flushed */
   }
+  conn_advance(conn);
 }
 
-static void on_close(uv_handle_t *h) {
+static void on_tcp_closed(uv_handle_t *h) {
   struct http_conn *conn = h->data;
-  if (--conn->refs == 0)
-    free(conn);
+  struct http_server *s = conn->srv;
+  s->conn_handles--;
+  conn_unref(conn);
+  server_maybe_done(s);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
   struct http_conn *conn = h->data;
-  uv_close((uv_handle_t *)&conn->tcp, on_close);
+  uv_close((uv_handle_t *)&conn->tcp, on_tcp_closed);
 }
 
 static void conn_close(struct http_conn *conn) {
-  if (conn->closing == 2)
+  if (conn->closing == CONN_CLOSED)
     return;
-  conn->closing = 2;
   struct http_server *s = conn->srv;
-  /* Unlink first: the handler may free things during on_abort. */
   if (conn->prev)
     conn->prev->next = conn->next;
   else
@@ -607,84 +805,104 @@ static void conn_close(struct http_conn *conn) {
   if (conn->next)
     conn->next->prev = conn->prev;
   s->conn_count--;
-  abort_request(conn);
+  /* Detach first: on_abort may end the request (which then sees it
+   * detached and releases it itself) or even close other things. */
+  conn->closing = CONN_CLOSED;
+  conn->pending_len = 0;
   struct http_request *req = conn->req;
-  if (req && !req->dispatched) {
-    conn->req = NULL;
-    request_release(req);
-  } else if (req && req->ended) {
-    conn->req = NULL;
-    request_release(req);
-  } else if (req) {
-    /* The handler still holds it: http_response_end releases it later. */
-    conn->req = NULL;
+  conn->req = NULL;
+  if (req) {
+    int handler_holds = req->dispatched && !req->ended;
+    abort_request(conn, req);
+    if (!handler_holds)
+      request_release(req); /* the server's reference */
+    /* else http_response_end releases it, maybe already did in on_abort */
   }
-  free(conn->pending);
-  conn->pending = NULL;
+  uv_read_stop((uv_stream_t *)&conn->tcp);
+  conn->reading = 0;
+  uv_timer_stop(&conn->timer);
   uv_close((uv_handle_t *)&conn->timer, on_timer_closed);
-  if (s->shutting_down && s->conn_count == 0 && s->listener_closed &&
-      s->done_cb) {
-    void (*cb)(void *) = s->done_cb;
-    s->done_cb = NULL;
-    uv_timer_stop(&s->grace_timer);
-    cb(s->done_arg);
+}
+
+/* When the connection's current wait must end; 0 when nothing is due. */
+static int conn_deadline(struct http_conn *conn, uint64_t *due) {
+  const struct http_limits *l = &conn->srv->limits;
+  struct http_request *req = conn->req;
+  if (conn->lingering) {
+    *due = conn->phase_start_ms + LINGER_MS;
+    return 1;
   }
+  if (conn->closing) { /* flushing a last answer to a client that may not read */
+    *due = conn->last_progress_ms + (uint64_t)l->body_timeout_ms;
+    return 1;
+  }
+  switch (conn->phase) {
+  case PHASE_IDLE:
+    if (conn->writes_queued)
+      *due = conn->last_progress_ms + (uint64_t)l->body_timeout_ms;
+    else
+      *due = conn->phase_start_ms + conn->idle_limit_ms;
+    return 1;
+  case PHASE_HEAD:
+    *due = conn->phase_start_ms + (uint64_t)l->header_timeout_ms;
+    return 1;
+  case PHASE_HANDLER:
+    /* Only while we wait on the client: a body it owes us (and may send),
+     * or writes it does not read. */
+    if (conn->writes_queued ||
+        (req && !req->message_complete && !req->body_paused &&
+         (!req->expect_continue || req->continue_sent || req->ended))) {
+      *due = conn->last_progress_ms + (uint64_t)l->body_timeout_ms;
+      return 1;
+    }
+    return 0;
+  }
+  return 0;
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void conn_schedule_timer(struct http_conn *conn) {
+  uint64_t due, now = uv_now(conn->srv->loop);
+  if (conn->closing == CONN_CLOSED)
+    return;
+  if (!conn_deadline(conn, &due)) {
+    uv_timer_stop(&conn->timer);
+    return;
+  }
+  uv_timer_start(&conn->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
 static void on_timer(uv_timer_t *t) {
   struct http_conn *conn = t->data;
   struct http_request *req = conn->req;
+  uint64_t due;
+  if (!conn_deadline(conn, &due))
+    return;
+  if (due > uv_now(conn->srv->loop)) { /* progress since it was set */
+    conn_schedule_timer(conn);
+    return;
+  }
+  if (conn->lingering || conn->closing) {
+    conn_close(conn);
+    return;
+  }
   switch (conn->phase) {
   case PHASE_IDLE:
-    if (!req && conn->writes_queued == 0)
-      conn_close(conn);
+    conn_close(conn);
     break;
   case PHASE_HEAD:
     respond_error_and_close(conn, 408, "request head timed out");
     break;
   case PHASE_HANDLER:
-    /* Stalled body upload or stalled response write. */
     log_info("http", "%s: no progress for %d ms, closing", conn->peer,
              conn->srv->limits.body_timeout_ms);
-    if (req && !req->response_started && !req->ended) {
-      abort_request(conn);
+    if (req && !req->response_started && !req->ended)
       respond_error_and_close(conn, 408, "request body timed out");
-    } else {
+    else
       conn_close(conn);
-    }
     break;
   }
-}
-
-static void conn_schedule_timer(struct http_conn *conn) {
-  const struct http_limits *l = &conn->srv->limits;
-  struct http_request *req = conn->req;
-  uint64_t now = uv_now(conn->srv->loop), due;
-  switch (conn->phase) {
-  case PHASE_IDLE:
-    due = (uint64_t)l->idle_timeout_ms;
-    break;
-  case PHASE_HEAD: {
-    uint64_t elapsed = now - conn->head_started_ms;
-    due = elapsed >= (uint64_t)l->header_timeout_ms
-              ? 1
-              : (uint64_t)l->header_timeout_ms - elapsed;
-    break;
-  }
-  default:
-    /* Watch only while we wait on the client: reading a body it owes us,
-     * or flushing writes it does not read. */
-    if ((req && !req->message_complete && !req->body_paused &&
-         (req->dispatched && (!req->expect_continue || req->continue_sent ||
-                              req->ended))) ||
-        conn->writes_queued > 0)
-      due = (uint64_t)l->body_timeout_ms;
-    else {
-      uv_timer_stop(&conn->timer);
-      return;
-    }
-  }
-  uv_timer_start(&conn->timer, on_timer, due, 0);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -694,10 +912,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   buf->len = sizeof conn->read_buf;
 }
 
-static void set_reading(struct http_conn *conn, int on);
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-
-/* Runs the parser over data; stores what is left after a pause. */
+/* Runs the parser over data (in read_buf); a pause leaves the rest there. */
 static void conn_feed(struct http_conn *conn, const char *data, size_t len) {
   conn->in_parser = 1;
   llhttp_errno_t err = llhttp_execute(&conn->parser, data, len);
@@ -708,41 +923,58 @@ static void conn_feed(struct http_conn *conn, const char *data, size_t len) {
     const char *pos = llhttp_get_error_pos(&conn->parser);
     size_t used = pos ? (size_t)(pos - data) : len;
     if (used < len) {
-      char *rest = malloc(len - used);
-      if (!rest) {
-        conn_close(conn);
-        return;
-      }
-      memcpy(rest, data + used, len - used);
-      free(conn->pending);
-      conn->pending = rest;
-      conn->pending_off = 0;
+      conn->pending_off = (size_t)(data + used - conn->read_buf);
       conn->pending_len = len - used;
     }
+    return;
+  }
+  if (err == HPE_CLOSED_CONNECTION) { /* bytes after "Connection: close" */
+    conn_close(conn);
     return;
   }
   int status = conn->limit_status ? conn->limit_status : 400;
   if (err == HPE_INVALID_TRANSFER_ENCODING)
     status = 501;
-  if (err == HPE_INVALID_VERSION)
+  else if (err == HPE_INVALID_VERSION)
     status = 505;
-  const char *reason = conn->limit_status ? "request too large"
-                                          : llhttp_get_error_reason(&conn->parser);
-  if (conn->req && conn->req->dispatched) {
-    /* Broken framing mid-body: the handler's request dies with it. */
-    abort_request(conn);
-  }
+  const char *reason = conn->limit_status
+                           ? "request too large"
+                           : llhttp_get_error_reason(&conn->parser);
   respond_error_and_close(conn, status, reason ? reason : "bad request");
 }
 
-static void set_reading(struct http_conn *conn, int on) {
-  if (conn->closing || conn->reading == on)
+static void feed_pending(struct http_conn *conn) {
+  const char *data = conn->read_buf + conn->pending_off;
+  size_t len = conn->pending_len;
+  conn->pending_len = 0;
+  conn_feed(conn, data, len);
+}
+
+static void on_shutdown(uv_shutdown_t *sr, int status) {
+  (void)sr;
+  (void)status; /* a failure shows up as a read error, or the timer */
+}
+
+static void linger_read_cb(uv_stream_t *stream, ssize_t nread,
+                           const uv_buf_t *buf) {
+  struct http_conn *conn = stream->data;
+  (void)buf;
+  if (nread < 0 && conn->closing != CONN_CLOSED)
+    conn_close(conn); /* EOF or error: the client has our answer */
+}
+
+static void conn_start_linger(struct http_conn *conn) {
+  conn->lingering = 1;
+  conn->phase_start_ms = uv_now(conn->srv->loop);
+  conn->pending_len = 0;
+  if (uv_shutdown(&conn->shutdown_req, (uv_stream_t *)&conn->tcp,
+                  on_shutdown) != 0 ||
+      uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, linger_read_cb) !=
+          0) {
+    conn_close(conn);
     return;
-  conn->reading = on;
-  if (on)
-    uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, read_cb);
-  else
-    uv_read_stop((uv_stream_t *)&conn->tcp);
+  }
+  conn->reading = 1;
 }
 
 static void dispatch(struct http_conn *conn) {
@@ -754,133 +986,136 @@ static void dispatch(struct http_conn *conn) {
   s->handler.on_request(req, s->handler.arg);
 }
 
-/* Moves the connection forward after any event. Never re-entered. */
+/* Moves the connection forward after any event. Never re-entered: a nested
+ * call (from a handler inside on_request, say) returns at once and the
+ * outer loop sees the new state. */
 static void conn_advance(struct http_conn *conn) {
-  if (conn->in_advance || conn->in_parser || conn->closing == 2)
+  if (conn->in_advance || conn->in_parser || conn->closing == CONN_CLOSED)
     return;
   conn->in_advance = 1;
   for (;;) {
     struct http_request *req = conn->req;
     if (conn->closing) {
-      if (conn->writes_queued == 0)
-        conn_close(conn);
+      if (!conn->lingering) {
+        set_reading(conn, 0);
+        if (conn->writes_queued == 0) {
+          if (conn->linger)
+            conn_start_linger(conn);
+          else
+            conn_close(conn);
+        }
+      }
       break;
     }
-    if (req && req->dispatched && req->ended && req->close_after &&
-        !req->message_complete) {
-      /* Answered early and not worth draining: done once flushed. */
-      conn->closing = 1;
-      continue;
+    if (!req) {
+      if (conn->pending_len) {
+        feed_pending(conn); /* the next pipelined request */
+        continue;
+      }
+      set_reading(conn, 1);
+      break;
     }
-    if (req && !req->dispatched && req->headers) {
+    if (!req->head_ready) { /* the head is still arriving */
+      set_reading(conn, 1);
+      break;
+    }
+    if (!req->dispatched) {
       dispatch(conn);
       continue;
     }
-    if (req && req->dispatched && req->message_complete &&
-        !req->body_end_sent) {
-      req->body_end_sent = 1;
-      if (!req->ended && !req->aborted && conn->srv->handler.on_body_end)
-        conn->srv->handler.on_body_end(req, conn->srv->handler.arg);
-      continue;
-    }
-    if (req && req->ended && req->message_complete) {
-      /* Request done: free it and go on to what is pipelined. */
-      int close = req->close_after;
+    if (req->message_complete) {
+      if (!req->body_end_sent) {
+        req->body_end_sent = 1;
+        if (!req->ended && !req->aborted && conn->srv->handler.on_body_end)
+          conn->srv->handler.on_body_end(req, conn->srv->handler.arg);
+        continue;
+      }
+      if (!req->ended) { /* the handler works; pipelined bytes wait */
+        set_reading(conn, 0);
+        break;
+      }
+      /* Request done: release it and go on with what is pipelined. */
+      int close = req->close_after || conn->srv->shutting_down ||
+                  conn->peer_eof;
       conn->req = NULL;
       request_release(req);
       if (close) {
-        conn->closing = 1;
+        conn->closing = CONN_CLOSE_AFTER_FLUSH;
         continue;
       }
       conn->phase = PHASE_IDLE;
+      conn->phase_start_ms = uv_now(conn->srv->loop);
+      conn->idle_limit_ms = (uint64_t)conn->srv->limits.idle_timeout_ms;
       if (llhttp_get_errno(&conn->parser) == HPE_PAUSED)
         llhttp_resume(&conn->parser);
-      conn_schedule_timer(conn);
-      if (conn->pending) {
-        char *data = conn->pending;
-        size_t len = conn->pending_len;
-        conn->pending = NULL;
-        conn_feed(conn, data, len);
-        free(data);
-        continue;
-      }
-      set_reading(conn, 1);
-      break;
-    }
-    if (req && req->dispatched && !req->message_complete) {
-      /* The handler is reading the body (or draining after an answer). */
-      if (!req->ended && !req->response_started && req->expect_continue &&
-          !req->continue_sent && !req->body_paused) {
-        req->continue_sent = 1;
-        uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
-        queue_write(req, &b, 1, NULL, NULL, NULL);
-      }
-      if (req->ended && !req->continue_sent && req->expect_continue) {
-        conn->closing = 1; /* the client never sent the body */
-        continue;
-      }
-      if (llhttp_get_errno(&conn->parser) == HPE_PAUSED)
-        llhttp_resume(&conn->parser);
-      if (req->body_paused && !req->ended) {
-        set_reading(conn, 0);
-        conn_schedule_timer(conn);
-        break;
-      }
-      conn_schedule_timer(conn);
-      if (conn->pending) {
-        char *data = conn->pending;
-        size_t len = conn->pending_len;
-        conn->pending = NULL;
-        conn_feed(conn, data, len);
-        free(data);
-        continue;
-      }
-      set_reading(conn, 1);
-      break;
-    }
-    if (!req && conn->pending) {
-      char *data = conn->pending;
-      size_t len = conn->pending_len;
-      conn->pending = NULL;
-      conn_feed(conn, data, len);
-      free(data);
       continue;
     }
-    /* Waiting: for the handler (stop reading; pipelined bytes wait in the
-     * kernel) or for the next request. */
-    set_reading(conn, req == NULL || conn->phase == PHASE_HEAD);
-    conn_schedule_timer(conn);
+    /* The body is still arriving. */
+    if (req->ended && req->close_after) { /* answered early, no drain */
+      conn->closing = CONN_CLOSE_AFTER_FLUSH;
+      conn->linger = 1;
+      continue;
+    }
+    if (!req->ended && !req->response_started && req->expect_continue &&
+        !req->continue_sent && !req->body_paused) {
+      req->continue_sent = 1;
+      uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
+      queue_write(req, NULL, &b, 1, NULL, NULL);
+    }
+    if (req->body_paused && !req->ended) {
+      set_reading(conn, 0);
+      break;
+    }
+    if (llhttp_get_errno(&conn->parser) == HPE_PAUSED) {
+      llhttp_resume(&conn->parser);
+      if (!conn->pending_len) {
+        /* Paused on the last byte it had: steps that need no input (the
+         * end of the message) run only inside llhttp_execute. */
+        conn_feed(conn, conn->read_buf, 0);
+        continue;
+      }
+    }
+    if (conn->pending_len) {
+      feed_pending(conn);
+      continue;
+    }
+    set_reading(conn, 1);
     break;
   }
   conn->in_advance = 0;
+  conn_schedule_timer(conn);
 }
 
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   struct http_conn *conn = stream->data;
   (void)buf;
-  if (nread == 0)
+  if (nread == 0 || conn->closing == CONN_CLOSED)
     return;
   if (nread < 0) {
     struct http_request *req = conn->req;
-    if (nread == UV_EOF && req && req->dispatched && req->message_complete &&
-        !req->ended) {
-      /* Half-close after a whole request: answer, then close. */
-      conn->peer_eof = 1;
-      set_reading(conn, 0);
+    int mid_message = conn->phase == PHASE_HEAD ||
+                      (req && req->dispatched && !req->message_complete);
+    if (nread != UV_EOF || mid_message) {
+      conn_close(conn); /* aborts a request the handler holds */
       return;
     }
-    conn_close(conn);
+    /* A half-close between messages: finish what we owe, then close. */
+    conn->peer_eof = 1;
+    set_reading(conn, 0);
+    if (!req)
+      conn->closing = CONN_CLOSE_AFTER_FLUSH;
+    else if (!req->response_started)
+      req->close_after = 1;
+    conn_advance(conn);
     return;
   }
-  if (conn->phase == PHASE_IDLE && !conn->req)
-    conn->head_started_ms = uv_now(conn->srv->loop);
+  conn->last_progress_ms = uv_now(conn->srv->loop);
   conn_feed(conn, conn->read_buf, (size_t)nread);
-  if (conn->closing != 2) {
-    /* A paused parser means a request needs the handler: hold the socket. */
-    if (llhttp_get_errno(&conn->parser) == HPE_PAUSED)
-      set_reading(conn, 0);
-    conn_advance(conn);
-  }
+  if (conn->closing == CONN_CLOSED)
+    return;
+  if (conn->pending_len) /* invariant 2, before libuv reads again */
+    set_reading(conn, 0);
+  conn_advance(conn);
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
@@ -892,11 +1127,12 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   conn->srv = s;
   conn->refs = 1;
+  s->conn_handles++;
   uv_tcp_init(s->loop, &conn->tcp);
   uv_timer_init(s->loop, &conn->timer);
   conn->tcp.data = conn->timer.data = conn;
   if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
-    conn->closing = 2;
+    conn->closing = CONN_CLOSED;
     uv_close((uv_handle_t *)&conn->timer, on_timer_closed);
     return;
   }
@@ -917,48 +1153,65 @@ static void on_connection(uv_stream_t *listener, int status) {
     s->conns->prev = conn;
   s->conns = conn;
   s->conn_count++;
+  /* The first request's head must come within the header timeout. */
   conn->phase = PHASE_IDLE;
-  /* The first request's head must come within the header timeout too. */
-  conn->head_started_ms = uv_now(s->loop);
-  conn->phase = PHASE_HEAD;
-  uv_timer_start(&conn->timer, on_timer, (uint64_t)s->limits.header_timeout_ms,
-                 0);
-  conn->phase = PHASE_IDLE;
-  set_reading(conn, 1);
+  conn->phase_start_ms = uv_now(s->loop);
+  conn->idle_limit_ms =
+      (uint64_t)(s->limits.header_timeout_ms < s->limits.idle_timeout_ms
+                     ? s->limits.header_timeout_ms
+                     : s->limits.idle_timeout_ms);
+  conn->reading = 1;
+  uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, read_cb);
+  conn_schedule_timer(conn);
 }
 
 /* ---- server ------------------------------------------------------------- */
+
+static void on_start_failed_closed(uv_handle_t *h) {
+  struct http_server *s = h->data;
+  if (--s->start_failed_handles == 0)
+    free(s);
+}
 
 int http_server_start(uv_loop_t *loop, const char *host, int port,
                       const struct http_limits *limits,
                       const struct http_handler *handler,
                       struct http_server **out, char *err, size_t err_len) {
-  struct http_server *s = calloc(1, sizeof *s);
-  if (!s)
-    return CAIRN_ENOMEM;
-  s->loop = loop;
-  s->limits = *limits;
-  s->handler = *handler;
-  crypto_random(&s->id_prefix, sizeof s->id_prefix);
-  llhttp_settings_init(&s->settings);
-  s->settings.on_message_begin = on_message_begin;
-  s->settings.on_url = on_url;
-  s->settings.on_url_complete = on_url_complete;
-  s->settings.on_header_field = on_header_field;
-  s->settings.on_header_value = on_header_value;
-  s->settings.on_headers_complete = on_headers_complete;
-  s->settings.on_body = on_body;
-  s->settings.on_message_complete = on_message_complete;
-
   struct sockaddr_storage addr;
   int rc = strchr(host, ':')
                ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
                : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
   if (rc != 0) {
     snprintf(err, err_len, "invalid listen address %s", host);
-    free(s);
     return CAIRN_EINVAL;
   }
+  struct http_server *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, err_len, "out of memory");
+    return CAIRN_ENOMEM;
+  }
+  s->loop = loop;
+  if (limits)
+    s->limits = *limits;
+  else
+    http_limits_default(&s->limits);
+  if (!s->limits.max_write_queue)
+    s->limits.max_write_queue = DEFAULT_WRITE_QUEUE;
+  s->handler = *handler;
+  crypto_random(&s->id_prefix, sizeof s->id_prefix);
+  s->id_prefix &= 0xffffffffu;
+  llhttp_settings_init(&s->settings);
+  s->settings.on_message_begin = on_message_begin;
+  s->settings.on_url = on_url;
+  s->settings.on_url_complete = on_url_complete;
+  s->settings.on_header_field = on_header_field;
+  s->settings.on_header_field_complete = on_header_field_complete;
+  s->settings.on_header_value = on_header_value;
+  s->settings.on_header_value_complete = on_header_value_complete;
+  s->settings.on_headers_complete = on_headers_complete;
+  s->settings.on_body = on_body;
+  s->settings.on_message_complete = on_message_complete;
+
   uv_tcp_init(loop, &s->listener);
   uv_timer_init(loop, &s->grace_timer);
   s->listener.data = s->grace_timer.data = s;
@@ -966,24 +1219,29 @@ int http_server_start(uv_loop_t *loop, const char *host, int port,
   if (rc == 0)
     rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
   if (rc != 0) {
-    snprintf(err, err_len, "cannot listen on %s:%d: %s%s", host, port,
-             uv_strerror(rc),
-             rc == UV_EADDRINUSE ? " (address already in use)" : "");
-    uv_close((uv_handle_t *)&s->listener, NULL);
-    uv_close((uv_handle_t *)&s->grace_timer, NULL);
-    uv_run(loop, UV_RUN_NOWAIT); /* let the handles close before free */
-    free(s);
+    snprintf(err, err_len, "cannot listen on %s:%d: %s", host, port,
+             uv_strerror(rc));
+    /* The handles live inside s: it is freed when both have closed. */
+    s->start_failed_handles = 2;
+    uv_close((uv_handle_t *)&s->listener, on_start_failed_closed);
+    uv_close((uv_handle_t *)&s->grace_timer, on_start_failed_closed);
     return rc == UV_EADDRINUSE ? CAIRN_EADDRINUSE : cairn_err_from_errno(rc);
   }
   struct sockaddr_storage bound;
   int bound_len = sizeof bound;
   uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &bound_len);
-  s->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  s->port = bound.ss_family == AF_INET6
+                ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                : ntohs(((struct sockaddr_in *)&bound)->sin_port);
   *out = s;
   return 0;
 }
 
 int http_server_port(const struct http_server *s) { return s->port; }
+
+size_t http_server_connections(const struct http_server *s) {
+  return s->conn_count;
+}
 
 static void on_grace_expired(uv_timer_t *t) {
   struct http_server *s = t->data;
@@ -993,31 +1251,47 @@ static void on_grace_expired(uv_timer_t *t) {
     conn_close(s->conns);
 }
 
+static void on_grace_timer_closed(uv_handle_t *h) {
+  struct http_server *s = h->data;
+  if (s->done_cb)
+    s->done_cb(s->done_arg);
+}
+
+static void server_maybe_done(struct http_server *s) {
+  if (!s->shutting_down || !s->listener_closed || s->conn_handles > 0 ||
+      s->finishing)
+    return;
+  s->finishing = 1;
+  uv_timer_stop(&s->grace_timer);
+  uv_close((uv_handle_t *)&s->grace_timer, on_grace_timer_closed);
+}
+
 static void on_listener_closed(uv_handle_t *h) {
   struct http_server *s = h->data;
   s->listener_closed = 1;
-  if (s->conn_count == 0 && s->done_cb) {
-    void (*cb)(void *) = s->done_cb;
-    s->done_cb = NULL;
-    uv_timer_stop(&s->grace_timer);
-    cb(s->done_arg);
-  }
+  server_maybe_done(s);
 }
 
 void http_server_shutdown(struct http_server *s, void (*done_cb)(void *),
                           void *arg) {
+  if (s->shutting_down)
+    return;
   s->shutting_down = 1;
   s->done_cb = done_cb;
   s->done_arg = arg;
-  /* Idle connections go now; busy ones close after their response. */
+  /* Connections without a request in the handler's hands go now (after
+   * flushing what they owe); the others close after their response. */
   struct http_conn *conn = s->conns;
   while (conn) {
     struct http_conn *next = conn->next;
-    if (!conn->req && conn->writes_queued == 0)
-      conn_close(conn);
-    else if (conn->req)
-      conn->req->close_after = conn->req->close_after ||
-                               !conn->req->response_started;
+    if (!conn->req || !conn->req->dispatched) {
+      if (conn->writes_queued == 0) {
+        conn_close(conn);
+      } else {
+        set_reading(conn, 0);
+        conn->closing = CONN_CLOSE_AFTER_FLUSH;
+      }
+    }
     conn = next;
   }
   uv_timer_start(&s->grace_timer, on_grace_expired,
@@ -1025,15 +1299,7 @@ void http_server_shutdown(struct http_server *s, void (*done_cb)(void *),
   uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
 
-void http_server_free(struct http_server *s) {
-  if (!s)
-    return;
-  if (!uv_is_closing((uv_handle_t *)&s->grace_timer))
-    uv_close((uv_handle_t *)&s->grace_timer, NULL);
-  /* The timer handle lives inside s: run the loop once so the close lands. */
-  uv_run(s->loop, UV_RUN_NOWAIT);
-  free(s);
-}
+void http_server_free(struct http_server *s) { free(s); }
 
 /* ---- request accessors -------------------------------------------------- */
 
@@ -1041,11 +1307,11 @@ const char *http_request_method(const struct http_request *r) {
   return r->method;
 }
 const char *http_request_target(const struct http_request *r) {
-  return r->head ? r->head : "/";
+  return r->head && r->head_ready ? r->head : "/";
 }
 const char *http_request_header(const struct http_request *r,
                                 const char *lower_name) {
-  for (size_t i = 0; r->headers && i < r->header_count; i++)
+  for (size_t i = 0; i < r->header_count && r->headers; i++)
     if (strcmp(r->headers[i].name, lower_name) == 0)
       return r->headers[i].value;
   return NULL;
@@ -1053,11 +1319,14 @@ const char *http_request_header(const struct http_request *r,
 size_t http_request_headers(const struct http_request *r,
                             const struct http_header **out) {
   *out = r->headers;
-  return r->header_count;
+  return r->head_ready ? r->header_count : 0;
 }
 int http_request_has_body(const struct http_request *r) { return r->has_body; }
 int64_t http_request_content_length(const struct http_request *r) {
   return r->chunked ? -1 : (r->content_length < 0 ? 0 : r->content_length);
+}
+uint64_t http_request_body_received(const struct http_request *r) {
+  return r->body_received;
 }
 const char *http_request_id(const struct http_request *r) { return r->id; }
 const char *http_request_peer(const struct http_request *r) {
@@ -1069,8 +1338,11 @@ void http_request_set_data(struct http_request *r, void *data) {
 void *http_request_data(const struct http_request *r) { return r->data; }
 
 void http_request_pause_body(struct http_request *r) {
+  if (r->aborted || r->ended || r->message_complete)
+    return;
   r->body_paused = 1;
-  if (!r->aborted && r->conn->closing == 0) {
+  /* Inside on_body the parser pauses itself; otherwise stop reading now. */
+  if (!r->conn->in_parser && r->conn->closing == CONN_OPEN) {
     set_reading(r->conn, 0);
     conn_schedule_timer(r->conn);
   }
@@ -1080,6 +1352,6 @@ void http_request_resume_body(struct http_request *r) {
   if (!r->body_paused)
     return;
   r->body_paused = 0;
-  if (!r->aborted && r->conn->closing == 0)
+  if (!r->aborted && r->conn->closing == CONN_OPEN)
     conn_advance(r->conn);
 }

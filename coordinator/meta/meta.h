@@ -321,6 +321,8 @@ struct meta_gc_list {
 /* The oldest max entries (not removed). Free with meta_gc_list_free. */
 int meta_gc_take(struct meta *m, uint32_t max, struct meta_gc_list *out);
 void meta_gc_list_free(struct meta_gc_list *l);
+/* Queues chunks that no record refers to (a failed or aborted upload). */
+int meta_gc_add(struct meta *m, const struct meta_chunk *chunks, uint32_t n);
 /* Removes entries whose fragments were deleted, in one synced batch. */
 int meta_gc_done(struct meta *m, const struct meta_gc_item *items,
                  uint32_t n);

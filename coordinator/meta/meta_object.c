@@ -663,3 +663,18 @@ int meta_gc_done(struct meta *m, const struct meta_gc_item *items,
   struct gc_done_arg a = {items, n};
   return n ? meta_run(m, apply_gc_done, &a) : 0;
 }
+
+struct gc_add_arg {
+  const struct meta_chunk *chunks;
+  uint32_t n;
+};
+
+static int apply_gc_add(struct meta_tx *tx, void *arg) {
+  struct gc_add_arg *a = arg;
+  return gc_queue_chunks(tx, a->chunks, a->n, NULL, 0);
+}
+
+int meta_gc_add(struct meta *m, const struct meta_chunk *chunks, uint32_t n) {
+  struct gc_add_arg a = {chunks, n};
+  return n ? meta_run(m, apply_gc_add, &a) : 0;
+}

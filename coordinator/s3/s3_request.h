@@ -3,12 +3,12 @@
  * found, where its body goes, and the operation's own state.
  *
  * Ownership: created by s3_dispatch_request() and attached to the HTTP
- * request (http_request_set_data); freed by s3_request_end(), which also
- * ends the HTTP request. Operations never free it themselves.
+ * request; freed by s3_request_end(), which also ends the HTTP request.
+ * Operations never free it themselves.
  *
- * Body plumbing: the dispatcher decodes aws-chunked framing and verifies the
- * payload hash and trailing checksums; the operation sees only plain bytes
- * through its sink, and its end() runs only when every check passed.
+ * Body plumbing: the dispatcher decodes aws-chunked framing and verifies
+ * payload hashes; the operation sees only plain bytes through its sink, and
+ * sink.end runs only when every integrity check passed.
  */
 #ifndef CAIRN_S3_REQUEST_H
 #define CAIRN_S3_REQUEST_H
@@ -16,76 +16,108 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "s3_error.h"
-#include "s3_route.h"
-
 struct coordinator;
 struct http_request;
 struct http_header;
 struct s3_request;
-struct s3_body;
+
+#define S3_BUCKET_MAX 63
+#define S3_KEY_MAX 1024
+#define S3_MAX_QUERY 64
 
 struct s3_sink {
   /* Plain body bytes, valid during the call. */
   void (*data)(struct s3_request *r, const char *data, size_t len);
   /* The whole body arrived and passed every integrity check. */
   void (*end)(struct s3_request *r);
-  /* The client vanished or the body failed a check: release op state. The
-   * dispatcher answers the client (if it still can) after abort returns;
-   * the operation must then not respond. If the operation has work in
-   * flight it sets r->op_busy and calls s3_request_end() when done. */
-  void (*abort)(struct s3_request *r);
+  /* The body failed a check (error_code, e.g. "BadDigest") or the client
+   * vanished (error_code NULL). The operation stops its work and, once
+   * nothing is in flight, answers s3_send_error(r, error_code, NULL) or,
+   * when error_code is NULL, s3_request_end(r). */
+  void (*abort)(struct s3_request *r, const char *error_code);
+};
+
+struct s3_query_param {
+  char *name, *value; /* decoded */
 };
 
 struct s3_request {
   struct coordinator *c;
   struct http_request *http;
-  struct s3_route route;
-  char access_key[129]; /* who signed it; "" when anonymous */
-  struct s3_body *body; /* decoding and integrity checks; NULL: none */
+  const char *method;
+  char bucket[S3_BUCKET_MAX + 1]; /* "" for service-level requests */
+  char *key;                      /* decoded; NULL for bucket requests */
+  char *path;                     /* decoded path, for Resource */
+  struct s3_query_param query[S3_MAX_QUERY];
+  size_t query_count;
+  char access_key[129];           /* who signed it */
+  struct s3_body *body;           /* aws-chunked / payload hash checks */
+  int client_gone;                /* on_abort came: no answer possible */
+  struct s3_auth_stream *auth_stream; /* chunk-signature state, or NULL */
   struct s3_sink sink;
-  void *op;             /* the operation's state */
+  void *op;                       /* the operation's state */
   void (*op_free)(void *op);
+  int paused;                     /* body paused by the operation */
   int responded;
-  int op_busy;          /* async work the op must finish before ending */
-  int aborted;          /* the client is gone */
-  /* Small XML bodies, collected up to collect_max bytes. */
+  /* Small bodies collected whole (XML documents), bounded. */
   char *collected;
   size_t collected_len, collect_max;
-  void (*collected_cb)(struct s3_request *r);
+  void (*collected_done)(struct s3_request *r);
+  const char *collect_too_large;  /* error code when over collect_max */
 };
 
-/* ---- responses (s3_response.c) ---------------------------------------- */
+/* ---- responses (s3_response.c) ------------------------------------------ */
 
-/* Sends an S3 XML error (message NULL: the table's default) and ends the
- * request. resource defaults to the request path. */
-void s3_send_error(struct s3_request *r, enum s3_error_code code,
+/* Sends an S3 XML error (message NULL: the code's default) and ends r. */
+void s3_send_error(struct s3_request *r, const char *code,
                    const char *message);
-/* Same, mapping an internal CAIRN_E* code. */
+/* Maps an internal CAIRN_E* code to an S3 error and sends it. */
 void s3_send_cairn_error(struct s3_request *r, int cairn_err);
-/* Sends status with the common headers plus extra ones and an optional
- * body of content_type, then ends the request. */
+/* status + common headers + extra ones + optional body, then ends r. */
 void s3_send(struct s3_request *r, int status, const struct http_header *extra,
              size_t n_extra, const char *content_type, const void *body,
              size_t len);
-/* Starts a streamed response (content_length -1: chunked) with the common
- * headers; the caller writes through http_response_write and ends with
- * s3_request_end. */
+/* Starts a streamed response; the caller writes with http_response_write
+ * and finishes with s3_request_end(). */
 int s3_start_response(struct s3_request *r, int status,
                       const struct http_header *extra, size_t n_extra,
                       int64_t content_length);
-/* Ends the HTTP request and frees r. */
+/* Ends the HTTP request and frees r (and r->op via op_free). */
 void s3_request_end(struct s3_request *r);
 
-/* Collects a small body (up to max bytes; larger -> error_code) then calls
- * done(r) with r->collected / r->collected_len. */
-void s3_collect_body(struct s3_request *r, size_t max,
-                     enum s3_error_code too_large,
+/* Collects the body (at most max bytes, else error `too_large`), then
+ * calls done(r) with r->collected (NUL-terminated) / r->collected_len. */
+void s3_collect_body(struct s3_request *r, size_t max, const char *too_large,
                      void (*done)(struct s3_request *r));
 
-/* Query parameter by name (decoded), or NULL. */
 const char *s3_query(const struct s3_request *r, const char *name);
-/* Header by lower-case name, or NULL. */
-const char *s3_header(const struct s3_request *r, const char *name);
+int s3_has_query(const struct s3_request *r, const char *name);
+const char *s3_header(const struct s3_request *r, const char *lower_name);
+
+/* ---- XML building (s3_response.c) ---------------------------------------- */
+
+struct s3_xml {
+  char *buf;
+  size_t len, cap;
+  int failed; /* out of memory: the document is unusable */
+};
+void s3_xml_init(struct s3_xml *x, const char *root);     /* prolog + <root xmlns> */
+void s3_xml_open(struct s3_xml *x, const char *name);
+void s3_xml_close(struct s3_xml *x, const char *name);
+void s3_xml_text(struct s3_xml *x, const char *name, const char *text);
+void s3_xml_chars(struct s3_xml *x, const char *text); /* escaped text */
+/* Appends already-built XML (another s3_xml's buffer). */
+void s3_xml_chars_raw(struct s3_xml *x, const char *xml, size_t len);
+void s3_xml_textf(struct s3_xml *x, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void s3_xml_release(struct s3_xml *x);
+/* Sends x as a 200 application/xml response and releases it. */
+void s3_send_xml(struct s3_request *r, struct s3_xml *x);
+
+/* ISO-8601 with milliseconds ("2026-11-24T06:40:00.000Z") and RFC 1123. */
+void s3_format_iso8601(int64_t ms, char *out, size_t cap);
+void s3_format_http_date(int64_t ms, char *out, size_t cap);
+/* Parses an HTTP date; returns unix ms or -1. */
+int64_t s3_parse_http_date(const char *text);
 
 #endif

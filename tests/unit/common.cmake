@@ -1,2 +1,3 @@
 cairn_unit_test(test_config cairn_common)
 cairn_unit_test(test_crypto cairn_common)
+cairn_unit_test(test_checksum cairn_common)

@@ -1,0 +1,130 @@
+/* frame.c - data-channel frames (see frame.h). */
+#include "frame.h"
+
+#include "crypto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum reader_state { READ_LENGTH, READ_HEADER, READ_PAYLOAD };
+
+struct frame_reader {
+  struct frame_reader_ops ops;
+  void *arg;
+  enum reader_state state;
+  uint8_t buf[FRAME_HEADER_MAX];
+  size_t have, need;
+  uint64_t payload_left;
+  int payload_end_pending;
+};
+
+size_t frame_encode(const Cairn__DataHeader *h, uint8_t *buf, size_t cap) {
+  size_t len = cairn__data_header__get_packed_size(h);
+  if (len > FRAME_HEADER_MAX || len + 4 > cap)
+    return 0;
+  buf[0] = (uint8_t)(len >> 24);
+  buf[1] = (uint8_t)(len >> 16);
+  buf[2] = (uint8_t)(len >> 8);
+  buf[3] = (uint8_t)len;
+  cairn__data_header__pack(h, buf + 4);
+  return len + 4;
+}
+
+struct frame_reader *frame_reader_new(const struct frame_reader_ops *ops,
+                                      void *arg) {
+  struct frame_reader *r = calloc(1, sizeof *r);
+  if (!r)
+    return NULL;
+  r->ops = *ops;
+  r->arg = arg;
+  r->state = READ_LENGTH;
+  r->need = 4;
+  return r;
+}
+
+void frame_reader_free(struct frame_reader *r) { free(r); }
+
+long frame_reader_feed(struct frame_reader *r, const uint8_t *data,
+                       size_t len) {
+  size_t used = 0;
+  for (;;) {
+    if (r->payload_end_pending) {
+      r->payload_end_pending = 0;
+      r->state = READ_LENGTH;
+      r->need = 4;
+      r->have = 0;
+      int stop = r->ops.on_payload_end(r->arg);
+      if (stop < 0)
+        return -1;
+      if (stop)
+        return (long)used;
+    }
+    if (used == len)
+      return (long)used;
+    switch (r->state) {
+    case READ_LENGTH:
+    case READ_HEADER: {
+      size_t take = r->need - r->have;
+      if (take > len - used)
+        take = len - used;
+      memcpy(r->buf + r->have, data + used, take);
+      r->have += take;
+      used += take;
+      if (r->have < r->need)
+        return (long)used;
+      if (r->state == READ_LENGTH) {
+        uint32_t n = (uint32_t)r->buf[0] << 24 | (uint32_t)r->buf[1] << 16 |
+                     (uint32_t)r->buf[2] << 8 | r->buf[3];
+        if (n == 0 || n > FRAME_HEADER_MAX)
+          return -1;
+        r->state = READ_HEADER;
+        r->need = n;
+        r->have = 0;
+        continue;
+      }
+      Cairn__DataHeader *h = cairn__data_header__unpack(NULL, r->have, r->buf);
+      if (!h || h->payload_len > FRAME_PAYLOAD_MAX ||
+          (h->chunk_id.len != 0 && h->chunk_id.len != 16)) {
+        if (h)
+          cairn__data_header__free_unpacked(h, NULL);
+        return -1;
+      }
+      r->payload_left = h->payload_len;
+      r->state = READ_PAYLOAD;
+      if (r->payload_left == 0)
+        r->payload_end_pending = 1;
+      int stop = r->ops.on_header(h, r->arg);
+      cairn__data_header__free_unpacked(h, NULL);
+      if (stop < 0)
+        return -1;
+      if (stop)
+        return (long)used;
+      continue;
+    }
+    case READ_PAYLOAD: {
+      size_t take = len - used;
+      if (take > r->payload_left)
+        take = (size_t)r->payload_left;
+      r->payload_left -= take;
+      if (r->payload_left == 0)
+        r->payload_end_pending = 1;
+      const uint8_t *p = data + used;
+      used += take;
+      int stop = take ? r->ops.on_payload(p, take, r->arg) : 0;
+      if (stop < 0)
+        return -1;
+      if (stop)
+        return (long)used;
+      continue;
+    }
+    }
+  }
+}
+
+void frame_auth_mac(const uint8_t *secret, size_t secret_len,
+                    const uint8_t nonce[DATA_AUTH_NONCE], uint8_t mac[32]) {
+  uint8_t input[sizeof DATA_AUTH_DOMAIN - 1 + DATA_AUTH_NONCE];
+  memcpy(input, DATA_AUTH_DOMAIN, sizeof DATA_AUTH_DOMAIN - 1);
+  memcpy(input + sizeof DATA_AUTH_DOMAIN - 1, nonce, DATA_AUTH_NONCE);
+  crypto_hmac_sha256(secret, secret_len, input, sizeof input, mac);
+}

@@ -1,0 +1,64 @@
+/*
+ * node_link.h - the coordinator's connections to the nodes' data ports, and
+ * the fragment operations over them (proto/cairn.proto, common/frame.h).
+ *
+ * Connections are pooled per node address and reused: one operation at a
+ * time per connection, authenticated once (challenge/response on the
+ * cluster secret). A connection that fails, times out (NODE_LINK_TIMEOUT_MS
+ * without progress) or is cancelled mid-operation is closed, never reused.
+ *
+ * Callback contract: every operation's done callback fires exactly once,
+ * unless the operation was cancelled (then never). Every accepted
+ * node_put_write's written callback fires exactly once, also on failure
+ * or cancellation, so the caller can always release its buffer there.
+ * Callbacks never run inside the call that started the operation.
+ */
+#ifndef CAIRN_NODE_LINK_H
+#define CAIRN_NODE_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define NODE_LINK_TIMEOUT_MS 30000
+#define NODE_LINK_IDLE_MAX 16 /* idle connections kept per pool */
+
+struct node_link_pool;
+struct node_put;
+struct node_get;
+
+int node_link_pool_new(uv_loop_t *loop, const uint8_t *secret,
+                       size_t secret_len, struct node_link_pool **out);
+/* Closes every connection; operations in flight fail first. */
+void node_link_pool_free(struct node_link_pool *p);
+
+/* ---- put: begin, write*, finish ----------------------------------------- */
+typedef void (*node_put_done_cb)(struct node_put *op, int status, void *arg);
+int node_put_begin(struct node_link_pool *p, const char *addr,
+                   const uint8_t chunk_id[16], uint32_t fragment,
+                   uint64_t length, node_put_done_cb done, void *arg,
+                   struct node_put **out);
+/* data stays referenced until written(arg). */
+int node_put_write(struct node_put *op, const void *data, size_t len,
+                   void (*written)(void *arg), void *arg);
+/* After exactly `length` bytes: the node verifies crc32c, fsyncs, answers. */
+int node_put_finish(struct node_put *op, uint32_t crc32c);
+void node_put_cancel(struct node_put *op);
+
+/* ---- get ------------------------------------------------------------------ */
+/* on_data returns non-zero to pause until node_get_resume. */
+typedef int (*node_get_data_cb)(const void *data, size_t len, void *arg);
+typedef void (*node_get_done_cb)(struct node_get *op, int status, void *arg);
+int node_get(struct node_link_pool *p, const char *addr,
+             const uint8_t chunk_id[16], uint32_t fragment, uint64_t offset,
+             uint64_t length, node_get_data_cb on_data, node_get_done_cb done,
+             void *arg, struct node_get **out);
+void node_get_resume(struct node_get *op);
+void node_get_cancel(struct node_get *op);
+
+/* ---- delete --------------------------------------------------------------- */
+int node_delete(struct node_link_pool *p, const char *addr,
+                const uint8_t chunk_id[16], uint32_t fragment,
+                void (*done)(int status, void *arg), void *arg);
+
+#endif

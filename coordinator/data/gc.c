@@ -1,0 +1,146 @@
+/*
+ * gc.c - one pass at a time: take up to GC_BATCH garbage entries, delete
+ * every fragment of each on its node, and remove from the table the entries
+ * whose fragments are all gone (deleted now, or already absent).
+ */
+#include "gc.h"
+
+#include "error.h"
+#include "log.h"
+#include "meta.h"
+#include "node_link.h"
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NODES 256
+
+struct gc {
+  uv_loop_t *loop;
+  struct meta *meta;
+  struct cluster *cluster;
+  struct node_link_pool *links;
+  uv_timer_t timer;
+  int running, stopping;
+  struct meta_gc_list list;
+  uint8_t *failed;     /* per item: a fragment could not be deleted */
+  uint32_t pending;    /* deletes in flight */
+};
+
+struct gc_delete {
+  struct gc *g;
+  uint32_t item;
+};
+
+static void pass_done(struct gc *g) {
+  /* Shallow copies of the entries to forget; the list keeps ownership. */
+  struct meta_gc_item *done = calloc(g->list.n, sizeof *done);
+  uint32_t n = 0;
+  for (uint32_t i = 0; done && i < g->list.n; i++)
+    if (!g->failed[i])
+      done[n++] = g->list.items[i];
+  if (n) {
+    int rc = meta_gc_done(g->meta, done, n);
+    if (rc != 0)
+      log_warn("gc", "cannot record deleted chunks: %s", cairn_strerror(rc));
+    else
+      log_debug("gc", "deleted %u chunks", n);
+  }
+  free(done);
+  meta_gc_list_free(&g->list);
+  free(g->failed);
+  g->failed = NULL;
+  g->running = 0;
+  if (g->stopping)
+    free(g);
+}
+
+static void on_deleted(int status, void *arg) {
+  struct gc_delete *d = arg;
+  struct gc *g = d->g;
+  if (status != 0 && status != CAIRN_ENOENT)
+    g->failed[d->item] = 1;
+  free(d);
+  if (--g->pending == 0)
+    pass_done(g);
+}
+
+static void on_tick(uv_timer_t *t) {
+  struct gc *g = t->data;
+  if (g->running)
+    return;
+  if (meta_gc_take(g->meta, GC_BATCH, &g->list) != 0 || g->list.n == 0) {
+    meta_gc_list_free(&g->list);
+    return;
+  }
+  g->failed = calloc(g->list.n, 1);
+  if (!g->failed) {
+    meta_gc_list_free(&g->list);
+    return;
+  }
+  g->running = 1;
+  struct cluster_node_view views[MAX_NODES];
+  size_t n_views = cluster_nodes_snapshot(g->cluster, views, MAX_NODES);
+  if (n_views > MAX_NODES)
+    n_views = MAX_NODES;
+  g->pending = 1; /* held while issuing */
+  for (uint32_t i = 0; i < g->list.n; i++) {
+    const struct meta_chunk *c = &g->list.items[i].chunk;
+    for (uint32_t f = 0; f < c->n_fragments; f++) {
+      const struct cluster_node_view *v = NULL;
+      for (size_t k = 0; k < n_views; k++)
+        if (strcmp(views[k].node_id, c->fragments[f].node_id) == 0)
+          v = &views[k];
+      if (!v || !v->up) {
+        g->failed[i] = v != NULL; /* unknown node: nothing left to delete */
+        continue;
+      }
+      struct gc_delete *d = malloc(sizeof *d);
+      if (!d) {
+        g->failed[i] = 1;
+        continue;
+      }
+      d->g = g;
+      d->item = i;
+      g->pending++;
+      if (node_delete(g->links, v->data_addr, c->id, c->fragments[f].index,
+                      on_deleted, d) != 0) {
+        g->pending--;
+        g->failed[i] = 1;
+        free(d);
+      }
+    }
+  }
+  if (--g->pending == 0)
+    pass_done(g);
+}
+
+int gc_start(uv_loop_t *loop, struct meta *meta, struct cluster *cluster,
+             struct node_link_pool *links, struct gc **out) {
+  struct gc *g = calloc(1, sizeof *g);
+  if (!g)
+    return CAIRN_ENOMEM;
+  g->loop = loop;
+  g->meta = meta;
+  g->cluster = cluster;
+  g->links = links;
+  uv_timer_init(loop, &g->timer);
+  g->timer.data = g;
+  uv_timer_start(&g->timer, on_tick, GC_INTERVAL_MS, GC_INTERVAL_MS);
+  *out = g;
+  return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  struct gc *g = h->data;
+  if (!g->running)
+    free(g);
+  else
+    g->stopping = 1;
+}
+
+void gc_stop(struct gc *g) {
+  if (g)
+    uv_close((uv_handle_t *)&g->timer, on_timer_closed);
+}

@@ -1,0 +1,64 @@
+/*
+ * object_writer.h - streams an object's bytes to the storage nodes.
+ *
+ * The writer cuts the byte stream into chunks of chunk_size, places each
+ * chunk on `replicas` distinct up nodes (placement.h) and streams every
+ * byte to all of them as it arrives; nothing is buffered beyond a bounded
+ * window of in-flight pieces. It knows neither S3 nor RocksDB: the caller
+ * turns the finished chunk list into metadata.
+ *
+ * Back-pressure: when more than OBJECT_WRITER_WINDOW bytes are in flight the
+ * writer calls pause(arg); it calls resume(arg) once they drain below half.
+ * The caller stops feeding between the two (uv_read_stop on the client).
+ *
+ * Lifecycle: object_writer_new -> object_writer_write* -> object_writer_finish
+ * -> done(status) exactly once -> object_writer_free. object_writer_abort may
+ * be called at any time before done; done then still fires (with
+ * CAIRN_ECANCELED) once every in-flight operation has wound down.
+ */
+#ifndef CAIRN_OBJECT_WRITER_H
+#define CAIRN_OBJECT_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meta.h"
+
+struct cluster;
+struct node_link_pool;
+struct object_writer;
+
+#define OBJECT_WRITER_PIECE (256u << 10) /* bytes per network write */
+#define OBJECT_WRITER_WINDOW (4u << 20)  /* in-flight bytes before pause */
+
+struct object_writer_config {
+  struct cluster *cluster;      /* where the nodes are */
+  struct node_link_pool *links; /* how to reach them */
+  uint32_t replicas;
+  uint64_t chunk_size;
+  uint64_t size; /* exact number of bytes the caller will write */
+  void (*pause)(void *arg);
+  void (*resume)(void *arg);
+  /* status 0: every chunk is fsync'd on all its nodes. */
+  void (*done)(struct object_writer *w, int status, void *arg);
+  void *arg;
+};
+
+int object_writer_new(const struct object_writer_config *cfg,
+                      struct object_writer **out);
+/* Copies data; never more than cfg->size bytes in total (CAIRN_ETOOBIG). */
+int object_writer_write(struct object_writer *w, const void *data, size_t len);
+/* No more data. CAIRN_EINVAL if fewer than cfg->size bytes were written
+ * (the writer is then aborted and done still fires). */
+int object_writer_finish(struct object_writer *w);
+void object_writer_abort(struct object_writer *w);
+
+/* After done(0): the chunks, as metadata records owned by the writer (valid
+ * until object_writer_free). Also valid after a failure: every chunk that
+ * may have reached a node, for the garbage table. */
+const struct meta_chunk *object_writer_chunks(const struct object_writer *w,
+                                              uint32_t *count);
+/* CRC32C of each chunk, same order (for the chunk metadata). */
+void object_writer_free(struct object_writer *w);
+
+#endif

@@ -1,0 +1,185 @@
+/* s3_bucket.c - CreateBucket, HeadBucket, DeleteBucket, ListBuckets,
+ * GetBucketLocation over the metadata store. */
+#include "coordinator.h"
+#include "error.h"
+#include "http_server.h"
+#include "meta.h"
+#include "s3_ops.h"
+#include "s3_xml_parse.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CREATE_BUCKET_BODY_MAX (64u << 10)
+
+int s3_bucket_name_valid(const char *name) {
+  size_t n = strlen(name);
+  if (n < 3 || n > 63)
+    return 0;
+  if (!(islower((unsigned char)name[0]) || isdigit((unsigned char)name[0])) ||
+      !(islower((unsigned char)name[n - 1]) ||
+        isdigit((unsigned char)name[n - 1])))
+    return 0;
+  int dots = 0, all_digits_or_dots = 1;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '.' ||
+          c == '-'))
+      return 0;
+    if (c == '.' && i > 0 && name[i - 1] == '.')
+      return 0;
+    dots += c == '.';
+    if (!(isdigit((unsigned char)c) || c == '.'))
+      all_digits_or_dots = 0;
+  }
+  if (dots == 3 && all_digits_or_dots)
+    return 0; /* formatted as an IP address */
+  if (strncmp(name, "xn--", 4) == 0 || strncmp(name, "sthree-", 7) == 0 ||
+      (n > 8 && strcmp(name + n - 8, "-s3alias") == 0) ||
+      (n > 7 && strcmp(name + n - 7, "--ol-s3") == 0))
+    return 0;
+  return 1;
+}
+
+/* ---- ListBuckets -------------------------------------------------------- */
+
+static int list_one(const struct meta_bucket *b, void *arg) {
+  struct s3_xml *x = arg;
+  char date[40];
+  s3_format_iso8601(b->created_ms, date, sizeof date);
+  s3_xml_open(x, "Bucket");
+  s3_xml_text(x, "Name", b->name);
+  s3_xml_text(x, "CreationDate", date);
+  s3_xml_close(x, "Bucket");
+  return 0;
+}
+
+void s3_list_buckets(struct s3_request *r) {
+  struct s3_xml x;
+  s3_xml_init(&x, "ListAllMyBucketsResult");
+  s3_xml_open(&x, "Owner");
+  s3_xml_text(&x, "ID", r->access_key);
+  s3_xml_text(&x, "DisplayName", r->access_key);
+  s3_xml_close(&x, "Owner");
+  s3_xml_open(&x, "Buckets");
+  int rc = meta_bucket_list(r->c->meta, list_one, &x);
+  s3_xml_close(&x, "Buckets");
+  s3_xml_close(&x, "ListAllMyBucketsResult");
+  if (rc != 0) {
+    s3_xml_release(&x);
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  s3_send_xml(r, &x);
+}
+
+/* ---- CreateBucket ------------------------------------------------------- */
+
+struct location_doc {
+  char location[64];
+  int too_long;
+};
+
+static int location_cb(const char *path, const char *text, void *arg) {
+  struct location_doc *d = arg;
+  if (strcmp(path, "CreateBucketConfiguration/LocationConstraint") == 0) {
+    if (strlen(text) >= sizeof d->location)
+      d->too_long = 1;
+    else
+      strcpy(d->location, text);
+  }
+  return 0;
+}
+
+static void create_bucket_body_done(struct s3_request *r) {
+  struct location_doc doc = {0};
+  if (r->collected_len > 0 &&
+      (s3_xml_parse(r->collected, r->collected_len, location_cb, &doc) != 0 ||
+       doc.too_long)) {
+    s3_send_error(r, "MalformedXML", NULL);
+    return;
+  }
+  const char *region = r->c->config.region;
+  if (doc.location[0] && strcmp(doc.location, region) != 0) {
+    s3_send_error(r, "InvalidLocationConstraint",
+                  "The specified location-constraint is not valid for this "
+                  "endpoint.");
+    return;
+  }
+  struct meta_bucket b;
+  memset(&b, 0, sizeof b);
+  snprintf(b.name, sizeof b.name, "%s", r->bucket);
+  b.created_ms = coord_now_ms();
+  memcpy(b.owner, r->access_key, sizeof b.owner - 1); /* both 128 max */
+  snprintf(b.location, sizeof b.location, "%s", doc.location);
+  b.default_layout = (struct meta_layout){META_LAYOUT_REPLICA,
+                                          (uint8_t)r->c->config.replicas, 0};
+  int rc = meta_bucket_create(r->c->meta, &b);
+  if (rc == CAIRN_EEXIST) {
+    s3_send_error(r, "BucketAlreadyOwnedByYou", NULL);
+    return;
+  }
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  char location[80];
+  snprintf(location, sizeof location, "/%s", r->bucket);
+  struct http_header h[] = {{"Location", location}};
+  s3_send(r, 200, h, 1, NULL, NULL, 0);
+}
+
+void s3_create_bucket(struct s3_request *r) {
+  s3_collect_body(r, CREATE_BUCKET_BODY_MAX, "MalformedXML",
+                  create_bucket_body_done);
+}
+
+/* ---- HeadBucket, DeleteBucket, GetBucketLocation ------------------------ */
+
+void s3_head_bucket(struct s3_request *r) {
+  struct meta_bucket b;
+  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
+  if (rc == CAIRN_ENOENT) {
+    s3_send_error(r, "NoSuchBucket", NULL);
+    return;
+  }
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  struct http_header h[] = {
+      {"x-amz-bucket-region", b.location[0] ? b.location : r->c->config.region}};
+  s3_send(r, 200, h, 1, NULL, NULL, 0);
+}
+
+void s3_delete_bucket(struct s3_request *r) {
+  int rc = meta_bucket_delete(r->c->meta, r->bucket);
+  if (rc == CAIRN_ENOENT)
+    s3_send_error(r, "NoSuchBucket", NULL);
+  else if (rc == CAIRN_EBUSY)
+    s3_send_error(r, "BucketNotEmpty", NULL);
+  else if (rc != 0)
+    s3_send_cairn_error(r, rc);
+  else
+    s3_send(r, 204, NULL, 0, NULL, NULL, 0);
+}
+
+void s3_get_bucket_location(struct s3_request *r) {
+  struct meta_bucket b;
+  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
+  if (rc == CAIRN_ENOENT) {
+    s3_send_error(r, "NoSuchBucket", NULL);
+    return;
+  }
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  struct s3_xml x;
+  /* us-east-1 is the empty constraint, as AWS answers. */
+  s3_xml_init(&x, "LocationConstraint");
+  s3_xml_chars(&x, strcmp(b.location, "us-east-1") == 0 ? "" : b.location);
+  s3_xml_close(&x, "LocationConstraint");
+  s3_send_xml(r, &x);
+}

@@ -1,0 +1,764 @@
+/*
+ * s3_object.c - PutObject, GetObject, HeadObject, DeleteObject and
+ * DeleteObjects.
+ *
+ * PUT:  head --checks--> STREAMING (bytes -> MD5, checksum, object_writer)
+ *         --body end + writer done--> verify digests --> meta put (one
+ *         synced batch) --> 200 ETag.  Any failure: the chunks written so
+ *         far go to the garbage table; the client gets the error.
+ * GET:  meta lookup --> conditions --> range --> headers --> object_reader
+ *         streams chunks, pausing while the socket's queue is full.
+ *
+ * Invariant: an object becomes visible only through meta_object_put, after
+ * every chunk is fsync'd on its nodes and every integrity check passed.
+ */
+#include "checksum.h"
+#include "coordinator.h"
+#include "crypto.h"
+#include "error.h"
+#include "http_server.h"
+#include "log.h"
+#include "meta.h"
+#include "object_reader.h"
+#include "object_writer.h"
+#include "s3_body.h"
+#include "s3_ops.h"
+#include "s3_xml_parse.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_PUT_SIZE (5ULL << 30)     /* AWS: 5 GiB in one PUT */
+#define USER_META_MAX 2048            /* AWS: 2 KB of x-amz-meta-* */
+#define GET_WINDOW (2u << 20)         /* response bytes queued before pause */
+#define DELETE_BODY_MAX (2u << 20)    /* 1000 keys of 1024 bytes, escaped */
+#define DELETE_KEYS_MAX 1000
+
+/* ---- stored headers ------------------------------------------------------ */
+
+static const struct {
+  const char *header;
+  size_t offset;
+} stored_headers[] = {
+    {"content-type", offsetof(struct meta_object_attrs, content_type)},
+    {"content-encoding", offsetof(struct meta_object_attrs, content_encoding)},
+    {"content-disposition",
+     offsetof(struct meta_object_attrs, content_disposition)},
+    {"content-language", offsetof(struct meta_object_attrs, content_language)},
+    {"cache-control", offsetof(struct meta_object_attrs, cache_control)},
+    {"expires", offsetof(struct meta_object_attrs, expires)},
+};
+#define N_STORED (sizeof stored_headers / sizeof stored_headers[0])
+
+static const char **attr_field(struct meta_object_attrs *a, size_t i) {
+  return (const char **)((char *)a + stored_headers[i].offset);
+}
+
+/* Fills attrs from the request (pointers into the request's headers,
+ * valid for the request's life). NULL, or the S3 error. */
+static const char *attrs_from_request(struct s3_request *r,
+                                      struct meta_object_attrs *a) {
+  memset(a, 0, sizeof *a);
+  for (size_t i = 0; i < N_STORED; i++)
+    *attr_field(a, i) = s3_header(r, stored_headers[i].header);
+  /* aws-chunked is a transfer detail, not the object's encoding. */
+  if (a->content_encoding && strcasecmp(a->content_encoding, "aws-chunked") == 0)
+    a->content_encoding = NULL;
+  const struct http_header *h;
+  size_t n = http_request_headers(r->http, &h), meta_bytes = 0, count = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(h[i].name, "x-amz-meta-", 11) == 0)
+      count++;
+  if (count) {
+    a->user_meta = calloc(count, sizeof *a->user_meta);
+    if (!a->user_meta)
+      return "InternalError";
+    for (size_t i = 0; i < n; i++)
+      if (strncmp(h[i].name, "x-amz-meta-", 11) == 0) {
+        meta_bytes += strlen(h[i].name) - 11 + strlen(h[i].value);
+        a->user_meta[a->n_user_meta++] =
+            (struct meta_header){h[i].name, h[i].value};
+      }
+  }
+  if (meta_bytes > USER_META_MAX)
+    return "MetadataTooLarge";
+  return NULL;
+}
+
+/* ---- PutObject ---------------------------------------------------------- */
+
+struct put_op {
+  struct s3_request *r;
+  struct object_writer *w;
+  struct crypto_hash *md5;
+  uint8_t content_md5[MD5_LEN];
+  int has_content_md5;
+  struct checksum sum;
+  enum checksum_algorithm algorithm;
+  const char *expected_checksum; /* header value, or NULL (trailer) */
+  struct meta_object_attrs attrs;
+  uint64_t size, received;
+  int body_done, writer_done, writer_status;
+  const char *error;   /* S3 error to answer once the writer is quiet */
+  int abandoned;       /* client gone: answer nothing */
+};
+
+static void put_free(void *p) {
+  struct put_op *op = p;
+  if (op->w)
+    object_writer_free(op->w);
+  crypto_hash_free(op->md5);
+  checksum_release(&op->sum);
+  free(op->attrs.user_meta);
+  free(op);
+}
+
+static void put_pause(void *arg) {
+  struct put_op *op = arg;
+  if (op->r->http && !op->r->client_gone)
+    http_request_pause_body(op->r->http);
+}
+
+static void put_resume(void *arg) {
+  struct put_op *op = arg;
+  if (op->r->http && !op->r->client_gone)
+    http_request_resume_body(op->r->http);
+}
+
+/* Every chunk this upload wrote becomes garbage. */
+static void put_discard_chunks(struct put_op *op) {
+  uint32_t n;
+  const struct meta_chunk *chunks = object_writer_chunks(op->w, &n);
+  int rc = meta_gc_add(op->r->c->meta, chunks, n);
+  if (rc != 0)
+    log_error("s3", "cannot queue %u orphan chunks: %s", n,
+              cairn_strerror(rc));
+}
+
+static void put_commit(struct put_op *op) {
+  struct s3_request *r = op->r;
+  uint8_t md5[MD5_LEN];
+  char etag[2 * MD5_LEN + 1], checksum_value[CHECKSUM_B64_MAX] = "";
+  crypto_hash_final(op->md5, md5);
+  crypto_hex(md5, MD5_LEN, etag);
+  if (op->has_content_md5 && memcmp(md5, op->content_md5, MD5_LEN) != 0) {
+    put_discard_chunks(op);
+    s3_send_error(r, "BadDigest", NULL);
+    return;
+  }
+  if (op->algorithm != CHECKSUM_NONE) {
+    checksum_final_base64(&op->sum, checksum_value);
+    if (op->expected_checksum &&
+        strcmp(op->expected_checksum, checksum_value) != 0) {
+      put_discard_chunks(op);
+      s3_send_error(r, "BadDigest", NULL);
+      return;
+    }
+    op->attrs.checksum_algorithm = checksum_name(op->algorithm);
+    op->attrs.checksum_value = checksum_value;
+  }
+  struct meta_object rec;
+  memset(&rec, 0, sizeof rec);
+  snprintf(rec.bucket, sizeof rec.bucket, "%s", r->bucket);
+  snprintf(rec.key, sizeof rec.key, "%s", r->key);
+  strcpy(rec.version_id, "null");
+  rec.size = op->size;
+  memcpy(rec.etag, etag, sizeof etag);
+  rec.last_modified_ms = coord_now_ms();
+  rec.attrs = op->attrs;
+  rec.attrs.layout = (struct meta_layout){META_LAYOUT_REPLICA,
+                                          (uint8_t)r->c->config.replicas, 0};
+  const struct meta_chunk *chunks = object_writer_chunks(op->w, &rec.n_chunks);
+  rec.chunks = (struct meta_chunk *)chunks;
+  int rc = meta_object_put(r->c->meta, &rec);
+  if (rc != 0) {
+    put_discard_chunks(op);
+    if (rc == CAIRN_ENOENT)
+      s3_send_error(r, "NoSuchBucket", NULL);
+    else
+      s3_send_cairn_error(r, rc);
+    return;
+  }
+  char quoted[2 * MD5_LEN + 3];
+  snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+  struct http_header h[3];
+  size_t n = 0;
+  h[n++] = (struct http_header){"ETag", quoted};
+  if (op->algorithm != CHECKSUM_NONE)
+    h[n++] = (struct http_header){checksum_header(op->algorithm),
+                                  checksum_value};
+  s3_send(r, 200, h, n, NULL, NULL, 0);
+}
+
+/* Runs when both the body and the writer are finished. */
+static void put_settle(struct put_op *op) {
+  if (!op->writer_done || (!op->body_done && !op->error && !op->abandoned))
+    return;
+  struct s3_request *r = op->r;
+  if (op->abandoned) {
+    put_discard_chunks(op);
+    s3_request_end(r);
+  } else if (op->error) {
+    put_discard_chunks(op);
+    s3_send_error(r, op->error, NULL);
+  } else if (op->writer_status != 0) {
+    put_discard_chunks(op);
+    s3_send_cairn_error(r, op->writer_status);
+  } else {
+    put_commit(op);
+  }
+}
+
+static void put_writer_done(struct object_writer *w, int status, void *arg) {
+  struct put_op *op = arg;
+  (void)w;
+  op->writer_done = 1;
+  op->writer_status = status;
+  put_settle(op);
+}
+
+static void put_data(struct s3_request *r, const char *data, size_t len) {
+  struct put_op *op = r->op;
+  if (op->error || op->writer_status)
+    return;
+  op->received += len;
+  crypto_hash_update(op->md5, data, len);
+  if (op->algorithm != CHECKSUM_NONE)
+    checksum_update(&op->sum, data, len);
+  int rc = object_writer_write(op->w, data, len);
+  if (rc == CAIRN_ETOOBIG) {
+    op->error = "IncompleteBody"; /* more bytes than declared */
+    object_writer_abort(op->w);
+  } else if (rc != 0 && !op->writer_status) {
+    op->writer_status = rc;
+    object_writer_abort(op->w);
+  }
+}
+
+/* Both end paths hand over to the writer, whose done callback settles the
+ * request (possibly before they return: op may be gone then). */
+static void put_end(struct s3_request *r) {
+  struct put_op *op = r->op;
+  op->body_done = 1;
+  if (!op->error && !op->writer_status && op->received != op->size)
+    op->error = "IncompleteBody";
+  if (op->writer_done)
+    put_settle(op);
+  else if (op->error || op->writer_status)
+    object_writer_abort(op->w);
+  else
+    object_writer_finish(op->w);
+}
+
+static void put_abort(struct s3_request *r, const char *code) {
+  struct put_op *op = r->op;
+  if (code)
+    op->error = code;
+  else
+    op->abandoned = 1;
+  if (op->writer_done)
+    put_settle(op);
+  else
+    object_writer_abort(op->w);
+}
+
+void s3_put_object(struct s3_request *r) {
+  struct meta_bucket bucket;
+  int rc = meta_bucket_get(r->c->meta, r->bucket, &bucket);
+  if (rc != 0) {
+    if (rc == CAIRN_ENOENT)
+      s3_send_error(r, "NoSuchBucket", NULL);
+    else
+      s3_send_cairn_error(r, rc);
+    return;
+  }
+  long long size = s3_body_decoded_length(r->body);
+  if (size < 0)
+    size = http_request_content_length(r->http);
+  if (size < 0) {
+    s3_send_error(r, "MissingContentLength", NULL);
+    return;
+  }
+  if ((unsigned long long)size > MAX_PUT_SIZE) {
+    s3_send_error(r, "EntityTooLarge", NULL);
+    return;
+  }
+  struct put_op *op = calloc(1, sizeof *op);
+  if (!op) {
+    s3_send_error(r, "InternalError", NULL);
+    return;
+  }
+  op->r = r;
+  op->size = (uint64_t)size;
+  r->op = op;
+  r->op_free = put_free;
+  const char *error = attrs_from_request(r, &op->attrs);
+  if (error) {
+    s3_send_error(r, error, NULL);
+    return;
+  }
+  const char *content_md5 = s3_header(r, "content-md5");
+  if (content_md5) {
+    if (crypto_unbase64(content_md5, strlen(content_md5), op->content_md5,
+                        MD5_LEN) != MD5_LEN) {
+      s3_send_error(r, "InvalidDigest", NULL);
+      return;
+    }
+    op->has_content_md5 = 1;
+  }
+  /* A checksum in a header, or announced for the trailer. */
+  for (int a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256; a++) {
+    const char *v = s3_header(r, checksum_header((enum checksum_algorithm)a));
+    if (v) {
+      op->algorithm = (enum checksum_algorithm)a;
+      op->expected_checksum = v;
+    }
+  }
+  if (op->algorithm == CHECKSUM_NONE) {
+    const char *trailer = s3_header(r, "x-amz-trailer");
+    const char *declared = s3_header(r, "x-amz-sdk-checksum-algorithm");
+    if (trailer && strrchr(trailer, '-'))
+      op->algorithm = checksum_parse(strrchr(trailer, '-') + 1);
+    else if (declared)
+      op->algorithm = checksum_parse(declared);
+  }
+  op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
+  if (!op->md5 || (op->algorithm != CHECKSUM_NONE &&
+                   checksum_init(&op->sum, op->algorithm) != 0)) {
+    s3_send_error(r, "InternalError", NULL);
+    return;
+  }
+  struct object_writer_config wc = {
+      .cluster = r->c->cluster,
+      .links = r->c->links,
+      .replicas = (uint32_t)r->c->config.replicas,
+      .chunk_size = (uint64_t)r->c->config.chunk_size,
+      .size = op->size,
+      .pause = put_pause,
+      .resume = put_resume,
+      .done = put_writer_done,
+      .arg = op,
+  };
+  rc = object_writer_new(&wc, &op->w);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  r->sink.data = put_data;
+  r->sink.end = put_end;
+  r->sink.abort = put_abort;
+}
+
+/* ---- GetObject / HeadObject --------------------------------------------- */
+
+struct get_op {
+  struct s3_request *r;
+  struct meta_object obj;
+  struct object_reader *reader;
+  size_t queued;        /* response bytes not yet flushed */
+  int reader_paused, reader_done, reader_status, writes_pending;
+};
+
+static void get_free(void *p) {
+  struct get_op *op = p;
+  if (op->reader)
+    object_reader_free(op->reader);
+  meta_object_free(&op->obj);
+  free(op);
+}
+
+static void get_maybe_end(struct get_op *op) {
+  if (!op->reader_done || op->writes_pending)
+    return;
+  if (op->reader_status != 0) {
+    /* Headers are out: only a cut connection tells the client. */
+    log_error("s3", "[req=%s] GET %s/%s failed mid-stream: %s",
+              op->r->http ? http_request_id(op->r->http) : "-", op->r->bucket,
+              op->r->key, cairn_strerror(op->reader_status));
+    if (op->r->http)
+      http_response_abort(op->r->http);
+  }
+  s3_request_end(op->r);
+}
+
+static void get_written(struct http_request *req, int status, void *arg) {
+  (void)req;
+  (void)status;
+  struct get_op *op = arg;
+  op->writes_pending--;
+  /* Piece sizes are recorded in front of the data; see get_on_data. */
+  get_maybe_end(op);
+}
+
+struct piece {
+  struct get_op *op;
+  size_t len;
+  char data[];
+};
+
+static void piece_written(struct http_request *req, int status, void *arg) {
+  struct piece *p = arg;
+  struct get_op *op = p->op;
+  op->queued -= p->len;
+  free(p);
+  if (status != 0 && op->reader && !op->reader_done)
+    object_reader_cancel(op->reader);
+  if (op->reader_paused && op->queued < GET_WINDOW / 2 && !op->reader_done) {
+    op->reader_paused = 0;
+    object_reader_resume(op->reader);
+  }
+  get_written(req, status, op);
+}
+
+static int get_on_data(const void *data, size_t len, void *arg) {
+  struct get_op *op = arg;
+  struct piece *p = malloc(sizeof *p + len);
+  if (!p) {
+    op->reader_status = CAIRN_ENOMEM;
+    object_reader_cancel(op->reader);
+    return 0;
+  }
+  p->op = op;
+  p->len = len;
+  memcpy(p->data, data, len);
+  op->queued += len;
+  op->writes_pending++;
+  if (http_response_write(op->r->http, p->data, len, piece_written, p) != 0) {
+    op->queued -= len;
+    op->writes_pending--;
+    free(p);
+    object_reader_cancel(op->reader);
+    return 0;
+  }
+  if (op->queued >= GET_WINDOW) {
+    op->reader_paused = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static void get_reader_done(struct object_reader *rd, int status, void *arg) {
+  struct get_op *op = arg;
+  (void)rd;
+  op->reader_done = 1;
+  if (status != 0 && op->reader_status == 0)
+    op->reader_status = status;
+  get_maybe_end(op);
+}
+
+static void get_abort(struct s3_request *r, const char *code) {
+  (void)code;
+  struct get_op *op = r->op;
+  if (op->reader && !op->reader_done)
+    object_reader_cancel(op->reader); /* get_reader_done ends r */
+  else
+    get_maybe_end(op);
+}
+
+static int etag_matches(const char *list, const char *etag) {
+  /* A comma-separated list of quoted (or bare, or W/) tags, or "*". */
+  for (const char *p = list; *p;) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    if (!*p)
+      break;
+    const char *end = p + strcspn(p, ",");
+    const char *s = p, *e = end;
+    while (e > s && e[-1] == ' ')
+      e--;
+    if (e - s >= 2 && s[0] == 'W' && s[1] == '/')
+      s += 2;
+    if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+      s++;
+      e--;
+    }
+    if ((e - s == 1 && *s == '*') ||
+        ((size_t)(e - s) == strlen(etag) && strncmp(s, etag, (size_t)(e - s)) == 0))
+      return 1;
+    p = end;
+  }
+  return 0;
+}
+
+/* 0 to go on, or the status to answer (304 / 412). */
+static int check_conditions(struct s3_request *r, const struct meta_object *o) {
+  const char *if_match = s3_header(r, "if-match");
+  const char *if_none = s3_header(r, "if-none-match");
+  const char *if_unmod = s3_header(r, "if-unmodified-since");
+  const char *if_mod = s3_header(r, "if-modified-since");
+  int64_t modified = o->last_modified_ms / 1000 * 1000;
+  if (if_match && !etag_matches(if_match, o->etag))
+    return 412;
+  if (!if_match && if_unmod) {
+    int64_t t = s3_parse_http_date(if_unmod);
+    if (t >= 0 && modified > t)
+      return 412;
+  }
+  if (if_none && etag_matches(if_none, o->etag))
+    return 304;
+  if (!if_none && if_mod) {
+    int64_t t = s3_parse_http_date(if_mod);
+    if (t >= 0 && modified <= t)
+      return 304;
+  }
+  return 0;
+}
+
+/* Parses "bytes=a-b" | "bytes=a-" | "bytes=-n". 1: a range in [*from,*to];
+ * 0: no usable range (serve all); -1: unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *from,
+                       uint64_t *to) {
+  if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+    return 0;
+  const char *p = h + 6, *dash = strchr(p, '-');
+  if (!dash)
+    return 0;
+  char *end;
+  if (dash == p) { /* suffix */
+    unsigned long long n = strtoull(dash + 1, &end, 10);
+    if (*end || end == dash + 1)
+      return 0;
+    if (n == 0 || size == 0)
+      return -1;
+    *from = n >= size ? 0 : size - n;
+    *to = size - 1;
+    return 1;
+  }
+  unsigned long long a = strtoull(p, &end, 10);
+  if (end != dash)
+    return 0;
+  if (a >= size)
+    return -1;
+  *from = a;
+  if (dash[1] == '\0') {
+    *to = size - 1;
+    return 1;
+  }
+  unsigned long long b = strtoull(dash + 1, &end, 10);
+  if (*end || b < a)
+    return 0;
+  *to = b >= size ? size - 1 : b;
+  return 1;
+}
+
+void s3_get_object(struct s3_request *r) {
+  struct get_op *op = calloc(1, sizeof *op);
+  if (!op) {
+    s3_send_error(r, "InternalError", NULL);
+    return;
+  }
+  op->r = r;
+  r->op = op;
+  r->op_free = get_free;
+  int rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &op->obj);
+  if (rc == CAIRN_ENOENT) {
+    struct meta_bucket b;
+    s3_send_error(r, meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
+                         ? "NoSuchBucket"
+                         : "NoSuchKey",
+                  NULL);
+    return;
+  }
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  const struct meta_object *o = &op->obj;
+  int is_head = strcmp(r->method, "HEAD") == 0;
+  char etag[META_ETAG_MAX + 3], modified[64], length[32], range_text[96];
+  snprintf(etag, sizeof etag, "\"%s\"", o->etag);
+  s3_format_http_date(o->last_modified_ms, modified, sizeof modified);
+  struct http_header h[40];
+  size_t n = 0;
+  h[n++] = (struct http_header){"ETag", etag};
+  h[n++] = (struct http_header){"Last-Modified", modified};
+
+  int status = check_conditions(r, o);
+  if (status == 412) {
+    s3_send_error(r, "PreconditionFailed", NULL);
+    return;
+  }
+  if (status == 304) {
+    s3_send(r, 304, h, n, NULL, NULL, 0);
+    return;
+  }
+  uint64_t from = 0, to = o->size ? o->size - 1 : 0;
+  int ranged = parse_range(s3_header(r, "range"), o->size, &from, &to);
+  if (ranged < 0) {
+    snprintf(range_text, sizeof range_text, "bytes */%" PRIu64, o->size);
+    s3_send_error(r, "InvalidRange", NULL);
+    return;
+  }
+  uint64_t length_bytes = o->size ? to - from + 1 : 0;
+  snprintf(length, sizeof length, "%" PRIu64, length_bytes);
+  (void)length;
+  h[n++] = (struct http_header){"Accept-Ranges", "bytes"};
+  if (ranged) {
+    snprintf(range_text, sizeof range_text,
+             "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, o->size);
+    h[n++] = (struct http_header){"Content-Range", range_text};
+  }
+  /* Stored headers, then response-content-* overrides (GET only). */
+  static const char *const overrides[N_STORED] = {
+      "response-content-type", "response-content-encoding",
+      "response-content-disposition", "response-content-language",
+      "response-cache-control", "response-expires"};
+  static const char *const names[N_STORED] = {
+      "Content-Type", "Content-Encoding", "Content-Disposition",
+      "Content-Language", "Cache-Control", "Expires"};
+  struct meta_object_attrs attrs = o->attrs;
+  for (size_t i = 0; i < N_STORED; i++) {
+    const char *v = s3_query(r, overrides[i]);
+    if (!v)
+      v = *attr_field(&attrs, i);
+    if (i == 0 && !v)
+      v = "binary/octet-stream";
+    if (v)
+      h[n++] = (struct http_header){names[i], v};
+  }
+  for (uint32_t i = 0; i < o->attrs.n_user_meta && n < 36; i++)
+    h[n++] = (struct http_header){o->attrs.user_meta[i].name,
+                                  o->attrs.user_meta[i].value};
+  const char *mode = s3_header(r, "x-amz-checksum-mode");
+  if (mode && strcasecmp(mode, "ENABLED") == 0 && !ranged &&
+      o->attrs.checksum_value && o->attrs.checksum_algorithm)
+    h[n++] = (struct http_header){
+        checksum_header(checksum_parse(o->attrs.checksum_algorithm)),
+        o->attrs.checksum_value};
+
+  if (s3_start_response(r, ranged ? 206 : 200, h, n,
+                        (int64_t)length_bytes) != 0) {
+    s3_request_end(r);
+    return;
+  }
+  if (is_head || length_bytes == 0) {
+    s3_request_end(r);
+    return;
+  }
+  r->sink.abort = get_abort; /* the client may vanish mid-stream */
+  struct object_reader_config rc_cfg = {
+      .cluster = r->c->cluster,
+      .links = r->c->links,
+      .chunks = o->chunks,
+      .n_chunks = o->n_chunks,
+      .offset = from,
+      .length = length_bytes,
+      .on_data = get_on_data,
+      .done = get_reader_done,
+      .arg = op,
+  };
+  rc = object_reader_start(&rc_cfg, &op->reader);
+  if (rc != 0) {
+    op->reader_done = 1;
+    op->reader_status = rc;
+    get_maybe_end(op);
+  }
+}
+
+/* ---- DeleteObject / DeleteObjects --------------------------------------- */
+
+void s3_delete_object(struct s3_request *r) {
+  int rc = meta_object_delete(r->c->meta, r->bucket, r->key);
+  if (rc == CAIRN_ENOENT) {
+    struct meta_bucket b;
+    if (meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT) {
+      s3_send_error(r, "NoSuchBucket", NULL);
+      return;
+    }
+    rc = 0; /* deleting a missing key succeeds, as in S3 */
+  }
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  s3_send(r, 204, NULL, 0, NULL, NULL, 0);
+}
+
+struct delete_doc {
+  char *keys[DELETE_KEYS_MAX];
+  size_t count;
+  int quiet, too_many, bad;
+};
+
+static int delete_cb(const char *path, const char *text, void *arg) {
+  struct delete_doc *d = arg;
+  if (strcmp(path, "Delete/Object/Key") == 0) {
+    if (d->count == DELETE_KEYS_MAX) {
+      d->too_many = 1;
+      return 1;
+    }
+    if (!*text || strlen(text) > S3_KEY_MAX) {
+      d->bad = 1;
+      return 1;
+    }
+    d->keys[d->count] = strdup(text);
+    if (!d->keys[d->count])
+      return 1;
+    d->count++;
+  } else if (strcmp(path, "Delete/Quiet") == 0) {
+    d->quiet = strcasecmp(text, "true") == 0;
+  }
+  return 0;
+}
+
+static void delete_objects_body_done(struct s3_request *r) {
+  const char *md5 = s3_header(r, "content-md5");
+  if (md5) {
+    uint8_t want[MD5_LEN], got[MD5_LEN];
+    if (crypto_unbase64(md5, strlen(md5), want, MD5_LEN) != MD5_LEN) {
+      s3_send_error(r, "InvalidDigest", NULL);
+      return;
+    }
+    crypto_md5(r->collected, r->collected_len, got);
+    if (memcmp(want, got, MD5_LEN) != 0) {
+      s3_send_error(r, "BadDigest", NULL);
+      return;
+    }
+  }
+  struct delete_doc *d = calloc(1, sizeof *d);
+  if (!d) {
+    s3_send_error(r, "InternalError", NULL);
+    return;
+  }
+  int rc = s3_xml_parse(r->collected, r->collected_len, delete_cb, d);
+  struct meta_bucket b;
+  if (rc != 0 || d->too_many || d->bad || d->count == 0) {
+    s3_send_error(r, "MalformedXML", NULL);
+  } else if (meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT) {
+    s3_send_error(r, "NoSuchBucket", NULL);
+  } else {
+    struct s3_xml x;
+    s3_xml_init(&x, "DeleteResult");
+    for (size_t i = 0; i < d->count; i++) {
+      int err = meta_object_delete(r->c->meta, r->bucket, d->keys[i]);
+      if (err == 0 || err == CAIRN_ENOENT) {
+        if (!d->quiet) {
+          s3_xml_open(&x, "Deleted");
+          s3_xml_text(&x, "Key", d->keys[i]);
+          s3_xml_close(&x, "Deleted");
+        }
+      } else {
+        s3_xml_open(&x, "Error");
+        s3_xml_text(&x, "Key", d->keys[i]);
+        s3_xml_text(&x, "Code", err == CAIRN_EINVAL ? "InvalidArgument"
+                                                    : "InternalError");
+        s3_xml_text(&x, "Message", cairn_strerror(err));
+        s3_xml_close(&x, "Error");
+      }
+    }
+    s3_xml_close(&x, "DeleteResult");
+    s3_send_xml(r, &x);
+  }
+  for (size_t i = 0; i < d->count; i++)
+    free(d->keys[i]);
+  free(d);
+}
+
+void s3_delete_objects(struct s3_request *r) {
+  s3_collect_body(r, DELETE_BODY_MAX, "MalformedXML",
+                  delete_objects_body_done);
+}

@@ -1,0 +1,79 @@
+/*
+ * s3_ops.c - the operation table: every S3 request Cairn recognises, how it
+ * is told apart, its IAM action and its handler. Sub-resources that later
+ * issues implement are listed so they answer NotImplemented, never a 200.
+ */
+#include "s3_ops.h"
+
+#include <string.h>
+
+/* More specific rows (with a sub-resource) come before the plain ones. */
+static const struct s3_op ops[] = {
+    {"ListBuckets", "s3:ListAllMyBuckets", "GET", S3_SERVICE, NULL, 0,
+     s3_list_buckets},
+    {"GetBucketLocation", "s3:GetBucketLocation", "GET", S3_BUCKET,
+     "location", 0, s3_get_bucket_location},
+    {"DeleteObjects", "s3:DeleteObject", "POST", S3_BUCKET, "delete", 1,
+     s3_delete_objects},
+    {"ListObjectsV2", "s3:ListBucket", "GET", S3_BUCKET, "list-type", 0,
+     s3_list_objects},
+    {"ListObjects", "s3:ListBucket", "GET", S3_BUCKET, NULL, 0,
+     s3_list_objects},
+    {"CreateBucket", "s3:CreateBucket", "PUT", S3_BUCKET, NULL, 1,
+     s3_create_bucket},
+    {"HeadBucket", "s3:ListBucket", "HEAD", S3_BUCKET, NULL, 0,
+     s3_head_bucket},
+    {"DeleteBucket", "s3:DeleteBucket", "DELETE", S3_BUCKET, NULL, 0,
+     s3_delete_bucket},
+    {"PutObject", "s3:PutObject", "PUT", S3_OBJECT, NULL, 1, s3_put_object},
+    {"GetObject", "s3:GetObject", "GET", S3_OBJECT, NULL, 0, s3_get_object},
+    {"HeadObject", "s3:GetObject", "HEAD", S3_OBJECT, NULL, 0,
+     s3_get_object},
+    {"DeleteObject", "s3:DeleteObject", "DELETE", S3_OBJECT, NULL, 0,
+     s3_delete_object},
+};
+
+/* Sub-resources of later issues (versioning, ACLs, policies, ...). */
+static const char *const later[] = {
+    "accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+    "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
+    "metrics", "notification", "object-lock", "ownershipControls", "policy",
+    "policyStatus", "publicAccessBlock", "replication", "requestPayment",
+    "restore", "retention", "select", "tagging", "torrent", "versioning",
+    "versions", "website", "uploads", "uploadId", "partNumber",
+    "versionId"};
+
+static enum s3_target target_of(const struct s3_request *r) {
+  if (!r->bucket[0])
+    return S3_SERVICE;
+  return r->key ? S3_OBJECT : S3_BUCKET;
+}
+
+const struct s3_op *s3_op_find(const struct s3_request *r,
+                               int *not_implemented) {
+  *not_implemented = 0;
+  for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+    if (s3_has_query(r, later[i])) {
+      *not_implemented = 1;
+      return NULL;
+    }
+  if (s3_header(r, "x-amz-copy-source")) {
+    *not_implemented = 1; /* CopyObject / UploadPartCopy: not yet */
+    return NULL;
+  }
+  enum s3_target target = target_of(r);
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    const struct s3_op *op = &ops[i];
+    if (op->target != target || strcmp(op->method, r->method) != 0)
+      continue;
+    if (op->subresource && !s3_has_query(r, op->subresource))
+      continue;
+    return op;
+  }
+  return NULL;
+}
+
+const struct s3_op *s3_op_table(size_t *count) {
+  *count = sizeof ops / sizeof ops[0];
+  return ops;
+}

@@ -1,0 +1,46 @@
+/*
+ * s3_ops.h - the S3 operations Cairn serves, one row each: how a request is
+ * recognised (method, bucket/key presence, sub-resource), the AWS action
+ * name (for policies later) and the handler. The dispatcher and the route
+ * table test walk this one table.
+ */
+#ifndef CAIRN_S3_OPS_H
+#define CAIRN_S3_OPS_H
+
+#include "s3_request.h"
+
+enum s3_target { S3_SERVICE, S3_BUCKET, S3_OBJECT };
+
+struct s3_op {
+  const char *name;        /* AWS operation name, "PutObject" */
+  const char *action;      /* IAM action, "s3:PutObject" */
+  const char *method;
+  enum s3_target target;
+  const char *subresource; /* query parameter that selects it, or NULL */
+  int needs_body;          /* the handler reads the body */
+  void (*handler)(struct s3_request *r);
+};
+
+/* The row for r, or NULL. *not_implemented is set when r names a known
+ * sub-resource that Cairn does not serve yet (answer NotImplemented). */
+const struct s3_op *s3_op_find(const struct s3_request *r,
+                               int *not_implemented);
+/* The whole table, for tests. */
+const struct s3_op *s3_op_table(size_t *count);
+
+/* Handlers (s3_bucket.c, s3_object.c, s3_list.c, s3_multipart.c). */
+void s3_list_buckets(struct s3_request *r);
+void s3_create_bucket(struct s3_request *r);
+void s3_head_bucket(struct s3_request *r);
+void s3_delete_bucket(struct s3_request *r);
+void s3_get_bucket_location(struct s3_request *r);
+void s3_list_objects(struct s3_request *r);
+void s3_put_object(struct s3_request *r);
+void s3_get_object(struct s3_request *r);
+void s3_delete_object(struct s3_request *r);
+void s3_delete_objects(struct s3_request *r);
+
+/* Bucket-name rules (AWS "Bucket naming rules"); 1 when valid. */
+int s3_bucket_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,382 @@
+/* chunk_store.c - fragment files with per-block CRC32C (see the header). */
+#include "chunk_store.h"
+
+#include "crypto.h"
+#include "error.h"
+#include "log.h"
+#include "secret_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <isa-l.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define MAX_DIRS 32
+#define PATH_MAX_LEN 4096
+#define CRC_LEN 4
+
+struct chunk_store {
+  char *dirs[MAX_DIRS];
+  size_t n;
+};
+
+struct chunk_writer {
+  struct chunk_store *store;
+  int fd;
+  char tmp_path[PATH_MAX_LEN + 32], path[PATH_MAX_LEN], dir[PATH_MAX_LEN];
+  uint64_t length, written;
+  uint32_t crc;          /* of the whole fragment */
+  uint8_t block[CHUNK_BLOCK_SIZE + CRC_LEN];
+  size_t block_len;
+};
+
+/* Header: magic(8) version(4) fragment(4) length(8) block size(4)
+ * checksum type(4: 1 = CRC32C) chunk id(16) reserved(12) header crc(4). */
+static void encode_header(uint8_t h[CHUNK_HEADER_SIZE], const uint8_t id[16],
+                          uint32_t fragment, uint64_t length) {
+  memset(h, 0, CHUNK_HEADER_SIZE);
+  memcpy(h, CHUNK_MAGIC, 8);
+  uint32_t v[4] = {CHUNK_FORMAT_VERSION, fragment, CHUNK_BLOCK_SIZE, 1};
+  for (int i = 0; i < 4; i++)
+    for (int b = 0; b < 4; b++)
+      h[8 + (i == 0 ? 0 : i == 1 ? 4 : i == 2 ? 16 : 20) + b] =
+          (uint8_t)(v[i] >> (24 - 8 * b));
+  for (int b = 0; b < 8; b++)
+    h[16 + b] = (uint8_t)(length >> (56 - 8 * b));
+  memcpy(h + 32, id, 16);
+  uint32_t crc = crc32_iscsi(h, CHUNK_HEADER_SIZE - CRC_LEN, 0);
+  for (int b = 0; b < 4; b++)
+    h[60 + b] = (uint8_t)(crc >> (24 - 8 * b));
+}
+
+static int decode_header(const uint8_t h[CHUNK_HEADER_SIZE],
+                         const uint8_t id[16], uint32_t fragment,
+                         uint64_t *length) {
+  uint32_t crc = crc32_iscsi((unsigned char *)h, CHUNK_HEADER_SIZE - CRC_LEN,
+                             0);
+  uint32_t stored = (uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 |
+                    (uint32_t)h[62] << 8 | h[63];
+  if (memcmp(h, CHUNK_MAGIC, 8) != 0 || crc != stored ||
+      memcmp(h + 32, id, 16) != 0)
+    return CAIRN_ECORRUPT;
+  uint32_t frag = (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 |
+                  (uint32_t)h[14] << 8 | h[15];
+  if (frag != fragment)
+    return CAIRN_ECORRUPT;
+  uint64_t len = 0;
+  for (int b = 0; b < 8; b++)
+    len = len << 8 | h[16 + b];
+  *length = len;
+  return 0;
+}
+
+static void fragment_path(const char *dir, const uint8_t id[16],
+                          uint32_t fragment, char *subdir, char *path) {
+  char hex[33];
+  crypto_hex(id, 16, hex);
+  snprintf(subdir, PATH_MAX_LEN, "%s/chunks/%.2s/%.2s", dir, hex, hex + 2);
+  snprintf(path, PATH_MAX_LEN, "%s/%s.%u", subdir, hex, fragment);
+}
+
+static int mkdir_p(const char *path) {
+  char buf[PATH_MAX_LEN];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return cairn_err_from_errno(errno);
+      *p = '/';
+    }
+  if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+    return cairn_err_from_errno(errno);
+  return 0;
+}
+
+int chunk_store_open(char *const *dirs, size_t n, struct chunk_store **out) {
+  if (n == 0 || n > MAX_DIRS)
+    return CAIRN_EINVAL;
+  struct chunk_store *s = calloc(1, sizeof *s);
+  if (!s)
+    return CAIRN_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    s->dirs[i] = strdup(dirs[i]);
+    if (!s->dirs[i]) {
+      chunk_store_close(s);
+      return CAIRN_ENOMEM;
+    }
+    s->n++;
+  }
+  *out = s;
+  return 0;
+}
+
+void chunk_store_close(struct chunk_store *s) {
+  if (!s)
+    return;
+  for (size_t i = 0; i < s->n; i++)
+    free(s->dirs[i]);
+  free(s);
+}
+
+/* The file on disk: the first dir that has it. */
+static int find_fragment(struct chunk_store *s, const uint8_t id[16],
+                         uint32_t fragment, char *path) {
+  char subdir[PATH_MAX_LEN];
+  for (size_t i = 0; i < s->n; i++) {
+    fragment_path(s->dirs[i], id, fragment, subdir, path);
+    if (access(path, F_OK) == 0)
+      return 0;
+  }
+  return CAIRN_ENOENT;
+}
+
+int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
+                      uint32_t fragment, uint64_t length,
+                      struct chunk_writer **out) {
+  if (length > CHUNK_MAX_FRAGMENT)
+    return CAIRN_ETOOBIG;
+  /* The dir with the most free space that can hold the file. */
+  uint64_t need = CHUNK_HEADER_SIZE + length +
+                  (length / CHUNK_BLOCK_SIZE + 1) * CRC_LEN;
+  size_t best = s->n;
+  uint64_t best_free = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    struct statvfs st;
+    if (statvfs(s->dirs[i], &st) != 0)
+      continue;
+    uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+    if (free_bytes > need + (16u << 20) && free_bytes > best_free) {
+      best = i;
+      best_free = free_bytes;
+    }
+  }
+  if (best == s->n)
+    return CAIRN_ENOSPC;
+  struct chunk_writer *w = calloc(1, sizeof *w);
+  if (!w)
+    return CAIRN_ENOMEM;
+  w->store = s;
+  w->length = length;
+  fragment_path(s->dirs[best], id, fragment, w->dir, w->path);
+  uint8_t nonce[8];
+  char nonce_hex[17];
+  crypto_random(nonce, sizeof nonce);
+  crypto_hex(nonce, sizeof nonce, nonce_hex);
+  snprintf(w->tmp_path, sizeof w->tmp_path, "%s.tmp-%s", w->path, nonce_hex);
+  int rc = mkdir_p(w->dir);
+  if (rc == 0) {
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (w->fd < 0)
+      rc = cairn_err_from_errno(errno);
+  }
+  if (rc == 0) {
+    uint8_t header[CHUNK_HEADER_SIZE];
+    encode_header(header, id, fragment, length);
+    if (write(w->fd, header, sizeof header) != (ssize_t)sizeof header)
+      rc = cairn_err_from_errno(errno ? errno : EIO);
+  }
+  if (rc != 0) {
+    if (w->fd > 0) {
+      close(w->fd);
+      unlink(w->tmp_path);
+    }
+    free(w);
+    return rc;
+  }
+  *out = w;
+  return 0;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return cairn_err_from_errno(errno);
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int flush_block(struct chunk_writer *w) {
+  if (w->block_len == 0)
+    return 0;
+  uint32_t crc = crc32_iscsi(w->block, (int)w->block_len, 0);
+  for (int b = 0; b < 4; b++)
+    w->block[w->block_len + (size_t)b] = (uint8_t)(crc >> (24 - 8 * b));
+  int rc = write_all(w->fd, w->block, w->block_len + CRC_LEN);
+  w->block_len = 0;
+  return rc;
+}
+
+int chunk_writer_append(struct chunk_writer *w, const void *data, size_t len) {
+  const uint8_t *p = data;
+  if (len > w->length - w->written)
+    return CAIRN_ETOOBIG;
+  w->crc = crc32_iscsi((unsigned char *)p, (int)len, w->crc);
+  w->written += len;
+  while (len > 0) {
+    size_t take = CHUNK_BLOCK_SIZE - w->block_len;
+    if (take > len)
+      take = len;
+    memcpy(w->block + w->block_len, p, take);
+    w->block_len += take;
+    p += take;
+    len -= take;
+    if (w->block_len == CHUNK_BLOCK_SIZE) {
+      int rc = flush_block(w);
+      if (rc != 0)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
+  int rc = 0;
+  if (w->written != w->length)
+    rc = CAIRN_EINVAL;
+  else if (w->crc != crc32c)
+    rc = CAIRN_ECORRUPT;
+  if (rc == 0)
+    rc = flush_block(w);
+  if (rc == 0 && fsync(w->fd) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (close(w->fd) != 0 && rc == 0)
+    rc = cairn_err_from_errno(errno);
+  if (rc == 0 && rename(w->tmp_path, w->path) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (rc == 0)
+    rc = fsync_dir(w->dir);
+  if (rc != 0)
+    unlink(w->tmp_path);
+  free(w);
+  return rc;
+}
+
+void chunk_writer_abort(struct chunk_writer *w) {
+  if (!w)
+    return;
+  close(w->fd);
+  unlink(w->tmp_path);
+  free(w);
+}
+
+static int read_exact(int fd, uint8_t *buf, size_t len, off_t at) {
+  while (len > 0) {
+    ssize_t n = pread(fd, buf, len, at);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return cairn_err_from_errno(errno);
+    }
+    if (n == 0)
+      return CAIRN_ECORRUPT; /* truncated file */
+    buf += n;
+    len -= (size_t)n;
+    at += n;
+  }
+  return 0;
+}
+
+static int open_fragment(struct chunk_store *s, const uint8_t id[16],
+                         uint32_t fragment, uint64_t *length, char *path) {
+  int rc = find_fragment(s, id, fragment, path);
+  if (rc != 0)
+    return rc;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return cairn_err_from_errno(errno);
+  uint8_t header[CHUNK_HEADER_SIZE];
+  rc = read_exact(fd, header, sizeof header, 0);
+  if (rc == 0)
+    rc = decode_header(header, id, fragment, length);
+  if (rc != 0) {
+    close(fd);
+    if (rc == CAIRN_ECORRUPT)
+      log_error("chunk", "corrupt header in %s", path);
+    return rc;
+  }
+  return fd;
+}
+
+int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
+               uint64_t offset, size_t len, uint8_t *buf) {
+  char path[PATH_MAX_LEN];
+  uint64_t length;
+  int fd = open_fragment(s, id, fragment, &length, path);
+  if (fd < 0)
+    return fd;
+  int rc = 0;
+  if (offset > length || len > length - offset) {
+    close(fd);
+    return CAIRN_ERANGE;
+  }
+  uint8_t *block = malloc(CHUNK_BLOCK_SIZE + CRC_LEN);
+  if (!block) {
+    close(fd);
+    return CAIRN_ENOMEM;
+  }
+  while (len > 0 && rc == 0) {
+    uint64_t index = offset / CHUNK_BLOCK_SIZE;
+    uint64_t block_start = index * CHUNK_BLOCK_SIZE;
+    size_t block_len = length - block_start < CHUNK_BLOCK_SIZE
+                           ? (size_t)(length - block_start)
+                           : CHUNK_BLOCK_SIZE;
+    off_t at = (off_t)(CHUNK_HEADER_SIZE +
+                       index * (CHUNK_BLOCK_SIZE + CRC_LEN));
+    rc = read_exact(fd, block, block_len + CRC_LEN, at);
+    if (rc != 0)
+      break;
+    uint32_t crc = crc32_iscsi(block, (int)block_len, 0);
+    uint32_t stored = (uint32_t)block[block_len] << 24 |
+                      (uint32_t)block[block_len + 1] << 16 |
+                      (uint32_t)block[block_len + 2] << 8 |
+                      block[block_len + 3];
+    if (crc != stored) {
+      log_error("chunk", "CRC mismatch in block %llu of %s",
+                (unsigned long long)index, path);
+      rc = CAIRN_ECORRUPT;
+      break;
+    }
+    size_t from = (size_t)(offset - block_start);
+    size_t take = block_len - from < len ? block_len - from : len;
+    memcpy(buf, block + from, take);
+    buf += take;
+    offset += take;
+    len -= take;
+  }
+  free(block);
+  close(fd);
+  return rc;
+}
+
+int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
+               uint64_t *length) {
+  char path[PATH_MAX_LEN];
+  int fd = open_fragment(s, id, fragment, length, path);
+  if (fd < 0)
+    return fd;
+  close(fd);
+  return 0;
+}
+
+int chunk_delete(struct chunk_store *s, const uint8_t id[16],
+                 uint32_t fragment) {
+  char path[PATH_MAX_LEN];
+  int rc = find_fragment(s, id, fragment, path);
+  if (rc != 0)
+    return rc;
+  if (unlink(path) != 0)
+    return cairn_err_from_errno(errno);
+  return 0;
+}

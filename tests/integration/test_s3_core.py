@@ -1,0 +1,313 @@
+"""Issue 3: buckets, objects and listings through real clients against a
+real cluster, bytes stored on the storage nodes."""
+
+import hashlib
+import os
+import subprocess
+import urllib.parse
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+from s3client import (DEBIAN_AWS, IMAGE_AWS, IMAGE_PYTHON, boto_client,
+                      client_env, rclone_config, run, s3cmd_config)
+
+
+@pytest.fixture(scope="module")
+def s3(cluster):
+    return boto_client(cluster)
+
+
+def error_code(excinfo):
+    return excinfo.value.response["Error"]["Code"]
+
+
+def test_bucket_lifecycle(s3):
+    s3.create_bucket(Bucket="life-cycle")
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "life-cycle" in names
+    s3.head_bucket(Bucket="life-cycle")
+    loc = s3.get_bucket_location(Bucket="life-cycle")
+    assert loc.get("LocationConstraint") in (None, "")
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket="life-cycle")
+    assert error_code(e) == "BucketAlreadyOwnedByYou"
+    s3.put_object(Bucket="life-cycle", Key="k", Body=b"x")
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket="life-cycle")
+    assert error_code(e) == "BucketNotEmpty"
+    s3.delete_object(Bucket="life-cycle", Key="k")
+    s3.delete_bucket(Bucket="life-cycle")
+    with pytest.raises(ClientError) as e:
+        s3.head_bucket(Bucket="life-cycle")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket="Bad_Name")
+    assert error_code(e) == "InvalidBucketName"
+
+
+@pytest.mark.parametrize("size", [0, 1, 5 * 1024 * 1024 + 1])
+def test_object_round_trip(s3, size):
+    s3.create_bucket(Bucket=f"rt-{size}")
+    data = os.urandom(size)
+    put = s3.put_object(Bucket=f"rt-{size}", Key="obj", Body=data,
+                        ContentType="text/x-cairn", Metadata={"color": "blue"},
+                        CacheControl="max-age=60", ContentDisposition="inline")
+    assert put["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
+    got = s3.get_object(Bucket=f"rt-{size}", Key="obj")
+    assert got["Body"].read() == data
+    assert got["ContentType"] == "text/x-cairn"
+    assert got["Metadata"] == {"color": "blue"}
+    assert got["CacheControl"] == "max-age=60"
+    assert got["ContentDisposition"] == "inline"
+    head = s3.head_object(Bucket=f"rt-{size}", Key="obj")
+    assert head["ContentLength"] == size
+    assert head["ETag"] == put["ETag"]
+
+
+def test_ranges_and_conditions(s3):
+    s3.create_bucket(Bucket="ranges")
+    data = bytes(range(256)) * 40000  # ~10 MiB, spans chunks
+    etag = s3.put_object(Bucket="ranges", Key="r", Body=data)["ETag"]
+    for rng, want in [("bytes=0-9", data[0:10]),
+                      ("bytes=100-", data[100:]),
+                      ("bytes=-7", data[-7:]),
+                      ("bytes=4194300-4194310", data[4194300:4194311])]:
+        got = s3.get_object(Bucket="ranges", Key="r", Range=rng)
+        assert got["Body"].read() == want, rng
+        assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="ranges", Key="r", Range=f"bytes={len(data)}-")
+    assert error_code(e) == "InvalidRange"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="ranges", Key="r", IfMatch='"nope"')
+    assert error_code(e) in ("PreconditionFailed", "412")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="ranges", Key="r", IfNoneMatch=etag)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    got = s3.get_object(Bucket="ranges", Key="r", IfMatch=etag,
+                        ResponseContentType="application/x-override")
+    assert got["ContentType"] == "application/x-override"
+    got["Body"].read()
+
+
+def test_errors(s3, cluster):
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="no-such-bucket", Key="k")
+    assert error_code(e) == "NoSuchBucket"
+    s3.create_bucket(Bucket="errors")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="errors", Key="missing")
+    assert error_code(e) == "NoSuchKey"
+    bad = boto_client(cluster)
+    bad._request_signer._credentials.secret_key = "wrong-secret-key-0000"
+    with pytest.raises(ClientError) as e:
+        bad.list_buckets()
+    assert error_code(e) == "SignatureDoesNotMatch"
+    bad._request_signer._credentials.access_key = "AKIAUNKNOWNKEY000000"
+    with pytest.raises(ClientError) as e:
+        bad.list_buckets()
+    assert error_code(e) == "InvalidAccessKeyId"
+    # No signature at all: nothing is public.
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(cluster.endpoint + "/errors/missing")
+    assert e.value.code == 403
+    assert b"AccessDenied" in e.value.read()
+
+
+def test_presigned_urls(cluster):
+    # Older botocore presigns with SigV2 unless told: SigV4 is what we test.
+    s3 = boto_client(cluster, signature_version="s3v4")
+    s3.create_bucket(Bucket="presigned")
+    s3.put_object(Bucket="presigned", Key="p", Body=b"presigned body")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "presigned", "Key": "p"},
+        ExpiresIn=300)
+    with urllib.request.urlopen(url) as r:
+        assert r.read() == b"presigned body"
+    put_url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "presigned", "Key": "up"},
+        ExpiresIn=300)
+    req = urllib.request.Request(put_url, data=b"uploaded", method="PUT")
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200
+    assert s3.get_object(Bucket="presigned", Key="up")["Body"].read() == \
+        b"uploaded"
+    tampered = url.replace("presigned/p", "presigned/up")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(tampered)
+    assert e.value.code == 403
+
+
+KEYS = ["unicode-é中文🙂", "with space", "plus+sign", "percent%25sign",
+        "question?mark", "double//slash", "trailing/", "a" * 1024,
+        "tab\there", "amp&lt;"]
+
+
+def test_awkward_keys(s3):
+    s3.create_bucket(Bucket="keys")
+    for k in KEYS:
+        s3.put_object(Bucket="keys", Key=k, Body=k.encode())
+    for k in KEYS:
+        assert s3.get_object(Bucket="keys", Key=k)["Body"].read() == k.encode()
+    listed = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="keys"):
+        listed += [o["Key"] for o in page.get("Contents", [])]
+    assert listed == sorted(KEYS, key=lambda k: k.encode())
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket="keys", Key="b" * 1025, Body=b"")
+    assert error_code(e) == "KeyTooLongError"
+
+
+def test_listing_pages_and_delimiters(s3):
+    s3.create_bucket(Bucket="listing")
+    keys = [f"dir{d:02d}/file{f:03d}" for d in range(10) for f in range(30)]
+    keys += [f"top{i:03d}" for i in range(50)]
+    for k in keys:
+        s3.put_object(Bucket="listing", Key=k, Body=b"")
+    # Paginated, no delimiter: every key once, in byte order.
+    seen, pages = [], 0
+    for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket="listing", PaginationConfig={"PageSize": 77}):
+        pages += 1
+        seen += [o["Key"] for o in page.get("Contents", [])]
+    assert seen == sorted(keys) and pages == -(-len(keys) // 77)
+    # With a delimiter: the ten directories and the top-level keys.
+    r = s3.list_objects_v2(Bucket="listing", Delimiter="/")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == \
+        [f"dir{d:02d}/" for d in range(10)]
+    assert len(r["Contents"]) == 50 and r["KeyCount"] == 60
+    # Prefix + delimiter + start-after.
+    r = s3.list_objects_v2(Bucket="listing", Prefix="dir03/", Delimiter="/",
+                           StartAfter="dir03/file010", MaxKeys=5)
+    assert [o["Key"] for o in r["Contents"]] == \
+        [f"dir03/file{f:03d}" for f in range(11, 16)]
+    assert r["IsTruncated"]
+    # v1 with markers.
+    r = s3.list_objects(Bucket="listing", Marker="top047")
+    assert [o["Key"] for o in r["Contents"]] == ["top048", "top049"]
+    # encoding-type=url: keys come back URL-encoded (asked explicitly,
+    # botocore leaves them as they are).
+    s3.put_object(Bucket="listing", Key="enc key+é", Body=b"")
+    r = s3.list_objects_v2(Bucket="listing", Prefix="enc", EncodingType="url")
+    assert [urllib.parse.unquote_plus(o["Key"]) for o in r["Contents"]] == \
+        ["enc key+é"]
+    assert "+" not in r["Contents"][0]["Key"].replace("%2B", "")
+
+
+def test_delete_objects(s3):
+    s3.create_bucket(Bucket="multi-delete")
+    for i in range(20):
+        s3.put_object(Bucket="multi-delete", Key=f"k{i}", Body=b"v")
+    r = s3.delete_objects(Bucket="multi-delete", Delete={
+        "Objects": [{"Key": f"k{i}"} for i in range(10)] + [{"Key": "absent"}]})
+    assert sorted(d["Key"] for d in r["Deleted"]) == \
+        sorted([f"k{i}" for i in range(10)] + ["absent"])
+    r = s3.delete_objects(Bucket="multi-delete", Delete={
+        "Objects": [{"Key": f"k{i}"} for i in range(10, 20)], "Quiet": True})
+    assert not r.get("Deleted")
+    assert s3.list_objects_v2(Bucket="multi-delete")["KeyCount"] == 0
+
+
+def test_overwrite_replaces_whole_object(s3):
+    s3.create_bucket(Bucket="overwrite")
+    first, second = os.urandom(9 << 20), os.urandom(3 << 20)
+    s3.put_object(Bucket="overwrite", Key="o", Body=first)
+    s3.put_object(Bucket="overwrite", Key="o", Body=second)
+    assert s3.get_object(Bucket="overwrite", Key="o")["Body"].read() == second
+
+
+def test_content_md5_and_sha256_mismatch(s3, cluster):
+    s3.create_bucket(Bucket="digests")
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket="digests", Key="bad", Body=b"hello",
+                      ContentMD5="XrY7u+Ae7tCTyyK7j1rNww==")
+    assert error_code(e) == "BadDigest"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="digests", Key="bad")
+    assert error_code(e) == "NoSuchKey"
+
+
+@pytest.mark.skipif(not IMAGE_PYTHON, reason="no newer boto3 on this machine")
+def test_current_boto3_streaming_checksums(cluster, tmp_path):
+    """boto3 1.4x sends STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32
+    trailer by default; also try each checksum algorithm."""
+    script = tmp_path / "new_boto.py"
+    script.write_text(f"""
+import boto3, os, hashlib
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url="{cluster.endpoint}", region_name="us-east-1",
+    aws_access_key_id="{cluster.access_key}", aws_secret_access_key="{cluster.secret_key}",
+    config=Config(s3={{"addressing_style": "path"}}))
+s3.create_bucket(Bucket="new-boto")
+data = os.urandom(6 * 1024 * 1024 + 3)
+s3.put_object(Bucket="new-boto", Key="default", Body=data)
+assert s3.get_object(Bucket="new-boto", Key="default")["Body"].read() == data
+for alg in ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"]:
+    try:
+        r = s3.put_object(Bucket="new-boto", Key=alg, Body=data[:100000], ChecksumAlgorithm=alg)
+    except Exception as e:
+        if "MissingDependency" in type(e).__name__:
+            continue  # botocore computes CRC32C/CRC64NVME only with awscrt
+        raise
+    h = s3.head_object(Bucket="new-boto", Key=alg, ChecksumMode="ENABLED")
+    assert h.get("Checksum" + alg) == r["Checksum" + alg], (alg, h, r)
+print("ok")
+""")
+    env = dict(os.environ)
+    env.pop("AWS_CA_BUNDLE", None)
+    p = subprocess.run([IMAGE_PYTHON, str(script)], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-3000:]
+
+
+@pytest.mark.parametrize("aws", [a for a in (IMAGE_AWS, DEBIAN_AWS) if a])
+def test_aws_cli(cluster, tmp_path, aws):
+    env = client_env(cluster, str(tmp_path))
+    bucket = "cli-" + ("v1" if aws == IMAGE_AWS else "v2")
+    ep = ["--endpoint-url", cluster.endpoint]
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(7 * 1024 * 1024 + 5))
+    run([aws] + ep + ["s3", "mb", f"s3://{bucket}"], env)
+    run([aws] + ep + ["s3", "cp", str(src), f"s3://{bucket}/dir/file.bin"],
+        env)
+    out = run([aws] + ep + ["s3", "ls", f"s3://{bucket}/dir/"], env).stdout
+    assert "file.bin" in out
+    run([aws] + ep + ["s3", "cp", f"s3://{bucket}/dir/file.bin",
+                      str(tmp_path / "back.bin")], env)
+    assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
+    run([aws] + ep + ["s3", "rm", f"s3://{bucket}/dir/file.bin"], env)
+    run([aws] + ep + ["s3", "rb", f"s3://{bucket}"], env)
+
+
+def test_s3cmd(cluster, tmp_path):
+    env = client_env(cluster, str(tmp_path))
+    cfg = s3cmd_config(cluster, str(tmp_path))
+    base = ["s3cmd", "-c", cfg]
+    src = tmp_path / "s3cmd.bin"
+    src.write_bytes(os.urandom(300000))
+    run(base + ["mb", "s3://s3cmd-bucket"], env)
+    run(base + ["put", str(src), "s3://s3cmd-bucket/x/y.bin"], env)
+    assert "y.bin" in run(base + ["ls", "s3://s3cmd-bucket/x/"], env).stdout
+    run(base + ["get", "s3://s3cmd-bucket/x/y.bin", str(tmp_path / "g.bin")],
+        env)
+    assert (tmp_path / "g.bin").read_bytes() == src.read_bytes()
+    run(base + ["del", "s3://s3cmd-bucket/x/y.bin"], env)
+    run(base + ["rb", "s3://s3cmd-bucket"], env)
+
+
+def test_rclone_sync_and_check(cluster, tmp_path):
+    env = client_env(cluster, str(tmp_path))
+    cfg = rclone_config(cluster, str(tmp_path))
+    tree = tmp_path / "tree"
+    for d in range(4):
+        (tree / f"d{d}" / "sub").mkdir(parents=True)
+        for f in range(5):
+            (tree / f"d{d}" / f"f{f}.txt").write_bytes(os.urandom(1000 * f))
+            (tree / f"d{d}" / "sub" / f"g{f}").write_bytes(os.urandom(77 * f))
+    (tree / "big.bin").write_bytes(os.urandom(6 * 1024 * 1024))
+    base = ["rclone", "--config", cfg]
+    run(base + ["mkdir", "cairn:rclone-sync"], env)
+    run(base + ["sync", str(tree), "cairn:rclone-sync"], env)
+    run(base + ["check", str(tree), "cairn:rclone-sync"], env)
