@@ -105,6 +105,8 @@ struct put_op {
   int body_done, writer_done, writer_status;
   const char *error;   /* S3 error to answer once the writer is quiet */
   int abandoned;       /* client gone: answer nothing */
+  uint32_t part_number; /* UploadPart: the part; 0 for PutObject */
+  const char *upload_id;
 };
 
 static void put_free(void *p) {
@@ -174,11 +176,27 @@ static void put_commit(struct put_op *op) {
                                           (uint8_t)r->c->config.replicas, 0};
   const struct meta_chunk *chunks = object_writer_chunks(op->w, &rec.n_chunks);
   rec.chunks = (struct meta_chunk *)chunks;
-  int rc = meta_object_put(r->c->meta, &rec);
+  int rc;
+  if (op->part_number) {
+    struct meta_part part = {
+        .part_number = op->part_number,
+        .size = op->size,
+        .last_modified_ms = rec.last_modified_ms,
+        .checksum_value = op->algorithm != CHECKSUM_NONE ? checksum_value
+                                                         : NULL,
+        .n_chunks = rec.n_chunks,
+        .chunks = rec.chunks,
+    };
+    memcpy(part.etag, etag, sizeof etag);
+    rc = meta_part_put(r->c->meta, r->bucket, r->key, op->upload_id, &part);
+  } else {
+    rc = meta_object_put(r->c->meta, &rec);
+  }
   if (rc != 0) {
     put_discard_chunks(op);
     if (rc == CAIRN_ENOENT)
-      s3_send_error(r, "NoSuchBucket", NULL);
+      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket",
+                    NULL);
     else
       s3_send_cairn_error(r, rc);
     return;
@@ -266,16 +284,11 @@ static void put_abort(struct s3_request *r, const char *code) {
     object_writer_abort(op->w);
 }
 
-void s3_put_object(struct s3_request *r) {
-  struct meta_bucket bucket;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &bucket);
-  if (rc != 0) {
-    if (rc == CAIRN_ENOENT)
-      s3_send_error(r, "NoSuchBucket", NULL);
-    else
-      s3_send_cairn_error(r, rc);
-    return;
-  }
+/* Starts streaming the body to the nodes: the object itself, or one part
+ * of a multipart upload (part_number > 0). */
+void s3_put_stream(struct s3_request *r, uint32_t part_number,
+                   const char *upload_id) {
+  int rc;
   long long size = s3_body_decoded_length(r->body);
   if (size < 0)
     size = http_request_content_length(r->http);
@@ -294,6 +307,8 @@ void s3_put_object(struct s3_request *r) {
   }
   op->r = r;
   op->size = (uint64_t)size;
+  op->part_number = part_number;
+  op->upload_id = upload_id;
   r->op = op;
   r->op_free = put_free;
   const char *error = attrs_from_request(r, &op->attrs);
@@ -351,6 +366,19 @@ void s3_put_object(struct s3_request *r) {
   r->sink.data = put_data;
   r->sink.end = put_end;
   r->sink.abort = put_abort;
+}
+
+void s3_put_object(struct s3_request *r) {
+  struct meta_bucket bucket;
+  int rc = meta_bucket_get(r->c->meta, r->bucket, &bucket);
+  if (rc != 0) {
+    if (rc == CAIRN_ENOENT)
+      s3_send_error(r, "NoSuchBucket", NULL);
+    else
+      s3_send_cairn_error(r, rc);
+    return;
+  }
+  s3_put_stream(r, 0, NULL);
 }
 
 /* ---- GetObject / HeadObject --------------------------------------------- */
@@ -587,7 +615,33 @@ void s3_get_object(struct s3_request *r) {
     return;
   }
   uint64_t from = 0, to = o->size ? o->size - 1 : 0;
-  int ranged = parse_range(s3_header(r, "range"), o->size, &from, &to);
+  int ranged;
+  char parts_count[16];
+  const char *part_text = s3_query(r, "partNumber");
+  if (part_text) {
+    /* GET ?partNumber=N: the bytes of part N (1 for a simple object). */
+    char *end;
+    long part = strtol(part_text, &end, 10);
+    uint32_t count = o->n_parts ? o->n_parts : 1;
+    if (*end || part < 1 || part > 10000) {
+      s3_send_error(r, "InvalidArgument", "Invalid partNumber");
+      return;
+    }
+    if ((uint32_t)part > count) {
+      s3_send_error(r, "InvalidPartNumber", NULL);
+      return;
+    }
+    if (o->n_parts) {
+      const struct meta_part_boundary *b = &o->parts[part - 1];
+      from = b->offset;
+      to = b->size ? b->offset + b->size - 1 : b->offset;
+    }
+    snprintf(parts_count, sizeof parts_count, "%u", count);
+    h[n++] = (struct http_header){"x-amz-mp-parts-count", parts_count};
+    ranged = o->n_parts ? 1 : 0;
+  } else {
+    ranged = parse_range(s3_header(r, "range"), o->size, &from, &to);
+  }
   if (ranged < 0) {
     snprintf(range_text, sizeof range_text, "bytes */%" PRIu64, o->size);
     s3_send_error(r, "InvalidRange", NULL);

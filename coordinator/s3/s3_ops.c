@@ -15,6 +15,18 @@ static const struct s3_op ops[] = {
      "location", 0, s3_get_bucket_location},
     {"DeleteObjects", "s3:DeleteObject", "POST", S3_BUCKET, "delete", 1,
      s3_delete_objects},
+    {"ListMultipartUploads", "s3:ListBucketMultipartUploads", "GET",
+     S3_BUCKET, "uploads", 0, s3_list_multipart_uploads},
+    {"CreateMultipartUpload", "s3:PutObject", "POST", S3_OBJECT, "uploads", 0,
+     s3_create_multipart_upload},
+    {"UploadPart", "s3:PutObject", "PUT", S3_OBJECT, "uploadId", 1,
+     s3_upload_part},
+    {"CompleteMultipartUpload", "s3:PutObject", "POST", S3_OBJECT, "uploadId",
+     1, s3_complete_multipart_upload},
+    {"AbortMultipartUpload", "s3:AbortMultipartUpload", "DELETE", S3_OBJECT,
+     "uploadId", 0, s3_abort_multipart_upload},
+    {"ListParts", "s3:ListMultipartUploadParts", "GET", S3_OBJECT, "uploadId",
+     0, s3_list_parts},
     {"ListObjectsV2", "s3:ListBucket", "GET", S3_BUCKET, "list-type", 0,
      s3_list_objects},
     {"ListObjects", "s3:ListBucket", "GET", S3_BUCKET, NULL, 0,
@@ -40,8 +52,7 @@ static const char *const later[] = {
     "metrics", "notification", "object-lock", "ownershipControls", "policy",
     "policyStatus", "publicAccessBlock", "replication", "requestPayment",
     "restore", "retention", "select", "tagging", "torrent", "versioning",
-    "versions", "website", "uploads", "uploadId", "partNumber",
-    "versionId"};
+    "versions", "website", "versionId"};
 
 static enum s3_target target_of(const struct s3_request *r) {
   if (!r->bucket[0])

@@ -39,6 +39,17 @@ void s3_put_object(struct s3_request *r);
 void s3_get_object(struct s3_request *r);
 void s3_delete_object(struct s3_request *r);
 void s3_delete_objects(struct s3_request *r);
+void s3_create_multipart_upload(struct s3_request *r);
+void s3_upload_part(struct s3_request *r);
+void s3_complete_multipart_upload(struct s3_request *r);
+void s3_abort_multipart_upload(struct s3_request *r);
+void s3_list_parts(struct s3_request *r);
+void s3_list_multipart_uploads(struct s3_request *r);
+
+/* Streams the body to the nodes as an object, or as part `part_number`
+ * (> 0) of upload_id (s3_object.c). */
+void s3_put_stream(struct s3_request *r, uint32_t part_number,
+                   const char *upload_id);
 
 /* Bucket-name rules (AWS "Bucket naming rules"); 1 when valid. */
 int s3_bucket_name_valid(const char *name);

@@ -54,6 +54,7 @@
      "One or more of the specified parts could not be found.")                \
   XX("InvalidPartOrder", 400,                                                 \
      "The list of parts was not in ascending order.")                         \
+  XX("InvalidPartNumber", 416, "The requested partnumber is not satisfiable") \
   XX("InvalidRange", 416, "The requested range is not satisfiable")           \
   XX("InvalidRequest", 400, "Invalid Request")                                \
   XX("InvalidURI", 400, "Couldn't parse the specified URI.")                  \

@@ -311,3 +311,80 @@ def test_rclone_sync_and_check(cluster, tmp_path):
     run(base + ["mkdir", "cairn:rclone-sync"], env)
     run(base + ["sync", str(tree), "cairn:rclone-sync"], env)
     run(base + ["check", str(tree), "cairn:rclone-sync"], env)
+
+
+def test_multipart_upload(s3, tmp_path):
+    from boto3.s3.transfer import TransferConfig
+    s3.create_bucket(Bucket="multipart")
+    src = tmp_path / "big.bin"
+    with open(src, "wb") as f:
+        for _ in range(100):
+            f.write(os.urandom(1 << 20))
+    cfg = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=16 << 20,
+                         max_concurrency=4)
+    s3.upload_file(str(src), "multipart", "big", Config=cfg)
+    head = s3.head_object(Bucket="multipart", Key="big")
+    assert head["ContentLength"] == 100 << 20
+    assert head["ETag"].endswith('-7"')  # 6 x 16 MiB + 4 MiB
+    s3.download_file("multipart", "big", str(tmp_path / "back.bin"), Config=cfg)
+    assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
+    part2 = s3.get_object(Bucket="multipart", Key="big", PartNumber=2)
+    assert part2["ContentLength"] == 16 << 20
+    assert part2["PartsCount"] == 7
+    assert part2["Body"].read() == src.read_bytes()[16 << 20:32 << 20]
+
+
+def test_multipart_errors_and_listing(s3):
+    s3.create_bucket(Bucket="mp-errors")
+    up = s3.create_multipart_upload(Bucket="mp-errors", Key="k",
+                                    ContentType="text/x-mp")["UploadId"]
+    small = s3.upload_part(Bucket="mp-errors", Key="k", UploadId=up,
+                           PartNumber=1, Body=b"a" * 1000)
+    s3.upload_part(Bucket="mp-errors", Key="k", UploadId=up, PartNumber=2,
+                   Body=b"b" * 1000)
+    parts = s3.list_parts(Bucket="mp-errors", Key="k", UploadId=up)["Parts"]
+    assert [p["PartNumber"] for p in parts] == [1, 2]
+    uploads = s3.list_multipart_uploads(Bucket="mp-errors")["Uploads"]
+    assert [u["UploadId"] for u in uploads] == [up]
+    with pytest.raises(ClientError) as e:  # part 1 is under 5 MiB
+        s3.complete_multipart_upload(
+            Bucket="mp-errors", Key="k", UploadId=up,
+            MultipartUpload={"Parts": [
+                {"PartNumber": 1, "ETag": small["ETag"]},
+                {"PartNumber": 2, "ETag": parts[1]["ETag"]}]})
+    assert error_code(e) == "EntityTooSmall"
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(
+            Bucket="mp-errors", Key="k", UploadId=up,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"0"'}]})
+    assert error_code(e) == "InvalidPart"
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(
+            Bucket="mp-errors", Key="k", UploadId=up,
+            MultipartUpload={"Parts": [
+                {"PartNumber": 2, "ETag": parts[1]["ETag"]},
+                {"PartNumber": 1, "ETag": small["ETag"]}]})
+    assert error_code(e) == "InvalidPartOrder"
+    # A single small part is a valid (last) part.
+    done = s3.complete_multipart_upload(
+        Bucket="mp-errors", Key="k", UploadId=up,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": small["ETag"]}]})
+    assert done["ETag"].endswith('-1"')
+    got = s3.get_object(Bucket="mp-errors", Key="k")
+    assert got["Body"].read() == b"a" * 1000
+    assert got["ContentType"] == "text/x-mp"
+    with pytest.raises(ClientError) as e:
+        s3.upload_part(Bucket="mp-errors", Key="k", UploadId=up, PartNumber=3,
+                       Body=b"c")
+    assert error_code(e) == "NoSuchUpload"
+    up2 = s3.create_multipart_upload(Bucket="mp-errors", Key="k2")["UploadId"]
+    s3.upload_part(Bucket="mp-errors", Key="k2", UploadId=up2, PartNumber=1,
+                   Body=b"z" * 100)
+    s3.abort_multipart_upload(Bucket="mp-errors", Key="k2", UploadId=up2)
+    with pytest.raises(ClientError) as e:
+        s3.list_parts(Bucket="mp-errors", Key="k2", UploadId=up2)
+    assert error_code(e) == "NoSuchUpload"
+    with pytest.raises(ClientError) as e:
+        s3.upload_part(Bucket="mp-errors", Key="k", UploadId=up,
+                       PartNumber=10001, Body=b"c")
+    assert error_code(e) in ("InvalidArgument", "NoSuchUpload")
