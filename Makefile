@@ -43,7 +43,7 @@ unit: sanitize
 integration: sanitize
 	@CAIRN_BUILD_DIR=$(abspath $(SANITIZE_DIR)) $(PYTHON) -m pytest -p no:cacheprovider tests/integration -v --tb=short
 
-test: unit integration
+test: release unit integration
 
 lint: deps
 	@command -v clang-format >/dev/null || { echo "lint: clang-format missing"; exit 1; }

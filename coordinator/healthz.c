@@ -11,7 +11,7 @@
 static json_t *iso_time(int64_t ms) {
   if (ms <= 0)
     return json_null();
-  char buf[40];
+  char buf[96]; /* ample for any year gmtime_r can give */
   time_t secs = (time_t)(ms / 1000);
   struct tm tm;
   gmtime_r(&secs, &tm);

@@ -18,6 +18,7 @@
 
 #define MAX_DIRS 32
 #define PATH_MAX_LEN 4096
+#define FRAGMENT_PATH_MAX (PATH_MAX_LEN + 64) /* dir + chunk file name */
 #define CRC_LEN 4
 
 struct chunk_store {
@@ -28,7 +29,8 @@ struct chunk_store {
 struct chunk_writer {
   struct chunk_store *store;
   int fd;
-  char tmp_path[PATH_MAX_LEN + 32], path[PATH_MAX_LEN], dir[PATH_MAX_LEN];
+  char tmp_path[FRAGMENT_PATH_MAX + 32], path[FRAGMENT_PATH_MAX];
+  char dir[PATH_MAX_LEN];
   uint64_t length, written;
   uint32_t crc;          /* of the whole fragment */
   uint8_t block[CHUNK_BLOCK_SIZE + CRC_LEN];
@@ -80,7 +82,7 @@ static void fragment_path(const char *dir, const uint8_t id[16],
   char hex[33];
   crypto_hex(id, 16, hex);
   snprintf(subdir, PATH_MAX_LEN, "%s/chunks/%.2s/%.2s", dir, hex, hex + 2);
-  snprintf(path, PATH_MAX_LEN, "%s/%s.%u", subdir, hex, fragment);
+  snprintf(path, FRAGMENT_PATH_MAX, "%s/%s.%u", subdir, hex, fragment);
 }
 
 static int mkdir_p(const char *path) {
@@ -311,7 +313,7 @@ static int open_fragment(struct chunk_store *s, const uint8_t id[16],
 
 int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
                uint64_t offset, size_t len, uint8_t *buf) {
-  char path[PATH_MAX_LEN];
+  char path[FRAGMENT_PATH_MAX];
   uint64_t length;
   int fd = open_fragment(s, id, fragment, &length, path);
   if (fd < 0)
@@ -362,7 +364,7 @@ int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
 
 int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
                uint64_t *length) {
-  char path[PATH_MAX_LEN];
+  char path[FRAGMENT_PATH_MAX];
   int fd = open_fragment(s, id, fragment, length, path);
   if (fd < 0)
     return fd;
@@ -372,7 +374,7 @@ int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
 
 int chunk_delete(struct chunk_store *s, const uint8_t id[16],
                  uint32_t fragment) {
-  char path[PATH_MAX_LEN];
+  char path[FRAGMENT_PATH_MAX];
   int rc = find_fragment(s, id, fragment, path);
   if (rc != 0)
     return rc;
