@@ -60,7 +60,7 @@ static const char **attr_field(struct meta_object_attrs *a, size_t i) {
 
 /* Fills attrs from the request (pointers into the request's headers,
  * valid for the request's life). NULL, or the S3 error. */
-static const char *attrs_from_request(struct s3_request *r,
+const char *s3_attrs_from_request(struct s3_request *r,
                                       struct meta_object_attrs *a) {
   memset(a, 0, sizeof *a);
   for (size_t i = 0; i < N_STORED; i++)
@@ -311,7 +311,7 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
   op->upload_id = upload_id;
   r->op = op;
   r->op_free = put_free;
-  const char *error = attrs_from_request(r, &op->attrs);
+  const char *error = s3_attrs_from_request(r, &op->attrs);
   if (error) {
     s3_send_error(r, error, NULL);
     return;
@@ -512,12 +512,17 @@ static int etag_matches(const char *list, const char *etag) {
   return 0;
 }
 
-/* 0 to go on, or the status to answer (304 / 412). */
-static int check_conditions(struct s3_request *r, const struct meta_object *o) {
-  const char *if_match = s3_header(r, "if-match");
-  const char *if_none = s3_header(r, "if-none-match");
-  const char *if_unmod = s3_header(r, "if-unmodified-since");
-  const char *if_mod = s3_header(r, "if-modified-since");
+int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
+                        const char *prefix) {
+  char name[64];
+  snprintf(name, sizeof name, "%sif-match", prefix);
+  const char *if_match = s3_header(r, name);
+  snprintf(name, sizeof name, "%sif-none-match", prefix);
+  const char *if_none = s3_header(r, name);
+  snprintf(name, sizeof name, "%sif-unmodified-since", prefix);
+  const char *if_unmod = s3_header(r, name);
+  snprintf(name, sizeof name, "%sif-modified-since", prefix);
+  const char *if_mod = s3_header(r, name);
   int64_t modified = o->last_modified_ms / 1000 * 1000;
   if (if_match && !etag_matches(if_match, o->etag))
     return 412;
@@ -605,7 +610,7 @@ void s3_get_object(struct s3_request *r) {
   h[n++] = (struct http_header){"ETag", etag};
   h[n++] = (struct http_header){"Last-Modified", modified};
 
-  int status = check_conditions(r, o);
+  int status = s3_check_conditions(r, o, "");
   if (status == 412) {
     s3_send_error(r, "PreconditionFailed", NULL);
     return;

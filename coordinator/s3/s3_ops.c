@@ -45,6 +45,13 @@ static const struct s3_op ops[] = {
      s3_delete_object},
 };
 
+/* PUT with x-amz-copy-source: the copy flavours of PutObject/UploadPart. */
+static const struct s3_op copy_ops[] = {
+    {"CopyObject", "s3:PutObject", "PUT", S3_OBJECT, NULL, 0, s3_copy_object},
+    {"UploadPartCopy", "s3:PutObject", "PUT", S3_OBJECT, "uploadId", 0,
+     s3_upload_part_copy},
+};
+
 /* Sub-resources of later issues (versioning, ACLs, policies, ...). */
 static const char *const later[] = {
     "accelerate", "acl", "analytics", "attributes", "cors", "encryption",
@@ -68,11 +75,10 @@ const struct s3_op *s3_op_find(const struct s3_request *r,
       *not_implemented = 1;
       return NULL;
     }
-  if (s3_header(r, "x-amz-copy-source")) {
-    *not_implemented = 1; /* CopyObject / UploadPartCopy: not yet */
-    return NULL;
-  }
   enum s3_target target = target_of(r);
+  if (s3_header(r, "x-amz-copy-source") && target == S3_OBJECT &&
+      strcmp(r->method, "PUT") == 0)
+    return s3_has_query(r, "uploadId") ? &copy_ops[1] : &copy_ops[0];
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     const struct s3_op *op = &ops[i];
     if (op->target != target || strcmp(op->method, r->method) != 0)

@@ -51,6 +51,21 @@ void s3_list_multipart_uploads(struct s3_request *r);
 void s3_put_stream(struct s3_request *r, uint32_t part_number,
                    const char *upload_id);
 
+void s3_copy_object(struct s3_request *r);
+void s3_upload_part_copy(struct s3_request *r);
+
+/* Shared by the object handlers (s3_object.c). */
+struct meta_object;
+struct meta_object_attrs;
+/* The stored headers of a new object from the request (pointers into the
+ * request; user_meta is malloc'd). NULL, or the S3 error code. */
+const char *s3_attrs_from_request(struct s3_request *r,
+                                  struct meta_object_attrs *a);
+/* If-Match & co. (prefix "" or "x-amz-copy-source-") against o: 0 to go
+ * on, 304 or 412. */
+int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
+                        const char *prefix);
+
 /* Bucket-name rules (AWS "Bucket naming rules"); 1 when valid. */
 int s3_bucket_name_valid(const char *name);
 

@@ -388,3 +388,55 @@ def test_multipart_errors_and_listing(s3):
         s3.upload_part(Bucket="mp-errors", Key="k", UploadId=up,
                        PartNumber=10001, Body=b"c")
     assert error_code(e) in ("InvalidArgument", "NoSuchUpload")
+
+
+def test_copy_object(s3):
+    s3.create_bucket(Bucket="copy-src")
+    s3.create_bucket(Bucket="copy-dst")
+    data = os.urandom(9 * 1024 * 1024 + 11)
+    etag = s3.put_object(Bucket="copy-src", Key="a b+c", Body=data,
+                         ContentType="text/x-src", Metadata={"m": "1"})["ETag"]
+    r = s3.copy_object(Bucket="copy-dst", Key="copy",
+                       CopySource={"Bucket": "copy-src", "Key": "a b+c"})
+    assert r["CopyObjectResult"]["ETag"] == etag
+    got = s3.get_object(Bucket="copy-dst", Key="copy")
+    assert got["Body"].read() == data
+    assert got["ContentType"] == "text/x-src" and got["Metadata"] == {"m": "1"}
+    # REPLACE takes the request's metadata.
+    s3.copy_object(Bucket="copy-dst", Key="replaced",
+                   CopySource="copy-src/a b+c", MetadataDirective="REPLACE",
+                   ContentType="text/x-new", Metadata={"n": "2"})
+    h = s3.head_object(Bucket="copy-dst", Key="replaced")
+    assert h["ContentType"] == "text/x-new" and h["Metadata"] == {"n": "2"}
+    # Onto itself: only with REPLACE; changes metadata, keeps the bytes.
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket="copy-src", Key="a b+c",
+                       CopySource="copy-src/a b+c")
+    assert error_code(e) == "InvalidRequest"
+    s3.copy_object(Bucket="copy-src", Key="a b+c", CopySource="copy-src/a b+c",
+                   MetadataDirective="REPLACE", Metadata={"self": "yes"})
+    got = s3.get_object(Bucket="copy-src", Key="a b+c")
+    assert got["Metadata"] == {"self": "yes"} and got["Body"].read() == data
+    # Conditions on the source.
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket="copy-dst", Key="x", CopySource="copy-src/a b+c",
+                       CopySourceIfMatch='"nope"')
+    assert error_code(e) == "PreconditionFailed"
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket="copy-dst", Key="x",
+                       CopySource="copy-src/missing")
+    assert error_code(e) == "NoSuchKey"
+    # UploadPartCopy with ranges builds an object from another's bytes.
+    up = s3.create_multipart_upload(Bucket="copy-dst", Key="parts")["UploadId"]
+    p1 = s3.upload_part_copy(Bucket="copy-dst", Key="parts", UploadId=up,
+                             PartNumber=1, CopySource="copy-src/a b+c",
+                             CopySourceRange="bytes=0-5242879")
+    p2 = s3.upload_part_copy(Bucket="copy-dst", Key="parts", UploadId=up,
+                             PartNumber=2, CopySource="copy-src/a b+c",
+                             CopySourceRange="bytes=5242880-5242899")
+    s3.complete_multipart_upload(
+        Bucket="copy-dst", Key="parts", UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
+            {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
+    got = s3.get_object(Bucket="copy-dst", Key="parts")["Body"].read()
+    assert got == data[:5242900]
