@@ -8,6 +8,7 @@
 #include "s3_xml_parse.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,8 +154,60 @@ void s3_head_bucket(struct s3_request *r) {
   s3_send(r, 200, h, 1, NULL, NULL, 0);
 }
 
+struct upload_ids {
+  char (*keys)[S3_KEY_MAX + 1];
+  char (*ids)[META_UPLOAD_ID_LEN + 1];
+  uint32_t n;
+};
+
+static int collect_upload(const struct meta_upload *u, void *arg) {
+  struct upload_ids *l = arg;
+  memcpy(l->keys[l->n], u->key, sizeof l->keys[0]);
+  memcpy(l->ids[l->n], u->upload_id, sizeof l->ids[0]);
+  l->n++;
+  return 0;
+}
+
+static int count_entry(const struct meta_object_summary *e, const char *p,
+                       void *arg) {
+  (void)e;
+  (void)p;
+  (*(int *)arg)++;
+  return 0;
+}
+
+/* As in S3, unfinished multipart uploads do not keep a bucket alive: when
+ * it holds no object they are aborted (their parts become garbage). */
+static int abort_uploads_if_empty(struct s3_request *r) {
+  int objects = 0;
+  struct meta_list_params p = {.max_keys = 1};
+  struct meta_list_result res;
+  int rc = meta_list_objects(r->c->meta, r->bucket, &p, count_entry, &objects,
+                             &res);
+  if (rc != 0 || objects > 0)
+    return rc;
+  struct upload_ids l = {0};
+  l.keys = malloc(1000 * sizeof *l.keys);
+  l.ids = malloc(1000 * sizeof *l.ids);
+  bool truncated = true;
+  while (rc == 0 && truncated && l.keys && l.ids) {
+    l.n = 0;
+    rc = meta_upload_list(r->c->meta, r->bucket, NULL, NULL, NULL, 1000,
+                          collect_upload, &l, &truncated);
+    for (uint32_t i = 0; rc == 0 && i < l.n; i++)
+      rc = meta_upload_abort(r->c->meta, r->bucket, l.keys[i], l.ids[i]);
+    if (l.n == 0)
+      break;
+  }
+  free(l.keys);
+  free(l.ids);
+  return rc;
+}
+
 void s3_delete_bucket(struct s3_request *r) {
-  int rc = meta_bucket_delete(r->c->meta, r->bucket);
+  int rc = abort_uploads_if_empty(r);
+  if (rc == 0)
+    rc = meta_bucket_delete(r->c->meta, r->bucket);
   if (rc == CAIRN_ENOENT)
     s3_send_error(r, "NoSuchBucket", NULL);
   else if (rc == CAIRN_EBUSY)

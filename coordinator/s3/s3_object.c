@@ -65,9 +65,23 @@ const char *s3_attrs_from_request(struct s3_request *r,
   memset(a, 0, sizeof *a);
   for (size_t i = 0; i < N_STORED; i++)
     *attr_field(a, i) = s3_header(r, stored_headers[i].header);
-  /* aws-chunked is a transfer detail, not the object's encoding. */
-  if (a->content_encoding && strcasecmp(a->content_encoding, "aws-chunked") == 0)
-    a->content_encoding = NULL;
+  /* aws-chunked is a transfer detail, not the object's encoding: drop it
+   * from the list ("gzip, aws-chunked" is stored as "gzip"). */
+  if (a->content_encoding) {
+    const char *ce = a->content_encoding;
+    size_t n = strlen(ce);
+    if (strcasecmp(ce, "aws-chunked") == 0) {
+      a->content_encoding = NULL;
+    } else if (n > 13 && strcasecmp(ce + n - 11, "aws-chunked") == 0 &&
+               n - 11 < sizeof r->encoding_buf) {
+      size_t keep = n - 11;
+      while (keep > 0 && (ce[keep - 1] == ',' || ce[keep - 1] == ' '))
+        keep--;
+      memcpy(r->encoding_buf, ce, keep);
+      r->encoding_buf[keep] = '\0';
+      a->content_encoding = r->encoding_buf;
+    }
+  }
   const struct http_header *h;
   size_t n = http_request_headers(r->http, &h), meta_bytes = 0, count = 0;
   for (size_t i = 0; i < n; i++)

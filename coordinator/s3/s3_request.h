@@ -54,6 +54,7 @@ struct s3_request {
   struct s3_body *body;           /* aws-chunked / payload hash checks */
   int client_gone;                /* on_abort came: no answer possible */
   struct s3_auth_stream *auth_stream; /* chunk-signature state, or NULL */
+  char encoding_buf[256];         /* Content-Encoding without aws-chunked */
   struct s3_sink sink;
   void *op;                       /* the operation's state */
   void (*op_free)(void *op);

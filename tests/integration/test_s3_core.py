@@ -440,3 +440,28 @@ def test_copy_object(s3):
             {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
     got = s3.get_object(Bucket="copy-dst", Key="parts")["Body"].read()
     assert got == data[:5242900]
+
+
+def test_delete_bucket_aborts_unfinished_uploads(s3):
+    s3.create_bucket(Bucket="mp-leftover")
+    up = s3.create_multipart_upload(Bucket="mp-leftover", Key="k")["UploadId"]
+    s3.upload_part(Bucket="mp-leftover", Key="k", UploadId=up, PartNumber=1,
+                   Body=b"x" * 100)
+    s3.put_object(Bucket="mp-leftover", Key="obj", Body=b"o")
+    with pytest.raises(ClientError) as e:  # an object keeps it
+        s3.delete_bucket(Bucket="mp-leftover")
+    assert error_code(e) == "BucketNotEmpty"
+    assert s3.list_multipart_uploads(Bucket="mp-leftover")["Uploads"]
+    s3.delete_object(Bucket="mp-leftover", Key="obj")
+    s3.delete_bucket(Bucket="mp-leftover")  # the upload alone does not
+    assert "mp-leftover" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_content_encoding_keeps_all_but_aws_chunked(cluster):
+    import urllib.request as ur
+    s3 = boto_client(cluster)
+    s3.create_bucket(Bucket="encoding")
+    s3.put_object(Bucket="encoding", Key="e", Body=b"x",
+                  ContentEncoding="gzip, aws-chunked")
+    assert s3.head_object(Bucket="encoding", Key="e")["ContentEncoding"] == \
+        "gzip"
