@@ -458,7 +458,6 @@ def test_delete_bucket_aborts_unfinished_uploads(s3):
 
 
 def test_content_encoding_keeps_all_but_aws_chunked(cluster):
-    import urllib.request as ur
     s3 = boto_client(cluster)
     s3.create_bucket(Bucket="encoding")
     s3.put_object(Bucket="encoding", Key="e", Body=b"x",
