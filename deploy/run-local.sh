@@ -29,9 +29,10 @@ stop() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped; data kept in $data"
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
-"$build/coordinator/cairn-coordinator" \
+setsid "$build/coordinator/cairn-coordinator" \
   --listen "127.0.0.1:$s3_port" \
   --cluster-listen "tcp://127.0.0.1:$cluster_port" \
   --data-dir "$data/coord" 2>>"$data/coord.log" &
@@ -46,7 +47,7 @@ done
 
 for i in $(seq "$nodes"); do
   mkdir -p "$data/node$i"
-  "$build/storagenode/cairn-node" \
+  setsid "$build/storagenode/cairn-node" \
     --coordinator "tcp://127.0.0.1:$cluster_port" \
     --listen "127.0.0.1:$((node_base_port + i))" \
     --data-dir "$data/node$i" \
@@ -70,6 +71,7 @@ Cairn is running: 1 coordinator, $nodes storage nodes (logs in $data/*.log)
 Press Ctrl-C to stop.
 INFO
 
-# Wait until any process exits (or Ctrl-C).
+# The daemons run in their own sessions, so Ctrl-C reaches only this script,
+# which stops each of them once, gracefully. Wait until one exits (or Ctrl-C).
 wait -n "${pids[@]}" || true
 echo "a cluster process exited; see $data/*.log" >&2
