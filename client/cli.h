@@ -10,7 +10,12 @@
 
 #include <jansson.h>
 
-enum cli_exit { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_UNREACHABLE = 3 };
+enum cli_exit {
+  CLI_OK = 0,
+  CLI_FAILED = 1,
+  CLI_USAGE = 2,
+  CLI_UNREACHABLE = 3
+};
 
 struct cli {
   const char *endpoint; /* --endpoint, CAIRN_ENDPOINT, http://127.0.0.1:9000 */

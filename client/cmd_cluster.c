@@ -28,18 +28,19 @@ static int cluster_status(const struct cli *cli) {
     puts(text ? text : "{}");
     free(text);
   } else {
-    printf("Cairn %s, up %lld s, nodes up: %lld of %lld\n\n",
-           json_string_value(json_object_get(doc, "version")),
-           (long long)json_integer_value(json_object_get(doc, "uptime_seconds")),
-           (long long)up, (long long)total);
+    printf(
+        "Cairn %s, up %lld s, nodes up: %lld of %lld\n\n",
+        json_string_value(json_object_get(doc, "version")),
+        (long long)json_integer_value(json_object_get(doc, "uptime_seconds")),
+        (long long)up, (long long)total);
     printf("%-32s  %-21s  %-5s  %10s  %10s  %s\n", "NODE", "ADDRESS", "STATE",
            "CAPACITY", "FREE", "LAST HEARTBEAT");
     size_t i;
     json_t *n;
     json_array_foreach(nodes, i, n) {
       char cap[32], free_text[32];
-      human_bytes(json_integer_value(json_object_get(n, "capacity_bytes")),
-                  cap, sizeof cap);
+      human_bytes(json_integer_value(json_object_get(n, "capacity_bytes")), cap,
+                  sizeof cap);
       human_bytes(json_integer_value(json_object_get(n, "free_bytes")),
                   free_text, sizeof free_text);
       const char *hb = json_string_value(json_object_get(n, "last_heartbeat"));

@@ -21,8 +21,7 @@ static const struct {
 };
 
 enum checksum_algorithm checksum_parse(const char *name) {
-  for (size_t i = 0; name && i < sizeof algorithms / sizeof algorithms[0];
-       i++)
+  for (size_t i = 0; name && i < sizeof algorithms / sizeof algorithms[0]; i++)
     if (strcasecmp(name, algorithms[i].name) == 0)
       return algorithms[i].a;
   return CHECKSUM_NONE;
@@ -87,15 +86,10 @@ void checksum_update(struct checksum *c, const void *data, size_t len) {
   case CHECKSUM_CRC32C:
     c->crc = crc32_iscsi((unsigned char *)data, (int)len, (uint32_t)c->crc);
     break;
-  case CHECKSUM_CRC64NVME:
-    c->crc = crc64_nvme(c->crc, data, len);
-    break;
+  case CHECKSUM_CRC64NVME: c->crc = crc64_nvme(c->crc, data, len); break;
   case CHECKSUM_SHA1:
-  case CHECKSUM_SHA256:
-    crypto_hash_update(c->hash, data, len);
-    break;
-  default:
-    break;
+  case CHECKSUM_SHA256: crypto_hash_update(c->hash, data, len); break;
+  default: break;
   }
 }
 
@@ -115,11 +109,8 @@ void checksum_final_base64(struct checksum *c, char out[CHECKSUM_B64_MAX]) {
       raw[n++] = (uint8_t)(c->crc >> (8 * i));
     break;
   case CHECKSUM_SHA1:
-  case CHECKSUM_SHA256:
-    n = crypto_hash_final(c->hash, raw);
-    break;
-  default:
-    break;
+  case CHECKSUM_SHA256: n = crypto_hash_final(c->hash, raw); break;
+  default: break;
   }
   crypto_base64(raw, n, out);
   checksum_release(c);

@@ -21,8 +21,8 @@ enum checksum_algorithm {
   CHECKSUM_SHA256,
 };
 
-#define CHECKSUM_MAX_LEN 32  /* raw bytes (SHA-256) */
-#define CHECKSUM_B64_MAX 48  /* base64 text with NUL */
+#define CHECKSUM_MAX_LEN 32 /* raw bytes (SHA-256) */
+#define CHECKSUM_B64_MAX 48 /* base64 text with NUL */
 
 /* "CRC32" (any case) -> algorithm; CHECKSUM_NONE when unknown. */
 enum checksum_algorithm checksum_parse(const char *name);

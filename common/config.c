@@ -30,9 +30,18 @@ static int parse_int(const char *text, int64_t *out) {
     return CAIRN_EINVAL;
   int64_t mult = 1;
   switch (tolower((unsigned char)*end)) {
-  case 'k': mult = 1024; end++; break;
-  case 'm': mult = 1024 * 1024; end++; break;
-  case 'g': mult = 1024LL * 1024 * 1024; end++; break;
+  case 'k':
+    mult = 1024;
+    end++;
+    break;
+  case 'm':
+    mult = 1024 * 1024;
+    end++;
+    break;
+  case 'g':
+    mult = 1024LL * 1024 * 1024;
+    end++;
+    break;
   default: break;
   }
   if (*end == 'i' || *end == 'I')
@@ -51,8 +60,14 @@ static int parse_bool(const char *text, int *out) {
   static const char *const yes[] = {"1", "true", "yes", "on"};
   static const char *const no[] = {"0", "false", "no", "off"};
   for (int i = 0; i < 4; i++) {
-    if (strcasecmp(text, yes[i]) == 0) { *out = 1; return 0; }
-    if (strcasecmp(text, no[i]) == 0) { *out = 0; return 0; }
+    if (strcasecmp(text, yes[i]) == 0) {
+      *out = 1;
+      return 0;
+    }
+    if (strcasecmp(text, no[i]) == 0) {
+      *out = 0;
+      return 0;
+    }
   }
   return CAIRN_EINVAL;
 }
@@ -235,9 +250,8 @@ void config_print_help(const struct config_option *opts, size_t count,
   printf("Options (flags > config file > environment > default):\n");
   for (size_t i = 0; i < count; i++)
     printf("  --%-24s %-28s default: %s\n      %s\n", opts[i].name,
-           opts[i].env ? opts[i].env : "", opts[i].default_value
-                                               ? opts[i].default_value
-                                               : "(none)",
+           opts[i].env ? opts[i].env : "",
+           opts[i].default_value ? opts[i].default_value : "(none)",
            opts[i].help);
 }
 

@@ -22,12 +22,12 @@ enum config_type {
 };
 
 struct config_option {
-  const char *name;    /* flag and file key: "listen" -> --listen */
-  const char *env;     /* "CAIRN_LISTEN", or NULL */
+  const char *name; /* flag and file key: "listen" -> --listen */
+  const char *env;  /* "CAIRN_LISTEN", or NULL */
   enum config_type type;
   const char *default_value; /* NULL: no default (string stays NULL) */
-  size_t offset;       /* of the field in the target struct */
-  int64_t min, max;    /* CONFIG_INT bounds (both 0: unbounded) */
+  size_t offset;             /* of the field in the target struct */
+  int64_t min, max;          /* CONFIG_INT bounds (both 0: unbounded) */
   const char *help;
 };
 

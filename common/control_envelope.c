@@ -19,8 +19,7 @@ int control_mac(Cairn__ControlKind kind, const uint8_t *body, size_t body_len,
   input[domain_len] = (uint8_t)kind;
   if (body_len)
     memcpy(input + domain_len + 1, body, body_len);
-  crypto_hmac_sha256(secret, secret_len, input, domain_len + 1 + body_len,
-                     mac);
+  crypto_hmac_sha256(secret, secret_len, input, domain_len + 1 + body_len, mac);
   free(input);
   return 0;
 }
@@ -82,8 +81,8 @@ int control_open(const uint8_t *data, size_t len, const uint8_t *secret,
     rc = CAIRN_EPROTO;
     goto fail;
   }
-  rc = control_mac(env->kind, env->body.data, env->body.len, secret,
-                   secret_len, mac);
+  rc = control_mac(env->kind, env->body.data, env->body.len, secret, secret_len,
+                   mac);
   if (rc != 0)
     goto fail;
   if (env->mac.len != SHA256_LEN ||

@@ -13,7 +13,7 @@
 #define SHA256_LEN 32
 #define MD5_LEN 16
 
-int crypto_init(void);     /* 0 or CAIRN_E*; idempotent, not thread-safe */
+int crypto_init(void); /* 0 or CAIRN_E*; idempotent, not thread-safe */
 void crypto_shutdown(void);
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
@@ -36,8 +36,7 @@ int crypto_random(void *buf, size_t len);
 /* Lower-case hex; out holds 2*len+1 bytes. */
 void crypto_hex(const uint8_t *in, size_t len, char *out);
 /* Decodes exactly out_len bytes of hex; 0 or CAIRN_EINVAL. */
-int crypto_unhex(const char *hex, size_t hex_len, uint8_t *out,
-                 size_t out_len);
+int crypto_unhex(const char *hex, size_t hex_len, uint8_t *out, size_t out_len);
 
 /* Standard base64 with padding; out holds 4*((len+2)/3)+1 bytes. */
 void crypto_base64(const uint8_t *in, size_t len, char *out);

@@ -5,11 +5,9 @@
 
 const char *cairn_err_name(int err) {
   switch (err) {
-  case CAIRN_OK:
-    return "CAIRN_OK";
-#define XX(name, value, msg)                                                  \
-  case CAIRN_E##name:                                                         \
-    return "CAIRN_E" #name;
+  case CAIRN_OK: return "CAIRN_OK";
+#define XX(name, value, msg)                                                   \
+  case CAIRN_E##name: return "CAIRN_E" #name;
     CAIRN_ERR_MAP(XX)
 #undef XX
   }
@@ -18,11 +16,9 @@ const char *cairn_err_name(int err) {
 
 const char *cairn_strerror(int err) {
   switch (err) {
-  case CAIRN_OK:
-    return "success";
-#define XX(name, value, msg)                                                  \
-  case CAIRN_E##name:                                                         \
-    return msg;
+  case CAIRN_OK: return "success";
+#define XX(name, value, msg)                                                   \
+  case CAIRN_E##name: return msg;
     CAIRN_ERR_MAP(XX)
 #undef XX
   }
@@ -33,43 +29,28 @@ int cairn_err_from_errno(int errnum) {
   if (errnum < 0) /* libuv codes are negated errno values on Unix */
     errnum = -errnum;
   switch (errnum) {
-  case 0:
-    return CAIRN_OK;
-  case ENOMEM:
-    return CAIRN_ENOMEM;
-  case EINVAL:
-    return CAIRN_EINVAL;
-  case ENOENT:
-    return CAIRN_ENOENT;
-  case EEXIST:
-    return CAIRN_EEXIST;
+  case 0: return CAIRN_OK;
+  case ENOMEM: return CAIRN_ENOMEM;
+  case EINVAL: return CAIRN_EINVAL;
+  case ENOENT: return CAIRN_ENOENT;
+  case EEXIST: return CAIRN_EEXIST;
   case ENOSPC:
-  case EDQUOT:
-    return CAIRN_ENOSPC;
+  case EDQUOT: return CAIRN_ENOSPC;
   case EFBIG:
-  case E2BIG:
-    return CAIRN_ETOOBIG;
+  case E2BIG: return CAIRN_ETOOBIG;
   case EACCES:
   case EPERM:
-  case EROFS:
-    return CAIRN_EPERM;
-  case ETIMEDOUT:
-    return CAIRN_ETIMEDOUT;
+  case EROFS: return CAIRN_EPERM;
+  case ETIMEDOUT: return CAIRN_ETIMEDOUT;
   case EPIPE:
   case ECONNRESET:
   case ECONNREFUSED:
-  case ENOTCONN:
-    return CAIRN_ECLOSED;
+  case ENOTCONN: return CAIRN_ECLOSED;
   case EBUSY:
-  case EAGAIN:
-    return CAIRN_EBUSY;
-  case EADDRINUSE:
-    return CAIRN_EADDRINUSE;
-  case ECANCELED:
-    return CAIRN_ECANCELED;
-  case ENOTSUP:
-    return CAIRN_ENOTSUP;
-  default:
-    return CAIRN_EIO;
+  case EAGAIN: return CAIRN_EBUSY;
+  case EADDRINUSE: return CAIRN_EADDRINUSE;
+  case ECANCELED: return CAIRN_ECANCELED;
+  case ENOTSUP: return CAIRN_ENOTSUP;
+  default: return CAIRN_EIO;
   }
 }

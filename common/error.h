@@ -11,26 +11,26 @@
 #ifndef CAIRN_ERROR_H
 #define CAIRN_ERROR_H
 
-#define CAIRN_ERR_MAP(XX)                                                     \
-  XX(NOMEM, -1, "out of memory")                                              \
-  XX(INVAL, -2, "invalid argument")                                           \
-  XX(IO, -3, "input/output error")                                            \
-  XX(NOENT, -4, "no such entry")                                              \
-  XX(EXIST, -5, "already exists")                                             \
-  XX(NOSPC, -6, "no space left on device")                                    \
-  XX(TOOBIG, -7, "too large")                                                 \
-  XX(PROTO, -8, "protocol error")                                             \
-  XX(AUTH, -9, "authentication failed")                                       \
-  XX(TIMEDOUT, -10, "timed out")                                              \
-  XX(CLOSED, -11, "connection closed")                                        \
-  XX(UNAVAIL, -12, "not enough nodes available")                              \
-  XX(CORRUPT, -13, "data corrupted (checksum mismatch)")                      \
-  XX(DB, -14, "metadata store error")                                         \
-  XX(PERM, -15, "permission denied")                                          \
-  XX(BUSY, -16, "resource busy")                                              \
-  XX(CANCELED, -17, "operation canceled")                                     \
-  XX(ADDRINUSE, -18, "address already in use")                                \
-  XX(NOTSUP, -19, "not supported")                                            \
+#define CAIRN_ERR_MAP(XX)                                                      \
+  XX(NOMEM, -1, "out of memory")                                               \
+  XX(INVAL, -2, "invalid argument")                                            \
+  XX(IO, -3, "input/output error")                                             \
+  XX(NOENT, -4, "no such entry")                                               \
+  XX(EXIST, -5, "already exists")                                              \
+  XX(NOSPC, -6, "no space left on device")                                     \
+  XX(TOOBIG, -7, "too large")                                                  \
+  XX(PROTO, -8, "protocol error")                                              \
+  XX(AUTH, -9, "authentication failed")                                        \
+  XX(TIMEDOUT, -10, "timed out")                                               \
+  XX(CLOSED, -11, "connection closed")                                         \
+  XX(UNAVAIL, -12, "not enough nodes available")                               \
+  XX(CORRUPT, -13, "data corrupted (checksum mismatch)")                       \
+  XX(DB, -14, "metadata store error")                                          \
+  XX(PERM, -15, "permission denied")                                           \
+  XX(BUSY, -16, "resource busy")                                               \
+  XX(CANCELED, -17, "operation canceled")                                      \
+  XX(ADDRINUSE, -18, "address already in use")                                 \
+  XX(NOTSUP, -19, "not supported")                                             \
   XX(RANGE, -20, "out of range")
 
 enum cairn_error {

@@ -42,7 +42,9 @@ struct frame_reader *frame_reader_new(const struct frame_reader_ops *ops,
   return r;
 }
 
-void frame_reader_free(struct frame_reader *r) { free(r); }
+void frame_reader_free(struct frame_reader *r) {
+  free(r);
+}
 
 long frame_reader_feed(struct frame_reader *r, const uint8_t *data,
                        size_t len) {

@@ -12,7 +12,7 @@
 
 #include "cairn.pb-c.h"
 
-#define FRAME_HEADER_MAX 4096        /* a DataHeader is a few dozen bytes */
+#define FRAME_HEADER_MAX 4096         /* a DataHeader is a few dozen bytes */
 #define FRAME_PAYLOAD_MAX (64u << 20) /* one fragment */
 #define DATA_AUTH_NONCE 32
 #define DATA_AUTH_DOMAIN "cairn-data-v1"
@@ -39,8 +39,7 @@ void frame_reader_free(struct frame_reader *r);
 /* Feeds bytes; returns how many were consumed (less than len when a
  * callback stopped the reader: feed the rest later), or -1 on a malformed
  * or oversized frame. */
-long frame_reader_feed(struct frame_reader *r, const uint8_t *data,
-                       size_t len);
+long frame_reader_feed(struct frame_reader *r, const uint8_t *data, size_t len);
 
 /* The proof a coordinator sends for a node's nonce. */
 void frame_auth_mac(const uint8_t *secret, size_t secret_len,

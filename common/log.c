@@ -19,8 +19,12 @@ int log_level_parse(const char *name) {
   return -1;
 }
 
-void log_set_level(enum log_level level) { current_level = level; }
-enum log_level log_get_level(void) { return current_level; }
+void log_set_level(enum log_level level) {
+  current_level = level;
+}
+enum log_level log_get_level(void) {
+  return current_level;
+}
 
 void log_msg(enum log_level level, const char *component,
              const char *request_id, const char *fmt, ...) {
@@ -31,11 +35,10 @@ void log_msg(enum log_level level, const char *component,
   struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  int n = snprintf(line, sizeof line,
-                   "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s ",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                   tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                   level_names[level], component);
+  int n = snprintf(
+      line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s ",
+      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+      tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], component);
   if (request_id && n < (int)sizeof line)
     n += snprintf(line + n, sizeof line - n, "[req=%s] ", request_id);
   if (n < (int)sizeof line) {

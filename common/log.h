@@ -22,10 +22,10 @@ void log_msg(enum log_level level, const char *component,
              const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-#define log_debug(comp, ...)                                                  \
-  do {                                                                        \
-    if (log_get_level() <= LOG_DEBUG)                                         \
-      log_msg(LOG_DEBUG, comp, NULL, __VA_ARGS__);                            \
+#define log_debug(comp, ...)                                                   \
+  do {                                                                         \
+    if (log_get_level() <= LOG_DEBUG)                                          \
+      log_msg(LOG_DEBUG, comp, NULL, __VA_ARGS__);                             \
   } while (0)
 #define log_info(comp, ...) log_msg(LOG_INFO, comp, NULL, __VA_ARGS__)
 #define log_warn(comp, ...) log_msg(LOG_WARN, comp, NULL, __VA_ARGS__)

@@ -11,14 +11,14 @@
 #include "config.h"
 
 struct coord_config {
-  char *listen;              /* S3 endpoint host:port */
-  char *cluster_listen;      /* ZeroMQ endpoint for nodes */
+  char *listen;         /* S3 endpoint host:port */
+  char *cluster_listen; /* ZeroMQ endpoint for nodes */
   char *data_dir;
   char *cluster_secret;
   char *cluster_secret_file;
   char *root_access_key;
   char *root_secret_key;
-  char *domain;              /* virtual-hosted-style base domain, or NULL */
+  char *domain; /* virtual-hosted-style base domain, or NULL */
   char *region;
   char *log_level;
   int64_t heartbeat_interval_ms;

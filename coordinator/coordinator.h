@@ -27,7 +27,7 @@ struct coordinator {
   struct http_server *http;
   struct node_link_pool *links; /* connections to the nodes' data ports */
   struct gc *gc;                /* deletes unreferenced chunks */
-  int64_t started_ms;       /* unix ms, for /healthz uptime */
+  int64_t started_ms;           /* unix ms, for /healthz uptime */
   uv_signal_t sigterm, sigint;
   int stopping;
 };

@@ -22,8 +22,8 @@ static int load_cluster_secret(const struct coord_config *cfg,
       snprintf(path, sizeof path, "%s", cfg->cluster_secret_file);
     else
       snprintf(path, sizeof path, "%s/cluster.secret", cfg->data_dir);
-    long n = secret_file_read(path, out->cluster_secret,
-                              sizeof out->cluster_secret);
+    long n =
+        secret_file_read(path, out->cluster_secret, sizeof out->cluster_secret);
     if (n == CAIRN_ENOENT && !cfg->cluster_secret_file) {
       char fresh[49];
       int rc = secret_random_text(fresh, 48, 0);
@@ -48,24 +48,28 @@ static int load_cluster_secret(const struct coord_config *cfg,
   }
   out->cluster_secret_len = strlen(out->cluster_secret);
   if (out->cluster_secret_len < CLUSTER_SECRET_MIN) {
-    snprintf(err, err_len, "the cluster secret must have at least %d "
-             "characters", CLUSTER_SECRET_MIN);
+    snprintf(err, err_len,
+             "the cluster secret must have at least %d "
+             "characters",
+             CLUSTER_SECRET_MIN);
     return CAIRN_EINVAL;
   }
   return 0;
 }
 
-static int load_root(const struct coord_config *cfg,
-                     struct coord_secrets *out, char *err, size_t err_len) {
+static int load_root(const struct coord_config *cfg, struct coord_secrets *out,
+                     char *err, size_t err_len) {
   if (cfg->root_access_key || cfg->root_secret_key) {
     if (!cfg->root_access_key || !cfg->root_secret_key) {
-      snprintf(err, err_len, "set both CAIRN_ROOT_ACCESS_KEY and "
+      snprintf(err, err_len,
+               "set both CAIRN_ROOT_ACCESS_KEY and "
                "CAIRN_ROOT_SECRET_KEY, or neither");
       return CAIRN_EINVAL;
     }
     size_t ak = strlen(cfg->root_access_key), sk = strlen(cfg->root_secret_key);
     if (ak < 3 || ak > 128 || sk < 8 || sk > 128) {
-      snprintf(err, err_len, "root access key must have 3-128 characters and "
+      snprintf(err, err_len,
+               "root access key must have 3-128 characters and "
                "the secret key 8-128");
       return CAIRN_EINVAL;
     }
@@ -94,8 +98,7 @@ static int load_root(const struct coord_config *cfg,
     return 0;
   }
   if (n != CAIRN_ENOENT) {
-    snprintf(err, err_len, "cannot read %s: %s%s", path,
-             cairn_strerror((int)n),
+    snprintf(err, err_len, "cannot read %s: %s%s", path, cairn_strerror((int)n),
              n == CAIRN_EPERM ? " (it must be mode 0600)" : "");
     return (int)n;
   }
@@ -121,8 +124,8 @@ static int load_root(const struct coord_config *cfg,
   return 0;
 }
 
-int credentials_load(const struct coord_config *cfg,
-                     struct coord_secrets *out, char *err, size_t err_len) {
+int credentials_load(const struct coord_config *cfg, struct coord_secrets *out,
+                     char *err, size_t err_len) {
   memset(out, 0, sizeof *out);
   int rc = load_cluster_secret(cfg, out, err, err_len);
   if (rc == 0)

@@ -28,8 +28,8 @@ struct coord_secrets {
 };
 
 /* 0 or CAIRN_E* with a one-line reason in err. */
-int credentials_load(const struct coord_config *cfg,
-                     struct coord_secrets *out, char *err, size_t err_len);
+int credentials_load(const struct coord_config *cfg, struct coord_secrets *out,
+                     char *err, size_t err_len);
 
 /* Wipes the secrets from memory. */
 void credentials_clear(struct coord_secrets *s);

@@ -16,15 +16,14 @@ static json_t *iso_time(int64_t ms) {
   struct tm tm;
   gmtime_r(&secs, &tm);
   snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+           tm.tm_sec, (int)(ms % 1000));
   return json_string(buf);
 }
 
 char *healthz_render(const struct coordinator *c) {
   size_t total = cluster_nodes_snapshot(c->cluster, NULL, 0);
-  struct cluster_node_view *views =
-      total ? calloc(total, sizeof *views) : NULL;
+  struct cluster_node_view *views = total ? calloc(total, sizeof *views) : NULL;
   if (total && !views)
     return NULL;
   size_t count = cluster_nodes_snapshot(c->cluster, views, total);
@@ -43,18 +42,17 @@ char *healthz_render(const struct coordinator *c) {
                   "address", v->data_addr, "state", v->up ? "up" : "down",
                   "last_heartbeat", iso_time(v->last_heartbeat_ms),
                   "last_heartbeat_age_ms",
-                  (json_int_t)(v->last_heartbeat_ms
-                                   ? now - v->last_heartbeat_ms
-                                   : -1),
-                  "capacity_bytes", (json_int_t)v->capacity_bytes,
-                  "free_bytes", (json_int_t)v->free_bytes));
+                  (json_int_t)(v->last_heartbeat_ms ? now - v->last_heartbeat_ms
+                                                    : -1),
+                  "capacity_bytes", (json_int_t)v->capacity_bytes, "free_bytes",
+                  (json_int_t)v->free_bytes));
   }
   free(views);
-  json_t *doc = json_pack(
-      "{s:s, s:s, s:I, s:I, s:I, s:o}", "status", "ok", "version",
-      CAIRN_VERSION, "uptime_seconds",
-      (json_int_t)((now - c->started_ms) / 1000), "nodes_up", (json_int_t)up,
-      "nodes_total", (json_int_t)count, "nodes", nodes);
+  json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}", "status", "ok",
+                          "version", CAIRN_VERSION, "uptime_seconds",
+                          (json_int_t)((now - c->started_ms) / 1000),
+                          "nodes_up", (json_int_t)up, "nodes_total",
+                          (json_int_t)count, "nodes", nodes);
   char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
   json_decref(doc);
   return text;

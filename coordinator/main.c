@@ -185,9 +185,11 @@ int main(int argc, char **argv) {
   uv_signal_start(&c->sigint, on_signal, SIGINT);
   signal(SIGPIPE, SIG_IGN);
 
-  log_info("coord", "cairn-coordinator %s: S3 endpoint http://%s, nodes at %s,"
-           " data in %s", CAIRN_VERSION, c->config.listen,
-           c->config.cluster_listen, c->config.data_dir);
+  log_info("coord",
+           "cairn-coordinator %s: S3 endpoint http://%s, nodes at %s,"
+           " data in %s",
+           CAIRN_VERSION, c->config.listen, c->config.cluster_listen,
+           c->config.data_dir);
   uv_run(c->loop, UV_RUN_DEFAULT);
   http_server_free(c->http);
   log_info("coord", "stopped");

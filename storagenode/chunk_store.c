@@ -32,7 +32,7 @@ struct chunk_writer {
   char tmp_path[FRAGMENT_PATH_MAX + 32], path[FRAGMENT_PATH_MAX];
   char dir[PATH_MAX_LEN];
   uint64_t length, written;
-  uint32_t crc;          /* of the whole fragment */
+  uint32_t crc; /* of the whole fragment */
   uint8_t block[CHUNK_BLOCK_SIZE + CRC_LEN];
   size_t block_len;
 };
@@ -46,8 +46,12 @@ static void encode_header(uint8_t h[CHUNK_HEADER_SIZE], const uint8_t id[16],
   uint32_t v[4] = {CHUNK_FORMAT_VERSION, fragment, CHUNK_BLOCK_SIZE, 1};
   for (int i = 0; i < 4; i++)
     for (int b = 0; b < 4; b++)
-      h[8 + (i == 0 ? 0 : i == 1 ? 4 : i == 2 ? 16 : 20) + b] =
-          (uint8_t)(v[i] >> (24 - 8 * b));
+      h[8 +
+        (i == 0   ? 0
+         : i == 1 ? 4
+         : i == 2 ? 16
+                  : 20) +
+        b] = (uint8_t)(v[i] >> (24 - 8 * b));
   for (int b = 0; b < 8; b++)
     h[16 + b] = (uint8_t)(length >> (56 - 8 * b));
   memcpy(h + 32, id, 16);
@@ -59,8 +63,8 @@ static void encode_header(uint8_t h[CHUNK_HEADER_SIZE], const uint8_t id[16],
 static int decode_header(const uint8_t h[CHUNK_HEADER_SIZE],
                          const uint8_t id[16], uint32_t fragment,
                          uint64_t *length) {
-  uint32_t crc = crc32_iscsi((unsigned char *)h, CHUNK_HEADER_SIZE - CRC_LEN,
-                             0);
+  uint32_t crc =
+      crc32_iscsi((unsigned char *)h, CHUNK_HEADER_SIZE - CRC_LEN, 0);
   uint32_t stored = (uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 |
                     (uint32_t)h[62] << 8 | h[63];
   if (memcmp(h, CHUNK_MAGIC, 8) != 0 || crc != stored ||
@@ -144,8 +148,8 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   if (length > CHUNK_MAX_FRAGMENT)
     return CAIRN_ETOOBIG;
   /* The dir with the most free space that can hold the file. */
-  uint64_t need = CHUNK_HEADER_SIZE + length +
-                  (length / CHUNK_BLOCK_SIZE + 1) * CRC_LEN;
+  uint64_t need =
+      CHUNK_HEADER_SIZE + length + (length / CHUNK_BLOCK_SIZE + 1) * CRC_LEN;
   size_t best = s->n;
   uint64_t best_free = 0;
   for (size_t i = 0; i < s->n; i++) {
@@ -334,8 +338,8 @@ int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
     size_t block_len = length - block_start < CHUNK_BLOCK_SIZE
                            ? (size_t)(length - block_start)
                            : CHUNK_BLOCK_SIZE;
-    off_t at = (off_t)(CHUNK_HEADER_SIZE +
-                       index * (CHUNK_BLOCK_SIZE + CRC_LEN));
+    off_t at =
+        (off_t)(CHUNK_HEADER_SIZE + index * (CHUNK_BLOCK_SIZE + CRC_LEN));
     rc = read_exact(fd, block, block_len + CRC_LEN, at);
     if (rc != 0)
       break;

@@ -79,10 +79,10 @@ struct node_control {
   void *arg;
 
   uint8_t nonce[NONCE_LEN];
-  uint64_t episode_start;  /* loop ms of the first delivered hello */
-  int hellos_delivered;    /* in this episode */
+  uint64_t episode_start; /* loop ms of the first delivered hello */
+  int hellos_delivered;   /* in this episode */
   uint64_t connecting_since, last_warn, last_bad_mac_log;
-  uint64_t seq;            /* heartbeat sequence, strictly increasing */
+  uint64_t seq; /* heartbeat sequence, strictly increasing */
 };
 
 static uint64_t wall_ms(void) {
@@ -162,8 +162,10 @@ static void send_heartbeat(struct node_control *nc) {
   int rc = send_sealed(nc, CAIRN__CONTROL_KIND__CONTROL_HEARTBEAT,
                        (const ProtobufCMessage *)&hb);
   if (rc == CAIRN_ECLOSED && nc->state == REGISTERED) {
-    log_warn("control", "lost the connection to the coordinator at %s; "
-             "will say hello again", nc->endpoint);
+    log_warn("control",
+             "lost the connection to the coordinator at %s; "
+             "will say hello again",
+             nc->endpoint);
     new_episode(nc, CONNECTING);
   }
 }
@@ -200,8 +202,10 @@ static void handle_ack(struct node_control *nc, const Cairn__HelloAck *ack) {
         ack->heartbeat_interval_ms <= HEARTBEAT_MAX_MS)
       nc->interval_ms = (int)ack->heartbeat_interval_ms;
     nc->state = REGISTERED;
-    log_info("control", "registered with the coordinator at %s (heartbeat "
-             "every %d ms)", nc->endpoint, nc->interval_ms);
+    log_info("control",
+             "registered with the coordinator at %s (heartbeat "
+             "every %d ms)",
+             nc->endpoint, nc->interval_ms);
     schedule(nc, nc->interval_ms);
     return;
   }
@@ -216,8 +220,10 @@ static void handle_ack(struct node_control *nc, const Cairn__HelloAck *ack) {
     }
     if (nc->state != REGISTERED)
       return; /* already saying hello */
-    log_info("control", "the coordinator at %s does not know this node "
-             "(restarted?): saying hello again", nc->endpoint);
+    log_info("control",
+             "the coordinator at %s does not know this node "
+             "(restarted?): saying hello again",
+             nc->endpoint);
     new_episode(nc, HELLO_SENT);
     send_hello(nc);
     schedule(nc, nc->retry_ms);
@@ -226,8 +232,10 @@ static void handle_ack(struct node_control *nc, const Cairn__HelloAck *ack) {
   if ((nc->state == HELLO_SENT || nc->state == CONNECTING) &&
       nonce_matches(nc, ack)) {
     char reason[600];
-    snprintf(reason, sizeof reason, "the coordinator at %s refused this "
-             "node: %s", nc->endpoint,
+    snprintf(reason, sizeof reason,
+             "the coordinator at %s refused this "
+             "node: %s",
+             nc->endpoint,
              ack->reason && *ack->reason ? ack->reason : "no reason given");
     refused(nc, reason);
   }
@@ -241,8 +249,10 @@ static void handle(struct node_control *nc, const uint8_t *data, size_t len) {
     uint64_t now = uv_now(nc->loop);
     if (!nc->last_bad_mac_log || now - nc->last_bad_mac_log >= WARN_EVERY_MS) {
       nc->last_bad_mac_log = now;
-      log_warn("control", "dropped a control message from %s that does not "
-               "verify (%s)", nc->endpoint, cairn_strerror(rc));
+      log_warn("control",
+               "dropped a control message from %s that does not "
+               "verify (%s)",
+               nc->endpoint, cairn_strerror(rc));
     }
     return;
   }
@@ -284,8 +294,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   (void)events;
   struct node_control *nc = p->data;
   if (status < 0)
-    log_warn("control", "poll on the control socket: %s",
-             uv_strerror(status));
+    log_warn("control", "poll on the control socket: %s", uv_strerror(status));
   drain(nc);
 }
 
@@ -301,9 +310,11 @@ static void on_timer(uv_timer_t *t) {
     if (nc->hellos_delivered >= HELLO_MIN_TRIES &&
         now - nc->episode_start >= (uint64_t)nc->refuse_after_ms) {
       char reason[400];
-      snprintf(reason, sizeof reason, "the coordinator at %s did not accept "
+      snprintf(reason, sizeof reason,
+               "the coordinator at %s did not accept "
                "this node (no valid answer to %d hellos in %llu ms): check "
-               "the cluster secret", nc->endpoint, nc->hellos_delivered,
+               "the cluster secret",
+               nc->endpoint, nc->hellos_delivered,
                (unsigned long long)(now - nc->episode_start));
       refused(nc, reason);
       return;
@@ -313,13 +324,14 @@ static void on_timer(uv_timer_t *t) {
     if (now - nc->connecting_since >= WARN_EVERY_MS &&
         now - nc->last_warn >= WARN_EVERY_MS) {
       nc->last_warn = now;
-      log_warn("control", "no connection to the coordinator at %s for %llu "
-               "s; still trying", nc->endpoint,
+      log_warn("control",
+               "no connection to the coordinator at %s for %llu "
+               "s; still trying",
+               nc->endpoint,
                (unsigned long long)((now - nc->connecting_since) / 1000));
     }
     break;
-  case REFUSED:
-    return;
+  case REFUSED: return;
   }
   send_hello(nc);
   schedule(nc, nc->state == REGISTERED ? nc->interval_ms : nc->retry_ms);
@@ -351,7 +363,8 @@ int node_control_start(uv_loop_t *loop, const struct node_control_config *cfg,
           (int)sizeof nc->data_addr ||
       snprintf(nc->labels_buf, sizeof nc->labels_buf, "%s",
                cfg->labels ? cfg->labels : "") >= (int)sizeof nc->labels_buf) {
-    snprintf(err, err_len, "coordinator endpoint, data address or labels "
+    snprintf(err, err_len,
+             "coordinator endpoint, data address or labels "
              "too long");
     rc = CAIRN_EINVAL;
     goto fail;
@@ -364,12 +377,11 @@ int node_control_start(uv_loop_t *loop, const struct node_control_config *cfg,
   nc->secret_len = cfg->secret_len;
   nc->data_dirs = cfg->data_dirs;
   nc->data_dir_count = cfg->data_dir_count;
-  nc->interval_ms = cfg->heartbeat_interval_ms > 0 ? cfg->heartbeat_interval_ms
-                                                   : 2000;
-  nc->retry_ms = cfg->hello_retry_ms > 0 ? cfg->hello_retry_ms
-                                         : HELLO_RETRY_MS;
-  nc->refuse_after_ms = cfg->refuse_after_ms > 0 ? cfg->refuse_after_ms
-                                                 : REFUSE_AFTER_MS;
+  nc->interval_ms =
+      cfg->heartbeat_interval_ms > 0 ? cfg->heartbeat_interval_ms : 2000;
+  nc->retry_ms = cfg->hello_retry_ms > 0 ? cfg->hello_retry_ms : HELLO_RETRY_MS;
+  nc->refuse_after_ms =
+      cfg->refuse_after_ms > 0 ? cfg->refuse_after_ms : REFUSE_AFTER_MS;
   nc->on_refused = cfg->on_refused;
   nc->arg = cfg->arg;
   for (char *save = NULL, *tok = strtok_r(nc->labels_buf, ",", &save);

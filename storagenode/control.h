@@ -23,17 +23,17 @@
 struct node_control;
 
 struct node_control_config {
-  const char *endpoint;        /* "tcp://127.0.0.1:9100"; copied */
-  const char *node_id;         /* 32 hex; copied */
-  const char *data_addr;       /* host:port told to the coordinator; copied */
-  const uint8_t *secret;       /* cluster secret; copied, wiped at stop */
+  const char *endpoint;  /* "tcp://127.0.0.1:9100"; copied */
+  const char *node_id;   /* 32 hex; copied */
+  const char *data_addr; /* host:port told to the coordinator; copied */
+  const uint8_t *secret; /* cluster secret; copied, wiped at stop */
   size_t secret_len;
-  int heartbeat_interval_ms;   /* until the HelloAck says otherwise */
-  char *const *data_dirs;      /* borrowed: must outlive the control */
+  int heartbeat_interval_ms; /* until the HelloAck says otherwise */
+  char *const *data_dirs;    /* borrowed: must outlive the control */
   size_t data_dir_count;
-  const char *labels;          /* "k=v,k=v" or NULL; copied */
-  int hello_retry_ms;          /* 0: 1000 */
-  int refuse_after_ms;         /* 0: 5000 (and at least 4 hellos) */
+  const char *labels;  /* "k=v,k=v" or NULL; copied */
+  int hello_retry_ms;  /* 0: 1000 */
+  int refuse_after_ms; /* 0: 5000 (and at least 4 hellos) */
   /* Called at most once, on the loop thread, when the coordinator did not
    * accept us for good (bad cluster secret, or an authenticated refusal);
    * reason is valid during the call. The callee usually stops everything;

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUT_BUFFER (1u << 20)   /* bytes appended per disk job */
-#define GET_PIECE (256u << 10)  /* bytes read and sent per step */
+#define PUT_BUFFER (1u << 20)  /* bytes appended per disk job */
+#define GET_PIECE (256u << 10) /* bytes read and sent per step */
 #define INBUF_MAX (128u << 10)
 
 struct data_server {
@@ -252,8 +252,7 @@ static void after_job(uv_work_t *w, int status) {
   case CAIRN__DATA_OP__DATA_DELETE:
     send_result(c, c->status, 0, NULL, 0, op_finished);
     break;
-  default:
-    conn_close(c);
+  default: conn_close(c);
   }
 }
 
@@ -323,8 +322,7 @@ static int on_header(const Cairn__DataHeader *h, void *arg) {
     c->fragment = h->fragment;
     start_job(c, job_delete);
     return 1;
-  default:
-    return -1;
+  default: return -1;
   }
 }
 

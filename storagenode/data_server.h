@@ -13,10 +13,10 @@
 struct data_server;
 
 struct data_server_config {
-  const char *listen_addr;        /* "127.0.0.1:9201" */
-  const uint8_t *secret;          /* cluster secret; copied */
+  const char *listen_addr; /* "127.0.0.1:9201" */
+  const uint8_t *secret;   /* cluster secret; copied */
   size_t secret_len;
-  const char *const *data_dirs;   /* one per disk; borrowed for the call */
+  const char *const *data_dirs; /* one per disk; borrowed for the call */
   size_t data_dir_count;
 };
 

@@ -45,8 +45,10 @@ static int fail(const char *msg) {
 static int load_secret(struct node *n, char *err, size_t err_len) {
   if (n->cfg.cluster_secret) {
     if (strlen(n->cfg.cluster_secret) > SECRET_MAX) {
-      snprintf(err, err_len, "the cluster secret is longer than %d "
-               "characters", SECRET_MAX);
+      snprintf(err, err_len,
+               "the cluster secret is longer than %d "
+               "characters",
+               SECRET_MAX);
       return CAIRN_EINVAL;
     }
     snprintf(n->secret, sizeof n->secret, "%s", n->cfg.cluster_secret);
@@ -59,17 +61,21 @@ static int load_secret(struct node *n, char *err, size_t err_len) {
       return (int)rc;
     }
     if (rc >= SECRET_MAX) {
-      snprintf(err, err_len, "the cluster secret in %s is longer than %d "
-               "characters", n->cfg.cluster_secret_file, SECRET_MAX - 1);
+      snprintf(err, err_len,
+               "the cluster secret in %s is longer than %d "
+               "characters",
+               n->cfg.cluster_secret_file, SECRET_MAX - 1);
       return CAIRN_EINVAL;
     }
   } else {
-    snprintf(err, err_len, "no cluster secret: give --cluster-secret or "
+    snprintf(err, err_len,
+             "no cluster secret: give --cluster-secret or "
              "--cluster-secret-file (CAIRN_CLUSTER_SECRET[_FILE])");
     return CAIRN_EINVAL;
   }
   if (strlen(n->secret) < 16) {
-    snprintf(err, err_len, "the cluster secret must have at least 16 "
+    snprintf(err, err_len,
+             "the cluster secret must have at least 16 "
              "characters");
     return CAIRN_EINVAL;
   }
@@ -167,9 +173,11 @@ int main(int argc, char **argv) {
   uv_signal_start(&n->sigterm, on_signal, SIGTERM);
   uv_signal_start(&n->sigint, on_signal, SIGINT);
   signal(SIGPIPE, SIG_IGN);
-  log_info("node", "cairn-node %s: id %s, data port %s, coordinator %s, %zu "
-           "data dir(s)", CAIRN_VERSION, n->id, ccfg.data_addr,
-           n->cfg.coordinator, n->dir_count);
+  log_info("node",
+           "cairn-node %s: id %s, data port %s, coordinator %s, %zu "
+           "data dir(s)",
+           CAIRN_VERSION, n->id, ccfg.data_addr, n->cfg.coordinator,
+           n->dir_count);
   uv_run(n->loop, UV_RUN_DEFAULT);
   log_info("node", "stopped");
 out_loop:

@@ -6,13 +6,12 @@
 #define FIELD(f) offsetof(struct node_config, f)
 
 const struct config_option node_options[] = {
-    {"coordinator", "CAIRN_COORDINATOR", CONFIG_STRING,
-     "tcp://127.0.0.1:9100", FIELD(coordinator), 0, 0,
-     "the coordinator's control endpoint"},
+    {"coordinator", "CAIRN_COORDINATOR", CONFIG_STRING, "tcp://127.0.0.1:9100",
+     FIELD(coordinator), 0, 0, "the coordinator's control endpoint"},
     {"listen", "CAIRN_NODE_LISTEN", CONFIG_STRING, "127.0.0.1:9201",
      FIELD(listen), 0, 0, "data port (host:port)"},
-    {"advertise", "CAIRN_NODE_ADVERTISE", CONFIG_STRING, NULL,
-     FIELD(advertise), 0, 0,
+    {"advertise", "CAIRN_NODE_ADVERTISE", CONFIG_STRING, NULL, FIELD(advertise),
+     0, 0,
      "address the coordinator uses to reach the data port (default: listen)"},
     {"data-dir", "CAIRN_NODE_DATA_DIR", CONFIG_STRING, "./data/node1",
      FIELD(data_dir), 0, 0, "comma-separated data directories, one per disk"},
@@ -21,13 +20,13 @@ const struct config_option node_options[] = {
     {"cluster-secret-file", "CAIRN_CLUSTER_SECRET_FILE", CONFIG_STRING, NULL,
      FIELD(cluster_secret_file), 0, 0,
      "file holding the cluster secret (one of the two is required)"},
-    {"heartbeat-interval-ms", "CAIRN_HEARTBEAT_INTERVAL_MS", CONFIG_INT,
-     "2000", FIELD(heartbeat_interval_ms), 100, 60000,
+    {"heartbeat-interval-ms", "CAIRN_HEARTBEAT_INTERVAL_MS", CONFIG_INT, "2000",
+     FIELD(heartbeat_interval_ms), 100, 60000,
      "heartbeat period until the coordinator says otherwise"},
     {"labels", "CAIRN_NODE_LABELS", CONFIG_STRING, "", FIELD(labels), 0, 0,
      "failure-domain labels, host=a,rack=b"},
-    {"log-level", "CAIRN_LOG_LEVEL", CONFIG_STRING, "info", FIELD(log_level),
-     0, 0, "debug, info, warn or error"},
+    {"log-level", "CAIRN_LOG_LEVEL", CONFIG_STRING, "info", FIELD(log_level), 0,
+     0, "debug, info, warn or error"},
 };
 
 const size_t node_option_count = sizeof node_options / sizeof node_options[0];

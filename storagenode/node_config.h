@@ -12,13 +12,13 @@
 #include "config.h"
 
 struct node_config {
-  char *coordinator;         /* ZeroMQ endpoint, "tcp://127.0.0.1:9100" */
-  char *listen;              /* data port, "127.0.0.1:9201" */
-  char *advertise;           /* NULL: same as listen */
-  char *data_dir;            /* comma-separated, one per disk */
-  char *cluster_secret;      /* never logged */
+  char *coordinator;    /* ZeroMQ endpoint, "tcp://127.0.0.1:9100" */
+  char *listen;         /* data port, "127.0.0.1:9201" */
+  char *advertise;      /* NULL: same as listen */
+  char *data_dir;       /* comma-separated, one per disk */
+  char *cluster_secret; /* never logged */
   char *cluster_secret_file;
-  char *labels;              /* "host=a,rack=b" */
+  char *labels; /* "host=a,rack=b" */
   char *log_level;
   int64_t heartbeat_interval_ms;
 };

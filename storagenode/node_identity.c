@@ -48,8 +48,7 @@ static int prepare_one(const char *dir, char *err, size_t err_len) {
     if (fd >= 0)
       close(fd);
     unlink(probe);
-    snprintf(err, err_len, "data dir %s is not writable: %s", dir,
-             strerror(e));
+    snprintf(err, err_len, "data dir %s is not writable: %s", dir, strerror(e));
     return cairn_err_from_errno(e);
   }
   close(fd);
@@ -96,8 +95,7 @@ static int read_id(const char *path, char id[NODE_ID_LEN + 1], char *err,
   if (fd < 0) {
     int open_errno = errno;
     if (open_errno != ENOENT)
-      snprintf(err, err_len, "cannot open %s: %s", path,
-               strerror(open_errno));
+      snprintf(err, err_len, "cannot open %s: %s", path, strerror(open_errno));
     return cairn_err_from_errno(open_errno);
   }
   ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -111,7 +109,8 @@ static int read_id(const char *path, char id[NODE_ID_LEN + 1], char *err,
     n--;
   buf[n] = '\0';
   if (!node_id_valid(buf)) {
-    snprintf(err, err_len, "%s is corrupt (want 32 lower-case hex "
+    snprintf(err, err_len,
+             "%s is corrupt (want 32 lower-case hex "
              "characters); restore it or remove it to make a new node",
              path);
     return CAIRN_ECORRUPT;

@@ -3,9 +3,9 @@
  *
  *   CONNECTING --connected--> AUTHENTICATING --nonce in, MAC out--> READY
  *        |                          |                                 |
- *        +------ error / timeout ---+-------------- error / timeout --+--> CLOSED
- *   READY: one operation at a time; when it ends cleanly the link goes back
- *   to the pool's idle list.
+ *        +------ error / timeout ---+-------------- error / timeout --+-->
+ * CLOSED READY: one operation at a time; when it ends cleanly the link goes
+ * back to the pool's idle list.
  *
  * Writes queued before READY wait in `pending` and go out, in order, right
  * after the MAC. Invariant: every write a caller handed us reaches its
@@ -50,23 +50,23 @@ struct node_get {
 
 struct lwrite {
   uv_write_t w;
-  struct lwrite *next;          /* in the pending list */
+  struct lwrite *next; /* in the pending list */
   struct link *link;
   void (*written)(void *arg);
   void *arg;
   uv_buf_t buf;
-  uint8_t copy[];               /* headers are copied; payload referenced */
+  uint8_t copy[]; /* headers are copied; payload referenced */
 };
 
 struct link {
   struct node_link_pool *pool;
-  struct link *next;            /* idle list */
+  struct link *next; /* idle list */
   char addr[128];
   enum link_state state;
   uv_tcp_t tcp;
   uv_connect_t connect;
   uv_timer_t timer;
-  int handles;                  /* open uv handles: freed at 0 */
+  int handles; /* open uv handles: freed at 0 */
   struct frame_reader *reader;
   uint8_t nonce[DATA_AUTH_NONCE];
   size_t nonce_have;
@@ -88,7 +88,8 @@ struct node_link_pool {
 static void link_fail(struct link *l, int status);
 static void link_process(struct link *l);
 
-/* ---- lifetime ------------------------------------------------------------- */
+/* ---- lifetime -------------------------------------------------------------
+ */
 
 static void on_handle_closed(uv_handle_t *h) {
   struct link *l = h->data;
@@ -131,7 +132,8 @@ static void touch(struct link *l) {
     uv_timer_again(&l->timer);
 }
 
-/* ---- writing -------------------------------------------------------------- */
+/* ---- writing --------------------------------------------------------------
+ */
 
 static void on_write(uv_write_t *w, int status) {
   struct lwrite *lw = (struct lwrite *)w;
@@ -164,8 +166,7 @@ static int link_send(struct link *l, const void *data, size_t len, int copy,
   lw->arg = arg;
   if (copy)
     memcpy(lw->copy, data, len);
-  lw->buf = uv_buf_init(copy ? (char *)lw->copy : (char *)data,
-                        (unsigned)len);
+  lw->buf = uv_buf_init(copy ? (char *)lw->copy : (char *)data, (unsigned)len);
   if (l->state != LINK_READY) {
     if (l->pending_tail)
       l->pending_tail->next = lw;
@@ -186,7 +187,8 @@ static int send_header(struct link *l, const Cairn__DataHeader *h) {
   return n ? link_send(l, frame, n, 1, NULL, NULL) : CAIRN_EINVAL;
 }
 
-/* ---- operations end ------------------------------------------------------- */
+/* ---- operations end -------------------------------------------------------
+ */
 
 /* Ends the link's op with status; a clean end returns the link to the pool
  * before the callback runs (which may start the next op on it). */
@@ -205,15 +207,9 @@ static void op_end(struct link *l, int status, int link_ok) {
   if (!op)
     return;
   switch (op->kind) {
-  case OP_PUT:
-    op->put_done((struct node_put *)op, status, op->arg);
-    break;
-  case OP_GET:
-    op->get_done((struct node_get *)op, status, op->arg);
-    break;
-  case OP_DELETE:
-    op->delete_done(status, op->arg);
-    break;
+  case OP_PUT: op->put_done((struct node_put *)op, status, op->arg); break;
+  case OP_GET: op->get_done((struct node_get *)op, status, op->arg); break;
+  case OP_DELETE: op->delete_done(status, op->arg); break;
   }
   free(op);
 }
@@ -225,7 +221,8 @@ static void link_fail(struct link *l, int status) {
     link_close(l);
 }
 
-/* ---- reading -------------------------------------------------------------- */
+/* ---- reading --------------------------------------------------------------
+ */
 
 static int on_header(const Cairn__DataHeader *h, void *arg) {
   struct link *l = arg;
@@ -296,8 +293,7 @@ static void set_reading(struct link *l, int on) {
 }
 
 static void link_process(struct link *l) {
-  while (l->state == LINK_READY && l->in_len > 0 &&
-         !(l->op && l->op->paused)) {
+  while (l->state == LINK_READY && l->in_len > 0 && !(l->op && l->op->paused)) {
     long used = frame_reader_feed(l->reader, l->inbuf, l->in_len);
     if (used < 0) {
       log_warn("link", "malformed answer from node %s", l->addr);
@@ -414,8 +410,8 @@ static struct link *link_get(struct node_link_pool *p, const char *addr,
   l->handles = 2;
   l->tcp.data = l->timer.data = l->connect.data = l;
   l->state = LINK_CONNECTING;
-  int rc = uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&sa,
-                          on_connect);
+  int rc =
+      uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&sa, on_connect);
   if (rc != 0) {
     link_close(l);
     *err = CAIRN_EUNAVAIL;
@@ -453,7 +449,8 @@ static void op_abandon(struct link_op *op) {
   link_close(l);
 }
 
-/* ---- public operations ---------------------------------------------------- */
+/* ---- public operations ----------------------------------------------------
+ */
 
 int node_link_pool_new(uv_loop_t *loop, const uint8_t *secret,
                        size_t secret_len, struct node_link_pool **out) {
@@ -493,8 +490,7 @@ int node_put_begin(struct node_link_pool *p, const char *addr,
                    uint64_t length, node_put_done_cb done, void *arg,
                    struct node_put **out) {
   int err = 0;
-  struct link_op *op = op_start(p, addr, OP_PUT, sizeof(struct node_put),
-                                &err);
+  struct link_op *op = op_start(p, addr, OP_PUT, sizeof(struct node_put), &err);
   if (!op)
     return err;
   op->put_done = done;
@@ -532,15 +528,16 @@ int node_put_finish(struct node_put *put, uint32_t crc32c) {
   return send_header(op->link, &h);
 }
 
-void node_put_cancel(struct node_put *put) { op_abandon(&put->op); }
+void node_put_cancel(struct node_put *put) {
+  op_abandon(&put->op);
+}
 
 int node_get(struct node_link_pool *p, const char *addr,
              const uint8_t chunk_id[16], uint32_t fragment, uint64_t offset,
              uint64_t length, node_get_data_cb on_data, node_get_done_cb done,
              void *arg, struct node_get **out) {
   int err = 0;
-  struct link_op *op = op_start(p, addr, OP_GET, sizeof(struct node_get),
-                                &err);
+  struct link_op *op = op_start(p, addr, OP_GET, sizeof(struct node_get), &err);
   if (!op)
     return err;
   op->on_data = on_data;
@@ -567,14 +564,16 @@ void node_get_resume(struct node_get *get) {
   link_process(op->link);
 }
 
-void node_get_cancel(struct node_get *get) { op_abandon(&get->op); }
+void node_get_cancel(struct node_get *get) {
+  op_abandon(&get->op);
+}
 
 int node_delete(struct node_link_pool *p, const char *addr,
                 const uint8_t chunk_id[16], uint32_t fragment,
                 void (*done)(int status, void *arg), void *arg) {
   int err = 0;
-  struct link_op *op = op_start(p, addr, OP_DELETE, sizeof(struct link_op),
-                                &err);
+  struct link_op *op =
+      op_start(p, addr, OP_DELETE, sizeof(struct link_op), &err);
   if (!op)
     return err;
   op->delete_done = done;

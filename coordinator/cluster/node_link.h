@@ -45,7 +45,8 @@ int node_put_write(struct node_put *op, const void *data, size_t len,
 int node_put_finish(struct node_put *op, uint32_t crc32c);
 void node_put_cancel(struct node_put *op);
 
-/* ---- get ------------------------------------------------------------------ */
+/* ---- get ------------------------------------------------------------------
+ */
 /* on_data returns non-zero to pause until node_get_resume. */
 typedef int (*node_get_data_cb)(const void *data, size_t len, void *arg);
 typedef void (*node_get_done_cb)(struct node_get *op, int status, void *arg);
@@ -56,7 +57,8 @@ int node_get(struct node_link_pool *p, const char *addr,
 void node_get_resume(struct node_get *op);
 void node_get_cancel(struct node_get *op);
 
-/* ---- delete --------------------------------------------------------------- */
+/* ---- delete ---------------------------------------------------------------
+ */
 int node_delete(struct node_link_pool *p, const char *addr,
                 const uint8_t chunk_id[16], uint32_t fragment,
                 void (*done)(int status, void *arg), void *arg);

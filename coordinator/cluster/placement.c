@@ -46,9 +46,9 @@ int place_chunk(const uint8_t chunk_id[16],
         int taken = 0;
         for (size_t j = 0; j < chosen && !taken; j++) {
           const struct place_candidate *o = &candidates[out[j]];
-          taken = out[j] == i ||
-                  (pass == 0 && c->domain && o->domain && *c->domain &&
-                   strcmp(c->domain, o->domain) == 0);
+          taken =
+              out[j] == i || (pass == 0 && c->domain && o->domain &&
+                              *c->domain && strcmp(c->domain, o->domain) == 0);
         }
         if (taken)
           continue;

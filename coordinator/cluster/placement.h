@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 struct place_candidate {
-  const char *node_id;     /* 32 hex */
-  const char *domain;      /* failure domain (host label), "" if none */
+  const char *node_id; /* 32 hex */
+  const char *domain;  /* failure domain (host label), "" if none */
   uint64_t free_bytes;
   int up;
 };

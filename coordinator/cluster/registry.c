@@ -66,7 +66,7 @@
 struct node_entry {
   struct cluster_node_view view;
   char labels[256];
-  int registered;          /* said hello to this coordinator run */
+  int registered;           /* said hello to this coordinator run */
   uint8_t nonce[NONCE_LEN]; /* of the accepted hello */
   uint64_t last_seq;
   uint64_t last_seen_mono; /* loop ms of the last valid hello/heartbeat */
@@ -86,7 +86,7 @@ struct cluster {
   struct meta *meta;
   struct node_entry *nodes; /* sorted by id; cap entries allocated */
   size_t count, cap;
-  char endpoint[256];       /* as bound (port resolved) */
+  char endpoint[256]; /* as bound (port resolved) */
   /* refusal log rate limit */
   uint64_t refusal_log_at;
   char refusal_last_id[40];
@@ -154,8 +154,8 @@ static struct node_entry *get_node(struct cluster *c, const char *id) {
   memmove(&c->nodes[pos + 1], &c->nodes[pos],
           (c->count - pos) * sizeof *c->nodes);
   memset(&c->nodes[pos], 0, sizeof *c->nodes);
-  snprintf(c->nodes[pos].view.node_id, sizeof c->nodes[pos].view.node_id,
-           "%s", id);
+  snprintf(c->nodes[pos].view.node_id, sizeof c->nodes[pos].view.node_id, "%s",
+           id);
   c->count++;
   return &c->nodes[pos];
 }
@@ -209,8 +209,7 @@ static void refuse_hello(struct cluster *c, zmq_msg_t *identity,
   send_ack(c, identity, &ack);
 }
 
-static void join_labels(const Cairn__NodeHello *hello, char *out,
-                        size_t cap) {
+static void join_labels(const Cairn__NodeHello *hello, char *out, size_t cap) {
   size_t used = 0;
   out[0] = '\0';
   for (size_t i = 0; i < hello->n_labels && used < cap; i++) {
@@ -245,8 +244,8 @@ static void handle_hello(struct cluster *c, zmq_msg_t *identity,
   }
   struct node_entry *n = get_node(c, hello->node_id);
   if (!n) {
-    log_warn("cluster", "refused node %s: node table full (%d)",
-             hello->node_id, MAX_NODES);
+    log_warn("cluster", "refused node %s: node table full (%d)", hello->node_id,
+             MAX_NODES);
     refuse_hello(c, identity, hello, "too many nodes");
     goto done;
   }
@@ -288,9 +287,10 @@ static void handle_hello(struct cluster *c, zmq_msg_t *identity,
   memcpy(n->nonce, hello->nonce.data, NONCE_LEN);
   n->registered = 1;
   n->last_seq = 0; /* a new node process counts from 1 */
-  log_info("cluster", "node %s registered: data %s, capacity %llu, free "
-           "%llu, version %s%s%s", rec.node_id, rec.data_addr,
-           (unsigned long long)rec.capacity_bytes,
+  log_info("cluster",
+           "node %s registered: data %s, capacity %llu, free "
+           "%llu, version %s%s%s",
+           rec.node_id, rec.data_addr, (unsigned long long)rec.capacity_bytes,
            (unsigned long long)rec.free_bytes,
            hello->version && *hello->version ? hello->version : "?",
            rec.labels[0] ? ", labels " : "", rec.labels);
@@ -312,8 +312,10 @@ static void handle_heartbeat(struct cluster *c, zmq_msg_t *identity,
     Cairn__HelloAck ack = CAIRN__HELLO_ACK__INIT;
     ack.say_hello = 1;
     ack.reason = "unknown node, say hello";
-    log_debug("cluster", "heartbeat from unregistered node %s: asked for a "
-              "hello", valid_node_id(hb->node_id) ? hb->node_id : "?");
+    log_debug("cluster",
+              "heartbeat from unregistered node %s: asked for a "
+              "hello",
+              valid_node_id(hb->node_id) ? hb->node_id : "?");
     send_ack(c, identity, &ack);
   } else if (hb->seq > n->last_seq) {
     n->last_seq = hb->seq;
@@ -321,8 +323,10 @@ static void handle_heartbeat(struct cluster *c, zmq_msg_t *identity,
     n->view.free_bytes = hb->free_bytes;
     mark_up(c, n);
   } else {
-    log_debug("cluster", "node %s: heartbeat seq %llu not after %llu "
-              "ignored", n->view.node_id, (unsigned long long)hb->seq,
+    log_debug("cluster",
+              "node %s: heartbeat seq %llu not after %llu "
+              "ignored",
+              n->view.node_id, (unsigned long long)hb->seq,
               (unsigned long long)n->last_seq);
   }
   cairn__heartbeat__free_unpacked(hb, NULL);
@@ -367,8 +371,8 @@ static void log_refusal(struct cluster *c, zmq_msg_t *payload,
   if (c->refusals_suppressed)
     snprintf(more, sizeof more, " (%llu similar suppressed)",
              (unsigned long long)c->refusals_suppressed);
-  log_warn("cluster", "refused node %s from %s: bad cluster secret%s",
-           claimed, peer && *peer ? peer : "?", more);
+  log_warn("cluster", "refused node %s from %s: bad cluster secret%s", claimed,
+           peer && *peer ? peer : "?", more);
   c->refusal_log_at = now ? now : 1;
   memcpy(c->refusal_last_id, claimed, sizeof claimed);
   c->refusals_suppressed = 0;
@@ -385,8 +389,7 @@ static void handle_message(struct cluster *c, zmq_msg_t *identity,
     return;
   }
   if (rc != 0) {
-    log_debug("cluster", "dropped a control message: %s",
-              cairn_strerror(rc));
+    log_debug("cluster", "dropped a control message: %s", cairn_strerror(rc));
     return;
   }
   if (env->kind == CAIRN__CONTROL_KIND__CONTROL_HELLO)
@@ -442,8 +445,7 @@ static void on_timer(uv_timer_t *t) {
     if (n->view.up && now - n->last_seen_mono > limit) {
       n->view.up = 0;
       log_info("cluster", "node %s down (no heartbeat for %llu ms)",
-               n->view.node_id,
-               (unsigned long long)(now - n->last_seen_mono));
+               n->view.node_id, (unsigned long long)(now - n->last_seen_mono));
     }
   }
   drain(c); /* invariant 3: never trust that we saw every edge */
@@ -471,7 +473,8 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *cfg,
     goto fail_nomem;
   if (cfg->heartbeat_interval_ms <= 0 || cfg->heartbeat_misses <= 0 ||
       !cfg->secret || cfg->secret_len == 0) {
-    snprintf(err, err_len, "node registry: bad heartbeat settings or no "
+    snprintf(err, err_len,
+             "node registry: bad heartbeat settings or no "
              "cluster secret");
     rc = CAIRN_EINVAL;
     goto fail;
@@ -529,8 +532,10 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *cfg,
   if (tick == 0)
     tick = 1;
   uv_timer_start(&c->timer, on_timer, tick, tick);
-  log_info("cluster", "listening for nodes on %s (%zu known, down until "
-           "they speak)", c->endpoint, c->count);
+  log_info("cluster",
+           "listening for nodes on %s (%zu known, down until "
+           "they speak)",
+           c->endpoint, c->count);
   *out = c;
   return 0;
 fail_nomem:
@@ -563,4 +568,6 @@ size_t cluster_nodes_snapshot(struct cluster *c, struct cluster_node_view *out,
   return c->count;
 }
 
-const char *cluster_endpoint(const struct cluster *c) { return c->endpoint; }
+const char *cluster_endpoint(const struct cluster *c) {
+  return c->endpoint;
+}

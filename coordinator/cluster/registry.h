@@ -19,19 +19,19 @@ struct meta;
 struct cluster;
 
 struct cluster_config {
-  const char *endpoint;        /* ZeroMQ bind endpoint, "tcp://127.0.0.1:9100" */
-  const uint8_t *secret;       /* cluster secret; copied */
+  const char *endpoint;  /* ZeroMQ bind endpoint, "tcp://127.0.0.1:9100" */
+  const uint8_t *secret; /* cluster secret; copied */
   size_t secret_len;
-  int heartbeat_interval_ms;   /* told to nodes in HelloAck */
-  int heartbeat_misses;        /* down after this many missed intervals */
-  struct meta *meta;           /* borrowed; outlives the cluster */
+  int heartbeat_interval_ms; /* told to nodes in HelloAck */
+  int heartbeat_misses;      /* down after this many missed intervals */
+  struct meta *meta;         /* borrowed; outlives the cluster */
 };
 
 struct cluster_node_view {
   char node_id[33];
   char data_addr[128];
   int up;
-  int64_t last_heartbeat_ms;   /* unix ms; 0 if never since start */
+  int64_t last_heartbeat_ms; /* unix ms; 0 if never since start */
   uint64_t capacity_bytes;
   uint64_t free_bytes;
 };

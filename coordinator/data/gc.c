@@ -24,8 +24,8 @@ struct gc {
   uv_timer_t timer;
   int running, stopping;
   struct meta_gc_list list;
-  uint8_t *failed;     /* per item: a fragment could not be deleted */
-  uint32_t pending;    /* deletes in flight */
+  uint8_t *failed;  /* per item: a fragment could not be deleted */
+  uint32_t pending; /* deletes in flight */
 };
 
 struct gc_delete {

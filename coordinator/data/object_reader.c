@@ -83,9 +83,10 @@ static void on_node_done(struct node_get *op, int status, void *arg) {
     r->replica = 0;
   } else {
     const struct meta_chunk *c = &r->cfg.chunks[r->chunk];
-    log_warn("data", "read of a chunk from node %s failed (%s); trying the "
-             "next copy", c->fragments[r->replica].node_id,
-             cairn_strerror(status));
+    log_warn("data",
+             "read of a chunk from node %s failed (%s); trying the "
+             "next copy",
+             c->fragments[r->replica].node_id, cairn_strerror(status));
     r->replica++;
     r->status = status;
   }
@@ -105,8 +106,8 @@ static int fetch(struct object_reader *r) {
     if (c->offset >= end)
       break;
     uint64_t from = pos - c->offset;
-    uint64_t to = (end < c->offset + c->length ? end : c->offset + c->length) -
-                  c->offset;
+    uint64_t to =
+        (end < c->offset + c->length ? end : c->offset + c->length) - c->offset;
     for (; r->replica < c->n_fragments; r->replica++) {
       char addr[128];
       const struct meta_fragment *f = &c->fragments[r->replica];
@@ -163,4 +164,6 @@ void object_reader_cancel(struct object_reader *r) {
   finish(r, CAIRN_ECANCELED);
 }
 
-void object_reader_free(struct object_reader *r) { free(r); }
+void object_reader_free(struct object_reader *r) {
+  free(r);
+}

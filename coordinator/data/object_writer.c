@@ -38,8 +38,8 @@ struct piece {
 
 struct chunk_state {
   struct node_put *ops[MAX_REPLICAS];
-  uint32_t pending;  /* replica puts not yet done */
-  uint64_t written;  /* bytes pushed into this chunk */
+  uint32_t pending; /* replica puts not yet done */
+  uint64_t written; /* bytes pushed into this chunk */
   uint32_t crc;
 };
 
@@ -48,11 +48,11 @@ struct object_writer {
   struct meta_chunk *chunks; /* one per chunk begun */
   struct chunk_state *states;
   uint32_t n_chunks, cap_chunks;
-  struct piece *current;      /* being filled */
-  uint64_t received;          /* bytes accepted from the caller */
-  uint64_t inflight;          /* bytes in live pieces */
-  uint32_t ops_pending;       /* replica puts begun and not done */
-  int status;                 /* first error, or 0 */
+  struct piece *current; /* being filled */
+  uint64_t received;     /* bytes accepted from the caller */
+  uint64_t inflight;     /* bytes in live pieces */
+  uint32_t ops_pending;  /* replica puts begun and not done */
+  int status;            /* first error, or 0 */
   int finished, paused, done_called;
 };
 
@@ -137,8 +137,8 @@ static int begin_chunk(struct object_writer *w) {
   memset(state, 0, sizeof *state);
   chunk->offset = offset;
   chunk->length = length;
-  chunk->layout = (struct meta_layout){META_LAYOUT_REPLICA,
-                                       (uint8_t)w->cfg.replicas, 0};
+  chunk->layout =
+      (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)w->cfg.replicas, 0};
   if (crypto_random(chunk->id, sizeof chunk->id) != 0)
     return CAIRN_EIO;
 
@@ -211,8 +211,7 @@ int object_writer_new(const struct object_writer_config *cfg,
   return 0;
 }
 
-int object_writer_write(struct object_writer *w, const void *data,
-                        size_t len) {
+int object_writer_write(struct object_writer *w, const void *data, size_t len) {
   const uint8_t *bytes = data;
   if (w->status != 0)
     return w->status;

@@ -6,10 +6,10 @@
  *              v        first byte of a message       head complete
  *   +-----> IDLE -----------------------------> HEAD -----------------> HANDLER
  *   |        | idle deadline                     | header deadline /     |
- *   |        v                                   | limit / bad syntax    | body bytes (body
- *   |      close (silent)                        v                       |  deadline while we
- *   |                                      4xx + close                   |  wait on the client)
- *   |                                                                    v
+ *   |        v                                   | limit / bad syntax    | body
+ * bytes (body |      close (silent)                        v |  deadline while
+ * we |                                      4xx + close                   |
+ * wait on the client) | v
  *   +----- response ended, message complete, keep-alive <----------------+
  *                                        (else close once writes flushed)
  *
@@ -58,10 +58,12 @@
 #include <strings.h>
 #include <time.h>
 
-#define DRAIN_LIMIT (64u << 10) /* unread body drained after an early answer */
+/* Unread body drained (not a reason to close) after an early answer. */
+#define DRAIN_LIMIT (64u << 10)
 #define HEAD_BUFFER_START 1024
 #define ERROR_BODY_MAX 2048
-#define OP_INLINE 1024 /* write ops of this size are recycled per connection */
+/* Write ops of this size are recycled per connection. */
+#define OP_INLINE 1024
 #define OP_FREELIST_MAX 4
 #define DEFAULT_WRITE_QUEUE (4u << 20)
 #define LINGER_MS 2000
@@ -512,8 +514,8 @@ static int queue_write(struct http_request *req, struct write_op *op,
   op->req = req;
   op->cb = cb;
   op->arg = arg;
-  int rc = uv_write(&op->w, (uv_stream_t *)&conn->tcp, bufs, nbufs,
-                    on_write_done);
+  int rc =
+      uv_write(&op->w, (uv_stream_t *)&conn->tcp, bufs, nbufs, on_write_done);
   if (rc != 0) {
     op_put(conn, op);
     return cairn_err_from_errno(rc);
@@ -539,9 +541,9 @@ static void decide_close(struct http_request *req) {
 /* Writes the status line and headers into a write op with room for extra
  * more bytes after them; *len is the head's length. */
 static struct write_op *build_head(struct http_request *req, int status,
-                                   const struct http_header *headers,
-                                   size_t n, int64_t content_length,
-                                   size_t extra, size_t *len) {
+                                   const struct http_header *headers, size_t n,
+                                   int64_t content_length, size_t extra,
+                                   size_t *len) {
   struct http_conn *conn = req->conn;
   size_t cap = 256 + extra;
   for (size_t i = 0; i < n; i++)
@@ -551,18 +553,17 @@ static struct write_op *build_head(struct http_request *req, int status,
     return NULL;
   char *buf = op->data;
   cap = op->cap;
-  size_t off = (size_t)snprintf(buf, cap,
-                                "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-                                "Server: Cairn\r\n",
-                                status, status_text(status),
-                                server_date(conn->srv));
+  size_t off =
+      (size_t)snprintf(buf, cap,
+                       "HTTP/1.1 %d %s\r\nDate: %s\r\n"
+                       "Server: Cairn\r\n",
+                       status, status_text(status), server_date(conn->srv));
   for (size_t i = 0; i < n; i++)
-    off += (size_t)snprintf(buf + off, cap - off, "%s: %s\r\n",
-                            headers[i].name, headers[i].value);
+    off += (size_t)snprintf(buf + off, cap - off, "%s: %s\r\n", headers[i].name,
+                            headers[i].value);
   if (status >= 200 && status != 204 && status != 304) {
     if (content_length >= 0)
-      off += (size_t)snprintf(buf + off, cap - off,
-                              "Content-Length: %lld\r\n",
+      off += (size_t)snprintf(buf + off, cap - off, "Content-Length: %lld\r\n",
                               (long long)content_length);
     else if (req->response_chunked)
       off += (size_t)snprintf(buf + off, cap - off,
@@ -571,8 +572,7 @@ static struct write_op *build_head(struct http_request *req, int status,
   if (req->close_after)
     off += (size_t)snprintf(buf + off, cap - off, "Connection: close\r\n");
   else if (req->http10)
-    off += (size_t)snprintf(buf + off, cap - off,
-                            "Connection: keep-alive\r\n");
+    off += (size_t)snprintf(buf + off, cap - off, "Connection: keep-alive\r\n");
   off += (size_t)snprintf(buf + off, cap - off, "\r\n");
   *len = off;
   return op;
@@ -639,8 +639,8 @@ int http_response_start(struct http_request *req, int status,
   return queue_write(req, op, &buf, 1, NULL, NULL);
 }
 
-int http_response_write(struct http_request *req, const void *data,
-                        size_t len, http_write_cb cb, void *arg) {
+int http_response_write(struct http_request *req, const void *data, size_t len,
+                        http_write_cb cb, void *arg) {
   if (!req->response_started || req->ended)
     return CAIRN_EINVAL;
   if (req->aborted)
@@ -716,8 +716,8 @@ void http_response_abort(struct http_request *req) {
 }
 
 int http_respond(struct http_request *req, int status,
-                 const struct http_header *headers, size_t n,
-                 const void *body, size_t len) {
+                 const struct http_header *headers, size_t n, const void *body,
+                 size_t len) {
   if (req->ended)
     return CAIRN_EINVAL;
   if (req->aborted) {
@@ -832,7 +832,8 @@ static int conn_deadline(struct http_conn *conn, uint64_t *due) {
     *due = conn->phase_start_ms + LINGER_MS;
     return 1;
   }
-  if (conn->closing) { /* flushing a last answer to a client that may not read */
+  if (conn->closing) { /* flushing a last answer to a client that may not read
+                        */
     *due = conn->last_progress_ms + (uint64_t)l->body_timeout_ms;
     return 1;
   }
@@ -888,9 +889,7 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   switch (conn->phase) {
-  case PHASE_IDLE:
-    conn_close(conn);
-    break;
+  case PHASE_IDLE: conn_close(conn); break;
   case PHASE_HEAD:
     respond_error_and_close(conn, 408, "request head timed out");
     break;
@@ -969,8 +968,7 @@ static void conn_start_linger(struct http_conn *conn) {
   conn->pending_len = 0;
   if (uv_shutdown(&conn->shutdown_req, (uv_stream_t *)&conn->tcp,
                   on_shutdown) != 0 ||
-      uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, linger_read_cb) !=
-          0) {
+      uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, linger_read_cb) != 0) {
     conn_close(conn);
     return;
   }
@@ -1035,8 +1033,8 @@ static void conn_advance(struct http_conn *conn) {
         break;
       }
       /* Request done: release it and go on with what is pipelined. */
-      int close = req->close_after || conn->srv->shutting_down ||
-                  conn->peer_eof;
+      int close =
+          req->close_after || conn->srv->shutting_down || conn->peer_eof;
       conn->req = NULL;
       request_release(req);
       if (close) {
@@ -1237,7 +1235,9 @@ int http_server_start(uv_loop_t *loop, const char *host, int port,
   return 0;
 }
 
-int http_server_port(const struct http_server *s) { return s->port; }
+int http_server_port(const struct http_server *s) {
+  return s->port;
+}
 
 size_t http_server_connections(const struct http_server *s) {
   return s->conn_count;
@@ -1299,7 +1299,9 @@ void http_server_shutdown(struct http_server *s, void (*done_cb)(void *),
   uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
 
-void http_server_free(struct http_server *s) { free(s); }
+void http_server_free(struct http_server *s) {
+  free(s);
+}
 
 /* ---- request accessors -------------------------------------------------- */
 
@@ -1321,21 +1323,27 @@ size_t http_request_headers(const struct http_request *r,
   *out = r->headers;
   return r->head_ready ? r->header_count : 0;
 }
-int http_request_has_body(const struct http_request *r) { return r->has_body; }
+int http_request_has_body(const struct http_request *r) {
+  return r->has_body;
+}
 int64_t http_request_content_length(const struct http_request *r) {
   return r->chunked ? -1 : (r->content_length < 0 ? 0 : r->content_length);
 }
 uint64_t http_request_body_received(const struct http_request *r) {
   return r->body_received;
 }
-const char *http_request_id(const struct http_request *r) { return r->id; }
+const char *http_request_id(const struct http_request *r) {
+  return r->id;
+}
 const char *http_request_peer(const struct http_request *r) {
   return r->conn->peer;
 }
 void http_request_set_data(struct http_request *r, void *data) {
   r->data = data;
 }
-void *http_request_data(const struct http_request *r) { return r->data; }
+void *http_request_data(const struct http_request *r) {
+  return r->data;
+}
 
 void http_request_pause_body(struct http_request *r) {
   if (r->aborted || r->ended || r->message_complete)

@@ -65,9 +65,9 @@ struct http_handler {
    * unsupported Transfer-Encoding, 505): writes at most cap bytes into buf,
    * returns their length and sets *content_type. request_id is the 16-hex
    * id. May be NULL (empty text/plain body). */
-  size_t (*render_error)(int status, const char *reason,
-                         const char *request_id, char *buf, size_t cap,
-                         const char **content_type, void *arg);
+  size_t (*render_error)(int status, const char *reason, const char *request_id,
+                         char *buf, size_t cap, const char **content_type,
+                         void *arg);
   void *arg;
   /* When set (e.g. "x-amz-request-id"), the server's own error responses
    * carry the request id under this header name. May be NULL. */
@@ -75,17 +75,17 @@ struct http_handler {
 };
 
 struct http_limits {
-  size_t max_request_line;  /* request-target bytes; default 16 KiB -> 414 */
-  size_t max_header_bytes;  /* header bytes; default 64 KiB -> 431 */
-  size_t max_headers;       /* header count; default 100 -> 431 */
-  uint64_t max_body;        /* Content-Length; default 5 TiB -> 413 */
-  int header_timeout_ms;    /* default 10000: whole head -> 408 + close */
-  int idle_timeout_ms;      /* default 60000: keep-alive idle -> close */
-  int body_timeout_ms;      /* default 30000: no body/write progress while
-                               waiting on the client -> 408 (or close) */
-  int shutdown_grace_ms;    /* default 10000 */
-  size_t max_write_queue;   /* unflushed response bytes per connection
-                               before CAIRN_EBUSY; default (and 0) 4 MiB */
+  size_t max_request_line; /* request-target bytes; default 16 KiB -> 414 */
+  size_t max_header_bytes; /* header bytes; default 64 KiB -> 431 */
+  size_t max_headers;      /* header count; default 100 -> 431 */
+  uint64_t max_body;       /* Content-Length; default 5 TiB -> 413 */
+  int header_timeout_ms;   /* default 10000: whole head -> 408 + close */
+  int idle_timeout_ms;     /* default 60000: keep-alive idle -> close */
+  int body_timeout_ms;     /* default 30000: no body/write progress while
+                              waiting on the client -> 408 (or close) */
+  int shutdown_grace_ms;   /* default 10000 */
+  size_t max_write_queue;  /* unflushed response bytes per connection
+                              before CAIRN_EBUSY; default (and 0) 4 MiB */
 };
 void http_limits_default(struct http_limits *l);
 
@@ -167,7 +167,7 @@ void http_response_abort(struct http_request *r);
  * always, even when it returns an error (except CAIRN_EINVAL: already
  * started or ended, nothing done). */
 int http_respond(struct http_request *r, int status,
-                 const struct http_header *headers, size_t n,
-                 const void *body, size_t len);
+                 const struct http_header *headers, size_t n, const void *body,
+                 size_t len);
 
 #endif

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void codec_out_init(struct codec_out *o) { memset(o, 0, sizeof *o); }
+void codec_out_init(struct codec_out *o) {
+  memset(o, 0, sizeof *o);
+}
 
 void codec_out_release(struct codec_out *o) {
   free(o->buf);
@@ -38,7 +40,9 @@ void codec_put_raw(struct codec_out *o, const void *p, size_t n) {
   o->len += n;
 }
 
-void codec_put_u8(struct codec_out *o, uint8_t v) { codec_put_raw(o, &v, 1); }
+void codec_put_u8(struct codec_out *o, uint8_t v) {
+  codec_put_raw(o, &v, 1);
+}
 
 void codec_put_u32(struct codec_out *o, uint32_t v) {
   uint8_t b[4];

@@ -59,7 +59,9 @@ void key_raw(struct meta_key *k, const void *p, size_t n) {
   k->len += n;
 }
 
-void key_str(struct meta_key *k, const char *s) { key_raw(k, s, strlen(s)); }
+void key_str(struct meta_key *k, const char *s) {
+  key_raw(k, s, strlen(s));
+}
 
 void key_sep(struct meta_key *k) {
   uint8_t z = 0;
@@ -151,14 +153,12 @@ int meta_open(const char *dir, struct meta **out, char *err, size_t err_len) {
   }
   r = load_seq(m);
   if (r) {
-    snprintf(err, err_len, "reading version sequence: %s",
-             cairn_strerror(r));
+    snprintf(err, err_len, "reading version sequence: %s", cairn_strerror(r));
     goto fail;
   }
   r = writer_start(m);
   if (r) {
-    snprintf(err, err_len, "starting the writer thread: %s",
-             cairn_strerror(r));
+    snprintf(err, err_len, "starting the writer thread: %s", cairn_strerror(r));
     goto fail;
   }
   log_info("coord.meta", "opened %s", dir);
@@ -222,8 +222,8 @@ int tx_get(struct meta_tx *tx, const struct meta_key *k, char **val,
 
 void tx_put(struct meta_tx *tx, const struct meta_key *k, const void *v,
             size_t len) {
-  rocksdb_writebatch_wi_put(tx->wb, (const char *)k->b, k->len,
-                            (const char *)v, len);
+  rocksdb_writebatch_wi_put(tx->wb, (const char *)k->b, k->len, (const char *)v,
+                            len);
 }
 
 void tx_del(struct meta_tx *tx, const struct meta_key *k) {
@@ -267,7 +267,8 @@ out:
   return r;
 }
 
-/* ---- iterators ------------------------------------------------------------ */
+/* ---- iterators ------------------------------------------------------------
+ */
 
 int iter_open(struct meta *m, struct meta_tx *tx, const struct meta_key *upper,
               struct meta_iter *out) {
@@ -286,8 +287,8 @@ int iter_open(struct meta *m, struct meta_tx *tx, const struct meta_key *upper,
   if (!out->base)
     goto fail;
   if (tx) {
-    out->it = rocksdb_writebatch_wi_create_iterator_with_base(tx->wb,
-                                                              out->base);
+    out->it =
+        rocksdb_writebatch_wi_create_iterator_with_base(tx->wb, out->base);
     if (!out->it)
       goto fail;
     out->base = NULL; /* owned by it now */
@@ -318,7 +319,9 @@ bool iter_valid(struct meta_iter *i) {
   return d < 0 || (d == 0 && n < i->upper.len);
 }
 
-void iter_next(struct meta_iter *i) { rocksdb_iter_next(i->it); }
+void iter_next(struct meta_iter *i) {
+  rocksdb_iter_next(i->it);
+}
 
 const uint8_t *iter_key(struct meta_iter *i, size_t *len) {
   return (const uint8_t *)rocksdb_iter_key(i->it, len);

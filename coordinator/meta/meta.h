@@ -51,7 +51,7 @@ void meta_close(struct meta *m);
 
 struct meta_node_record {
   char node_id[META_NODE_ID_LEN + 1];
-  char data_addr[128];   /* host:port of the node's data port */
+  char data_addr[128]; /* host:port of the node's data port */
   uint64_t capacity_bytes;
   uint64_t free_bytes;
   int64_t first_seen_ms; /* unix ms of the first registration */
@@ -72,9 +72,9 @@ int meta_node_list(struct meta *m, meta_node_cb cb, void *arg);
 #define META_BUCKET_MAX 63       /* S3 bucket naming rules */
 #define META_OBJECT_KEY_MAX 1024 /* S3: key names up to 1024 bytes UTF-8 */
 #define META_CHUNK_ID_LEN 16
-#define META_UPLOAD_ID_LEN 32    /* hex characters */
+#define META_UPLOAD_ID_LEN 32 /* hex characters */
 #define META_VERSION_ID_MAX 64
-#define META_ETAG_MAX 64         /* hex md5 (32) or "<hex md5>-<parts>" */
+#define META_ETAG_MAX 64           /* hex md5 (32) or "<hex md5>-<parts>" */
 #define META_PART_NUMBER_MAX 10000 /* S3: part numbers 1..10000 */
 
 enum meta_layout_kind {
@@ -123,7 +123,7 @@ struct meta_object_attrs {
   const char *cache_control;
   const char *expires;
   uint32_t n_user_meta;
-  struct meta_header *user_meta; /* x-amz-meta-* pairs */
+  struct meta_header *user_meta;  /* x-amz-meta-* pairs */
   const char *checksum_algorithm; /* "CRC32", "CRC32C", "SHA1", "SHA256" */
   const char *checksum_value;     /* base64; NULL if none */
   struct meta_layout layout;
@@ -156,9 +156,9 @@ void meta_object_free(struct meta_object *obj);
 struct meta_bucket {
   char name[META_BUCKET_MAX + 1];
   int64_t created_ms;
-  char owner[128];     /* access key id (or account) of the creator */
-  char location[64];   /* region / LocationConstraint, "" for default */
-  uint32_t flags;      /* META_BUCKET_* */
+  char owner[128];   /* access key id (or account) of the creator */
+  char location[64]; /* region / LocationConstraint, "" for default */
+  uint32_t flags;    /* META_BUCKET_* */
   struct meta_layout default_layout;
 };
 #define META_BUCKET_VERSIONING_ENABLED 0x1u   /* reserved: later */
@@ -180,8 +180,8 @@ int meta_bucket_list(struct meta *m, meta_bucket_cb cb, void *arg);
 /* The current version of bucket/key into *out (caller frees with
  * meta_object_free). CAIRN_ENOENT when there is none or it is a delete
  * marker (then out->delete_marker is set and out is still filled). */
-int meta_object_get_latest(struct meta *m, const char *bucket,
-                           const char *key, struct meta_object *out);
+int meta_object_get_latest(struct meta *m, const char *bucket, const char *key,
+                           struct meta_object *out);
 
 /* Writes a new version of rec->bucket/rec->key and makes it the latest, in
  * ONE synced batch; the replaced null version (if any) is removed and its
@@ -207,8 +207,8 @@ struct meta_list_params {
   const char *prefix;      /* NULL or "" for all */
   const char *delimiter;   /* NULL or "" for none */
   const char *start_after; /* exclusive; NULL or "" for the beginning */
-  uint32_t max_keys; /* entries + common prefixes per page (0: none are
-                        returned; truncated says whether any exist) */
+  uint32_t max_keys;       /* entries + common prefixes per page (0: none are
+                              returned; truncated says whether any exist) */
 };
 
 /* Exactly one of the pointers is non-NULL per call; both are valid only
@@ -324,8 +324,7 @@ void meta_gc_list_free(struct meta_gc_list *l);
 /* Queues chunks that no record refers to (a failed or aborted upload). */
 int meta_gc_add(struct meta *m, const struct meta_chunk *chunks, uint32_t n);
 /* Removes entries whose fragments were deleted, in one synced batch. */
-int meta_gc_done(struct meta *m, const struct meta_gc_item *items,
-                 uint32_t n);
+int meta_gc_done(struct meta *m, const struct meta_gc_item *items, uint32_t n);
 
 /* ---- config blobs (table 'K') ----------------------------------------- */
 

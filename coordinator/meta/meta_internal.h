@@ -26,7 +26,8 @@
 #define TBL_CONFIG 'K'
 
 /* The longest key: O|v|bucket\0|key\0|seq. */
-#define META_KEY_CAP (2 + META_BUCKET_MAX + 1 + META_OBJECT_KEY_MAX + 1 + 8 + 64)
+#define META_KEY_CAP                                                           \
+  (2 + META_BUCKET_MAX + 1 + META_OBJECT_KEY_MAX + 1 + 8 + 64)
 
 struct meta_key {
   uint8_t b[META_KEY_CAP];
@@ -169,7 +170,6 @@ void key_bucket_prefix(struct meta_key *k, char table, const char *bucket);
 
 /* Garbage: queue chunks (skipping ids found in keep[0..n_keep)). */
 int gc_queue_chunks(struct meta_tx *tx, const struct meta_chunk *chunks,
-                    uint32_t n, const struct meta_chunk *keep,
-                    uint32_t n_keep);
+                    uint32_t n, const struct meta_chunk *keep, uint32_t n_keep);
 
 #endif

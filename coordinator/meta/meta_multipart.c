@@ -43,8 +43,8 @@ static int valid_upload_id(const char *id) {
   return 0;
 }
 
-static void upload_key(struct meta_key *k, const char *bucket,
-                       const char *key, const char *upload_id) {
+static void upload_key(struct meta_key *k, const char *bucket, const char *key,
+                       const char *upload_id) {
   key_bucket_prefix(k, TBL_UPLOAD, bucket);
   key_str(k, key);
   key_sep(k);
@@ -84,7 +84,8 @@ static int upload_decode(const void *v, size_t len, struct meta_upload *u) {
   return in.err;
 }
 
-/* ---- create / get ---------------------------------------------------------- */
+/* ---- create / get ----------------------------------------------------------
+ */
 
 struct upload_create_arg {
   const struct meta_upload *u;
@@ -151,7 +152,8 @@ int meta_upload_get(struct meta *m, const char *bucket, const char *key,
   return r;
 }
 
-/* ---- parts ------------------------------------------------------------------- */
+/* ---- parts
+ * ------------------------------------------------------------------- */
 
 /* Decodes a P value; p->chunks is malloc'd, strings point into v. */
 static int part_decode(const uint8_t *v, size_t len, uint32_t number,
@@ -233,9 +235,9 @@ int meta_part_put(struct meta *m, const char *bucket, const char *key,
   codec_put_u8(&a.val, PART_VALUE_V1);
   codec_put_u64(&a.val, part->size);
   codec_put_str(&a.val, part->etag);
-  codec_put_u64(&a.val, (uint64_t)(part->last_modified_ms
-                                       ? part->last_modified_ms
-                                       : meta_now_ms()));
+  codec_put_u64(&a.val,
+                (uint64_t)(part->last_modified_ms ? part->last_modified_ms
+                                                  : meta_now_ms()));
   codec_put_u8(&a.val, part->checksum_value != NULL);
   if (part->checksum_value)
     codec_put_str(&a.val, part->checksum_value);
@@ -291,7 +293,8 @@ int meta_part_list(struct meta *m, const char *upload_id,
   return r;
 }
 
-/* ---- abort ------------------------------------------------------------------- */
+/* ---- abort
+ * ------------------------------------------------------------------- */
 
 /* Deletes every P of upload_id; chunks of parts not in keep go to G. The
  * part numbers are collected first: the indexed batch is not modified while
@@ -379,7 +382,8 @@ int meta_upload_abort(struct meta *m, const char *bucket, const char *key,
   return meta_run(m, apply_upload_abort, &a);
 }
 
-/* ---- list uploads -------------------------------------------------------------- */
+/* ---- list uploads
+ * -------------------------------------------------------------- */
 
 int meta_upload_list(struct meta *m, const char *bucket, const char *prefix,
                      const char *key_marker, const char *upload_id_marker,
@@ -454,7 +458,8 @@ int meta_upload_list(struct meta *m, const char *bucket, const char *prefix,
   return r;
 }
 
-/* ---- complete ------------------------------------------------------------------ */
+/* ---- complete
+ * ------------------------------------------------------------------ */
 
 struct complete_arg {
   const char *bucket, *key, *upload_id;
@@ -520,8 +525,7 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
       r = CAIRN_EINVAL; /* InvalidPart */
     if (r)
       goto out;
-    r = part_decode((const uint8_t *)v, n, a->parts[i].part_number,
-                    &parts[i]);
+    r = part_decode((const uint8_t *)v, n, a->parts[i].part_number, &parts[i]);
     val_free(v);
     if (r)
       goto out;
@@ -546,8 +550,7 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
   snprintf(obj.key, sizeof obj.key, "%s", a->key);
   snprintf(obj.version_id, sizeof obj.version_id, "null");
   obj.size = size;
-  obj.last_modified_ms = a->last_modified_ms ? a->last_modified_ms
-                                             : tx->now_ms;
+  obj.last_modified_ms = a->last_modified_ms ? a->last_modified_ms : tx->now_ms;
   obj.attrs = up.attrs;
   obj.attrs.checksum_value = NULL; /* a composite checksum: later */
   uint8_t digest[MD5_LEN];
@@ -613,9 +616,10 @@ int meta_upload_complete(struct meta *m, const char *bucket, const char *key,
     return CAIRN_EINVAL;
   if (valid_upload_id(upload_id))
     return CAIRN_ENOENT;
-  struct complete_arg a = {bucket,        key,  upload_id,        parts,
-                           n,             min_part_size, last_modified_ms,
-                           bad_part ? bad_part : &bad, {0}};
+  struct complete_arg a = {
+      bucket, key,           upload_id,        parts,
+      n,      min_part_size, last_modified_ms, bad_part ? bad_part : &bad,
+      {0}};
   codec_out_init(&a.value);
   int r = meta_run(m, apply_upload_complete, &a);
   if (!r && out)

@@ -38,8 +38,8 @@
 #define GC_VALUE_V1 1
 
 int valid_bucket(const char *bucket) {
-  if (!bucket || !bucket[0] || strnlen(bucket, META_BUCKET_MAX + 1) >
-                                   META_BUCKET_MAX)
+  if (!bucket || !bucket[0] ||
+      strnlen(bucket, META_BUCKET_MAX + 1) > META_BUCKET_MAX)
     return CAIRN_EINVAL;
   return 0;
 }
@@ -65,15 +65,16 @@ static void latest_key(struct meta_key *k, const char *bucket,
   key_str(k, key);
 }
 
-static void version_key(struct meta_key *k, const char *bucket,
-                        const char *key, uint64_t seq) {
+static void version_key(struct meta_key *k, const char *bucket, const char *key,
+                        uint64_t seq) {
   key_bucket_prefix(k, TBL_OBJECT, bucket);
   key_str(k, key);
   key_sep(k);
   key_u64(k, UINT64_MAX - seq);
 }
 
-/* ---- encodings ------------------------------------------------------------ */
+/* ---- encodings ------------------------------------------------------------
+ */
 
 static void put_opt(struct codec_out *o, const char *s) {
   codec_put_u8(o, s != NULL);
@@ -291,7 +292,8 @@ int object_decode(const void *v, size_t len, const char *bucket,
   return 0;
 }
 
-/* ---- latest pointer ------------------------------------------------------- */
+/* ---- latest pointer -------------------------------------------------------
+ */
 
 struct latest {
   uint64_t seq;
@@ -326,8 +328,8 @@ static int tx_latest(struct meta_tx *tx, const char *bucket, const char *key,
 
 /* ---- garbage ------------------------------------------------------------- */
 
-static bool chunk_kept(const struct meta_chunk *c, const struct meta_chunk *keep,
-                       uint32_t n_keep) {
+static bool chunk_kept(const struct meta_chunk *c,
+                       const struct meta_chunk *keep, uint32_t n_keep) {
   for (uint32_t i = 0; i < n_keep; i++)
     if (memcmp(c->id, keep[i].id, META_CHUNK_ID_LEN) == 0)
       return true;
@@ -384,7 +386,8 @@ static int remove_version(struct meta_tx *tx, const char *bucket,
   return r;
 }
 
-/* ---- put / delete ---------------------------------------------------------- */
+/* ---- put / delete ----------------------------------------------------------
+ */
 
 int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
                      const void *value, size_t value_len) {
@@ -544,10 +547,11 @@ int meta_batch_object_delete(struct meta_batch *b, const char *bucket,
   return batch_add(b, apply_object_delete, free, a);
 }
 
-/* ---- reads ------------------------------------------------------------------ */
+/* ---- reads ------------------------------------------------------------------
+ */
 
-int meta_object_get_latest(struct meta *m, const char *bucket,
-                           const char *key, struct meta_object *out) {
+int meta_object_get_latest(struct meta *m, const char *bucket, const char *key,
+                           struct meta_object *out) {
   memset(out, 0, sizeof *out);
   if (valid_bucket(bucket) || valid_key(key))
     return CAIRN_EINVAL;
@@ -600,8 +604,7 @@ int meta_gc_take(struct meta *m, uint32_t max, struct meta_gc_list *out) {
     r = CAIRN_ENOMEM;
     goto done;
   }
-  for (iter_seek(&it, &lo); iter_valid(&it) && out->n < max;
-       iter_next(&it)) {
+  for (iter_seek(&it, &lo); iter_valid(&it) && out->n < max; iter_next(&it)) {
     size_t kl, vl;
     const uint8_t *kb = iter_key(&it, &kl);
     const uint8_t *vb = iter_value(&it, &vl);
@@ -658,8 +661,7 @@ static int apply_gc_done(struct meta_tx *tx, void *arg) {
   return 0;
 }
 
-int meta_gc_done(struct meta *m, const struct meta_gc_item *items,
-                 uint32_t n) {
+int meta_gc_done(struct meta *m, const struct meta_gc_item *items, uint32_t n) {
   struct gc_done_arg a = {items, n};
   return n ? meta_run(m, apply_gc_done, &a) : 0;
 }

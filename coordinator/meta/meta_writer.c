@@ -38,7 +38,8 @@ struct meta_job {
   int status;
 };
 
-/* ---- batches -------------------------------------------------------------- */
+/* ---- batches --------------------------------------------------------------
+ */
 
 struct meta_batch *meta_batch_new(void) {
   return calloc(1, sizeof(struct meta_batch));
@@ -87,7 +88,8 @@ int batch_apply(struct meta_tx *tx, void *arg) {
   return 0;
 }
 
-/* ---- the writer thread ------------------------------------------------------ */
+/* ---- the writer thread ------------------------------------------------------
+ */
 
 static void write_group(struct meta *m, struct meta_job *jobs) {
   char *err = NULL;
@@ -194,7 +196,8 @@ void writer_stop(struct meta *m) {
   m->pending_head = m->pending_tail = m->done_head = m->done_tail = NULL;
 }
 
-/* ---- the loop side ---------------------------------------------------------- */
+/* ---- the loop side ----------------------------------------------------------
+ */
 
 void meta_set_notify(struct meta *m, void (*notify)(void *arg), void *arg) {
   pthread_mutex_lock(&m->q_lock);

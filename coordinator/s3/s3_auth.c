@@ -71,9 +71,12 @@ static void sb_uri_encode(struct strbuf *s, const char *in, size_t n,
 }
 
 static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -106,7 +109,7 @@ static int qpair_cmp(const void *a, const void *b) {
 /* Canonical query string from the raw target, without X-Amz-Signature. */
 static int canonical_query(const char *target, struct strbuf *out) {
   const char *q = strchr(target, '?');
-  struct qpair pairs[S3_MAX_QUERY + 1];
+  struct qpair pairs[S3_MAX_QUERY + 1] = {{0}};
   size_t n = 0;
   int rc = 0;
   for (const char *p = q ? q + 1 : NULL; p && *p;) {
@@ -198,9 +201,8 @@ static void canonical_header(struct s3_request *r, const char *name,
   sb_add(out, "\n", 1);
 }
 
-static void derive_key(const char *secret, const char *date,
-                       const char *region, const char *service,
-                       uint8_t key[SHA256_LEN]) {
+static void derive_key(const char *secret, const char *date, const char *region,
+                       const char *service, uint8_t key[SHA256_LEN]) {
   char k0[160];
   int n = snprintf(k0, sizeof k0, "AWS4%s", secret);
   crypto_hmac_sha256(k0, (size_t)n, date, strlen(date), key);
@@ -355,13 +357,12 @@ static const char *verify(struct s3_request *r, struct sig_input *in,
   char digest_hex[65], sts[512], expected[65];
   crypto_sha256(cr.buf, cr.len, digest);
   crypto_hex(digest, SHA256_LEN, digest_hex);
-  log_debug("auth", "[req=%s] canonical request: %s",
-            http_request_id(r->http), cr.buf);
+  log_debug("auth", "[req=%s] canonical request: %s", http_request_id(r->http),
+            cr.buf);
   free(cr.buf);
-  int sts_len = snprintf(sts, sizeof sts,
-                         "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
-                         in->amz_date, in->date, in->region, in->service,
-                         digest_hex);
+  int sts_len = snprintf(
+      sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
+      in->amz_date, in->date, in->region, in->service, digest_hex);
   uint8_t key[SHA256_LEN], sig[SHA256_LEN];
   derive_key(secret, in->date, in->region, in->service, key);
   memset(secret, 0, sizeof secret);
@@ -461,8 +462,7 @@ const char *s3_authenticate(struct s3_request *r) {
   const char *authorization = s3_header(r, "authorization");
   if (authorization)
     return authenticate_header(r, authorization);
-  if (s3_has_query(r, "X-Amz-Algorithm") ||
-      s3_has_query(r, "X-Amz-Signature"))
+  if (s3_has_query(r, "X-Amz-Algorithm") || s3_has_query(r, "X-Amz-Signature"))
     return authenticate_presigned(r);
   /* Anonymous: nothing is public until ACLs and bucket policies exist. */
   return "AccessDenied";

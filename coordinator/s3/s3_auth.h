@@ -24,8 +24,8 @@ struct s3_request;
 struct s3_auth_stream {
   uint8_t signing_key[SHA256_LEN];
   char seed_signature[65];
-  char amz_date[17];  /* 20130524T000000Z */
-  char scope[128];    /* 20130524/us-east-1/s3/aws4_request */
+  char amz_date[17]; /* 20130524T000000Z */
+  char scope[128];   /* 20130524/us-east-1/s3/aws4_request */
 };
 
 /* NULL when authenticated, else the S3 error code to answer. */

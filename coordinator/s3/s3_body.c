@@ -27,8 +27,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define LINE_MAX_BYTES 4096    /* a size line or trailer line */
-#define CHUNK_MAX (64u << 20)  /* one aws-chunked chunk */
+#define LINE_MAX_BYTES 4096   /* a size line or trailer line */
+#define CHUNK_MAX (64u << 20) /* one aws-chunked chunk */
 #define TRAILER_MAX 8192
 
 enum mode { MODE_NONE, MODE_HASH, MODE_CHUNKED };
@@ -160,8 +160,8 @@ static const char *verify_chunk(struct s3_body *b) {
   crypto_hash_final(b->chunk_hash, digest);
   crypto_hash_free(b->chunk_hash);
   b->chunk_hash = crypto_hash_new(CRYPTO_HASH_SHA256);
-  sigv4_chunk_signature(s3_auth_stream_of(b->r), b->previous_signature,
-                        digest, expected);
+  sigv4_chunk_signature(s3_auth_stream_of(b->r), b->previous_signature, digest,
+                        expected);
   if (!crypto_equal(expected, b->chunk_signature, 64))
     return "SignatureDoesNotMatch";
   memcpy(b->previous_signature, b->chunk_signature, 65);
@@ -289,8 +289,8 @@ const char *s3_body_feed(struct s3_body *b, const char *data, size_t len,
         if (b->line_len == 0 || b->line[b->line_len - 1] != '\r')
           return "IncompleteBody";
         b->line[--b->line_len] = '\0';
-        error = b->state == SIZE_LINE ? parse_size_line(b)
-                                      : parse_trailer_line(b);
+        error =
+            b->state == SIZE_LINE ? parse_size_line(b) : parse_trailer_line(b);
         b->line_len = 0;
         if (error)
           return error;
@@ -301,8 +301,7 @@ const char *s3_body_feed(struct s3_body *b, const char *data, size_t len,
       b->line[b->line_len++] = c;
       continue;
     }
-    case DONE:
-      return "IncompleteBody"; /* bytes after the end */
+    case DONE: return "IncompleteBody"; /* bytes after the end */
     }
   }
   return NULL;

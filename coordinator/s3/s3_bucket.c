@@ -149,8 +149,8 @@ void s3_head_bucket(struct s3_request *r) {
     s3_send_cairn_error(r, rc);
     return;
   }
-  struct http_header h[] = {
-      {"x-amz-bucket-region", b.location[0] ? b.location : r->c->config.region}};
+  struct http_header h[] = {{"x-amz-bucket-region",
+                             b.location[0] ? b.location : r->c->config.region}};
   s3_send(r, 200, h, 1, NULL, NULL, 0);
 }
 
@@ -182,8 +182,8 @@ static int abort_uploads_if_empty(struct s3_request *r) {
   int objects = 0;
   struct meta_list_params p = {.max_keys = 1};
   struct meta_list_result res;
-  int rc = meta_list_objects(r->c->meta, r->bucket, &p, count_entry, &objects,
-                             &res);
+  int rc =
+      meta_list_objects(r->c->meta, r->bucket, &p, count_entry, &objects, &res);
   if (rc != 0 || objects > 0)
     return rc;
   struct upload_ids l = {0};

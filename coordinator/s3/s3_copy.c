@@ -108,8 +108,7 @@ static void commit(struct copy_op *op, const char *etag,
     if (fresh_chunks)
       discard(op);
     if (rc == CAIRN_ENOENT)
-      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket",
-                    NULL);
+      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket", NULL);
     else
       s3_send_cairn_error(r, rc);
     return;
@@ -175,7 +174,9 @@ static void on_reader_done(struct object_reader *rd, int status, void *arg) {
     settle(op);
 }
 
-static void writer_pause(void *arg) { ((struct copy_op *)arg)->writer_full = 1; }
+static void writer_pause(void *arg) {
+  ((struct copy_op *)arg)->writer_full = 1;
+}
 
 static void writer_resume(void *arg) {
   struct copy_op *op = arg;
@@ -264,21 +265,21 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
                    sizeof src_bucket, &src_key) != 0 ||
       strlen(src_key) > S3_KEY_MAX) {
     free(src_key);
-    s3_send_error(r, "InvalidArgument", "Copy Source must mention the "
+    s3_send_error(r, "InvalidArgument",
+                  "Copy Source must mention the "
                   "source bucket and key: sourcebucket/sourcekey");
     return;
   }
   int rc = meta_object_get_latest(r->c->meta, src_bucket, src_key, &op->src);
-  int self = strcmp(src_bucket, r->bucket) == 0 &&
-             strcmp(src_key, r->key) == 0;
+  int self = strcmp(src_bucket, r->bucket) == 0 && strcmp(src_key, r->key) == 0;
   free(src_key);
   if (rc != 0) {
     struct meta_bucket b;
-    s3_send_error(r, rc != CAIRN_ENOENT ? "InternalError"
-                     : meta_bucket_get(r->c->meta, src_bucket, &b) ==
-                             CAIRN_ENOENT
-                         ? "NoSuchBucket"
-                         : "NoSuchKey",
+    s3_send_error(r,
+                  rc != CAIRN_ENOENT ? "InternalError"
+                  : meta_bucket_get(r->c->meta, src_bucket, &b) == CAIRN_ENOENT
+                      ? "NoSuchBucket"
+                      : "NoSuchKey",
                   NULL);
     return;
   }
@@ -292,8 +293,8 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
     s3_send_error(r, "InvalidArgument", "Unknown metadata directive.");
     return;
   }
-  op->replace = !part_number && directive &&
-                strcasecmp(directive, "REPLACE") == 0;
+  op->replace =
+      !part_number && directive && strcasecmp(directive, "REPLACE") == 0;
   if (op->replace) {
     const char *error = s3_attrs_from_request(r, &op->attrs);
     if (error) {
@@ -316,7 +317,8 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
     op->length = b - a + 1;
   }
   if (op->length > MAX_COPY_SIZE) {
-    s3_send_error(r, "InvalidRequest", "The specified copy source is larger "
+    s3_send_error(r, "InvalidRequest",
+                  "The specified copy source is larger "
                   "than the maximum allowable size for a copy source: "
                   "5368709120");
     return;
@@ -389,13 +391,14 @@ void s3_upload_part_copy(struct s3_request *r) {
   char *end = NULL;
   long part = part_text ? strtol(part_text, &end, 10) : 0;
   if (!part_text || *end || part < 1 || part > 10000) {
-    s3_send_error(r, "InvalidArgument", "Part number must be an integer "
+    s3_send_error(r, "InvalidArgument",
+                  "Part number must be an integer "
                   "between 1 and 10000, inclusive");
     return;
   }
   struct meta_upload u;
-  if (!upload_id || meta_upload_get(r->c->meta, r->bucket, r->key, upload_id,
-                                    &u) != 0) {
+  if (!upload_id ||
+      meta_upload_get(r->c->meta, r->bucket, r->key, upload_id, &u) != 0) {
     s3_send_error(r, "NoSuchUpload", NULL);
     return;
   }

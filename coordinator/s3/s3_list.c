@@ -99,8 +99,8 @@ void s3_list_objects(struct s3_request *r) {
   const char *encoding = s3_query(r, "encoding-type");
   const char *max_keys_text = s3_query(r, "max-keys");
   const char *token = v2 ? s3_query(r, "continuation-token") : NULL;
-  const char *start_after = v2 ? s3_query(r, "start-after")
-                               : s3_query(r, "marker");
+  const char *start_after =
+      v2 ? s3_query(r, "start-after") : s3_query(r, "marker");
   if (encoding && strcmp(encoding, "url") != 0) {
     s3_send_error(r, "InvalidArgument", "Invalid Encoding Method specified");
     return;
@@ -134,11 +134,11 @@ void s3_list_objects(struct s3_request *r) {
 
   struct s3_xml x;
   s3_xml_init(&x, "ListBucketResult");
-  struct list_page page = {r, &x, encoding != NULL,
-                           v2 ? s3_query(r, "fetch-owner") &&
-                                    strcmp(s3_query(r, "fetch-owner"),
-                                           "true") == 0
-                              : 1};
+  struct list_page page = {
+      r, &x, encoding != NULL,
+      v2 ? s3_query(r, "fetch-owner") &&
+               strcmp(s3_query(r, "fetch-owner"), "true") == 0
+         : 1};
   s3_xml_text(&x, "Name", r->bucket);
   key_element(&page, "Prefix", prefix ? prefix : "");
   if (v2 && start_after)
@@ -178,8 +178,8 @@ void s3_list_objects(struct s3_request *r) {
     s3_xml_textf(&x, "KeyCount", "%u", res.count);
     if (res.truncated) {
       char next[4 * ((S3_KEY_MAX + 2) / 3) + 1];
-      crypto_base64((const uint8_t *)res.next_marker,
-                    strlen(res.next_marker), next);
+      crypto_base64((const uint8_t *)res.next_marker, strlen(res.next_marker),
+                    next);
       s3_xml_text(&x, "NextContinuationToken", next);
     }
   } else if (res.truncated && delimiter) {

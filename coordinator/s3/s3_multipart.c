@@ -20,9 +20,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define MIN_PART_SIZE (5ULL << 20)     /* AWS: 5 MiB, except the last part */
-#define MAX_PARTS 10000                /* AWS: part numbers 1..10,000 */
-#define COMPLETE_BODY_MAX (4u << 20)   /* 10,000 parts with their ETags */
+#define MIN_PART_SIZE (5ULL << 20)   /* AWS: 5 MiB, except the last part */
+#define MAX_PARTS 10000              /* AWS: part numbers 1..10,000 */
+#define COMPLETE_BODY_MAX (4u << 20) /* 10,000 parts with their ETags */
 #define LIST_MAX 1000
 
 static int parse_number(const char *text, long min, long max, long *out) {
@@ -47,9 +47,10 @@ static int find_upload(struct s3_request *r, struct meta_upload *u) {
     return 0;
   struct meta_bucket b;
   if (rc == CAIRN_ENOENT)
-    s3_send_error(r, meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
-                         ? "NoSuchBucket"
-                         : "NoSuchUpload",
+    s3_send_error(r,
+                  meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
+                      ? "NoSuchBucket"
+                      : "NoSuchUpload",
                   NULL);
   else
     s3_send_cairn_error(r, rc);
@@ -65,9 +66,9 @@ void s3_create_multipart_upload(struct s3_request *r) {
       "content-type",     "content-encoding", "content-disposition",
       "content-language", "cache-control",    "expires"};
   const char **fields[] = {
-      &u.attrs.content_type,     &u.attrs.content_encoding,
+      &u.attrs.content_type,        &u.attrs.content_encoding,
       &u.attrs.content_disposition, &u.attrs.content_language,
-      &u.attrs.cache_control,    &u.attrs.expires};
+      &u.attrs.cache_control,       &u.attrs.expires};
   for (size_t i = 0; i < 6; i++)
     *fields[i] = s3_header(r, stored[i]);
   const struct http_header *h;
@@ -194,20 +195,11 @@ static void complete_body_done(struct s3_request *r) {
     s3_send_xml(r, &x);
     break;
   }
-  case CAIRN_ENOENT:
-    s3_send_error(r, "NoSuchUpload", NULL);
-    break;
-  case CAIRN_EINVAL:
-    s3_send_error(r, "InvalidPart", NULL);
-    break;
-  case CAIRN_EPROTO:
-    s3_send_error(r, "InvalidPartOrder", NULL);
-    break;
-  case CAIRN_ERANGE:
-    s3_send_error(r, "EntityTooSmall", NULL);
-    break;
-  default:
-    s3_send_cairn_error(r, rc);
+  case CAIRN_ENOENT: s3_send_error(r, "NoSuchUpload", NULL); break;
+  case CAIRN_EINVAL: s3_send_error(r, "InvalidPart", NULL); break;
+  case CAIRN_EPROTO: s3_send_error(r, "InvalidPartOrder", NULL); break;
+  case CAIRN_ERANGE: s3_send_error(r, "EntityTooSmall", NULL); break;
+  default: s3_send_cairn_error(r, rc);
   }
 done:
   free(d.parts);
@@ -227,8 +219,8 @@ void s3_abort_multipart_upload(struct s3_request *r) {
   if (find_upload(r, &u) != 0)
     return;
   meta_upload_free(&u);
-  int rc = meta_upload_abort(r->c->meta, r->bucket, r->key,
-                             s3_query(r, "uploadId"));
+  int rc =
+      meta_upload_abort(r->c->meta, r->bucket, r->key, s3_query(r, "uploadId"));
   if (rc != 0 && rc != CAIRN_ENOENT) {
     s3_send_cairn_error(r, rc);
     return;
@@ -236,7 +228,8 @@ void s3_abort_multipart_upload(struct s3_request *r) {
   s3_send(r, 204, NULL, 0, NULL, NULL, 0);
 }
 
-/* ---- ListParts ------------------------------------------------------------ */
+/* ---- ListParts ------------------------------------------------------------
+ */
 
 struct parts_page {
   struct s3_xml *x;
@@ -260,8 +253,8 @@ static int part_cb(const struct meta_part *p, void *arg) {
 void s3_list_parts(struct s3_request *r) {
   long marker = 0, max = LIST_MAX;
   if ((s3_query(r, "part-number-marker") &&
-       parse_number(s3_query(r, "part-number-marker"), 0, MAX_PARTS,
-                    &marker) != 0) ||
+       parse_number(s3_query(r, "part-number-marker"), 0, MAX_PARTS, &marker) !=
+           0) ||
       (s3_query(r, "max-parts") &&
        parse_number(s3_query(r, "max-parts"), 0, 1 << 30, &max) != 0)) {
     s3_send_error(r, "InvalidArgument", NULL);
@@ -302,7 +295,8 @@ void s3_list_parts(struct s3_request *r) {
   s3_send_xml(r, &x);
 }
 
-/* ---- ListMultipartUploads -------------------------------------------------- */
+/* ---- ListMultipartUploads --------------------------------------------------
+ */
 
 struct uploads_page {
   struct s3_xml *x;

@@ -32,10 +32,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_PUT_SIZE (5ULL << 30)     /* AWS: 5 GiB in one PUT */
-#define USER_META_MAX 2048            /* AWS: 2 KB of x-amz-meta-* */
-#define GET_WINDOW (2u << 20)         /* response bytes queued before pause */
-#define DELETE_BODY_MAX (2u << 20)    /* 1000 keys of 1024 bytes, escaped */
+#define MAX_PUT_SIZE (5ULL << 30)  /* AWS: 5 GiB in one PUT */
+#define USER_META_MAX 2048         /* AWS: 2 KB of x-amz-meta-* */
+#define GET_WINDOW (2u << 20)      /* response bytes queued before pause */
+#define DELETE_BODY_MAX (2u << 20) /* 1000 keys of 1024 bytes, escaped */
 #define DELETE_KEYS_MAX 1000
 
 /* ---- stored headers ------------------------------------------------------ */
@@ -61,7 +61,7 @@ static const char **attr_field(struct meta_object_attrs *a, size_t i) {
 /* Fills attrs from the request (pointers into the request's headers,
  * valid for the request's life). NULL, or the S3 error. */
 const char *s3_attrs_from_request(struct s3_request *r,
-                                      struct meta_object_attrs *a) {
+                                  struct meta_object_attrs *a) {
   memset(a, 0, sizeof *a);
   for (size_t i = 0; i < N_STORED; i++)
     *attr_field(a, i) = s3_header(r, stored_headers[i].header);
@@ -117,8 +117,8 @@ struct put_op {
   struct meta_object_attrs attrs;
   uint64_t size, received;
   int body_done, writer_done, writer_status;
-  const char *error;   /* S3 error to answer once the writer is quiet */
-  int abandoned;       /* client gone: answer nothing */
+  const char *error;    /* S3 error to answer once the writer is quiet */
+  int abandoned;        /* client gone: answer nothing */
   uint32_t part_number; /* UploadPart: the part; 0 for PutObject */
   const char *upload_id;
 };
@@ -151,8 +151,7 @@ static void put_discard_chunks(struct put_op *op) {
   const struct meta_chunk *chunks = object_writer_chunks(op->w, &n);
   int rc = meta_gc_add(op->r->c->meta, chunks, n);
   if (rc != 0)
-    log_error("s3", "cannot queue %u orphan chunks: %s", n,
-              cairn_strerror(rc));
+    log_error("s3", "cannot queue %u orphan chunks: %s", n, cairn_strerror(rc));
 }
 
 static void put_commit(struct put_op *op) {
@@ -196,8 +195,8 @@ static void put_commit(struct put_op *op) {
         .part_number = op->part_number,
         .size = op->size,
         .last_modified_ms = rec.last_modified_ms,
-        .checksum_value = op->algorithm != CHECKSUM_NONE ? checksum_value
-                                                         : NULL,
+        .checksum_value =
+            op->algorithm != CHECKSUM_NONE ? checksum_value : NULL,
         .n_chunks = rec.n_chunks,
         .chunks = rec.chunks,
     };
@@ -209,8 +208,7 @@ static void put_commit(struct put_op *op) {
   if (rc != 0) {
     put_discard_chunks(op);
     if (rc == CAIRN_ENOENT)
-      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket",
-                    NULL);
+      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket", NULL);
     else
       s3_send_cairn_error(r, rc);
     return;
@@ -221,8 +219,8 @@ static void put_commit(struct put_op *op) {
   size_t n = 0;
   h[n++] = (struct http_header){"ETag", quoted};
   if (op->algorithm != CHECKSUM_NONE)
-    h[n++] = (struct http_header){checksum_header(op->algorithm),
-                                  checksum_value};
+    h[n++] =
+        (struct http_header){checksum_header(op->algorithm), checksum_value};
   s3_send(r, 200, h, n, NULL, NULL, 0);
 }
 
@@ -401,7 +399,7 @@ struct get_op {
   struct s3_request *r;
   struct meta_object obj;
   struct object_reader *reader;
-  size_t queued;        /* response bytes not yet flushed */
+  size_t queued; /* response bytes not yet flushed */
   int reader_paused, reader_done, reader_status, writes_pending;
 };
 
@@ -518,8 +516,8 @@ static int etag_matches(const char *list, const char *etag) {
       s++;
       e--;
     }
-    if ((e - s == 1 && *s == '*') ||
-        ((size_t)(e - s) == strlen(etag) && strncmp(s, etag, (size_t)(e - s)) == 0))
+    if ((e - s == 1 && *s == '*') || ((size_t)(e - s) == strlen(etag) &&
+                                      strncmp(s, etag, (size_t)(e - s)) == 0))
       return 1;
     p = end;
   }
@@ -604,9 +602,10 @@ void s3_get_object(struct s3_request *r) {
   int rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &op->obj);
   if (rc == CAIRN_ENOENT) {
     struct meta_bucket b;
-    s3_send_error(r, meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
-                         ? "NoSuchBucket"
-                         : "NoSuchKey",
+    s3_send_error(r,
+                  meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
+                      ? "NoSuchBucket"
+                      : "NoSuchKey",
                   NULL);
     return;
   }
@@ -677,12 +676,12 @@ void s3_get_object(struct s3_request *r) {
   }
   /* Stored headers, then response-content-* overrides (GET only). */
   static const char *const overrides[N_STORED] = {
-      "response-content-type", "response-content-encoding",
+      "response-content-type",        "response-content-encoding",
       "response-content-disposition", "response-content-language",
-      "response-cache-control", "response-expires"};
+      "response-cache-control",       "response-expires"};
   static const char *const names[N_STORED] = {
-      "Content-Type", "Content-Encoding", "Content-Disposition",
-      "Content-Language", "Cache-Control", "Expires"};
+      "Content-Type",     "Content-Encoding", "Content-Disposition",
+      "Content-Language", "Cache-Control",    "Expires"};
   struct meta_object_attrs attrs = o->attrs;
   for (size_t i = 0; i < N_STORED; i++) {
     const char *v = s3_query(r, overrides[i]);
@@ -703,8 +702,8 @@ void s3_get_object(struct s3_request *r) {
         checksum_header(checksum_parse(o->attrs.checksum_algorithm)),
         o->attrs.checksum_value};
 
-  if (s3_start_response(r, ranged ? 206 : 200, h, n,
-                        (int64_t)length_bytes) != 0) {
+  if (s3_start_response(r, ranged ? 206 : 200, h, n, (int64_t)length_bytes) !=
+      0) {
     s3_request_end(r);
     return;
   }
@@ -817,8 +816,8 @@ static void delete_objects_body_done(struct s3_request *r) {
       } else {
         s3_xml_open(&x, "Error");
         s3_xml_text(&x, "Key", d->keys[i]);
-        s3_xml_text(&x, "Code", err == CAIRN_EINVAL ? "InvalidArgument"
-                                                    : "InternalError");
+        s3_xml_text(&x, "Code",
+                    err == CAIRN_EINVAL ? "InvalidArgument" : "InternalError");
         s3_xml_text(&x, "Message", cairn_strerror(err));
         s3_xml_close(&x, "Error");
       }
@@ -832,6 +831,5 @@ static void delete_objects_body_done(struct s3_request *r) {
 }
 
 void s3_delete_objects(struct s3_request *r) {
-  s3_collect_body(r, DELETE_BODY_MAX, "MalformedXML",
-                  delete_objects_body_done);
+  s3_collect_body(r, DELETE_BODY_MAX, "MalformedXML", delete_objects_body_done);
 }

@@ -12,8 +12,8 @@
 enum s3_target { S3_SERVICE, S3_BUCKET, S3_OBJECT };
 
 struct s3_op {
-  const char *name;        /* AWS operation name, "PutObject" */
-  const char *action;      /* IAM action, "s3:PutObject" */
+  const char *name;   /* AWS operation name, "PutObject" */
+  const char *action; /* IAM action, "s3:PutObject" */
   const char *method;
   enum s3_target target;
   const char *subresource; /* query parameter that selects it, or NULL */

@@ -50,28 +50,27 @@ struct s3_request {
   char *path;                     /* decoded path, for Resource */
   struct s3_query_param query[S3_MAX_QUERY];
   size_t query_count;
-  char access_key[129];           /* who signed it */
-  struct s3_body *body;           /* aws-chunked / payload hash checks */
-  int client_gone;                /* on_abort came: no answer possible */
+  char access_key[129];               /* who signed it */
+  struct s3_body *body;               /* aws-chunked / payload hash checks */
+  int client_gone;                    /* on_abort came: no answer possible */
   struct s3_auth_stream *auth_stream; /* chunk-signature state, or NULL */
-  char encoding_buf[256];         /* Content-Encoding without aws-chunked */
+  char encoding_buf[256];             /* Content-Encoding without aws-chunked */
   struct s3_sink sink;
-  void *op;                       /* the operation's state */
+  void *op; /* the operation's state */
   void (*op_free)(void *op);
-  int paused;                     /* body paused by the operation */
+  int paused; /* body paused by the operation */
   int responded;
   /* Small bodies collected whole (XML documents), bounded. */
   char *collected;
   size_t collected_len, collect_max;
   void (*collected_done)(struct s3_request *r);
-  const char *collect_too_large;  /* error code when over collect_max */
+  const char *collect_too_large; /* error code when over collect_max */
 };
 
 /* ---- responses (s3_response.c) ------------------------------------------ */
 
 /* Sends an S3 XML error (message NULL: the code's default) and ends r. */
-void s3_send_error(struct s3_request *r, const char *code,
-                   const char *message);
+void s3_send_error(struct s3_request *r, const char *code, const char *message);
 /* Maps an internal CAIRN_E* code to an S3 error and sends it. */
 void s3_send_cairn_error(struct s3_request *r, int cairn_err);
 /* status + common headers + extra ones + optional body, then ends r. */
@@ -102,7 +101,8 @@ struct s3_xml {
   size_t len, cap;
   int failed; /* out of memory: the document is unusable */
 };
-void s3_xml_init(struct s3_xml *x, const char *root);     /* prolog + <root xmlns> */
+void s3_xml_init(struct s3_xml *x,
+                 const char *root); /* prolog + <root xmlns> */
 void s3_xml_open(struct s3_xml *x, const char *name);
 void s3_xml_close(struct s3_xml *x, const char *name);
 void s3_xml_text(struct s3_xml *x, const char *name, const char *text);

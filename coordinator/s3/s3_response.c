@@ -17,80 +17,77 @@
 
 /* ---- the error table: one row per S3 error code we answer ---------------
  * Status and default message as in AWS's S3 API reference, "Error codes". */
-#define S3_ERROR_TABLE(XX)                                                    \
-  XX("AccessDenied", 403, "Access Denied")                                    \
-  XX("AuthorizationHeaderMalformed", 400,                                     \
-     "The authorization header you provided is invalid.")                     \
-  XX("AuthorizationQueryParametersError", 400,                                \
-     "Error parsing the X-Amz-Credential parameter.")                         \
-  XX("BadDigest", 400,                                                        \
-     "The Content-MD5 or checksum you specified did not match what we "      \
-     "received.")                                                             \
-  XX("BadRequest", 400, "The request could not be understood.")               \
-  XX("BucketAlreadyExists", 409,                                              \
-     "The requested bucket name is not available.")                           \
-  XX("BucketAlreadyOwnedByYou", 409,                                          \
-     "Your previous request to create the named bucket succeeded and you "   \
-     "already own it.")                                                       \
-  XX("BucketNotEmpty", 409,                                                   \
-     "The bucket you tried to delete is not empty.")                          \
-  XX("EntityTooLarge", 400,                                                   \
-     "Your proposed upload exceeds the maximum allowed object size.")         \
-  XX("EntityTooSmall", 400,                                                   \
-     "Your proposed upload is smaller than the minimum allowed object size.") \
-  XX("IncompleteBody", 400,                                                   \
-     "You did not provide the number of bytes specified by the "             \
-     "Content-Length HTTP header.")                                           \
-  XX("InternalError", 500,                                                    \
-     "We encountered an internal error. Please try again.")                   \
-  XX("InvalidAccessKeyId", 403,                                               \
-     "The AWS access key Id you provided does not exist in our records.")     \
-  XX("InvalidArgument", 400, "Invalid Argument")                              \
-  XX("InvalidBucketName", 400, "The specified bucket is not valid.")          \
-  XX("InvalidDigest", 400, "The Content-MD5 you specified is not valid.")     \
-  XX("InvalidLocationConstraint", 400,                                        \
-     "The specified location constraint is not valid.")                       \
-  XX("InvalidPart", 400,                                                      \
-     "One or more of the specified parts could not be found.")                \
-  XX("InvalidPartOrder", 400,                                                 \
-     "The list of parts was not in ascending order.")                         \
-  XX("InvalidPartNumber", 416, "The requested partnumber is not satisfiable") \
-  XX("InvalidRange", 416, "The requested range is not satisfiable")           \
-  XX("InvalidRequest", 400, "Invalid Request")                                \
-  XX("InvalidURI", 400, "Couldn't parse the specified URI.")                  \
-  XX("KeyTooLongError", 400, "Your key is too long.")                         \
-  XX("MalformedXML", 400,                                                     \
-     "The XML you provided was not well-formed or did not validate against " \
-     "our published schema.")                                                 \
-  XX("MetadataTooLarge", 400,                                                 \
-     "Your metadata headers exceed the maximum allowed metadata size.")       \
-  XX("MethodNotAllowed", 405,                                                 \
-     "The specified method is not allowed against this resource.")            \
-  XX("MissingContentLength", 411,                                             \
-     "You must provide the Content-Length HTTP header.")                      \
-  XX("NoSuchBucket", 404, "The specified bucket does not exist")              \
-  XX("NoSuchKey", 404, "The specified key does not exist.")                   \
-  XX("NoSuchUpload", 404,                                                     \
-     "The specified multipart upload does not exist.")                        \
-  XX("NotImplemented", 501,                                                   \
-     "A header you provided implies functionality that is not "              \
-     "implemented.")                                                          \
-  XX("PreconditionFailed", 412,                                               \
-     "At least one of the preconditions you specified did not hold.")         \
-  XX("RequestHeaderSectionTooLarge", 400,                                     \
-     "Your request header section exceeds the maximum allowed size.")         \
-  XX("RequestTimeTooSkewed", 403,                                             \
-     "The difference between the request time and the server's time is "     \
-     "too large.")                                                            \
-  XX("RequestTimeout", 400,                                                   \
-     "Your socket connection to the server was not read from or written to " \
-     "within the timeout period.")                                            \
-  XX("ServiceUnavailable", 503, "Please reduce your request rate.")           \
-  XX("SignatureDoesNotMatch", 403,                                            \
-     "The request signature we calculated does not match the signature you " \
-     "provided. Check your key and signing method.")                          \
-  XX("XAmzContentSHA256Mismatch", 400,                                        \
-     "The provided 'x-amz-content-sha256' header does not match what was "   \
+#define S3_ERROR_TABLE(XX)                                                     \
+  XX("AccessDenied", 403, "Access Denied")                                     \
+  XX("AuthorizationHeaderMalformed", 400,                                      \
+     "The authorization header you provided is invalid.")                      \
+  XX("AuthorizationQueryParametersError", 400,                                 \
+     "Error parsing the X-Amz-Credential parameter.")                          \
+  XX("BadDigest", 400,                                                         \
+     "The Content-MD5 or checksum you specified did not match what we "        \
+     "received.")                                                              \
+  XX("BadRequest", 400, "The request could not be understood.")                \
+  XX("BucketAlreadyExists", 409,                                               \
+     "The requested bucket name is not available.")                            \
+  XX("BucketAlreadyOwnedByYou", 409,                                           \
+     "Your previous request to create the named bucket succeeded and you "     \
+     "already own it.")                                                        \
+  XX("BucketNotEmpty", 409, "The bucket you tried to delete is not empty.")    \
+  XX("EntityTooLarge", 400,                                                    \
+     "Your proposed upload exceeds the maximum allowed object size.")          \
+  XX("EntityTooSmall", 400,                                                    \
+     "Your proposed upload is smaller than the minimum allowed object size.")  \
+  XX("IncompleteBody", 400,                                                    \
+     "You did not provide the number of bytes specified by the "               \
+     "Content-Length HTTP header.")                                            \
+  XX("InternalError", 500,                                                     \
+     "We encountered an internal error. Please try again.")                    \
+  XX("InvalidAccessKeyId", 403,                                                \
+     "The AWS access key Id you provided does not exist in our records.")      \
+  XX("InvalidArgument", 400, "Invalid Argument")                               \
+  XX("InvalidBucketName", 400, "The specified bucket is not valid.")           \
+  XX("InvalidDigest", 400, "The Content-MD5 you specified is not valid.")      \
+  XX("InvalidLocationConstraint", 400,                                         \
+     "The specified location constraint is not valid.")                        \
+  XX("InvalidPart", 400,                                                       \
+     "One or more of the specified parts could not be found.")                 \
+  XX("InvalidPartOrder", 400, "The list of parts was not in ascending order.") \
+  XX("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")  \
+  XX("InvalidRange", 416, "The requested range is not satisfiable")            \
+  XX("InvalidRequest", 400, "Invalid Request")                                 \
+  XX("InvalidURI", 400, "Couldn't parse the specified URI.")                   \
+  XX("KeyTooLongError", 400, "Your key is too long.")                          \
+  XX("MalformedXML", 400,                                                      \
+     "The XML you provided was not well-formed or did not validate against "   \
+     "our published schema.")                                                  \
+  XX("MetadataTooLarge", 400,                                                  \
+     "Your metadata headers exceed the maximum allowed metadata size.")        \
+  XX("MethodNotAllowed", 405,                                                  \
+     "The specified method is not allowed against this resource.")             \
+  XX("MissingContentLength", 411,                                              \
+     "You must provide the Content-Length HTTP header.")                       \
+  XX("NoSuchBucket", 404, "The specified bucket does not exist")               \
+  XX("NoSuchKey", 404, "The specified key does not exist.")                    \
+  XX("NoSuchUpload", 404, "The specified multipart upload does not exist.")    \
+  XX("NotImplemented", 501,                                                    \
+     "A header you provided implies functionality that is not "                \
+     "implemented.")                                                           \
+  XX("PreconditionFailed", 412,                                                \
+     "At least one of the preconditions you specified did not hold.")          \
+  XX("RequestHeaderSectionTooLarge", 400,                                      \
+     "Your request header section exceeds the maximum allowed size.")          \
+  XX("RequestTimeTooSkewed", 403,                                              \
+     "The difference between the request time and the server's time is "       \
+     "too large.")                                                             \
+  XX("RequestTimeout", 400,                                                    \
+     "Your socket connection to the server was not read from or written to "   \
+     "within the timeout period.")                                             \
+  XX("ServiceUnavailable", 503, "Please reduce your request rate.")            \
+  XX("SignatureDoesNotMatch", 403,                                             \
+     "The request signature we calculated does not match the signature you "   \
+     "provided. Check your key and signing method.")                           \
+  XX("XAmzContentSHA256Mismatch", 400,                                         \
+     "The provided 'x-amz-content-sha256' header does not match what was "     \
      "computed.")
 
 struct s3_error_row {
@@ -325,12 +322,8 @@ void s3_send_cairn_error(struct s3_request *r, int err) {
     s3_send_error(r, "ServiceUnavailable",
                   "The storage nodes are out of space.");
     break;
-  case CAIRN_ETIMEDOUT:
-    s3_send_error(r, "RequestTimeout", NULL);
-    break;
-  case CAIRN_ETOOBIG:
-    s3_send_error(r, "EntityTooLarge", NULL);
-    break;
+  case CAIRN_ETIMEDOUT: s3_send_error(r, "RequestTimeout", NULL); break;
+  case CAIRN_ETOOBIG: s3_send_error(r, "EntityTooLarge", NULL); break;
   default:
     log_error("s3", "[req=%s] internal error: %s", http_request_id(r->http),
               cairn_strerror(err));
@@ -375,7 +368,9 @@ static void collect_data(struct s3_request *r, const char *data, size_t len) {
   r->collected[r->collected_len] = '\0';
 }
 
-static void collect_end(struct s3_request *r) { r->collected_done(r); }
+static void collect_end(struct s3_request *r) {
+  r->collected_done(r);
+}
 
 static void collect_abort(struct s3_request *r, const char *code) {
   if (code)

@@ -49,7 +49,7 @@ static void on_abort(struct http_request *r, void *arg) {
 
 static void setup(void) {
   static const struct http_handler h = {on_request, on_body, on_body_end,
-                                        on_abort, NULL, NULL};
+                                        on_abort,   NULL,    NULL};
   struct http_limits l;
   char err[128];
   http_limits_default(&l);

@@ -131,14 +131,13 @@ static void test_hostport(void **state) {
                    CAIRN_EINVAL);
   assert_int_equal(config_parse_hostport("a:99999", host, 64, &port),
                    CAIRN_EINVAL);
-  assert_int_equal(config_parse_hostport(":80", host, 64, &port),
-                   CAIRN_EINVAL);
+  assert_int_equal(config_parse_hostport(":80", host, 64, &port), CAIRN_EINVAL);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_defaults),      cmocka_unit_test(test_precedence),
-      cmocka_unit_test(test_errors),        cmocka_unit_test(test_bad_file_line),
+      cmocka_unit_test(test_defaults), cmocka_unit_test(test_precedence),
+      cmocka_unit_test(test_errors),   cmocka_unit_test(test_bad_file_line),
       cmocka_unit_test(test_hostport),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,8 +37,8 @@ static uint8_t *sealed_heartbeat(const char *secret, size_t *len) {
 
 static int open_with(const uint8_t *buf, size_t len, const char *secret) {
   Cairn__ControlEnvelope *env = NULL;
-  int rc = control_open(buf, len, (const uint8_t *)secret, strlen(secret),
-                        &env);
+  int rc =
+      control_open(buf, len, (const uint8_t *)secret, strlen(secret), &env);
   if (rc == 0) {
     assert_non_null(env);
     cairn__control_envelope__free_unpacked(env, NULL);
@@ -53,9 +53,8 @@ static void test_good_mac(void **state) {
   size_t len;
   uint8_t *buf = sealed_heartbeat(SECRET, &len);
   Cairn__ControlEnvelope *env = NULL;
-  assert_int_equal(control_open(buf, len, (const uint8_t *)SECRET,
-                                strlen(SECRET), &env),
-                   0);
+  assert_int_equal(
+      control_open(buf, len, (const uint8_t *)SECRET, strlen(SECRET), &env), 0);
   assert_int_equal(env->kind, CAIRN__CONTROL_KIND__CONTROL_HEARTBEAT);
   assert_int_equal(env->mac.len, 32);
   Cairn__Heartbeat *hb =
@@ -104,8 +103,7 @@ static void test_kind_is_covered(void **state) {
   (void)state;
   size_t len;
   uint8_t *buf = sealed_heartbeat(SECRET, &len);
-  Cairn__ControlEnvelope *env =
-      cairn__control_envelope__unpack(NULL, len, buf);
+  Cairn__ControlEnvelope *env = cairn__control_envelope__unpack(NULL, len, buf);
   assert_non_null(env);
   /* Same body and MAC, another kind: refused. */
   env->kind = CAIRN__CONTROL_KIND__CONTROL_HELLO;
@@ -114,7 +112,8 @@ static void test_kind_is_covered(void **state) {
   cairn__control_envelope__pack(env, buf2);
   assert_int_equal(open_with(buf2, len2, SECRET), CAIRN_EAUTH);
   /* A kind the 1-byte MAC input could not tell from 3 (259): refused. */
-  env->kind = (Cairn__ControlKind)(256 + CAIRN__CONTROL_KIND__CONTROL_HEARTBEAT);
+  env->kind =
+      (Cairn__ControlKind)(256 + CAIRN__CONTROL_KIND__CONTROL_HEARTBEAT);
   free(buf2);
   len2 = cairn__control_envelope__get_packed_size(env);
   buf2 = malloc(len2);

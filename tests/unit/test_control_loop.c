@@ -59,7 +59,8 @@ int meta_node_delete(struct meta *m, const char *node_id) {
   return CAIRN_ENOENT;
 }
 
-/* ---- harness -------------------------------------------------------------- */
+/* ---- harness --------------------------------------------------------------
+ */
 
 static const char SECRET[] = "test-cluster-secret-0123456789";
 static const char WRONG[] = "not-the-cluster-secret-98765";
@@ -205,7 +206,9 @@ static int a_is_down(struct world *w) {
   return view_of(w, ID_A, &v) && !v.up;
 }
 
-static int node_refused(struct world *w) { return w->refused > 0; }
+static int node_refused(struct world *w) {
+  return w->refused > 0;
+}
 
 static int64_t last_heartbeat_of_a;
 static int a_heartbeat_advanced(struct world *w) {
@@ -214,7 +217,8 @@ static int a_heartbeat_advanced(struct world *w) {
          v.last_heartbeat_ms > last_heartbeat_of_a + 100;
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ----------------------------------------------------------------
+ */
 
 static void test_register_heartbeat_down(void **state) {
   struct world *w = *state;

@@ -51,7 +51,9 @@ struct tstate {
 };
 static struct tstate T;
 
-static void server_done(void *arg) { ((struct tstate *)arg)->done_called = 1; }
+static void server_done(void *arg) {
+  ((struct tstate *)arg)->done_called = 1;
+}
 
 static void start_shutdown(void) {
   if (!T.shutdown_started) {
@@ -242,15 +244,15 @@ static size_t h_render_error(int status, const char *reason,
 }
 
 static const struct http_handler HANDLER = {
-    h_request, h_body, h_body_end, h_abort, h_render_error, NULL,
-    "x-request-id"};
+    h_request,      h_body, h_body_end,    h_abort,
+    h_render_error, NULL,   "x-request-id"};
 
 /* ---- the blocking client (client thread) -------------------------------- */
 
-#define CHECK(t, cond)                                                        \
-  do {                                                                        \
-    if (!(cond) && !(t)->fail[0])                                             \
-      snprintf((t)->fail, sizeof(t)->fail, "line %d: %s", __LINE__, #cond);  \
+#define CHECK(t, cond)                                                         \
+  do {                                                                         \
+    if (!(cond) && !(t)->fail[0])                                              \
+      snprintf((t)->fail, sizeof(t)->fail, "line %d: %s", __LINE__, #cond);    \
   } while (0)
 
 struct cl {
@@ -401,7 +403,9 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
-static void on_async(uv_async_t *a) { (void)a; }
+static void on_async(uv_async_t *a) {
+  (void)a;
+}
 
 static void run_with(const struct http_limits *limits,
                      void (*client)(struct tstate *)) {
@@ -447,7 +451,8 @@ static void run_with(const struct http_limits *limits,
   assert_int_equal(T.body_while_paused, 0);
 }
 
-/* ---- scenarios ------------------------------------------------------------ */
+/* ---- scenarios ------------------------------------------------------------
+ */
 
 static void c_keepalive(struct tstate *t) {
   struct cl *c = cl_connect(t->port);
@@ -497,8 +502,8 @@ static void test_keepalive(void **s) {
 static void c_http10(struct tstate *t) {
   struct cl *c = cl_connect(t->port);
   struct resp r;
-  CHECK(t, cl_sends(c, "GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") ==
-               0);
+  CHECK(t,
+        cl_sends(c, "GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") == 0);
   CHECK(t, cl_response(c, &r, 0) == 0);
   CHECK(t, has_header(&r, "Connection: keep-alive"));
   resp_free(&r);
@@ -579,8 +584,8 @@ static void c_continue(struct tstate *t) {
   cl_close(c);
   /* Answered early without Expect, small body: drained, kept alive. */
   c = cl_connect(t->port);
-  CHECK(t, cl_sends(c, "PUT /reject HTTP/1.1\r\nContent-Length: 5\r\n\r\n") ==
-               0);
+  CHECK(t,
+        cl_sends(c, "PUT /reject HTTP/1.1\r\nContent-Length: 5\r\n\r\n") == 0);
   CHECK(t, cl_response(c, &r, 0) == 0);
   CHECK(t, r.status == 403 && !has_header(&r, "Connection: close"));
   resp_free(&r);
@@ -594,7 +599,9 @@ static void c_continue(struct tstate *t) {
   c = cl_connect(t->port);
   size_t n = 4u << 20;
   char *body = calloc(1, n);
-  CHECK(t, cl_sends(c, "PUT /reject HTTP/1.1\r\nContent-Length: 4194304\r\n\r\n") == 0);
+  CHECK(t,
+        cl_sends(
+            c, "PUT /reject HTTP/1.1\r\nContent-Length: 4194304\r\n\r\n") == 0);
   cl_send(c, body, n);
   shutdown(c->fd, SHUT_WR);
   free(body);
@@ -634,8 +641,8 @@ static void c_backpressure(struct tstate *t) {
   for (size_t i = 0; i < BIG_BODY; i++)
     body[i] = (char)('a' + i % 23);
   char head[128];
-  snprintf(head, sizeof head, "PUT /pause HTTP/1.1\r\nContent-Length: %u\r\n\r\n",
-           BIG_BODY);
+  snprintf(head, sizeof head,
+           "PUT /pause HTTP/1.1\r\nContent-Length: %u\r\n\r\n", BIG_BODY);
   CHECK(t, cl_sends(c, head) == 0);
   CHECK(t, cl_send(c, body, BIG_BODY) == 0);
   CHECK(t, cl_response(c, &r, 0) == 0);
@@ -655,8 +662,8 @@ static void test_backpressure(void **s) {
 static void c_pause_last(struct tstate *t) {
   struct cl *c = cl_connect(t->port);
   struct resp r;
-  CHECK(t, cl_sends(c, "PUT /pause HTTP/1.1\r\nContent-Length: 4\r\n\r\n") ==
-               0);
+  CHECK(t,
+        cl_sends(c, "PUT /pause HTTP/1.1\r\nContent-Length: 4\r\n\r\n") == 0);
   for (int i = 0; i < 4; i++) {
     usleep(20000);
     CHECK(t, cl_send(c, "wxyz" + i, 1) == 0);
@@ -679,8 +686,8 @@ static void expect_error_close(struct tstate *t, struct cl *c, int status) {
   CHECK(t, has_header(&r, "Connection: close"));
   CHECK(t, has_header(&r, "Content-Type: application/xml"));
   CHECK(t, has_header(&r, "\r\nx-request-id: "));
-  CHECK(t, r.body && strncmp(r.body, "<E>", 3) == 0 &&
-               atoi(r.body + 3) == status);
+  CHECK(t,
+        r.body && strncmp(r.body, "<E>", 3) == 0 && atoi(r.body + 3) == status);
   resp_free(&r);
   CHECK(t, cl_closed(c));
 }
@@ -721,14 +728,14 @@ static void c_limits(struct tstate *t) {
   free(big);
 
   c = cl_connect(t->port);
-  CHECK(t, cl_sends(c, "PUT /x HTTP/1.1\r\nContent-Length: 100000\r\n\r\n") ==
-               0);
+  CHECK(t,
+        cl_sends(c, "PUT /x HTTP/1.1\r\nContent-Length: 100000\r\n\r\n") == 0);
   expect_error_close(t, c, 413);
   cl_close(c);
 
   c = cl_connect(t->port);
-  CHECK(t, cl_sends(c, "PUT /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") ==
-               0);
+  CHECK(t,
+        cl_sends(c, "PUT /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") == 0);
   expect_error_close(t, c, 501);
   cl_close(c);
 
@@ -755,7 +762,8 @@ static void test_limits(void **s) {
 
 static void c_slow_header(struct tstate *t) {
   struct cl *c = cl_connect(t->port);
-  const char *req = "GET / HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const char *req =
+      "GET / HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   uint64_t start = now_ms();
   int sent_all = 1;
   for (const char *p = req; *p; p++) { /* a byte every 20 ms: slowloris */
@@ -785,8 +793,8 @@ static void c_slow_header(struct tstate *t) {
 
   /* A stalled body: 408, the handler's request aborted. */
   c = cl_connect(t->port);
-  CHECK(t, cl_sends(c, "PUT /k HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123") ==
-               0);
+  CHECK(t,
+        cl_sends(c, "PUT /k HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123") == 0);
   expect_error_close(t, c, 408);
   cl_close(c);
   t->expect_aborts = 1;
@@ -811,7 +819,7 @@ static void c_disconnect(struct tstate *t) {
   CHECK(t, cl_sends(c, "PUT /pause HTTP/1.1\r\nContent-Length: 100000\r\n\r\n"
                        "partial body") == 0);
   usleep(50000);
-  cl_close(c); /* mid-body, while paused */
+  cl_close(c);             /* mid-body, while paused */
   c = cl_connect(t->port); /* and mid-head: nothing to abort */
   CHECK(t, cl_sends(c, "GET / HTTP/1.1\r\nHost:") == 0);
   usleep(20000);
@@ -889,8 +897,8 @@ static void test_addr_in_use(void **s) {
   uv_loop_init(&loop);
   struct http_server *a, *b;
   char err[128];
-  assert_int_equal(http_server_start(&loop, "127.0.0.1", 0, NULL, &HANDLER,
-                                     &a, err, sizeof err),
+  assert_int_equal(http_server_start(&loop, "127.0.0.1", 0, NULL, &HANDLER, &a,
+                                     err, sizeof err),
                    0);
   assert_int_equal(http_server_start(&loop, "127.0.0.1", http_server_port(a),
                                      NULL, &HANDLER, &b, err, sizeof err),

@@ -92,8 +92,8 @@ static void fill_obj(struct test_obj *t, const char *bucket, const char *key,
     c->n_fragments = 3;
     c->fragments = t->frags[i];
     for (int f = 0; f < 3; f++) {
-      snprintf(t->frags[i][f].node_id, sizeof t->frags[i][f].node_id,
-               "%032x", f + 1);
+      snprintf(t->frags[i][f].node_id, sizeof t->frags[i][f].node_id, "%032x",
+               f + 1);
       t->frags[i][f].index = (uint32_t)f;
     }
   }
@@ -235,8 +235,7 @@ static void test_objects(void **state) {
   char big[META_OBJECT_KEY_MAX + 2];
   memset(big, 'k', sizeof big - 1);
   big[sizeof big - 1] = 0;
-  assert_int_equal(meta_object_get_latest(m, "objs", big, &got),
-                   CAIRN_EINVAL);
+  assert_int_equal(meta_object_get_latest(m, "objs", big, &got), CAIRN_EINVAL);
   big[META_OBJECT_KEY_MAX] = 0; /* exactly 1024: fine */
   fill_obj(&t, "objs", big, 9, 1);
   assert_int_equal(meta_object_put(m, &t.o), 0);
@@ -322,8 +321,7 @@ static void check_listing(const char *prefix, const char *delim,
     struct meta_list_params p = {prefix, delim, marker, page_size};
     struct meta_list_result res;
     int before = pg.n;
-    assert_int_equal(
-        meta_list_objects(m, "list", &p, page_cb, &pg, &res), 0);
+    assert_int_equal(meta_list_objects(m, "list", &p, page_cb, &pg, &res), 0);
     pages++;
     assert_int_equal(res.count, pg.n - before);
     if (!res.truncated)
@@ -338,8 +336,8 @@ static void check_listing(const char *prefix, const char *delim,
     assert_int_equal(got[i].is_prefix, want[i].is_prefix);
   }
   /* Truncated is set only when another item exists: no empty last page. */
-  assert_int_equal(pages, nw == 0 ? 1 : (nw + (int)page_size - 1) /
-                                            (int)page_size);
+  assert_int_equal(pages,
+                   nw == 0 ? 1 : (nw + (int)page_size - 1) / (int)page_size);
 }
 
 static void test_listing(void **state) {
@@ -356,8 +354,11 @@ static void test_listing(void **state) {
     keys[nkeys++] = strdup(k);
   }
   /* UTF-8 (bytes >= 0x80) sorts after ASCII; a key equal to a prefix. */
-  const char *extra[] = {"\xc3\xa9t\xc3\xa9/x", "\xc3\xa9t\xc3\xa9",
-                         "zzz", "dir05/", "\xe2\x82\xac/euro",
+  const char *extra[] = {"\xc3\xa9t\xc3\xa9/x",
+                         "\xc3\xa9t\xc3\xa9",
+                         "zzz",
+                         "dir05/",
+                         "\xe2\x82\xac/euro",
                          "dir05"};
   for (int i = 0; i < 6; i++)
     keys[nkeys++] = strdup(extra[i]);
@@ -566,8 +567,8 @@ static void test_multipart(void **state) {
                    0);
   assert_int_equal(seen.n, 1);
   seen.n = 0;
-  assert_int_equal(meta_upload_list(m, "mp", "", NULL, NULL, 1,
-                                    upload_seen_cb, &seen, &trunc),
+  assert_int_equal(meta_upload_list(m, "mp", "", NULL, NULL, 1, upload_seen_cb,
+                                    &seen, &trunc),
                    0);
   assert_int_equal(seen.n, 1);
   assert_true(trunc);
@@ -587,17 +588,17 @@ static void test_multipart(void **state) {
   struct meta_complete_part bad_order[] = {{2, e2}, {1, e1}};
   uint32_t bad = 99;
   struct meta_object obj;
-  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id,
-                                        bad_order, 2, MiB5, 0, &obj, &bad),
+  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, bad_order,
+                                        2, MiB5, 0, &obj, &bad),
                    CAIRN_EPROTO);
   struct meta_complete_part bad_etag[] = {{1, e1}, {2, e3}};
-  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id,
-                                        bad_etag, 2, MiB5, 0, &obj, &bad),
+  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, bad_etag,
+                                        2, MiB5, 0, &obj, &bad),
                    CAIRN_EINVAL);
   assert_int_equal(bad, 1);
   struct meta_complete_part missing[] = {{1, e1}, {4, e3}};
-  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id,
-                                        missing, 2, MiB5, 0, &obj, &bad),
+  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, missing, 2,
+                                        MiB5, 0, &obj, &bad),
                    CAIRN_EINVAL);
   /* Part 3 (10 bytes) is not last: EntityTooSmall. */
   char e5[40];
@@ -605,8 +606,8 @@ static void test_multipart(void **state) {
   crypto_md5(&t5, 1, d);
   crypto_hex(d, MD5_LEN, e5);
   struct meta_complete_part small[] = {{3, e3}, {5, e5}};
-  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, small,
-                                        2, MiB5, 0, &obj, &bad),
+  assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, small, 2,
+                                        MiB5, 0, &obj, &bad),
                    CAIRN_ERANGE);
   assert_int_equal(bad, 0);
   /* Failed completions changed nothing. */
