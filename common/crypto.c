@@ -123,7 +123,7 @@ void crypto_hex(const uint8_t *in, size_t len, char *out) {
   out[2 * len] = '\0';
 }
 
-static int hexval(char c) {
+int crypto_hex_digit(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
   if (c >= 'a' && c <= 'f')
@@ -138,7 +138,8 @@ int crypto_unhex(const char *hex, size_t hex_len, uint8_t *out,
   if (hex_len != 2 * out_len)
     return CAIRN_EINVAL;
   for (size_t i = 0; i < out_len; i++) {
-    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    int hi = crypto_hex_digit(hex[2 * i]),
+        lo = crypto_hex_digit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return CAIRN_EINVAL;
     out[i] = (uint8_t)(hi << 4 | lo);

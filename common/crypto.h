@@ -35,6 +35,8 @@ int crypto_random(void *buf, size_t len);
 
 /* Lower-case hex; out holds 2*len+1 bytes. */
 void crypto_hex(const uint8_t *in, size_t len, char *out);
+/* Value of one hex digit (either case), or -1. */
+int crypto_hex_digit(char c);
 /* Decodes exactly out_len bytes of hex; 0 or CAIRN_EINVAL. */
 int crypto_unhex(const char *hex, size_t hex_len, uint8_t *out, size_t out_len);
 

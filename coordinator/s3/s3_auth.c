@@ -12,6 +12,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "s3_request.h"
+#include "s3_uri.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -54,46 +55,16 @@ static void sb_str(struct strbuf *s, const char *str) {
   sb_add(s, str, strlen(str));
 }
 
-/* AWS URI encoding: unreserved bytes as is, '/' kept when keep_slash. */
+/* AWS URI encoding (s3_uri.h), appended to s. */
 static void sb_uri_encode(struct strbuf *s, const char *in, size_t n,
                           int keep_slash) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)in[i];
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (c == '/' && keep_slash)) {
-      sb_add(s, (const char *)&c, 1);
-    } else {
-      char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-      sb_add(s, esc, 3);
-    }
+  char *encoded = s3_uri_encode(in, n, keep_slash);
+  if (!encoded) {
+    s->failed = 1;
+    return;
   }
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes (no '+' rule: SigV4 clients encode a space as %20). */
-static size_t decode(const char *in, size_t n, char *out) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (in[i] == '%' && i + 2 < n && hexval(in[i + 1]) >= 0 &&
-        hexval(in[i + 2]) >= 0) {
-      out[o++] = (char)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
-      i += 2;
-    } else {
-      out[o++] = in[i];
-    }
-  }
-  out[o] = '\0';
-  return o;
+  sb_str(s, encoded);
+  free(encoded);
 }
 
 struct qpair {
@@ -123,14 +94,13 @@ static int canonical_query(const char *target, struct strbuf *out) {
       const char *eq = memchr(p, '=', len);
       size_t nlen = eq ? (size_t)(eq - p) : len;
       size_t vlen = eq ? len - nlen - 1 : 0;
-      char *name = malloc(nlen + 1), *value = malloc(vlen + 1);
+      /* SigV4 clients encode a space as %20, never '+'. */
+      char *name = s3_uri_decode(p, nlen, 0, 0);
+      char *value = s3_uri_decode(eq ? eq + 1 : "", vlen, 0, 0);
       struct strbuf en = {0}, ev = {0};
       if (name && value) {
-        size_t dn = decode(p, nlen, name);
-        size_t dv = eq ? decode(eq + 1, vlen, value) : 0;
-        value[dv] = '\0';
-        sb_uri_encode(&en, name, dn, 0);
-        sb_uri_encode(&ev, value, dv, 0);
+        sb_uri_encode(&en, name, strlen(name), 0);
+        sb_uri_encode(&ev, value, strlen(value), 0);
         sb_add(&en, "", 0);
         sb_add(&ev, "", 0);
       }

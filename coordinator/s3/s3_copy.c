@@ -17,6 +17,7 @@
 #include "object_reader.h"
 #include "object_writer.h"
 #include "s3_ops.h"
+#include "s3_uri.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -205,33 +206,9 @@ static void copy_abort(struct s3_request *r, const char *code) {
 static int parse_source(const char *header, char *bucket, size_t bcap,
                         char **key) {
   const char *s = header[0] == '/' ? header + 1 : header;
-  size_t n = strcspn(s, "?");
-  char *decoded = malloc(n + 1);
+  char *decoded = s3_uri_decode(s, strcspn(s, "?"), 0, 1);
   if (!decoded)
     return -1;
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '%') {
-      unsigned v = 0;
-      for (size_t k = 1; k <= 2 && i + k < n; k++) {
-        char ch = s[i + k];
-        int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                         : -1;
-        v = d < 0 ? 0x100 : v << 4 | (unsigned)d;
-      }
-      if (i + 2 >= n || v == 0 || v > 0xff) {
-        free(decoded);
-        return -1;
-      }
-      decoded[o++] = (char)v;
-      i += 2;
-    } else {
-      decoded[o++] = s[i];
-    }
-  }
-  decoded[o] = '\0';
   char *slash = strchr(decoded, '/');
   if (!slash || slash == decoded || !slash[1] ||
       (size_t)(slash - decoded) >= bcap) {

@@ -20,47 +20,12 @@
 #include "s3_body.h"
 #include "s3_ops.h"
 #include "s3_request.h"
+#include "s3_uri.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes n bytes of in into a new string; plus_is_space for query
- * strings. NULL when malformed or when it decodes to a NUL byte. */
-static char *url_decode(const char *in, size_t n, int plus_is_space) {
-  char *out = malloc(n + 1), *o = out;
-  if (!out)
-    return NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (in[i] == '%') {
-      int hi = i + 2 < n ? hex_value(in[i + 1]) : -1;
-      int lo = i + 2 < n ? hex_value(in[i + 2]) : -1;
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-        free(out);
-        return NULL;
-      }
-      *o++ = (char)(hi << 4 | lo);
-      i += 2;
-    } else if (in[i] == '+' && plus_is_space) {
-      *o++ = ' ';
-    } else {
-      *o++ = in[i];
-    }
-  }
-  *o = '\0';
-  return out;
-}
 
 static void request_free(struct s3_request *r) {
   if (r->op && r->op_free)
@@ -92,7 +57,7 @@ static const char *parse_target(struct s3_request *r) {
   size_t path_len = q ? (size_t)(q - target) : strlen(target);
   if (path_len == 0 || target[0] != '/')
     return "InvalidURI";
-  r->path = url_decode(target, path_len, 0);
+  r->path = s3_uri_decode(target, path_len, 0, 1);
   if (!r->path)
     return "InvalidURI";
 
@@ -138,8 +103,8 @@ static const char *parse_target(struct s3_request *r) {
       const char *eq = memchr(p, '=', len);
       size_t nlen = eq ? (size_t)(eq - p) : len;
       struct s3_query_param *qp = &r->query[r->query_count];
-      qp->name = url_decode(p, nlen, 1);
-      qp->value = eq ? url_decode(eq + 1, len - nlen - 1, 1) : strdup("");
+      qp->name = s3_uri_decode(p, nlen, 1, 1);
+      qp->value = eq ? s3_uri_decode(eq + 1, len - nlen - 1, 1, 1) : strdup("");
       if (!qp->name || !qp->value) {
         free(qp->name);
         free(qp->value);

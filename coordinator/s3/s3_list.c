@@ -7,6 +7,7 @@
 #include "error.h"
 #include "meta.h"
 #include "s3_ops.h"
+#include "s3_uri.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -21,33 +22,20 @@ struct list_page {
   int url_encode, fetch_owner;
 };
 
-/* encoding-type=url: every byte but unreserved ones and '/' escaped. */
-static void url_encode(const char *in, char *out, size_t cap) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t o = 0;
-  for (; *in && o + 4 < cap; in++) {
-    unsigned char c = (unsigned char)*in;
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        c == '/') {
-      out[o++] = (char)c;
-    } else {
-      out[o++] = '%';
-      out[o++] = hex[c >> 4];
-      out[o++] = hex[c & 15];
-    }
-  }
-  out[o] = '\0';
-}
-
 static void key_element(struct list_page *p, const char *name,
                         const char *value) {
   if (!p->url_encode) {
     s3_xml_text(p->x, name, value);
     return;
   }
-  char encoded[3 * S3_KEY_MAX + 1];
-  url_encode(value, encoded, sizeof encoded);
+  /* encoding-type=url: every byte but unreserved ones and '/' escaped. */
+  char *encoded = s3_uri_encode(value, strlen(value), 1);
+  if (!encoded) {
+    p->x->failed = 1;
+    return;
+  }
   s3_xml_text(p->x, name, encoded);
+  free(encoded);
 }
 
 static int list_entry(const struct meta_object_summary *e,
