@@ -65,6 +65,9 @@ const struct config_option coord_options[] = {
     {"shutdown-grace-ms", "CAIRN_SHUTDOWN_GRACE_MS", CONFIG_INT, "10000",
      OPT_INT(shutdown_grace_ms), 0, 600000,
      "on SIGTERM, time in-flight requests get to finish"},
+    {"write-intent-grace-ms", "CAIRN_WRITE_INTENT_GRACE_MS", CONFIG_INT,
+     "3600000", OPT_INT(write_intent_grace_ms), 1000, 7 * 24 * 3600000LL,
+     "chunks of an upload that never completed are deleted after this"},
 };
 
 const size_t coord_option_count =

@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_NODES 256
 
@@ -66,11 +67,38 @@ static void on_deleted(int status, void *arg) {
     pass_done(g);
 }
 
+static void issue_delete(struct gc *g, uint32_t item, const char *addr,
+                         const uint8_t id[16], uint32_t fragment) {
+  struct gc_delete *d = malloc(sizeof *d);
+  if (!d) {
+    g->failed[item] = 1;
+    return;
+  }
+  d->g = g;
+  d->item = item;
+  g->pending++;
+  if (node_delete(g->links, addr, id, fragment, on_deleted, d) != 0) {
+    g->pending--;
+    g->failed[item] = 1;
+    free(d);
+  }
+}
+
 static void on_tick(uv_timer_t *t) {
   struct gc *g = t->data;
   if (g->running)
     return;
   if (meta_gc_take(g->meta, GC_BATCH, &g->list) != 0 || g->list.n == 0) {
+    meta_gc_list_free(&g->list);
+    return;
+  }
+  /* Entries are oldest first; write intents not yet due come last. */
+  int64_t now = (int64_t)time(NULL) * 1000;
+  while (g->list.n > 0 && g->list.items[g->list.n - 1].queued_ms > now) {
+    free(g->list.items[g->list.n - 1].chunk.fragments);
+    g->list.n--;
+  }
+  if (g->list.n == 0) {
     meta_gc_list_free(&g->list);
     return;
   }
@@ -88,27 +116,17 @@ static void on_tick(uv_timer_t *t) {
   for (uint32_t i = 0; i < g->list.n; i++) {
     const struct meta_chunk *c = &g->list.items[i].chunk;
     for (uint32_t f = 0; f < c->n_fragments; f++) {
-      const struct cluster_node_view *v = NULL;
-      for (size_t k = 0; k < n_views; k++)
-        if (strcmp(views[k].node_id, c->fragments[f].node_id) == 0)
-          v = &views[k];
-      if (!v || !v->up) {
-        g->failed[i] = v != NULL; /* unknown node: nothing left to delete */
-        continue;
-      }
-      struct gc_delete *d = malloc(sizeof *d);
-      if (!d) {
-        g->failed[i] = 1;
-        continue;
-      }
-      d->g = g;
-      d->item = i;
-      g->pending++;
-      if (node_delete(g->links, v->data_addr, c->id, c->fragments[f].index,
-                      on_deleted, d) != 0) {
-        g->pending--;
-        g->failed[i] = 1;
-        free(d);
+      /* A write intent names no node: ask every node. */
+      int anywhere = c->fragments[f].node_id[0] == '\0';
+      for (size_t k = 0; k < n_views; k++) {
+        const struct cluster_node_view *v = &views[k];
+        if (!anywhere && strcmp(v->node_id, c->fragments[f].node_id) != 0)
+          continue;
+        if (!v->up) {
+          g->failed[i] = 1; /* retried on a later pass */
+          continue;
+        }
+        issue_delete(g, i, v->data_addr, c->id, c->fragments[f].index);
       }
     }
   }

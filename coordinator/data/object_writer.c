@@ -139,8 +139,7 @@ static int begin_chunk(struct object_writer *w) {
   chunk->length = length;
   chunk->layout =
       (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)w->cfg.replicas, 0};
-  if (crypto_random(chunk->id, sizeof chunk->id) != 0)
-    return CAIRN_EIO;
+  memcpy(chunk->id, w->cfg.chunk_ids[w->n_chunks], sizeof chunk->id);
 
   struct cluster_node_view views[MAX_NODES];
   struct place_candidate cands[MAX_NODES];
@@ -201,7 +200,7 @@ static int flush_piece(struct object_writer *w) {
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out) {
   if (cfg->replicas == 0 || cfg->replicas > MAX_REPLICAS ||
-      cfg->chunk_size == 0)
+      cfg->chunk_size == 0 || (cfg->size > 0 && !cfg->chunk_ids))
     return CAIRN_EINVAL;
   struct object_writer *w = calloc(1, sizeof *w);
   if (!w)

@@ -37,6 +37,9 @@ struct object_writer_config {
   uint32_t replicas;
   uint64_t chunk_size;
   uint64_t size; /* exact number of bytes the caller will write */
+  /* Ids for the chunks, in order (ceil(size / chunk_size) of them), chosen
+   * by the caller so it can record write intents first; borrowed. */
+  const uint8_t (*chunk_ids)[16];
   void (*pause)(void *arg);
   void (*resume)(void *arg);
   /* status 0: every chunk is fsync'd on all its nodes. */

@@ -146,7 +146,8 @@ struct meta_object {
   struct meta_chunk *chunks; /* ascending offsets, covering [0, size) */
   uint32_t n_parts;          /* 0 unless completed from a multipart upload */
   struct meta_part_boundary *parts;
-  void *owned_; /* internal: storage of a decoded record */
+  int64_t intent_ms; /* input only: clear this write intent (below) */
+  void *owned_;      /* internal: storage of a decoded record */
 };
 
 void meta_object_free(struct meta_object *obj);
@@ -271,6 +272,7 @@ struct meta_part {
   const char *checksum_value; /* base64 or NULL */
   uint32_t n_chunks;
   struct meta_chunk *chunks; /* offsets within the part */
+  int64_t intent_ms;         /* input only: clear this write intent */
 };
 
 /* Stores a part (chunks copied); replacing the same part number moves the
@@ -321,6 +323,16 @@ struct meta_gc_list {
 /* The oldest max entries (not removed). Free with meta_gc_list_free. */
 int meta_gc_take(struct meta *m, uint32_t max, struct meta_gc_list *out);
 void meta_gc_list_free(struct meta_gc_list *l);
+/* Write intents: before a chunk's bytes go to any node, its id is queued as
+ * garbage due at due_ms (an hour ahead), with `fragments` fragments on
+ * nodes not yet known (the collector asks every node). The record that
+ * makes the chunk live (meta_object_put / meta_part_put with intent_ms =
+ * due_ms) removes the intent in its own batch, so a coordinator crash at any
+ * moment leaves every written chunk either referenced or collectable.
+ * Synced. */
+int meta_intent_add(struct meta *m, int64_t due_ms,
+                    const uint8_t (*chunk_ids)[META_CHUNK_ID_LEN], uint32_t n,
+                    uint32_t fragments);
 /* Queues chunks that no record refers to (a failed or aborted upload). */
 int meta_gc_add(struct meta *m, const struct meta_chunk *chunks, uint32_t n);
 /* Removes entries whose fragments were deleted, in one synced batch. */

@@ -168,6 +168,9 @@ int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
 
 void key_bucket_prefix(struct meta_key *k, char table, const char *bucket);
 
+/* Removes the write intents of chunks queued at intent_ms (0: none). */
+void intent_clear_in_tx(struct meta_tx *tx, int64_t intent_ms,
+                        const struct meta_chunk *chunks, uint32_t n);
 /* Garbage: queue chunks (skipping ids found in keep[0..n_keep)). */
 int gc_queue_chunks(struct meta_tx *tx, const struct meta_chunk *chunks,
                     uint32_t n, const struct meta_chunk *keep, uint32_t n_keep);

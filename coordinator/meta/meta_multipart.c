@@ -218,6 +218,8 @@ static int apply_part_put(struct meta_tx *tx, void *arg) {
   if (r)
     return r;
   tx_put(tx, &k, a->val.buf, a->val.len);
+  intent_clear_in_tx(tx, a->part->intent_ms, a->part->chunks,
+                     a->part->n_chunks);
   return 0;
 }
 

@@ -431,6 +431,7 @@ int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
   if (!r) {
     latest_key(&k, rec->bucket, rec->key);
     tx_put(tx, &k, o.buf, o.len);
+    intent_clear_in_tx(tx, rec->intent_ms, rec->chunks, rec->n_chunks);
   }
   codec_out_release(&o);
   return r;
@@ -468,6 +469,8 @@ static int object_put_prepare(const struct meta_object *rec,
   if (!r)
     r = object_decode(a->value.buf, a->value.len, rec->bucket, rec->key,
                       &a->rec);
+  if (!r)
+    a->rec.intent_ms = rec->intent_ms; /* not stored: an input only */
   if (r) {
     codec_out_release(&a->value);
     free(a);
@@ -674,6 +677,64 @@ struct gc_add_arg {
 static int apply_gc_add(struct meta_tx *tx, void *arg) {
   struct gc_add_arg *a = arg;
   return gc_queue_chunks(tx, a->chunks, a->n, NULL, 0);
+}
+
+/* Deletes the intents of chunks (see meta_intent_add) inside tx. */
+void intent_clear_in_tx(struct meta_tx *tx, int64_t intent_ms,
+                        const struct meta_chunk *chunks, uint32_t n) {
+  if (!intent_ms)
+    return;
+  for (uint32_t i = 0; i < n; i++) {
+    struct meta_key k;
+    key_init(&k, TBL_GARBAGE);
+    key_u64(&k, (uint64_t)intent_ms);
+    key_raw(&k, chunks[i].id, META_CHUNK_ID_LEN);
+    tx_del(tx, &k);
+  }
+}
+
+struct intent_arg {
+  int64_t due_ms;
+  const uint8_t (*ids)[META_CHUNK_ID_LEN];
+  uint32_t n, fragments;
+};
+
+static int apply_intent_add(struct meta_tx *tx, void *arg) {
+  struct intent_arg *a = arg;
+  for (uint32_t i = 0; i < a->n; i++) {
+    struct meta_key k;
+    key_init(&k, TBL_GARBAGE);
+    key_u64(&k, (uint64_t)a->due_ms);
+    key_raw(&k, a->ids[i], META_CHUNK_ID_LEN);
+    /* Fragments with an empty node id: "on whichever node has it". */
+    struct meta_chunk c;
+    memset(&c, 0, sizeof c);
+    struct meta_fragment frags[16];
+    memset(frags, 0, sizeof frags);
+    c.n_fragments = a->fragments < 16 ? a->fragments : 16;
+    for (uint32_t f = 0; f < c.n_fragments; f++)
+      frags[f].index = f;
+    c.fragments = frags;
+    struct codec_out o;
+    codec_out_init(&o);
+    codec_put_u8(&o, GC_VALUE_V1);
+    codec_put_u64(&o, 0);
+    enc_fragments(&o, &c);
+    int r = o.err;
+    if (!r)
+      tx_put(tx, &k, o.buf, o.len);
+    codec_out_release(&o);
+    if (r)
+      return r;
+  }
+  return 0;
+}
+
+int meta_intent_add(struct meta *m, int64_t due_ms,
+                    const uint8_t (*chunk_ids)[META_CHUNK_ID_LEN], uint32_t n,
+                    uint32_t fragments) {
+  struct intent_arg a = {due_ms, chunk_ids, n, fragments};
+  return n ? meta_run(m, apply_intent_add, &a) : 0;
 }
 
 int meta_gc_add(struct meta *m, const struct meta_chunk *chunks, uint32_t n) {

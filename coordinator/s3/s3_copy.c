@@ -38,6 +38,8 @@ struct copy_op {
   struct object_reader *reader;
   struct object_writer *writer;
   struct crypto_hash *md5;
+  uint8_t (*chunk_ids)[16];
+  int64_t intent_ms;
   int reader_done, writer_done, reader_paused, writer_full, status;
 };
 
@@ -48,6 +50,7 @@ static void copy_free(void *p) {
   if (op->writer)
     object_writer_free(op->writer);
   crypto_hash_free(op->md5);
+  free(op->chunk_ids);
   if (op->replace)
     free(op->attrs.user_meta);
   meta_object_free(&op->src);
@@ -85,7 +88,8 @@ static void commit(struct copy_op *op, const char *etag,
                              .size = op->length,
                              .last_modified_ms = now,
                              .n_chunks = n_chunks,
-                             .chunks = (struct meta_chunk *)chunks};
+                             .chunks = (struct meta_chunk *)chunks,
+                             .intent_ms = op->intent_ms};
     snprintf(part.etag, sizeof part.etag, "%s", etag);
     rc = meta_part_put(r->c->meta, r->bucket, r->key, op->upload_id, &part);
   } else {
@@ -103,6 +107,7 @@ static void commit(struct copy_op *op, const char *etag,
     rec.chunks = (struct meta_chunk *)chunks;
     rec.n_parts = fresh_chunks ? 0 : op->src.n_parts;
     rec.parts = fresh_chunks ? NULL : op->src.parts;
+    rec.intent_ms = op->intent_ms;
     rc = meta_object_put(r->c->meta, &rec);
   }
   if (rc != 0) {
@@ -314,12 +319,18 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
     return;
   }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
+  if ((rc = s3_write_intent(r, op->length, &op->chunk_ids, &op->intent_ms)) !=
+      0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
   struct object_writer_config wc = {
       .cluster = r->c->cluster,
       .links = r->c->links,
       .replicas = (uint32_t)r->c->config.replicas,
       .chunk_size = (uint64_t)r->c->config.chunk_size,
       .size = op->length,
+      .chunk_ids = (const uint8_t(*)[16])op->chunk_ids,
       .pause = writer_pause,
       .resume = writer_resume,
       .done = on_writer_done,

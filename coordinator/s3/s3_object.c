@@ -103,6 +103,33 @@ const char *s3_attrs_from_request(struct s3_request *r,
   return NULL;
 }
 
+/* ---- write intents ---------------------------------------------------------
+ */
+
+int s3_write_intent(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
+                    int64_t *intent_ms) {
+  uint64_t chunk = (uint64_t)r->c->config.chunk_size;
+  uint64_t n = (size + chunk - 1) / chunk;
+  *ids = NULL;
+  *intent_ms = 0;
+  if (n == 0)
+    return 0;
+  *ids = malloc(n * sizeof **ids);
+  if (!*ids)
+    return CAIRN_ENOMEM;
+  int rc = crypto_random(*ids, n * sizeof **ids);
+  if (rc == 0) {
+    *intent_ms = coord_now_ms() + r->c->config.write_intent_grace_ms;
+    rc = meta_intent_add(r->c->meta, *intent_ms, (const uint8_t(*)[16]) * ids,
+                         (uint32_t)n, (uint32_t)r->c->config.replicas);
+  }
+  if (rc != 0) {
+    free(*ids);
+    *ids = NULL;
+  }
+  return rc;
+}
+
 /* ---- PutObject ---------------------------------------------------------- */
 
 struct put_op {
@@ -121,6 +148,8 @@ struct put_op {
   int abandoned;        /* client gone: answer nothing */
   uint32_t part_number; /* UploadPart: the part; 0 for PutObject */
   const char *upload_id;
+  uint8_t (*chunk_ids)[16]; /* chosen before any byte moves */
+  int64_t intent_ms;        /* their write intents, cleared at commit */
 };
 
 static void put_free(void *p) {
@@ -130,6 +159,7 @@ static void put_free(void *p) {
   crypto_hash_free(op->md5);
   checksum_release(&op->sum);
   free(op->attrs.user_meta);
+  free(op->chunk_ids);
   free(op);
 }
 
@@ -199,10 +229,12 @@ static void put_commit(struct put_op *op) {
             op->algorithm != CHECKSUM_NONE ? checksum_value : NULL,
         .n_chunks = rec.n_chunks,
         .chunks = rec.chunks,
+        .intent_ms = op->intent_ms,
     };
     memcpy(part.etag, etag, sizeof etag);
     rc = meta_part_put(r->c->meta, r->bucket, r->key, op->upload_id, &part);
   } else {
+    rec.intent_ms = op->intent_ms;
     rc = meta_object_put(r->c->meta, &rec);
   }
   if (rc != 0) {
@@ -359,12 +391,18 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_error(r, "InternalError", NULL);
     return;
   }
+  rc = s3_write_intent(r, op->size, &op->chunk_ids, &op->intent_ms);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
   struct object_writer_config wc = {
       .cluster = r->c->cluster,
       .links = r->c->links,
       .replicas = (uint32_t)r->c->config.replicas,
       .chunk_size = (uint64_t)r->c->config.chunk_size,
       .size = op->size,
+      .chunk_ids = (const uint8_t(*)[16])op->chunk_ids,
       .pause = put_pause,
       .resume = put_resume,
       .done = put_writer_done,

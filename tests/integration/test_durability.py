@@ -8,6 +8,7 @@ import random
 import threading
 import time
 
+import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from s3client import boto_client
@@ -125,3 +126,59 @@ def test_listing_ten_thousand_keys(cluster):
         token = r["NextContinuationToken"]
     assert prefixes == [["d07/s00/", "d07/s01/"], ["d07/s02/", "d07/s03/"],
                         ["d07/s04/"]]
+
+
+def fragment_files(c):
+    n = 0
+    for i in range(1, c.node_count + 1):
+        for _, _, files in os.walk(os.path.join(c.workdir, f"node{i}",
+                                                "chunks")):
+            n += sum(1 for f in files if ".tmp-" not in f)
+    return n
+
+
+def test_orphans_of_a_crashed_upload_are_collected(fresh_cluster):
+    """A coordinator killed mid-upload leaves fragments on the nodes that no
+    object refers to; their write intents get them deleted after the grace
+    period, while every committed object keeps all its fragments."""
+    import http.client
+    import urllib.parse
+    c = fresh_cluster(heartbeat_ms=300,
+                      coordinator_args=["--write-intent-grace-ms", "1500"])
+    c.start()
+    s3 = boto_client(c, signature_version="s3v4")
+    s3.create_bucket(Bucket="orphans")
+    sizes = {"a": 5 * 1024 * 1024, "b": 100, "c": 9 * 1024 * 1024}
+    for k, n in sizes.items():
+        s3.put_object(Bucket="orphans", Key=k, Body=os.urandom(n))
+    chunk = 4 * 1024 * 1024
+    live = sum(2 * -(-n // chunk) for n in sizes.values())  # 2 replicas
+    assert fragment_files(c) == live
+    # A 24 MiB upload: send 17 MiB (four whole chunks), then kill.
+    url = urllib.parse.urlparse(s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "orphans", "Key": "big"},
+        ExpiresIn=300))
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    conn.putrequest("PUT", url.path + "?" + url.query)
+    conn.putheader("Content-Length", str(24 << 20))
+    conn.endheaders()
+    block = os.urandom(1 << 20)
+    for _ in range(17):
+        conn.send(block)
+    wait_for_fragments = time.monotonic() + 20
+    while fragment_files(c) < live + 8 and time.monotonic() < wait_for_fragments:
+        time.sleep(0.1)
+    assert fragment_files(c) >= live + 8, "the upload's chunks reached nodes"
+    c.coordinator.kill()
+    c.retired.append(c.coordinator)
+    conn.close()
+    c.start_coordinator()
+    c.wait_nodes_up(3)
+    deadline = time.monotonic() + 40
+    while fragment_files(c) != live and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert fragment_files(c) == live
+    for k, n in sizes.items():
+        assert len(s3.get_object(Bucket="orphans", Key=k)["Body"].read()) == n
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="orphans", Key="big")
