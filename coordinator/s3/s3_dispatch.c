@@ -35,6 +35,7 @@ static void request_free(struct s3_request *r) {
     free(r->query[i].name);
     free(r->query[i].value);
   }
+  free(r->auth_stream);
   free(r->key);
   free(r->path);
   free(r->collected);
@@ -134,8 +135,9 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
     return;
   }
   /* Nothing touches data before the caller is proven. */
-  if ((error = s3_authenticate(r)) != NULL) {
-    s3_send_error(r, error, NULL);
+  const char *message = NULL;
+  if ((error = s3_authenticate(r, &message)) != NULL) {
+    s3_send_error(r, error, message);
     return;
   }
   int not_implemented = 0;

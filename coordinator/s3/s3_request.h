@@ -20,6 +20,7 @@ struct coordinator;
 struct http_request;
 struct http_header;
 struct s3_request;
+struct sigv4_stream;
 
 #define S3_BUCKET_MAX 63
 #define S3_KEY_MAX 1024
@@ -50,11 +51,13 @@ struct s3_request {
   char *path;                     /* decoded path, for Resource */
   struct s3_query_param query[S3_MAX_QUERY];
   size_t query_count;
-  char access_key[129];               /* who signed it */
-  struct s3_body *body;               /* aws-chunked / payload hash checks */
-  int client_gone;                    /* on_abort came: no answer possible */
-  struct s3_auth_stream *auth_stream; /* chunk-signature state, or NULL */
-  char encoding_buf[256];             /* Content-Encoding without aws-chunked */
+  char access_key[129];             /* who signed it */
+  struct s3_body *body;             /* aws-chunked / payload hash checks */
+  int client_gone;                  /* on_abort came: no answer possible */
+  struct sigv4_stream *auth_stream; /* chunk-signature state, or NULL */
+  int auth_payload;                 /* enum auth_payload of the body */
+  uint8_t auth_payload_sha256[32];  /* AUTH_PAYLOAD_SHA256: the signed hash */
+  char encoding_buf[256];           /* Content-Encoding without aws-chunked */
   struct s3_sink sink;
   void *op; /* the operation's state */
   void (*op_free)(void *op);

@@ -64,6 +64,8 @@
      "Your metadata headers exceed the maximum allowed metadata size.")        \
   XX("MethodNotAllowed", 405,                                                  \
      "The specified method is not allowed against this resource.")             \
+  XX("MissingSecurityHeader", 400,                                             \
+     "Your request is missing a required header.")                             \
   XX("MissingContentLength", 411,                                              \
      "You must provide the Content-Length HTTP header.")                       \
   XX("NoSuchBucket", 404, "The specified bucket does not exist")               \
