@@ -136,7 +136,7 @@ void s3_list_objects(struct s3_request *r) {
   if (!v2)
     key_element(&page, "Marker", start_after ? start_after : "");
   s3_xml_textf(&x, "MaxKeys", "%ld", max_keys);
-  if (delimiter)
+  if (delimiter && *delimiter)
     key_element(&page, "Delimiter", delimiter);
   if (encoding)
     s3_xml_text(&x, "EncodingType", "url");
@@ -161,6 +161,8 @@ void s3_list_objects(struct s3_request *r) {
     return;
   }
   page.x = &x;
+  if (max_keys == 0)
+    res.truncated = false; /* as AWS: an empty page is not "truncated" */
   s3_xml_text(&x, "IsTruncated", res.truncated ? "true" : "false");
   if (v2) {
     s3_xml_textf(&x, "KeyCount", "%u", res.count);

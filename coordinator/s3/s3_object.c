@@ -65,22 +65,30 @@ const char *s3_attrs_from_request(struct s3_request *r,
   memset(a, 0, sizeof *a);
   for (size_t i = 0; i < N_STORED; i++)
     *attr_field(a, i) = s3_header(r, stored_headers[i].header);
-  /* aws-chunked is a transfer detail, not the object's encoding: drop it
-   * from the list ("gzip, aws-chunked" is stored as "gzip"). */
-  if (a->content_encoding) {
-    const char *ce = a->content_encoding;
-    size_t n = strlen(ce);
-    if (strcasecmp(ce, "aws-chunked") == 0) {
-      a->content_encoding = NULL;
-    } else if (n > 13 && strcasecmp(ce + n - 11, "aws-chunked") == 0 &&
-               n - 11 < sizeof r->encoding_buf) {
-      size_t keep = n - 11;
-      while (keep > 0 && (ce[keep - 1] == ',' || ce[keep - 1] == ' '))
-        keep--;
-      memcpy(r->encoding_buf, ce, keep);
-      r->encoding_buf[keep] = '\0';
-      a->content_encoding = r->encoding_buf;
+  /* aws-chunked is a transfer detail, not the object's encoding: drop that
+   * token from the list ("gzip, aws-chunked" is stored as "gzip"). */
+  if (a->content_encoding && strcasestr(a->content_encoding, "aws-chunked")) {
+    char *out = r->encoding_buf;
+    size_t used = 0;
+    const char *p = a->content_encoding;
+    while (*p) {
+      while (*p == ' ' || *p == ',')
+        p++;
+      size_t n = strcspn(p, ",");
+      size_t t = n;
+      while (t > 0 && p[t - 1] == ' ')
+        t--;
+      if (t && !(t == 11 && strncasecmp(p, "aws-chunked", 11) == 0) &&
+          used + t + 3 < sizeof r->encoding_buf) {
+        if (used)
+          used += (size_t)snprintf(out + used, 3, ", ");
+        memcpy(out + used, p, t);
+        used += t;
+      }
+      p += n;
     }
+    out[used] = '\0';
+    a->content_encoding = used ? out : NULL;
   }
   const struct http_header *h;
   size_t n = http_request_headers(r->http, &h), meta_bytes = 0, count = 0;
