@@ -1,7 +1,20 @@
-/* frame.c - data-channel frames (see frame.h). */
+/*
+ * frame.c - data-channel frames (see frame.h).
+ *
+ * Reader states:
+ *
+ *   READ_LENGTH --4 bytes--> READ_HEADER --hlen bytes--> READ_PAYLOAD
+ *        ^                                                   |
+ *        +----- payload_len bytes handed on, payload_end ----+
+ *
+ * Invariants: buf holds at most FRAME_HEADER_MAX bytes (the only buffering);
+ * on_payload_end runs exactly once per header, after all its payload, even
+ * when a callback stopped the reader in between (payload_end_pending).
+ */
 #include "frame.h"
 
 #include "crypto.h"
+#include "error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +33,14 @@ struct frame_reader {
 
 size_t frame_encode(const Cairn__DataHeader *h, uint8_t *buf, size_t cap) {
   size_t len = cairn__data_header__get_packed_size(h);
-  if (len > FRAME_HEADER_MAX || len + 4 > cap)
+  if (len == 0 || len > FRAME_HEADER_MAX || len + FRAME_PREFIX > cap)
     return 0;
   buf[0] = (uint8_t)(len >> 24);
   buf[1] = (uint8_t)(len >> 16);
   buf[2] = (uint8_t)(len >> 8);
   buf[3] = (uint8_t)len;
-  cairn__data_header__pack(h, buf + 4);
-  return len + 4;
+  cairn__data_header__pack(h, buf + FRAME_PREFIX);
+  return len + FRAME_PREFIX;
 }
 
 struct frame_reader *frame_reader_new(const struct frame_reader_ops *ops,
@@ -38,12 +51,18 @@ struct frame_reader *frame_reader_new(const struct frame_reader_ops *ops,
   r->ops = *ops;
   r->arg = arg;
   r->state = READ_LENGTH;
-  r->need = 4;
+  r->need = FRAME_PREFIX;
   return r;
 }
 
 void frame_reader_free(struct frame_reader *r) {
   free(r);
+}
+
+/* A decoded header the protocol can never accept, whatever the state. */
+static int header_malformed(const Cairn__DataHeader *h) {
+  return h->payload_len > FRAME_PAYLOAD_MAX ||
+         (h->chunk_id.len != 0 && h->chunk_id.len != 16) || h->auth.len > 64;
 }
 
 long frame_reader_feed(struct frame_reader *r, const uint8_t *data,
@@ -53,7 +72,7 @@ long frame_reader_feed(struct frame_reader *r, const uint8_t *data,
     if (r->payload_end_pending) {
       r->payload_end_pending = 0;
       r->state = READ_LENGTH;
-      r->need = 4;
+      r->need = FRAME_PREFIX;
       r->have = 0;
       int stop = r->ops.on_payload_end(r->arg);
       if (stop < 0)
@@ -85,8 +104,7 @@ long frame_reader_feed(struct frame_reader *r, const uint8_t *data,
         continue;
       }
       Cairn__DataHeader *h = cairn__data_header__unpack(NULL, r->have, r->buf);
-      if (!h || h->payload_len > FRAME_PAYLOAD_MAX ||
-          (h->chunk_id.len != 0 && h->chunk_id.len != 16)) {
+      if (!h || header_malformed(h)) {
         if (h)
           cairn__data_header__free_unpacked(h, NULL);
         return -1;
@@ -123,8 +141,54 @@ long frame_reader_feed(struct frame_reader *r, const uint8_t *data,
   }
 }
 
+/* ---- writer ------------------------------------------------------------- */
+
+struct frame_write_req {
+  uv_write_t req;
+  frame_write_cb done;
+  void *arg;
+  uint8_t header[]; /* the encoded prefix + header */
+};
+
+static void on_frame_written(uv_write_t *w, int status) {
+  struct frame_write_req *fw = (struct frame_write_req *)w;
+  frame_write_cb done = fw->done;
+  void *arg = fw->arg;
+  free(fw);
+  if (done)
+    done(status < 0 ? CAIRN_ECLOSED : 0, arg);
+}
+
+int frame_write(uv_stream_t *stream, Cairn__DataHeader *h, const void *payload,
+                size_t payload_len, frame_write_cb done, void *arg) {
+  if (payload_len > FRAME_PAYLOAD_MAX)
+    return CAIRN_ETOOBIG;
+  h->payload_len = payload_len;
+  size_t cap = cairn__data_header__get_packed_size(h) + FRAME_PREFIX;
+  struct frame_write_req *fw = malloc(sizeof *fw + cap);
+  if (!fw)
+    return CAIRN_ENOMEM;
+  size_t n = frame_encode(h, fw->header, cap);
+  if (n == 0) {
+    free(fw);
+    return CAIRN_ETOOBIG;
+  }
+  fw->done = done;
+  fw->arg = arg;
+  uv_buf_t bufs[2] = {uv_buf_init((char *)fw->header, (unsigned)n),
+                      uv_buf_init((char *)payload, (unsigned)payload_len)};
+  int rc =
+      uv_write(&fw->req, stream, bufs, payload_len ? 2 : 1, on_frame_written);
+  if (rc != 0) {
+    free(fw);
+    return CAIRN_ECLOSED;
+  }
+  return 0;
+}
+
 void frame_auth_mac(const uint8_t *secret, size_t secret_len,
-                    const uint8_t nonce[DATA_AUTH_NONCE], uint8_t mac[32]) {
+                    const uint8_t nonce[DATA_AUTH_NONCE],
+                    uint8_t mac[DATA_AUTH_MAC]) {
   uint8_t input[sizeof DATA_AUTH_DOMAIN - 1 + DATA_AUTH_NONCE];
   memcpy(input, DATA_AUTH_DOMAIN, sizeof DATA_AUTH_DOMAIN - 1);
   memcpy(input + sizeof DATA_AUTH_DOMAIN - 1, nonce, DATA_AUTH_NONCE);

@@ -38,46 +38,48 @@ struct chunk_writer {
 };
 
 /* Header: magic(8) version(4) fragment(4) length(8) block size(4)
- * checksum type(4: 1 = CRC32C) chunk id(16) reserved(12) header crc(4). */
-static void encode_header(uint8_t h[CHUNK_HEADER_SIZE], const uint8_t id[16],
-                          uint32_t fragment, uint64_t length) {
-  memset(h, 0, CHUNK_HEADER_SIZE);
-  memcpy(h, CHUNK_MAGIC, 8);
-  uint32_t v[4] = {CHUNK_FORMAT_VERSION, fragment, CHUNK_BLOCK_SIZE, 1};
-  for (int i = 0; i < 4; i++)
-    for (int b = 0; b < 4; b++)
-      h[8 +
-        (i == 0   ? 0
-         : i == 1 ? 4
-         : i == 2 ? 16
-                  : 20) +
-        b] = (uint8_t)(v[i] >> (24 - 8 * b));
-  for (int b = 0; b < 8; b++)
-    h[16 + b] = (uint8_t)(length >> (56 - 8 * b));
-  memcpy(h + 32, id, 16);
-  uint32_t crc = crc32_iscsi(h, CHUNK_HEADER_SIZE - CRC_LEN, 0);
+ * checksum type(4: 1 = CRC32C) chunk id(16) reserved(12) header crc(4),
+ * integers big-endian. */
+static void put_u32(uint8_t *p, uint32_t v) {
   for (int b = 0; b < 4; b++)
-    h[60 + b] = (uint8_t)(crc >> (24 - 8 * b));
+    p[b] = (uint8_t)(v >> (24 - 8 * b));
 }
 
-static int decode_header(const uint8_t h[CHUNK_HEADER_SIZE],
-                         const uint8_t id[16], uint32_t fragment,
-                         uint64_t *length) {
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+void chunk_header_encode(const struct chunk_header *h,
+                         uint8_t out[CHUNK_HEADER_SIZE]) {
+  memset(out, 0, CHUNK_HEADER_SIZE);
+  memcpy(out, CHUNK_MAGIC, 8);
+  put_u32(out + 8, h->version);
+  put_u32(out + 12, h->fragment);
+  put_u32(out + 16, (uint32_t)(h->length >> 32));
+  put_u32(out + 20, (uint32_t)h->length);
+  put_u32(out + 24, h->block_size);
+  put_u32(out + 28, h->checksum_type);
+  memcpy(out + 32, h->chunk_id, 16);
+  put_u32(out + 60, crc32_iscsi(out, CHUNK_HEADER_SIZE - CRC_LEN, 0));
+}
+
+int chunk_header_decode(const uint8_t in[CHUNK_HEADER_SIZE],
+                        struct chunk_header *h) {
   uint32_t crc =
-      crc32_iscsi((unsigned char *)h, CHUNK_HEADER_SIZE - CRC_LEN, 0);
-  uint32_t stored = (uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 |
-                    (uint32_t)h[62] << 8 | h[63];
-  if (memcmp(h, CHUNK_MAGIC, 8) != 0 || crc != stored ||
-      memcmp(h + 32, id, 16) != 0)
+      crc32_iscsi((unsigned char *)in, CHUNK_HEADER_SIZE - CRC_LEN, 0);
+  if (memcmp(in, CHUNK_MAGIC, 8) != 0 || crc != get_u32(in + 60))
     return CAIRN_ECORRUPT;
-  uint32_t frag = (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 |
-                  (uint32_t)h[14] << 8 | h[15];
-  if (frag != fragment)
+  h->version = get_u32(in + 8);
+  h->fragment = get_u32(in + 12);
+  h->length = (uint64_t)get_u32(in + 16) << 32 | get_u32(in + 20);
+  h->block_size = get_u32(in + 24);
+  h->checksum_type = get_u32(in + 28);
+  memcpy(h->chunk_id, in + 32, 16);
+  if (h->version != CHUNK_FORMAT_VERSION || h->block_size != CHUNK_BLOCK_SIZE ||
+      h->checksum_type != CHUNK_CHECKSUM_CRC32C ||
+      h->length > CHUNK_MAX_FRAGMENT)
     return CAIRN_ECORRUPT;
-  uint64_t len = 0;
-  for (int b = 0; b < 8; b++)
-    len = len << 8 | h[16 + b];
-  *length = len;
   return 0;
 }
 
@@ -142,6 +144,20 @@ static int find_fragment(struct chunk_store *s, const uint8_t id[16],
   return CAIRN_ENOENT;
 }
 
+static int write_all(int fd, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return cairn_err_from_errno(errno);
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
 int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
                       uint32_t fragment, uint64_t length,
                       struct chunk_writer **out) {
@@ -168,6 +184,7 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   if (!w)
     return CAIRN_ENOMEM;
   w->store = s;
+  w->fd = -1;
   w->length = length;
   fragment_path(s->dirs[best], id, fragment, w->dir, w->path);
   uint8_t nonce[8];
@@ -183,12 +200,17 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   }
   if (rc == 0) {
     uint8_t header[CHUNK_HEADER_SIZE];
-    encode_header(header, id, fragment, length);
-    if (write(w->fd, header, sizeof header) != (ssize_t)sizeof header)
-      rc = cairn_err_from_errno(errno ? errno : EIO);
+    struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                             .fragment = fragment,
+                             .length = length,
+                             .block_size = CHUNK_BLOCK_SIZE,
+                             .checksum_type = CHUNK_CHECKSUM_CRC32C};
+    memcpy(h.chunk_id, id, 16);
+    chunk_header_encode(&h, header);
+    rc = write_all(w->fd, header, sizeof header);
   }
   if (rc != 0) {
-    if (w->fd > 0) {
+    if (w->fd >= 0) {
       close(w->fd);
       unlink(w->tmp_path);
     }
@@ -196,20 +218,6 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
     return rc;
   }
   *out = w;
-  return 0;
-}
-
-static int write_all(int fd, const uint8_t *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return cairn_err_from_errno(errno);
-    }
-    data += n;
-    len -= (size_t)n;
-  }
   return 0;
 }
 
@@ -294,8 +302,11 @@ static int read_exact(int fd, uint8_t *buf, size_t len, off_t at) {
   return 0;
 }
 
+/* Opens a fragment and checks its header against (id, fragment); returns
+ * the fd (>= 0) or CAIRN_E*. */
 static int open_fragment(struct chunk_store *s, const uint8_t id[16],
-                         uint32_t fragment, uint64_t *length, char *path) {
+                         uint32_t fragment, struct chunk_header *h,
+                         char *path) {
   int rc = find_fragment(s, id, fragment, path);
   if (rc != 0)
     return rc;
@@ -305,7 +316,9 @@ static int open_fragment(struct chunk_store *s, const uint8_t id[16],
   uint8_t header[CHUNK_HEADER_SIZE];
   rc = read_exact(fd, header, sizeof header, 0);
   if (rc == 0)
-    rc = decode_header(header, id, fragment, length);
+    rc = chunk_header_decode(header, h);
+  if (rc == 0 && (memcmp(h->chunk_id, id, 16) != 0 || h->fragment != fragment))
+    rc = CAIRN_ECORRUPT; /* a file under another fragment's name */
   if (rc != 0) {
     close(fd);
     if (rc == CAIRN_ECORRUPT)
@@ -318,10 +331,11 @@ static int open_fragment(struct chunk_store *s, const uint8_t id[16],
 int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
                uint64_t offset, size_t len, uint8_t *buf) {
   char path[FRAGMENT_PATH_MAX];
-  uint64_t length;
-  int fd = open_fragment(s, id, fragment, &length, path);
+  struct chunk_header h;
+  int fd = open_fragment(s, id, fragment, &h, path);
   if (fd < 0)
     return fd;
+  uint64_t length = h.length;
   int rc = 0;
   if (offset > length || len > length - offset) {
     close(fd);
@@ -341,6 +355,9 @@ int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
     off_t at =
         (off_t)(CHUNK_HEADER_SIZE + index * (CHUNK_BLOCK_SIZE + CRC_LEN));
     rc = read_exact(fd, block, block_len + CRC_LEN, at);
+    if (rc == CAIRN_ECORRUPT)
+      log_error("chunk", "%s is truncated (block %llu)", path,
+                (unsigned long long)index);
     if (rc != 0)
       break;
     uint32_t crc = crc32_iscsi(block, (int)block_len, 0);
@@ -368,8 +385,17 @@ int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
 
 int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
                uint64_t *length) {
+  struct chunk_header h;
+  int rc = chunk_read_header(s, id, fragment, &h);
+  if (rc == 0)
+    *length = h.length;
+  return rc;
+}
+
+int chunk_read_header(struct chunk_store *s, const uint8_t id[16],
+                      uint32_t fragment, struct chunk_header *out) {
   char path[FRAGMENT_PATH_MAX];
-  int fd = open_fragment(s, id, fragment, length, path);
+  int fd = open_fragment(s, id, fragment, out, path);
   if (fd < 0)
     return fd;
   close(fd);

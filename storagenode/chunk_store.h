@@ -9,8 +9,10 @@
  * success. Every read verifies the CRC of each block it touches and fails
  * with CAIRN_ECORRUPT rather than return a bad byte.
  *
- * All functions block (disk I/O): call them from a worker thread, never
- * from an event loop. A store and a writer are used by one thread at a time.
+ * All functions but the header codec block (disk I/O): call them from the
+ * node's I/O threads (data_io.h), never from an event loop. A store is
+ * safe to use from several threads at once (it holds only its dir list);
+ * a writer belongs to one thread at a time.
  */
 #ifndef CAIRN_CHUNK_STORE_H
 #define CAIRN_CHUNK_STORE_H
@@ -23,10 +25,33 @@
 #define CHUNK_MAGIC "CAIRNFR1"
 #define CHUNK_FORMAT_VERSION 1
 #define CHUNK_MAX_FRAGMENT (64u << 20)
+#define CHUNK_CHECKSUM_CRC32C 1
+#define CHUNK_CRC_SIZE 4
+
+/* The fixed header at offset 0 of every fragment file (docs/chunk-format.md).
+ * Kept in one struct so that the format's fields round-trip in tests and so
+ * that later formats (erasure-coded, encrypted) add fields here. */
+struct chunk_header {
+  uint32_t version; /* CHUNK_FORMAT_VERSION */
+  uint8_t chunk_id[16];
+  uint32_t fragment;      /* fragment index */
+  uint64_t length;        /* data bytes (not counting block CRCs) */
+  uint32_t block_size;    /* CHUNK_BLOCK_SIZE */
+  uint32_t checksum_type; /* CHUNK_CHECKSUM_CRC32C */
+};
+
+/* Pure: the 64 bytes for h, ending with their own CRC32C. */
+void chunk_header_encode(const struct chunk_header *h,
+                         uint8_t out[CHUNK_HEADER_SIZE]);
+/* Pure: 0, or CAIRN_ECORRUPT (bad magic, header CRC, unknown version, block
+ * size or checksum type). */
+int chunk_header_decode(const uint8_t in[CHUNK_HEADER_SIZE],
+                        struct chunk_header *h);
 
 struct chunk_store;
 struct chunk_writer;
 
+/* dirs (1..32 data dirs, one per disk) are copied. */
 int chunk_store_open(char *const *dirs, size_t n, struct chunk_store **out);
 void chunk_store_close(struct chunk_store *s);
 
@@ -47,9 +72,13 @@ void chunk_writer_abort(struct chunk_writer *w);
  * CAIRN_ENOENT, CAIRN_ERANGE (beyond the end) or CAIRN_ECORRUPT. */
 int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
                uint64_t offset, size_t len, uint8_t *buf);
-/* The fragment's data length, or CAIRN_ENOENT. */
+/* The fragment's data length, or CAIRN_ENOENT / CAIRN_ECORRUPT (header). */
 int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
                uint64_t *length);
+/* The fragment's decoded file header (CAIRN_ENOENT / CAIRN_ECORRUPT). */
+int chunk_read_header(struct chunk_store *s, const uint8_t id[16],
+                      uint32_t fragment, struct chunk_header *out);
+/* Removes the fragment's file (CAIRN_ENOENT if there is none). */
 int chunk_delete(struct chunk_store *s, const uint8_t id[16],
                  uint32_t fragment);
 

@@ -1,33 +1,61 @@
 /*
  * data_server.c - the node's data port: authenticated connections from the
- * coordinator carrying fragment puts, gets and deletes (frame.h).
+ * coordinator carrying fragment puts, gets, deletes, stats and pings
+ * (frames: common/frame.h; protocol: the data-plane section of
+ * proto/cairn.proto).
  *
- *   AUTH --valid MAC--> READY --PUT--> RECEIVING --PUT_END--> COMMITTING
- *                         ^  \--GET--> SENDING (block by block) --+   |
- *                         |   \-DELETE-> DELETING ---------------+ |   |
- *                         +------------ RESULT sent <------------+-+---+
+ *            accept: send AUTH_CHALLENGE(nonce)
+ *                 |
+ *                 v
+ *   CONN_AUTH --AUTH_RESPONSE, good MAC--> CONN_READY <----------------+
+ *      | bad MAC / other op: WARN, close    |  |  |  |                  |
+ *                                           |  |  |  +-PING-> RESULT --+
+ *            +------------PUT---------------+  |  +-DELETE/STAT-> job -+
+ *            v                                 |                       |
+ *   CONN_PUT (job: open; pieces fill buf,      +-GET-> CONN_GET:       |
+ *     a full buf -> job: append)                  job: read piece ->   |
+ *            | PUT_END (last piece + crc)         DATA frame -> ... -> |
+ *            v                                    RESULT --------------+
+ *   job: append rest, verify crc, fsync, rename, fsync dir -> RESULT --+
  *
- * Disk work runs on libuv's worker threads (uv_queue_work; the node sets
- * UV_THREADPOOL_SIZE): the loop only moves bytes. While a job runs the
- * connection stops reading, which is the back-pressure toward the
- * coordinator. Invariant: at most one job per connection is in flight.
+ *   Any state: EOF, read/write error, malformed frame, stall -> closed.
+ *   A put that fails before its PUT_END (ENOSPC, a disk error) is answered
+ *   at once; its remaining frames are then read and dropped up to the
+ *   PUT_END, which gets no second RESULT (`discard`).
+ *
+ * Disk work runs on the node's own I/O threads (data_io.h); the loop only
+ * moves bytes. Invariants:
+ *  1. At most one disk job per connection is in flight (`job_running`), and
+ *     no frame is processed while one is (`busy`), nor while a DATA or
+ *     RESULT write that the state machine waits for is in flight.
+ *  2. A connection is freed only after its job (if any) finished: a close
+ *     requested meanwhile is completed by the job's done callback.
+ *  3. Memory per connection is bounded: inbuf (CONN_INBUF) + one put buffer
+ *     (PUT_BUFFER) or one get piece (DATA_PIECE_MAX); reading stops when
+ *     inbuf is full. At most DATA_CONN_MAX connections.
  */
 #include "data_server.h"
 
 #include "chunk_store.h"
 #include "config.h"
 #include "crypto.h"
+#include "data_io.h"
 #include "error.h"
 #include "frame.h"
 #include "log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PUT_BUFFER (1u << 20)  /* bytes appended per disk job */
-#define GET_PIECE (256u << 10) /* bytes read and sent per step */
-#define INBUF_MAX (128u << 10)
+#define PUT_BUFFER (1u << 20)   /* bytes appended per disk job */
+#define CONN_INBUF (128u << 10) /* socket bytes buffered per connection */
+#define DATA_CONN_MAX 256
+#define AUTH_TIMEOUT_MS 10000  /* to answer the challenge */
+#define STALL_TIMEOUT_MS 60000 /* without a byte during a request */
+
+enum conn_state { CONN_AUTH, CONN_READY, CONN_PUT, CONN_GET, CONN_OTHER };
 
 struct data_server {
   uv_loop_t *loop;
@@ -35,55 +63,68 @@ struct data_server {
   uint8_t *secret;
   size_t secret_len;
   struct chunk_store *store;
+  struct data_io *io;
   struct data_conn *conns;
-  int stopping, listener_closed;
-  unsigned jobs; /* disk jobs in flight: the server outlives them */
+  size_t conn_count;
+  int stopping, io_stopping;
 };
-
-static void server_maybe_free(struct data_server *s);
-
-enum conn_state { CONN_AUTH, CONN_READY, CONN_PUT, CONN_PUT_DONE };
 
 struct data_conn {
   struct data_server *srv;
   struct data_conn *next, *prev;
   uv_tcp_t tcp;
+  uv_timer_t timer;
+  int handles; /* open uv handles: freed when 0 */
+  char peer[64];
   enum conn_state state;
   uint8_t nonce[DATA_AUTH_NONCE];
   struct frame_reader *reader;
-  uint8_t inbuf[INBUF_MAX];
+  uint8_t inbuf[CONN_INBUF];
   size_t in_len;
-  int busy, closing, reading;
-  int job_running; /* a uv_work_t is in flight: c must outlive it */
-  /* the operation in progress */
+  int reading, closing;
+  int busy;        /* frames wait: a job or a awaited write is in flight */
+  int job_running; /* a data_io job is in flight: c must outlive it */
+  struct data_io_job job;
+  void (*job_work)(struct data_conn *c);
+  void (*job_done)(struct data_conn *c);
+  void (*after_write)(struct data_conn *c);
+  /* the request in progress */
   Cairn__DataOp op;
   uint8_t chunk_id[16];
   uint32_t fragment;
-  uint64_t offset, length, sent;
+  uint64_t offset, length; /* GET range; PUT fragment size */
+  uint64_t done_bytes;     /* PUT: bytes received; GET: bytes sent */
+  uint64_t frag_length;    /* GET/STAT: the fragment's size */
+  int put_end;             /* PUT_END header seen */
+  int put_over;            /* ... and its payload too */
+  int discard;             /* a failed put: its data is dropped */
   struct chunk_writer *writer;
   uint8_t *buf;
-  size_t buf_len;
+  size_t buf_len, buf_cap;
   uint32_t crc;
   int status;
-  uv_work_t work;
 };
 
 static void conn_process(struct data_conn *c);
 static void conn_close(struct data_conn *c);
 
+/* ---- socket reading ------------------------------------------------------ */
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   struct data_conn *c = h->data;
   (void)suggested;
   b->base = (char *)c->inbuf + c->in_len;
-  b->len = INBUF_MAX - c->in_len;
+  b->len = CONN_INBUF - c->in_len;
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 static void set_reading(struct data_conn *c, int on) {
-  if (c->closing || c->reading == on)
+  if (c->closing)
     return;
-  if (on && c->in_len == INBUF_MAX)
+  if (on && c->in_len == CONN_INBUF)
+    on = 0;
+  if (c->reading == on)
     return;
   c->reading = on;
   if (on)
@@ -92,237 +133,367 @@ static void set_reading(struct data_conn *c, int on) {
     uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
-struct write_req {
-  uv_write_t w;
-  struct data_conn *c;
-  void (*after)(struct data_conn *c, int status);
-  uint8_t data[];
-};
-
-static void on_written(uv_write_t *w, int status) {
-  struct write_req *req = (struct write_req *)w;
-  struct data_conn *c = req->c;
-  void (*after)(struct data_conn *, int) = req->after;
-  free(req);
-  if (after && !c->closing)
-    after(c, status);
+static void on_stall(uv_timer_t *t) {
+  struct data_conn *c = t->data;
+  log_warn("data", "%s: no progress (%s): closing", c->peer,
+           c->state == CONN_AUTH ? "no authentication" : "request stalled");
+  conn_close(c);
 }
 
-/* Sends a copy of (a, alen) + (b, blen); `after` runs once flushed. */
-static int send_bytes(struct data_conn *c, const void *a, size_t alen,
-                      const void *b, size_t blen,
-                      void (*after)(struct data_conn *, int)) {
-  struct write_req *req = malloc(sizeof *req + alen + blen);
-  if (!req)
-    return CAIRN_ENOMEM;
-  req->c = c;
-  req->after = after;
-  memcpy(req->data, a, alen);
-  if (blen)
-    memcpy(req->data + alen, b, blen);
-  uv_buf_t buf = uv_buf_init((char *)req->data, (unsigned)(alen + blen));
-  int rc = uv_write(&req->w, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
-  if (rc != 0) {
-    free(req);
-    return cairn_err_from_errno(rc);
+/* (Re)arms the stall timer: in AUTH, and while a request is in progress. */
+static void arm_timer(struct data_conn *c) {
+  if (c->closing)
+    return;
+  uint64_t ms = c->state == CONN_AUTH    ? AUTH_TIMEOUT_MS
+                : c->state == CONN_READY ? 0
+                                         : STALL_TIMEOUT_MS;
+  if (ms == 0)
+    uv_timer_stop(&c->timer);
+  else
+    uv_timer_start(&c->timer, on_stall, ms, ms);
+}
+
+/* Progress: restarts an armed stall timer (a no-op when idle). */
+static void touch(struct data_conn *c) {
+  if (!c->closing && c->state != CONN_READY)
+    uv_timer_again(&c->timer);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  struct data_conn *c = s->data;
+  (void)b;
+  if (n < 0) {
+    if (n != UV_EOF)
+      log_debug("data", "%s: read: %s", c->peer, uv_strerror((int)n));
+    conn_close(c);
+    return;
   }
-  return 0;
-}
-
-static void op_finished(struct data_conn *c, int status) {
-  (void)status;
-  c->busy = 0;
-  c->state = CONN_READY;
+  c->in_len += (size_t)n;
+  if (n > 0)
+    touch(c);
+  set_reading(c, 1); /* stops when inbuf is full */
   conn_process(c);
 }
 
-static void send_result(struct data_conn *c, int status, uint64_t payload,
-                        const void *data, size_t data_len,
-                        void (*after)(struct data_conn *, int)) {
+/* ---- writing ------------------------------------------------------------- */
+
+static void on_conn_written(int status, void *arg) {
+  struct data_conn *c = arg;
+  if (c->closing)
+    return;
+  if (status != 0) {
+    conn_close(c);
+    return;
+  }
+  touch(c);
+  void (*after)(struct data_conn *) = c->after_write;
+  c->after_write = NULL;
+  if (after)
+    after(c);
+}
+
+/* Sends one frame; `after` runs once it is flushed (the back-pressure). */
+static void send_frame(struct data_conn *c, Cairn__DataHeader *h,
+                       const void *payload, size_t len,
+                       void (*after)(struct data_conn *)) {
+  c->after_write = after;
+  if (after)
+    c->busy = 1;
+  int rc = frame_write((uv_stream_t *)&c->tcp, h, payload, len,
+                       after ? on_conn_written : NULL, c);
+  if (rc != 0) {
+    c->after_write = NULL;
+    conn_close(c);
+  }
+}
+
+static void request_finished(struct data_conn *c) {
+  free(c->buf);
+  c->buf = NULL;
+  c->buf_len = c->buf_cap = 0;
+  c->busy = 0;
+  c->state = CONN_READY;
+  arm_timer(c);
+  conn_process(c);
+}
+
+/* After the early RESULT of a failed put: drop the rest of its data. */
+static void put_discard_rest(struct data_conn *c) {
+  if (c->put_over) {
+    request_finished(c);
+    return;
+  }
+  c->busy = 0;
+  conn_process(c);
+}
+
+/* Ends the request with a RESULT; `early` for a put that failed before its
+ * last piece arrived: its remaining frames are then read and dropped. */
+static void send_result(struct data_conn *c, int status, uint64_t length,
+                        int early) {
   Cairn__DataHeader h = CAIRN__DATA_HEADER__INIT;
-  uint8_t frame[256];
   h.op = CAIRN__DATA_OP__DATA_RESULT;
   h.status = status;
-  h.payload_len = payload;
-  size_t n = frame_encode(&h, frame, sizeof frame);
-  if (n == 0 || send_bytes(c, frame, n, data, data_len, after) != 0)
-    conn_close(c);
+  h.length = length;
+  if (status != 0)
+    h.message = (char *)cairn_strerror(status);
+  send_frame(c, &h, NULL, 0, early ? put_discard_rest : request_finished);
 }
 
 /* ---- disk jobs ----------------------------------------------------------- */
 
-static void job_put_open(uv_work_t *w) {
-  struct data_conn *c = w->data;
+static void job_work_trampoline(struct data_io_job *job) {
+  struct data_conn *c =
+      (struct data_conn *)((char *)job - offsetof(struct data_conn, job));
+  c->job_work(c);
+}
+
+static void job_done_trampoline(struct data_io_job *job) {
+  struct data_conn *c =
+      (struct data_conn *)((char *)job - offsetof(struct data_conn, job));
+  c->job_running = 0;
+  touch(c);
+  if (c->closing) {
+    conn_close(c); /* the close deferred for this job */
+    return;
+  }
+  c->busy = 0;
+  c->job_done(c);
+}
+
+static void start_job(struct data_conn *c, void (*work)(struct data_conn *),
+                      void (*done)(struct data_conn *)) {
+  c->busy = 1;
+  c->job_running = 1;
+  c->job_work = work;
+  c->job_done = done;
+  c->job.work = job_work_trampoline;
+  c->job.done = job_done_trampoline;
+  data_io_submit(c->srv->io, &c->job);
+}
+
+/* Put. */
+
+static void work_put_open(struct data_conn *c) {
   c->status = chunk_writer_open(c->srv->store, c->chunk_id, c->fragment,
                                 c->length, &c->writer);
 }
 
-static void job_put_append(uv_work_t *w) {
-  struct data_conn *c = w->data;
-  if (c->status == 0 && c->writer)
+static void work_put_append(struct data_conn *c) {
+  if (c->status == 0 && c->buf_len > 0)
     c->status = chunk_writer_append(c->writer, c->buf, c->buf_len);
   c->buf_len = 0;
 }
 
-static void job_put_commit(uv_work_t *w) {
-  struct data_conn *c = w->data;
-  if (!c->writer)
-    return;
+static void work_put_commit(struct data_conn *c) {
+  work_put_append(c);
   if (c->status == 0)
-    c->status = chunk_writer_commit(c->writer, c->crc);
+    c->status = chunk_writer_commit(c->writer, c->crc); /* frees it */
   else
     chunk_writer_abort(c->writer);
   c->writer = NULL;
 }
 
-static void job_get(uv_work_t *w) {
-  struct data_conn *c = w->data;
-  size_t take = c->length - c->sent < GET_PIECE ? (size_t)(c->length - c->sent)
-                                                : GET_PIECE;
-  c->buf_len = take;
-  c->status = take ? chunk_read(c->srv->store, c->chunk_id, c->fragment,
-                                c->offset + c->sent, take, c->buf)
-                   : 0;
+static void work_put_abort(struct data_conn *c) {
+  chunk_writer_abort(c->writer); /* removes the temporary file */
+  c->writer = NULL;
 }
 
-static void job_delete(uv_work_t *w) {
-  struct data_conn *c = w->data;
+static void done_put_abort(struct data_conn *c) {
+  send_result(c, c->status, 0, 1);
+}
+
+/* A put that cannot complete: answer at once (the coordinator need not
+ * send the rest), then drop whatever of the fragment still arrives, up to
+ * its PUT_END, which gets no second answer. The connection stays in step;
+ * the coordinator closes it anyway. */
+static void put_failed_early(struct data_conn *c) {
+  log_warn("data", "%s: fragment write failed: %s", c->peer,
+           cairn_strerror(c->status));
+  c->discard = 1;
+  if (c->writer)
+    start_job(c, work_put_abort, done_put_abort);
+  else
+    send_result(c, c->status, 0, 1);
+}
+
+static void done_put_step(struct data_conn *c) {
+  if (c->status != 0) {
+    put_failed_early(c);
+    return;
+  }
+  conn_process(c);
+}
+
+static void done_put_commit(struct data_conn *c) {
+  if (c->status != 0)
+    log_warn("data", "%s: fragment commit failed: %s", c->peer,
+             cairn_strerror(c->status));
+  send_result(c, c->status, c->length, 0);
+}
+
+/* Get. */
+
+static void work_get(struct data_conn *c) {
+  if (c->done_bytes == 0) {
+    c->status =
+        chunk_stat(c->srv->store, c->chunk_id, c->fragment, &c->frag_length);
+    if (c->status != 0)
+      return;
+  }
+  uint64_t left = c->length - c->done_bytes;
+  c->buf_len = left < c->buf_cap ? (size_t)left : c->buf_cap;
+  c->status = chunk_read(c->srv->store, c->chunk_id, c->fragment,
+                         c->offset + c->done_bytes, c->buf_len, c->buf);
+}
+
+static void done_get(struct data_conn *c);
+
+static void get_next(struct data_conn *c) {
+  if (c->done_bytes >= c->length) {
+    send_result(c, 0, c->frag_length, 0);
+    return;
+  }
+  start_job(c, work_get, done_get);
+}
+
+static void done_get(struct data_conn *c) {
+  if (c->status != 0) {
+    if (c->status == CAIRN_ECORRUPT || c->done_bytes > 0)
+      log_warn("data", "%s: read failed after %llu bytes: %s", c->peer,
+               (unsigned long long)c->done_bytes, cairn_strerror(c->status));
+    send_result(c, c->status, c->frag_length, 0);
+    return;
+  }
+  if (c->buf_len == 0) { /* an empty range */
+    get_next(c);
+    return;
+  }
+  c->done_bytes += c->buf_len;
+  Cairn__DataHeader h = CAIRN__DATA_HEADER__INIT;
+  h.op = CAIRN__DATA_OP__DATA_DATA;
+  send_frame(c, &h, c->buf, c->buf_len, get_next);
+}
+
+/* Delete, stat. */
+
+static void work_delete(struct data_conn *c) {
   c->status = chunk_delete(c->srv->store, c->chunk_id, c->fragment);
 }
 
-static void after_job(uv_work_t *w, int status);
-
-static void start_job(struct data_conn *c, uv_work_cb job) {
-  c->busy = 1;
-  c->job_running = 1;
-  c->srv->jobs++;
-  c->work.data = c;
-  set_reading(c, 0);
-  uv_queue_work(c->srv->loop, &c->work, job, after_job);
+static void work_stat(struct data_conn *c) {
+  c->status =
+      chunk_stat(c->srv->store, c->chunk_id, c->fragment, &c->frag_length);
 }
 
-static void get_step(struct data_conn *c, int status);
-
-static void after_job(uv_work_t *w, int status) {
-  struct data_conn *c = w->data;
-  (void)status;
-  c->srv->jobs--;
-  c->job_running = 0;
-  if (c->closing) {
-    struct data_server *s = c->srv;
-    c->busy = 0;
-    if (c->writer) {
-      chunk_writer_abort(c->writer); /* the coordinator went away */
-      c->writer = NULL;
-    }
-    conn_close(c); /* deferred free now that no job runs */
-    server_maybe_free(s);
-    return;
-  }
-  switch (c->op) {
-  case CAIRN__DATA_OP__DATA_PUT:
-    c->busy = 0;
-    conn_process(c);
-    break;
-  case CAIRN__DATA_OP__DATA_PUT_END:
-    if (c->status != 0)
-      log_warn("data", "fragment write failed: %s", cairn_strerror(c->status));
-    send_result(c, c->status, 0, NULL, 0, op_finished);
-    break;
-  case CAIRN__DATA_OP__DATA_GET:
-    if (c->sent == 0) {
-      if (c->status != 0) {
-        send_result(c, c->status, 0, NULL, 0, op_finished);
-        return;
-      }
-      c->sent += c->buf_len;
-      send_result(c, 0, c->length, c->buf, c->buf_len, get_step);
-      return;
-    }
-    if (c->status != 0) {
-      /* Mid-stream: only a cut connection can tell the reader. */
-      log_warn("data", "read failed mid-stream: %s", cairn_strerror(c->status));
-      conn_close(c);
-      return;
-    }
-    c->sent += c->buf_len;
-    if (send_bytes(c, c->buf, c->buf_len, NULL, 0, get_step) != 0)
-      conn_close(c);
-    break;
-  case CAIRN__DATA_OP__DATA_DELETE:
-    send_result(c, c->status, 0, NULL, 0, op_finished);
-    break;
-  default: conn_close(c);
-  }
-}
-
-static void get_step(struct data_conn *c, int status) {
-  if (status != 0) {
-    conn_close(c);
-    return;
-  }
-  if (c->sent >= c->length) {
-    free(c->buf);
-    c->buf = NULL;
-    op_finished(c, 0);
-    return;
-  }
-  start_job(c, job_get);
+static void done_simple(struct data_conn *c) {
+  send_result(c, c->status, c->status == 0 ? c->frag_length : 0, 0);
 }
 
 /* ---- frames -------------------------------------------------------------- */
 
-static int on_header(const Cairn__DataHeader *h, void *arg) {
-  struct data_conn *c = arg;
+static int protocol_error(struct data_conn *c, const char *why) {
+  log_warn("data", "%s: protocol error (%s): closing", c->peer, why);
+  return -1;
+}
+
+static int on_auth(struct data_conn *c, const Cairn__DataHeader *h) {
+  uint8_t mac[DATA_AUTH_MAC];
+  if (h->op != CAIRN__DATA_OP__DATA_AUTH_RESPONSE ||
+      h->auth.len != DATA_AUTH_MAC || h->payload_len != 0) {
+    log_warn("data", "%s: refused a data connection: no authentication",
+             c->peer);
+    return -1;
+  }
+  frame_auth_mac(c->srv->secret, c->srv->secret_len, c->nonce, mac);
+  if (!crypto_equal(mac, h->auth.data, DATA_AUTH_MAC)) {
+    log_warn("data", "%s: refused a data connection: bad cluster secret",
+             c->peer);
+    return -1;
+  }
+  c->state = CONN_READY;
+  arm_timer(c);
+  return 0;
+}
+
+static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
+  if (h->op != CAIRN__DATA_OP__DATA_PING && h->chunk_id.len != 16)
+    return protocol_error(c, "no chunk id");
+  if (h->op != CAIRN__DATA_OP__DATA_PUT && h->payload_len != 0)
+    return protocol_error(c, "unexpected payload");
   if (h->chunk_id.len == 16)
     memcpy(c->chunk_id, h->chunk_id.data, 16);
+  c->op = h->op;
+  c->fragment = h->fragment;
+  c->offset = h->offset;
+  c->length = h->length;
+  c->done_bytes = 0;
+  c->frag_length = 0;
+  c->put_end = 0;
+  c->put_over = 0;
+  c->discard = 0;
+  c->status = 0;
+  c->buf_len = 0;
   switch (h->op) {
   case CAIRN__DATA_OP__DATA_PUT:
-    if (c->state != CONN_READY || h->chunk_id.len != 16 ||
-        h->length > CHUNK_MAX_FRAGMENT || h->payload_len != h->length)
-      return c->status = CAIRN_EPROTO, -1;
-    c->op = h->op;
-    c->fragment = h->fragment;
-    c->length = h->length;
+    if (h->length > CHUNK_MAX_FRAGMENT)
+      return protocol_error(c, "fragment too large");
+    if (h->payload_len != 0)
+      return protocol_error(c, "PUT carries no data");
     c->state = CONN_PUT;
-    c->status = 0;
-    c->buf = malloc(PUT_BUFFER);
-    c->buf_len = 0;
+    c->buf_cap = h->length < PUT_BUFFER ? (size_t)h->length : PUT_BUFFER;
+    c->buf = malloc(c->buf_cap ? c->buf_cap : 1);
     if (!c->buf)
       return -1;
-    start_job(c, job_put_open);
-    return 1;
-  case CAIRN__DATA_OP__DATA_PUT_END:
-    if (c->state != CONN_PUT_DONE)
-      return -1;
-    c->op = h->op;
-    c->crc = h->crc32c;
-    free(c->buf);
-    c->buf = NULL;
-    start_job(c, job_put_commit);
+    arm_timer(c);
+    start_job(c, work_put_open, done_put_step);
     return 1;
   case CAIRN__DATA_OP__DATA_GET:
-    if (c->state != CONN_READY || h->chunk_id.len != 16 ||
-        h->length > CHUNK_MAX_FRAGMENT)
-      return -1;
-    c->op = h->op;
-    c->fragment = h->fragment;
-    c->offset = h->offset;
-    c->length = h->length;
-    c->sent = 0;
-    c->buf = malloc(GET_PIECE);
+    if (h->length > CHUNK_MAX_FRAGMENT)
+      return protocol_error(c, "range too large");
+    c->state = CONN_GET;
+    c->buf_cap =
+        h->length < DATA_PIECE_MAX ? (size_t)h->length : DATA_PIECE_MAX;
+    c->buf = malloc(c->buf_cap ? c->buf_cap : 1);
     if (!c->buf)
       return -1;
-    start_job(c, job_get);
+    arm_timer(c);
+    start_job(c, work_get, done_get);
     return 1;
   case CAIRN__DATA_OP__DATA_DELETE:
-    if (c->state != CONN_READY || h->chunk_id.len != 16)
-      return -1;
-    c->op = h->op;
-    c->fragment = h->fragment;
-    start_job(c, job_delete);
+  case CAIRN__DATA_OP__DATA_STAT:
+    c->state = CONN_OTHER;
+    arm_timer(c);
+    start_job(c, h->op == CAIRN__DATA_OP__DATA_DELETE ? work_delete : work_stat,
+              done_simple);
     return 1;
-  default: return -1;
+  case CAIRN__DATA_OP__DATA_PING:
+    c->state = CONN_OTHER;
+    arm_timer(c);
+    send_result(c, 0, 0, 0);
+    return 1;
+  default: return protocol_error(c, "unknown request");
+  }
+}
+
+static int on_header(const Cairn__DataHeader *h, void *arg) {
+  struct data_conn *c = arg;
+  switch (c->state) {
+  case CONN_AUTH: return on_auth(c, h);
+  case CONN_READY: return begin_request(c, h);
+  case CONN_PUT:
+    if (c->put_end || (h->op != CAIRN__DATA_OP__DATA_PUT_PIECE &&
+                       h->op != CAIRN__DATA_OP__DATA_PUT_END))
+      return protocol_error(c, "expected a put piece");
+    if (h->payload_len > c->length - c->done_bytes)
+      return protocol_error(c, "more data than the fragment's length");
+    c->done_bytes += h->payload_len;
+    if (h->op == CAIRN__DATA_OP__DATA_PUT_END) {
+      c->put_end = 1;
+      c->crc = h->crc32c;
+    }
+    return 0;
+  default: return protocol_error(c, "request while busy");
   }
 }
 
@@ -330,11 +501,13 @@ static int on_payload(const uint8_t *data, size_t len, void *arg) {
   struct data_conn *c = arg;
   if (c->state != CONN_PUT)
     return -1;
-  /* The reader never hands more than fits: see conn_process. */
+  if (c->discard)
+    return 0;
+  /* conn_process never feeds more than fits in buf. */
   memcpy(c->buf + c->buf_len, data, len);
   c->buf_len += len;
-  if (c->buf_len == PUT_BUFFER) {
-    start_job(c, job_put_append);
+  if (c->buf_len == c->buf_cap) {
+    start_job(c, work_put_append, done_put_step);
     return 1;
   }
   return 0;
@@ -342,69 +515,63 @@ static int on_payload(const uint8_t *data, size_t len, void *arg) {
 
 static int on_payload_end(void *arg) {
   struct data_conn *c = arg;
-  if (c->state != CONN_PUT)
-    return 0; /* GET/DELETE/PUT_END carry no payload */
-  c->state = CONN_PUT_DONE;
-  if (c->buf_len > 0) {
-    start_job(c, job_put_append);
+  if (c->state != CONN_PUT || !c->put_end)
+    return 0;
+  c->put_over = 1;
+  if (c->discard) { /* answered already: the next request may follow */
+    if (!c->busy) {
+      free(c->buf);
+      c->buf = NULL;
+      c->buf_len = c->buf_cap = 0;
+      c->state = CONN_READY;
+      arm_timer(c);
+    }
+    return 0;
+  }
+  if (c->done_bytes != c->length) {
+    c->status = CAIRN_EINVAL; /* answered, then the link is cut */
+    put_failed_early(c);
     return 1;
   }
-  return 0;
+  start_job(c, work_put_commit, done_put_commit);
+  return 1;
 }
 
 static const struct frame_reader_ops reader_ops = {on_header, on_payload,
                                                    on_payload_end};
 
-/* Feeds buffered bytes while no job runs. */
+/* Feeds buffered bytes while no job or awaited write is in flight. */
 static void conn_process(struct data_conn *c) {
-  while (!c->busy && !c->closing && c->in_len > 0) {
-    size_t feed = c->in_len;
-    if (c->state == CONN_PUT && feed > PUT_BUFFER - c->buf_len)
-      feed = PUT_BUFFER - c->buf_len; /* never overflow the put buffer */
-    long used = frame_reader_feed(c->reader, c->inbuf, feed);
+  size_t off = 0;
+  /* A feed of 0 bytes still delivers a payload end left pending when a
+   * callback stopped the reader on a payload's last byte. */
+  while (!c->busy && !c->closing) {
+    size_t feed = c->in_len - off;
+    if (c->state == CONN_PUT && !c->discard && c->buf_cap > 0 &&
+        feed > c->buf_cap - c->buf_len)
+      feed = c->buf_cap - c->buf_len; /* never overflow the put buffer */
+    long used = frame_reader_feed(c->reader, c->inbuf + off, feed);
     if (used < 0) {
-      log_warn("data", "malformed frame from the coordinator: closing");
       conn_close(c);
       return;
     }
-    memmove(c->inbuf, c->inbuf + used, c->in_len - (size_t)used);
-    c->in_len -= (size_t)used;
-    if (used == 0 && !c->busy)
+    off += (size_t)used;
+    if (used == 0 || off == c->in_len)
       break;
   }
-  if (!c->busy)
-    set_reading(c, 1);
-}
-
-static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
-  struct data_conn *c = s->data;
-  (void)b;
-  if (n < 0) {
-    conn_close(c);
+  if (c->closing)
     return;
-  }
-  c->in_len += (size_t)n;
-  if (c->state == CONN_AUTH) {
-    if (c->in_len < 32)
-      return;
-    uint8_t mac[32];
-    frame_auth_mac(c->srv->secret, c->srv->secret_len, c->nonce, mac);
-    if (!crypto_equal(mac, c->inbuf, 32)) {
-      log_warn("data", "refused a data connection: bad cluster secret");
-      conn_close(c);
-      return;
-    }
-    memmove(c->inbuf, c->inbuf + 32, c->in_len - 32);
-    c->in_len -= 32;
-    c->state = CONN_READY;
-  }
-  if (c->in_len == INBUF_MAX)
-    set_reading(c, 0);
-  conn_process(c);
+  memmove(c->inbuf, c->inbuf + off, c->in_len - off);
+  c->in_len -= off;
+  set_reading(c, 1);
 }
 
-static void on_closed(uv_handle_t *h) {
+/* ---- connections --------------------------------------------------------- */
+
+static void on_handle_closed(uv_handle_t *h) {
   struct data_conn *c = h->data;
+  if (--c->handles > 0)
+    return;
   frame_reader_free(c->reader);
   free(c->buf);
   free(c);
@@ -422,15 +589,40 @@ static void conn_close(struct data_conn *c) {
       s->conns = c->next;
     if (c->next)
       c->next->prev = c->prev;
+    s->conn_count--;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_stop(&c->timer);
   }
   if (c->job_running)
-    return; /* after_job finishes the close */
-  c->closing = 2;
-  if (c->writer) {
-    chunk_writer_abort(c->writer);
+    return;        /* job_done_trampoline finishes the close */
+  if (c->writer) { /* the coordinator went away mid-put */
+    if (!c->srv->io_stopping) {
+      start_job(c, work_put_abort, NULL); /* its done closes again */
+      return;
+    }
+    chunk_writer_abort(c->writer); /* shutdown: the I/O threads are gone */
     c->writer = NULL;
   }
-  uv_close((uv_handle_t *)&c->tcp, on_closed);
+  c->closing = 2;
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void peer_name(uv_tcp_t *tcp, char *out, size_t len) {
+  struct sockaddr_storage sa;
+  int sa_len = sizeof sa;
+  char host[48] = "?";
+  int port = 0;
+  if (uv_tcp_getpeername(tcp, (struct sockaddr *)&sa, &sa_len) == 0) {
+    if (sa.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&sa, host, sizeof host);
+      port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+    } else {
+      uv_ip4_name((struct sockaddr_in *)&sa, host, sizeof host);
+      port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    }
+  }
+  snprintf(out, len, "%s:%d", host, port);
 }
 
 static void on_connection(uv_stream_t *l, int status) {
@@ -443,91 +635,111 @@ static void on_connection(uv_stream_t *l, int status) {
   c->srv = s;
   c->reader = frame_reader_new(&reader_ops, c);
   uv_tcp_init(s->loop, &c->tcp);
-  c->tcp.data = c;
-  if (!c->reader || uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+  uv_timer_init(s->loop, &c->timer);
+  c->handles = 2;
+  c->tcp.data = c->timer.data = c;
+  if (!c->reader || uv_accept(l, (uv_stream_t *)&c->tcp) != 0 ||
+      s->conn_count >= DATA_CONN_MAX) {
+    if (s->conn_count >= DATA_CONN_MAX)
+      log_warn("data", "refused a data connection: %d already open",
+               DATA_CONN_MAX);
     c->closing = 2;
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  peer_name(&c->tcp, c->peer, sizeof c->peer);
   c->next = s->conns;
   if (s->conns)
     s->conns->prev = c;
   s->conns = c;
+  s->conn_count++;
+  c->state = CONN_AUTH;
+  uv_timer_start(&c->timer, on_stall, AUTH_TIMEOUT_MS, AUTH_TIMEOUT_MS);
   crypto_random(c->nonce, sizeof c->nonce);
-  if (send_bytes(c, c->nonce, sizeof c->nonce, NULL, 0, NULL) != 0) {
-    conn_close(c);
-    return;
-  }
+  Cairn__DataHeader h = CAIRN__DATA_HEADER__INIT;
+  h.op = CAIRN__DATA_OP__DATA_AUTH_CHALLENGE;
+  h.auth.data = c->nonce;
+  h.auth.len = sizeof c->nonce;
+  send_frame(c, &h, NULL, 0, NULL);
   set_reading(c, 1);
 }
+
+/* ---- server -------------------------------------------------------------- */
 
 int data_server_start(uv_loop_t *loop, const struct data_server_config *cfg,
                       struct data_server **out, char *err, size_t err_len) {
   char host[256];
-  int port;
+  int port, rc;
+  struct data_server *s = NULL;
   if (config_parse_hostport(cfg->listen_addr, host, sizeof host, &port)) {
-    snprintf(err, err_len, "--listen wants host:port, got '%s'",
+    snprintf(err, err_len, "the data address wants host:port, got '%s'",
              cfg->listen_addr);
     return CAIRN_EINVAL;
   }
-  /* Disk jobs run on libuv's pool, which is ours alone in a node: size it
-   * before the first job starts it (the default 4 would serialise fsyncs). */
-  setenv("UV_THREADPOOL_SIZE", "8", 0);
-  struct data_server *s = calloc(1, sizeof *s);
-  if (!s)
-    return CAIRN_ENOMEM;
+  s = calloc(1, sizeof *s);
+  if (!s || !(s->secret = malloc(cfg->secret_len ? cfg->secret_len : 1))) {
+    snprintf(err, err_len, "out of memory");
+    rc = CAIRN_ENOMEM;
+    goto fail;
+  }
   s->loop = loop;
-  s->secret = malloc(cfg->secret_len);
-  int rc = s->secret ? chunk_store_open((char *const *)cfg->data_dirs,
-                                        cfg->data_dir_count, &s->store)
-                     : CAIRN_ENOMEM;
+  memcpy(s->secret, cfg->secret, cfg->secret_len);
+  s->secret_len = cfg->secret_len;
+  rc = chunk_store_open((char *const *)cfg->data_dirs, cfg->data_dir_count,
+                        &s->store);
   if (rc != 0) {
     snprintf(err, err_len, "cannot open the chunk store: %s",
              cairn_strerror(rc));
-    free(s->secret);
-    free(s);
-    return rc;
+    goto fail;
   }
-  memcpy(s->secret, cfg->secret, cfg->secret_len);
-  s->secret_len = cfg->secret_len;
   struct sockaddr_storage addr;
   rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
                          : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+  if (rc != 0) {
+    snprintf(err, err_len, "bad data address '%s'", cfg->listen_addr);
+    rc = CAIRN_EINVAL;
+    goto fail;
+  }
   uv_tcp_init(loop, &s->listener);
   s->listener.data = s;
-  if (rc == 0)
-    rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+  rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
   if (rc == 0)
     rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
   if (rc != 0) {
-    snprintf(err, err_len, "cannot listen on %s: %s%s", cfg->listen_addr,
-             uv_strerror(rc),
-             rc == UV_EADDRINUSE ? " (address already in use)" : "");
+    snprintf(err, err_len, "cannot listen on %s: %s", cfg->listen_addr,
+             uv_strerror(rc));
+    rc = rc == UV_EADDRINUSE ? CAIRN_EADDRINUSE : CAIRN_EINVAL;
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    uv_run(loop, UV_RUN_NOWAIT); /* let the close finish before the free */
+    goto fail;
+  }
+  rc = data_io_start(loop, DATA_IO_THREADS, &s->io);
+  if (rc != 0) {
+    snprintf(err, err_len, "cannot start the I/O threads: %s",
+             cairn_strerror(rc));
     uv_close((uv_handle_t *)&s->listener, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
-    chunk_store_close(s->store);
-    free(s->secret);
-    free(s);
-    return rc == UV_EADDRINUSE ? CAIRN_EADDRINUSE : CAIRN_EINVAL;
+    goto fail;
   }
   *out = s;
   return 0;
-}
-
-static void server_maybe_free(struct data_server *s) {
-  if (!s->stopping || !s->listener_closed || s->jobs > 0)
-    return;
-  chunk_store_close(s->store);
-  memset(s->secret, 0, s->secret_len);
-  free(s->secret);
-  free(s);
+fail:
+  if (s) {
+    chunk_store_close(s->store);
+    free(s->secret);
+    free(s);
+  }
+  return rc;
 }
 
 static void on_listener_closed(uv_handle_t *h) {
   struct data_server *s = h->data;
-  s->listener_closed = 1;
-  server_maybe_free(s);
+  chunk_store_close(s->store);
+  memset(s->secret, 0, s->secret_len);
+  free(s->secret);
+  free(s);
 }
 
 void data_server_stop(struct data_server *s) {
@@ -536,5 +748,10 @@ void data_server_stop(struct data_server *s) {
   s->stopping = 1;
   while (s->conns)
     conn_close(s->conns);
+  /* Joins the I/O threads; the done callbacks of jobs still in flight run
+   * here and finish the closes deferred above. */
+  s->io_stopping = 1;
+  data_io_stop(s->io);
+  s->io = NULL;
   uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }

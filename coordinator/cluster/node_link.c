@@ -1,16 +1,32 @@
 /*
- * node_link.c - pooled, authenticated connections to the nodes' data ports.
+ * node_link.c - pooled, authenticated connections to the nodes' data ports
+ * (protocol: the data-plane section of proto/cairn.proto).
  *
- *   CONNECTING --connected--> AUTHENTICATING --nonce in, MAC out--> READY
- *        |                          |                                 |
- *        +------ error / timeout ---+-------------- error / timeout --+-->
- * CLOSED READY: one operation at a time; when it ends cleanly the link goes
- * back to the pool's idle list.
+ *   LINK_CONNECTING --connected--> LINK_AUTH --AUTH_CHALLENGE in,
+ *         |                           |        AUTH_RESPONSE out--> LINK_READY
+ *         |                           |                               |  ^
+ *         +---- error / timeout ------+------- error / timeout -------+  |
+ *                      |                              op ends cleanly:   |
+ *                      v                              back to idle ------+
+ *                 LINK_CLOSED (never reused; freed when its handles close)
  *
- * Writes queued before READY wait in `pending` and go out, in order, right
- * after the MAC. Invariant: every write a caller handed us reaches its
- * written callback exactly once (sent, cancelled by close, or dropped from
- * `pending` on failure).
+ * One operation at a time per link. An operation may start on a link that
+ * is still connecting: its frames wait in `pending` and go out, in order,
+ * right after the AUTH_RESPONSE.
+ *
+ * Per operation, what the node sends back:
+ *   put:    RESULT (after PUT_END, or earlier for a failure; a link whose
+ *           put failed is dropped: pieces may still be queued)
+ *   get:    DATA* then RESULT
+ *   delete, stat, ping: RESULT
+ *
+ * Invariants:
+ *  1. Every write a caller handed us reaches its written callback exactly
+ *     once (sent, cancelled by the close, or dropped from `pending`).
+ *  2. A link is in the pool's `all` list until it is closed, and in `idle`
+ *     only when READY without an operation.
+ *  3. An operation's done callback runs once, from op_end, never inside
+ *     the call that started it; a cancelled operation never calls back.
  */
 #include "node_link.h"
 
@@ -27,7 +43,7 @@
 #define LINK_INBUF (128u << 10)
 
 enum link_state { LINK_CONNECTING, LINK_AUTH, LINK_READY, LINK_CLOSED };
-enum op_kind { OP_PUT, OP_GET, OP_DELETE };
+enum op_kind { OP_PUT, OP_GET, OP_DELETE, OP_STAT, OP_PING };
 
 struct link_op {
   enum op_kind kind;
@@ -36,8 +52,10 @@ struct link_op {
   node_put_done_cb put_done;
   node_get_data_cb on_data;
   node_get_done_cb get_done;
-  void (*delete_done)(int status, void *arg);
-  uint64_t length, received;
+  void (*simple_done)(int status, void *arg); /* delete, ping */
+  node_stat_done_cb stat_done;
+  uint64_t length, moved; /* put: bytes queued; get: bytes delivered */
+  int finished;           /* put: PUT_END sent */
   int paused;
 };
 
@@ -54,13 +72,15 @@ struct lwrite {
   struct link *link;
   void (*written)(void *arg);
   void *arg;
-  uv_buf_t buf;
-  uint8_t copy[]; /* headers are copied; payload referenced */
+  uv_buf_t bufs[2]; /* the frame header (copied), the payload (borrowed) */
+  unsigned nbufs;
+  uint8_t header[]; /* copy of the encoded header */
 };
 
 struct link {
   struct node_link_pool *pool;
-  struct link *next; /* idle list */
+  struct link *next_idle;
+  struct link *next, *prev; /* the pool's `all` list */
   char addr[128];
   enum link_state state;
   uv_tcp_t tcp;
@@ -68,8 +88,6 @@ struct link {
   uv_timer_t timer;
   int handles; /* open uv handles: freed at 0 */
   struct frame_reader *reader;
-  uint8_t nonce[DATA_AUTH_NONCE];
-  size_t nonce_have;
   uint8_t inbuf[LINK_INBUF];
   size_t in_len;
   int reading;
@@ -83,13 +101,14 @@ struct node_link_pool {
   size_t secret_len;
   struct link *idle;
   size_t idle_count;
+  struct link *all;
+  int closing; /* node_link_pool_free is running: no new operations */
 };
 
 static void link_fail(struct link *l, int status);
 static void link_process(struct link *l);
 
-/* ---- lifetime -------------------------------------------------------------
- */
+/* ---- lifetime ------------------------------------------------------------ */
 
 static void on_handle_closed(uv_handle_t *h) {
   struct link *l = h->data;
@@ -101,20 +120,27 @@ static void on_handle_closed(uv_handle_t *h) {
 
 static void idle_remove(struct link *l) {
   struct node_link_pool *p = l->pool;
-  for (struct link **pp = &p->idle; *pp; pp = &(*pp)->next)
+  for (struct link **pp = &p->idle; *pp; pp = &(*pp)->next_idle)
     if (*pp == l) {
-      *pp = l->next;
+      *pp = l->next_idle;
       p->idle_count--;
       return;
     }
 }
 
-/* Closes the link; the op (if any) must have been detached already. */
+/* Closes the link; its op (if any) must have been detached already. */
 static void link_close(struct link *l) {
   if (l->state == LINK_CLOSED)
     return;
   l->state = LINK_CLOSED;
   idle_remove(l);
+  struct node_link_pool *p = l->pool;
+  if (l->prev)
+    l->prev->next = l->next;
+  else
+    p->all = l->next;
+  if (l->next)
+    l->next->prev = l->prev;
   /* Writes never handed to libuv: release their buffers now. */
   for (struct lwrite *w = l->pending, *next; w; w = next) {
     next = w->next;
@@ -127,17 +153,20 @@ static void link_close(struct link *l) {
   uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
 }
 
+/* Progress on an operation: the timeout starts over. */
 static void touch(struct link *l) {
   if (l->state != LINK_CLOSED && l->op)
     uv_timer_again(&l->timer);
 }
 
-/* ---- writing --------------------------------------------------------------
- */
+/* ---- writing ------------------------------------------------------------- */
 
 static void on_write(uv_write_t *w, int status) {
   struct lwrite *lw = (struct lwrite *)w;
   struct link *l = lw->link;
+  /* The buffer is released first: the caller may free everything in its
+   * done callback, which a failure below runs. The link outlives its
+   * writes (libuv cancels them before the close callback). */
   if (lw->written)
     lw->written(lw->arg);
   free(lw);
@@ -148,25 +177,36 @@ static void on_write(uv_write_t *w, int status) {
 }
 
 static int submit(struct link *l, struct lwrite *lw) {
-  int rc = uv_write(&lw->w, (uv_stream_t *)&l->tcp, &lw->buf, 1, on_write);
-  return rc ? cairn_err_from_errno(rc) : 0;
+  int rc =
+      uv_write(&lw->w, (uv_stream_t *)&l->tcp, lw->bufs, lw->nbufs, on_write);
+  return rc ? CAIRN_ECLOSED : 0;
 }
 
-/* Queues bytes: copied when copy is set, else referenced until written. */
-static int link_send(struct link *l, const void *data, size_t len, int copy,
-                     void (*written)(void *), void *arg) {
+/* Queues one frame: h (encoded and copied) then payload (borrowed until
+ * written(arg), which runs exactly once if this returns 0, never if not). */
+static int link_send(struct link *l, Cairn__DataHeader *h, const void *payload,
+                     size_t len, void (*written)(void *), void *arg) {
   if (l->state == LINK_CLOSED)
     return CAIRN_ECLOSED;
-  struct lwrite *lw = malloc(sizeof *lw + (copy ? len : 0));
+  if (len > FRAME_PAYLOAD_MAX)
+    return CAIRN_ETOOBIG;
+  h->payload_len = len;
+  size_t cap = cairn__data_header__get_packed_size(h) + FRAME_PREFIX;
+  struct lwrite *lw = malloc(sizeof *lw + cap);
   if (!lw)
     return CAIRN_ENOMEM;
+  size_t n = frame_encode(h, lw->header, cap);
+  if (n == 0) {
+    free(lw);
+    return CAIRN_EINVAL;
+  }
   lw->next = NULL;
   lw->link = l;
   lw->written = written;
   lw->arg = arg;
-  if (copy)
-    memcpy(lw->copy, data, len);
-  lw->buf = uv_buf_init(copy ? (char *)lw->copy : (char *)data, (unsigned)len);
+  lw->bufs[0] = uv_buf_init((char *)lw->header, (unsigned)n);
+  lw->bufs[1] = uv_buf_init((char *)payload, (unsigned)len);
+  lw->nbufs = len ? 2 : 1;
   if (l->state != LINK_READY) {
     if (l->pending_tail)
       l->pending_tail->next = lw;
@@ -181,24 +221,18 @@ static int link_send(struct link *l, const void *data, size_t len, int copy,
   return rc;
 }
 
-static int send_header(struct link *l, const Cairn__DataHeader *h) {
-  uint8_t frame[512];
-  size_t n = frame_encode(h, frame, sizeof frame);
-  return n ? link_send(l, frame, n, 1, NULL, NULL) : CAIRN_EINVAL;
-}
-
-/* ---- operations end -------------------------------------------------------
- */
+/* ---- operations end ------------------------------------------------------ */
 
 /* Ends the link's op with status; a clean end returns the link to the pool
  * before the callback runs (which may start the next op on it). */
 static void op_end(struct link *l, int status, int link_ok) {
   struct link_op *op = l->op;
   l->op = NULL;
-  uv_timer_stop(&l->timer);
+  if (l->state != LINK_CLOSED)
+    uv_timer_stop(&l->timer);
   if (link_ok && l->state == LINK_READY &&
       l->pool->idle_count < NODE_LINK_IDLE_MAX) {
-    l->next = l->pool->idle;
+    l->next_idle = l->pool->idle;
     l->pool->idle = l;
     l->pool->idle_count++;
   } else if (l->state != LINK_CLOSED) {
@@ -209,7 +243,11 @@ static void op_end(struct link *l, int status, int link_ok) {
   switch (op->kind) {
   case OP_PUT: op->put_done((struct node_put *)op, status, op->arg); break;
   case OP_GET: op->get_done((struct node_get *)op, status, op->arg); break;
-  case OP_DELETE: op->delete_done(status, op->arg); break;
+  case OP_DELETE:
+  case OP_PING: op->simple_done(status, op->arg); break;
+  case OP_STAT:
+    op->stat_done(status, status == 0 ? op->length : 0, op->arg);
+    break;
   }
   free(op);
 }
@@ -221,31 +259,80 @@ static void link_fail(struct link *l, int status) {
     link_close(l);
 }
 
-/* ---- reading --------------------------------------------------------------
- */
+/* ---- reading ------------------------------------------------------------- */
+
+/* The node's challenge: answer it, then release the queued frames. */
+static int on_challenge(struct link *l, const Cairn__DataHeader *h) {
+  if (h->op != CAIRN__DATA_OP__DATA_AUTH_CHALLENGE ||
+      h->auth.len != DATA_AUTH_NONCE || h->payload_len != 0)
+    return -1;
+  uint8_t mac[DATA_AUTH_MAC];
+  frame_auth_mac(l->pool->secret, l->pool->secret_len, h->auth.data, mac);
+  Cairn__DataHeader r = CAIRN__DATA_HEADER__INIT;
+  r.op = CAIRN__DATA_OP__DATA_AUTH_RESPONSE;
+  r.auth.data = mac;
+  r.auth.len = sizeof mac;
+  struct lwrite *queued = l->pending;
+  l->pending = l->pending_tail = NULL;
+  l->state = LINK_READY;
+  int rc = link_send(l, &r, NULL, 0, NULL, NULL);
+  while (queued) {
+    struct lwrite *next = queued->next;
+    if (rc == 0)
+      rc = submit(l, queued);
+    if (rc != 0) { /* still owed its written callback */
+      if (queued->written)
+        queued->written(queued->arg);
+      free(queued);
+    }
+    queued = next;
+  }
+  if (rc != 0) {
+    link_fail(l, CAIRN_ECLOSED);
+    return 1;
+  }
+  if (!l->op) /* authenticated ahead of any use: idle */
+    op_end(l, 0, 1);
+  return 0;
+}
+
+static int on_result(struct link *l, const Cairn__DataHeader *h) {
+  struct link_op *op = l->op;
+  int status = h->status;
+  if (status > 0 || h->payload_len != 0)
+    return -1;
+  switch (op->kind) {
+  case OP_PUT:
+    /* A failed put may have been answered before all its pieces were
+     * sent or read: the link is out of step, never reused. */
+    if (status != 0 || !op->finished) {
+      op_end(l, status ? status : CAIRN_EPROTO, 0);
+      return 1;
+    }
+    break;
+  case OP_GET:
+    if (status == 0 && op->moved != op->length)
+      return -1;
+    break;
+  case OP_STAT: op->length = h->length; break;
+  default: break;
+  }
+  op_end(l, status, 1);
+  return 1;
+}
 
 static int on_header(const Cairn__DataHeader *h, void *arg) {
   struct link *l = arg;
-  struct link_op *op = l->op;
-  if (!op || h->op != CAIRN__DATA_OP__DATA_RESULT)
-    return -1;
-  if (h->status != 0) {
-    if (h->payload_len != 0)
-      return -1;
-    op_end(l, h->status < 0 ? h->status : CAIRN_EIO, 1);
-    return 1;
-  }
-  if (op->kind == OP_GET && h->payload_len != op->length)
-    return -1;
-  if (op->kind != OP_GET && h->payload_len != 0)
-    return -1;
-  if (op->kind != OP_GET) {
-    op_end(l, 0, 1);
-    return 1;
-  }
-  if (op->length == 0)
-    return 0; /* on_payload_end ends it */
-  return 0;
+  if (l->state == LINK_AUTH)
+    return on_challenge(l, h);
+  if (!l->op)
+    return -1; /* nothing is owed to an idle link */
+  if (h->op == CAIRN__DATA_OP__DATA_RESULT)
+    return on_result(l, h);
+  if (h->op == CAIRN__DATA_OP__DATA_DATA && l->op->kind == OP_GET &&
+      h->payload_len <= l->op->length - l->op->moved)
+    return 0;
+  return -1;
 }
 
 static int on_payload(const uint8_t *data, size_t len, void *arg) {
@@ -253,21 +340,18 @@ static int on_payload(const uint8_t *data, size_t len, void *arg) {
   struct link_op *op = l->op;
   if (!op || op->kind != OP_GET)
     return -1;
-  op->received += len;
+  op->moved += len;
   if (op->on_data(data, len, op->arg) != 0) {
-    op->paused = 1;
+    if (l->op == op) /* the callback may have cancelled it */
+      op->paused = 1;
     return 1;
   }
-  return 0;
+  return l->op == op ? 0 : 1;
 }
 
 static int on_payload_end(void *arg) {
-  struct link *l = arg;
-  if (l->op && l->op->kind == OP_GET && l->op->received == l->op->length) {
-    op_end(l, 0, 1);
-    return 1;
-  }
-  return 0;
+  (void)arg;
+  return 0; /* every request ends with a RESULT, not a payload */
 }
 
 static const struct frame_reader_ops reader_ops = {on_header, on_payload,
@@ -293,20 +377,24 @@ static void set_reading(struct link *l, int on) {
 }
 
 static void link_process(struct link *l) {
-  while (l->state == LINK_READY && l->in_len > 0 && !(l->op && l->op->paused)) {
-    long used = frame_reader_feed(l->reader, l->inbuf, l->in_len);
+  size_t off = 0;
+  while (l->state != LINK_CLOSED && l->state != LINK_CONNECTING &&
+         off < l->in_len && !(l->op && l->op->paused)) {
+    long used = frame_reader_feed(l->reader, l->inbuf + off, l->in_len - off);
     if (used < 0) {
-      log_warn("link", "malformed answer from node %s", l->addr);
-      link_fail(l, CAIRN_EPROTO);
+      log_warn("link", "malformed answer from node %s: dropping the link",
+               l->addr);
+      link_fail(l, CAIRN_ECLOSED);
       return;
     }
-    if (l->state == LINK_CLOSED)
-      return;
-    memmove(l->inbuf, l->inbuf + used, l->in_len - (size_t)used);
-    l->in_len -= (size_t)used;
+    off += (size_t)used;
     if (used == 0)
       break;
   }
+  if (l->state == LINK_CLOSED)
+    return;
+  memmove(l->inbuf, l->inbuf + off, l->in_len - off);
+  l->in_len -= off;
   int paused = l->op && l->op->paused;
   set_reading(l, !paused && l->in_len < LINK_INBUF);
 }
@@ -315,47 +403,14 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   struct link *l = s->data;
   (void)b;
   if (n < 0) {
+    if (l->op)
+      log_warn("link", "node %s: connection lost: %s", l->addr,
+               uv_strerror((int)n));
     link_fail(l, CAIRN_ECLOSED);
     return;
   }
   touch(l);
   l->in_len += (size_t)n;
-  if (l->state == LINK_AUTH) {
-    size_t take = DATA_AUTH_NONCE - l->nonce_have;
-    if (take > l->in_len)
-      take = l->in_len;
-    memcpy(l->nonce + l->nonce_have, l->inbuf, take);
-    l->nonce_have += take;
-    memmove(l->inbuf, l->inbuf + take, l->in_len - take);
-    l->in_len -= take;
-    if (l->nonce_have < DATA_AUTH_NONCE)
-      return;
-    uint8_t mac[32];
-    frame_auth_mac(l->pool->secret, l->pool->secret_len, l->nonce, mac);
-    struct lwrite *queued = l->pending;
-    l->pending = l->pending_tail = NULL;
-    l->state = LINK_READY;
-    int rc = link_send(l, mac, sizeof mac, 1, NULL, NULL);
-    while (queued) {
-      struct lwrite *next = queued->next;
-      if (rc == 0)
-        rc = submit(l, queued);
-      if (rc != 0) { /* still owed its written callback */
-        if (queued->written)
-          queued->written(queued->arg);
-        free(queued);
-      }
-      queued = next;
-    }
-    if (rc != 0) {
-      link_fail(l, rc);
-      return;
-    }
-  }
-  if (!l->op && l->in_len > 0) {
-    link_fail(l, CAIRN_EPROTO); /* nothing is owed to an idle link */
-    return;
-  }
   link_process(l);
 }
 
@@ -373,7 +428,7 @@ static void on_connect(uv_connect_t *req, int status) {
   if (status < 0) {
     log_warn("link", "cannot connect to node %s: %s", l->addr,
              uv_strerror(status));
-    link_fail(l, CAIRN_EUNAVAIL);
+    link_fail(l, CAIRN_ECLOSED);
     return;
   }
   uv_tcp_nodelay(&l->tcp, 1);
@@ -384,7 +439,7 @@ static void on_connect(uv_connect_t *req, int status) {
 /* An idle link to addr, or a new one (connecting). */
 static struct link *link_get(struct node_link_pool *p, const char *addr,
                              int *err) {
-  for (struct link *l = p->idle; l; l = l->next)
+  for (struct link *l = p->idle; l; l = l->next_idle)
     if (strcmp(l->addr, addr) == 0) {
       idle_remove(l);
       return l;
@@ -392,7 +447,8 @@ static struct link *link_get(struct node_link_pool *p, const char *addr,
   char host[128];
   int port;
   struct sockaddr_in sa;
-  if (config_parse_hostport(addr, host, sizeof host, &port) != 0 ||
+  if (strlen(addr) >= sizeof((struct link *)0)->addr ||
+      config_parse_hostport(addr, host, sizeof host, &port) != 0 ||
       uv_ip4_addr(host, port, &sa) != 0) {
     *err = CAIRN_EINVAL;
     return NULL;
@@ -410,11 +466,15 @@ static struct link *link_get(struct node_link_pool *p, const char *addr,
   l->handles = 2;
   l->tcp.data = l->timer.data = l->connect.data = l;
   l->state = LINK_CONNECTING;
+  l->next = p->all;
+  if (p->all)
+    p->all->prev = l;
+  p->all = l;
   int rc =
       uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&sa, on_connect);
   if (rc != 0) {
     link_close(l);
-    *err = CAIRN_EUNAVAIL;
+    *err = CAIRN_ECLOSED;
     return NULL;
   }
   return l;
@@ -422,6 +482,10 @@ static struct link *link_get(struct node_link_pool *p, const char *addr,
 
 static struct link_op *op_start(struct node_link_pool *p, const char *addr,
                                 enum op_kind kind, size_t size, int *err) {
+  if (p->closing) {
+    *err = CAIRN_ECLOSED;
+    return NULL;
+  }
   struct link *l = link_get(p, addr, err);
   if (!l)
     return NULL;
@@ -441,21 +505,23 @@ static struct link_op *op_start(struct node_link_pool *p, const char *addr,
   return op;
 }
 
-/* Undoes op_start after a synchronous failure (no callback runs). */
+/* Undoes op_start after a synchronous failure, or cancels: no callback of
+ * the op runs; the link, now out of step, is closed. */
 static void op_abandon(struct link_op *op) {
   struct link *l = op->link;
-  l->op = NULL;
+  if (l->op == op) {
+    l->op = NULL;
+    link_close(l);
+  }
   free(op);
-  link_close(l);
 }
 
-/* ---- public operations ----------------------------------------------------
- */
+/* ---- public operations --------------------------------------------------- */
 
 int node_link_pool_new(uv_loop_t *loop, const uint8_t *secret,
                        size_t secret_len, struct node_link_pool **out) {
   struct node_link_pool *p = calloc(1, sizeof *p);
-  if (!p || !(p->secret = malloc(secret_len))) {
+  if (!p || !(p->secret = malloc(secret_len ? secret_len : 1))) {
     free(p);
     return CAIRN_ENOMEM;
   }
@@ -469,8 +535,9 @@ int node_link_pool_new(uv_loop_t *loop, const uint8_t *secret,
 void node_link_pool_free(struct node_link_pool *p) {
   if (!p)
     return;
-  while (p->idle)
-    link_close(p->idle);
+  p->closing = 1;
+  while (p->all)
+    link_fail(p->all, CAIRN_ECLOSED); /* ops in flight fail, links close */
   memset(p->secret, 0, p->secret_len);
   free(p->secret);
   free(p);
@@ -480,30 +547,45 @@ static void fill_header(Cairn__DataHeader *h, Cairn__DataOp op,
                         const uint8_t chunk_id[16], uint32_t fragment) {
   cairn__data_header__init(h);
   h->op = op;
-  h->chunk_id.data = (uint8_t *)chunk_id;
-  h->chunk_id.len = 16;
+  if (chunk_id) {
+    h->chunk_id.data = (uint8_t *)chunk_id;
+    h->chunk_id.len = 16;
+  }
   h->fragment = fragment;
+}
+
+/* Starts an op of `kind` and sends its request header. */
+static int op_request(struct node_link_pool *p, const char *addr,
+                      enum op_kind kind, size_t size, Cairn__DataHeader *h,
+                      struct link_op **out) {
+  int err = 0;
+  struct link_op *op = op_start(p, addr, kind, size, &err);
+  if (!op)
+    return err;
+  if ((err = link_send(op->link, h, NULL, 0, NULL, NULL)) != 0) {
+    op_abandon(op);
+    return err;
+  }
+  *out = op;
+  return 0;
 }
 
 int node_put_begin(struct node_link_pool *p, const char *addr,
                    const uint8_t chunk_id[16], uint32_t fragment,
                    uint64_t length, node_put_done_cb done, void *arg,
                    struct node_put **out) {
-  int err = 0;
-  struct link_op *op = op_start(p, addr, OP_PUT, sizeof(struct node_put), &err);
-  if (!op)
-    return err;
-  op->put_done = done;
-  op->arg = arg;
-  op->length = length;
+  if (length > DATA_FRAGMENT_MAX)
+    return CAIRN_ETOOBIG;
   Cairn__DataHeader h;
   fill_header(&h, CAIRN__DATA_OP__DATA_PUT, chunk_id, fragment);
   h.length = length;
-  h.payload_len = length;
-  if ((err = send_header(op->link, &h)) != 0) {
-    op_abandon(op);
-    return err;
-  }
+  struct link_op *op;
+  int rc = op_request(p, addr, OP_PUT, sizeof(struct node_put), &h, &op);
+  if (rc != 0)
+    return rc;
+  op->put_done = done;
+  op->arg = arg;
+  op->length = length;
   *out = (struct node_put *)op;
   return 0;
 }
@@ -511,21 +593,29 @@ int node_put_begin(struct node_link_pool *p, const char *addr,
 int node_put_write(struct node_put *put, const void *data, size_t len,
                    void (*written)(void *arg), void *arg) {
   struct link_op *op = &put->op;
-  if (op->received + len > op->length)
+  if (op->finished || len > op->length - op->moved)
     return CAIRN_ETOOBIG;
-  op->received += len;
-  return link_send(op->link, data, len, 0, written, arg);
+  if (len == 0)
+    return CAIRN_EINVAL;
+  Cairn__DataHeader h;
+  fill_header(&h, CAIRN__DATA_OP__DATA_PUT_PIECE, NULL, 0);
+  int rc = link_send(op->link, &h, data, len, written, arg);
+  if (rc == 0)
+    op->moved += len;
+  return rc;
 }
 
 int node_put_finish(struct node_put *put, uint32_t crc32c) {
   struct link_op *op = &put->op;
-  if (op->received != op->length)
+  if (op->finished || op->moved != op->length)
     return CAIRN_EINVAL;
   Cairn__DataHeader h;
-  cairn__data_header__init(&h);
-  h.op = CAIRN__DATA_OP__DATA_PUT_END;
+  fill_header(&h, CAIRN__DATA_OP__DATA_PUT_END, NULL, 0);
   h.crc32c = crc32c;
-  return send_header(op->link, &h);
+  int rc = link_send(op->link, &h, NULL, 0, NULL, NULL);
+  if (rc == 0)
+    op->finished = 1;
+  return rc;
 }
 
 void node_put_cancel(struct node_put *put) {
@@ -536,22 +626,20 @@ int node_get(struct node_link_pool *p, const char *addr,
              const uint8_t chunk_id[16], uint32_t fragment, uint64_t offset,
              uint64_t length, node_get_data_cb on_data, node_get_done_cb done,
              void *arg, struct node_get **out) {
-  int err = 0;
-  struct link_op *op = op_start(p, addr, OP_GET, sizeof(struct node_get), &err);
-  if (!op)
-    return err;
-  op->on_data = on_data;
-  op->get_done = done;
-  op->arg = arg;
-  op->length = length;
+  if (length > DATA_FRAGMENT_MAX)
+    return CAIRN_EINVAL;
   Cairn__DataHeader h;
   fill_header(&h, CAIRN__DATA_OP__DATA_GET, chunk_id, fragment);
   h.offset = offset;
   h.length = length;
-  if ((err = send_header(op->link, &h)) != 0) {
-    op_abandon(op);
-    return err;
-  }
+  struct link_op *op;
+  int rc = op_request(p, addr, OP_GET, sizeof(struct node_get), &h, &op);
+  if (rc != 0)
+    return rc;
+  op->on_data = on_data;
+  op->get_done = done;
+  op->arg = arg;
+  op->length = length;
   *out = (struct node_get *)op;
   return 0;
 }
@@ -571,18 +659,40 @@ void node_get_cancel(struct node_get *get) {
 int node_delete(struct node_link_pool *p, const char *addr,
                 const uint8_t chunk_id[16], uint32_t fragment,
                 void (*done)(int status, void *arg), void *arg) {
-  int err = 0;
-  struct link_op *op =
-      op_start(p, addr, OP_DELETE, sizeof(struct link_op), &err);
-  if (!op)
-    return err;
-  op->delete_done = done;
-  op->arg = arg;
   Cairn__DataHeader h;
   fill_header(&h, CAIRN__DATA_OP__DATA_DELETE, chunk_id, fragment);
-  if ((err = send_header(op->link, &h)) != 0) {
-    op_abandon(op);
-    return err;
-  }
+  struct link_op *op;
+  int rc = op_request(p, addr, OP_DELETE, sizeof *op, &h, &op);
+  if (rc != 0)
+    return rc;
+  op->simple_done = done;
+  op->arg = arg;
+  return 0;
+}
+
+int node_stat(struct node_link_pool *p, const char *addr,
+              const uint8_t chunk_id[16], uint32_t fragment,
+              node_stat_done_cb done, void *arg) {
+  Cairn__DataHeader h;
+  fill_header(&h, CAIRN__DATA_OP__DATA_STAT, chunk_id, fragment);
+  struct link_op *op;
+  int rc = op_request(p, addr, OP_STAT, sizeof *op, &h, &op);
+  if (rc != 0)
+    return rc;
+  op->stat_done = done;
+  op->arg = arg;
+  return 0;
+}
+
+int node_ping(struct node_link_pool *p, const char *addr,
+              void (*done)(int status, void *arg), void *arg) {
+  Cairn__DataHeader h;
+  fill_header(&h, CAIRN__DATA_OP__DATA_PING, NULL, 0);
+  struct link_op *op;
+  int rc = op_request(p, addr, OP_PING, sizeof *op, &h, &op);
+  if (rc != 0)
+    return rc;
+  op->simple_done = done;
+  op->arg = arg;
   return 0;
 }

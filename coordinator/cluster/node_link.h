@@ -7,6 +7,12 @@
  * cluster secret). A connection that fails, times out (NODE_LINK_TIMEOUT_MS
  * without progress) or is cancelled mid-operation is closed, never reused.
  *
+ * Addresses are IPv4 "a.b.c.d:port" (the data_addr nodes register).
+ * Failures: CAIRN_ECLOSED (cannot connect, connection lost, malformed
+ * answer: the link is dropped), CAIRN_ETIMEDOUT (no progress for
+ * NODE_LINK_TIMEOUT_MS), or the node's own CAIRN_E* status (ENOENT,
+ * ECORRUPT, ENOSPC, ...: the link stays usable when the stream allows).
+ *
  * Callback contract: every operation's done callback fires exactly once,
  * unless the operation was cancelled (then never). Every accepted
  * node_put_write's written callback fires exactly once, also on failure
@@ -38,7 +44,9 @@ int node_put_begin(struct node_link_pool *p, const char *addr,
                    const uint8_t chunk_id[16], uint32_t fragment,
                    uint64_t length, node_put_done_cb done, void *arg,
                    struct node_put **out);
-/* data stays referenced until written(arg). */
+/* Sends the next piece (len <= FRAME_PAYLOAD_MAX; pieces add up to exactly
+ * `length`); data stays referenced until written(arg), which is the
+ * caller's back-pressure signal. CAIRN_ETOOBIG past `length`. */
 int node_put_write(struct node_put *op, const void *data, size_t len,
                    void (*written)(void *arg), void *arg);
 /* After exactly `length` bytes: the node verifies crc32c, fsyncs, answers. */
@@ -47,7 +55,11 @@ void node_put_cancel(struct node_put *op);
 
 /* ---- get ------------------------------------------------------------------
  */
-/* on_data returns non-zero to pause until node_get_resume. */
+/* Reads [offset, offset + length) of a fragment. on_data gets the bytes in
+ * order (valid during the call); it returns non-zero to pause delivery (the
+ * socket stops being read) until node_get_resume. done(0) follows the last
+ * byte; on an error some bytes may have been delivered already: discard
+ * them. length <= 64 MiB. */
 typedef int (*node_get_data_cb)(const void *data, size_t len, void *arg);
 typedef void (*node_get_done_cb)(struct node_get *op, int status, void *arg);
 int node_get(struct node_link_pool *p, const char *addr,
@@ -57,10 +69,19 @@ int node_get(struct node_link_pool *p, const char *addr,
 void node_get_resume(struct node_get *op);
 void node_get_cancel(struct node_get *op);
 
-/* ---- delete ---------------------------------------------------------------
- */
+/* ---- delete, stat, ping ---------------------------------------------------
+ * Each done callback fires exactly once (no cancel: these are short). */
 int node_delete(struct node_link_pool *p, const char *addr,
                 const uint8_t chunk_id[16], uint32_t fragment,
                 void (*done)(int status, void *arg), void *arg);
+/* status 0 and the fragment's length, or CAIRN_ENOENT / CAIRN_ECORRUPT /
+ * a link error. */
+typedef void (*node_stat_done_cb)(int status, uint64_t length, void *arg);
+int node_stat(struct node_link_pool *p, const char *addr,
+              const uint8_t chunk_id[16], uint32_t fragment,
+              node_stat_done_cb done, void *arg);
+/* Round trip on an authenticated link (health checks, tests). */
+int node_ping(struct node_link_pool *p, const char *addr,
+              void (*done)(int status, void *arg), void *arg);
 
 #endif

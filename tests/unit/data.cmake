@@ -1,0 +1,33 @@
+# Data plane: frames (common/frame.c), fragment files and the node's I/O
+# threads (storagenode/chunk_store.c, data_io.c), and the node's data port
+# driven by the coordinator's node links over loopback, in one process.
+if(TARGET cairn_frame)
+  cairn_unit_test(test_frame cairn_frame cairn_common cairn_proto)
+endif()
+if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_chunk_store.c)
+  add_executable(test_chunk_store test_chunk_store.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/data_io.c)
+  target_include_directories(test_chunk_store PRIVATE
+                             ${PROJECT_SOURCE_DIR}/storagenode)
+  target_link_libraries(test_chunk_store PRIVATE PkgConfig::CMOCKA
+                        cairn_common PkgConfig::ISAL PkgConfig::UV
+                        Threads::Threads)
+  add_test(NAME test_chunk_store COMMAND test_chunk_store)
+  set_tests_properties(test_chunk_store PROPERTIES TIMEOUT 120)
+endif()
+if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_node_link.c)
+  add_executable(test_node_link test_node_link.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/data_io.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/data_server.c
+                 ${PROJECT_SOURCE_DIR}/coordinator/cluster/node_link.c)
+  target_include_directories(test_node_link PRIVATE
+                             ${PROJECT_SOURCE_DIR}/storagenode
+                             ${PROJECT_SOURCE_DIR}/coordinator/cluster)
+  target_link_libraries(test_node_link PRIVATE PkgConfig::CMOCKA cairn_frame
+                        cairn_common cairn_proto PkgConfig::ISAL PkgConfig::UV
+                        Threads::Threads)
+  add_test(NAME test_node_link COMMAND test_node_link)
+  set_tests_properties(test_node_link PROPERTIES TIMEOUT 120)
+endif()
