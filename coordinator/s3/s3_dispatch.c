@@ -13,6 +13,8 @@
  */
 #include "s3_dispatch.h"
 
+#include "s3_error.h"
+
 #include "coordinator.h"
 #include "http_server.h"
 #include "log.h"
@@ -223,20 +225,17 @@ size_t s3_dispatch_render_error(int status, const char *reason,
                                 const char **content_type, void *arg) {
   (void)arg;
   (void)reason;
-  const char *code = status == 408   ? "RequestTimeout"
-                     : status == 413 ? "EntityTooLarge"
-                     : status == 431 ? "RequestHeaderSectionTooLarge"
-                     : status == 414 ? "InvalidURI"
-                     : status == 501 ? "NotImplemented"
-                                     : "BadRequest";
+  enum s3_error_code code = status == 408   ? S3_ERR_RequestTimeout
+                            : status == 413 ? S3_ERR_EntityTooLarge
+                            : status == 431
+                                ? S3_ERR_RequestHeaderSectionTooLarge
+                            : status == 414 ? S3_ERR_InvalidURI
+                            : status == 501 ? S3_ERR_NotImplemented
+                            : status == 500 ? S3_ERR_InternalError
+                                            : S3_ERR_BadRequest;
   *content_type = "application/xml";
-  int n = snprintf(buf, cap,
-                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                   "<Error><Code>%s</Code><Message>The request could not be "
-                   "served (HTTP %d).</Message><RequestId>%s</RequestId>"
-                   "</Error>",
-                   code, status, request_id);
-  return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+  long n = s3_error_render_xml(code, NULL, "/", request_id, NULL, 0, buf, cap);
+  return n < 0 ? 0 : (size_t)n;
 }
 
 void s3_dispatch_internal_error(struct http_request *req) {

@@ -4,6 +4,8 @@
  */
 #include "s3_request.h"
 
+#include "s3_error.h"
+
 #include "coordinator.h"
 #include "error.h"
 #include "http_server.h"
@@ -14,102 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ---- the error table: one row per S3 error code we answer ---------------
- * Status and default message as in AWS's S3 API reference, "Error codes". */
-#define S3_ERROR_TABLE(XX)                                                     \
-  XX("AccessDenied", 403, "Access Denied")                                     \
-  XX("AuthorizationHeaderMalformed", 400,                                      \
-     "The authorization header you provided is invalid.")                      \
-  XX("AuthorizationQueryParametersError", 400,                                 \
-     "Error parsing the X-Amz-Credential parameter.")                          \
-  XX("BadDigest", 400,                                                         \
-     "The Content-MD5 or checksum you specified did not match what we "        \
-     "received.")                                                              \
-  XX("BadRequest", 400, "The request could not be understood.")                \
-  XX("BucketAlreadyExists", 409,                                               \
-     "The requested bucket name is not available.")                            \
-  XX("BucketAlreadyOwnedByYou", 409,                                           \
-     "Your previous request to create the named bucket succeeded and you "     \
-     "already own it.")                                                        \
-  XX("BucketNotEmpty", 409, "The bucket you tried to delete is not empty.")    \
-  XX("EntityTooLarge", 400,                                                    \
-     "Your proposed upload exceeds the maximum allowed object size.")          \
-  XX("EntityTooSmall", 400,                                                    \
-     "Your proposed upload is smaller than the minimum allowed object size.")  \
-  XX("IncompleteBody", 400,                                                    \
-     "You did not provide the number of bytes specified by the "               \
-     "Content-Length HTTP header.")                                            \
-  XX("InternalError", 500,                                                     \
-     "We encountered an internal error. Please try again.")                    \
-  XX("InvalidAccessKeyId", 403,                                                \
-     "The AWS access key Id you provided does not exist in our records.")      \
-  XX("InvalidArgument", 400, "Invalid Argument")                               \
-  XX("InvalidBucketName", 400, "The specified bucket is not valid.")           \
-  XX("InvalidDigest", 400, "The Content-MD5 you specified is not valid.")      \
-  XX("InvalidLocationConstraint", 400,                                         \
-     "The specified location constraint is not valid.")                        \
-  XX("InvalidPart", 400,                                                       \
-     "One or more of the specified parts could not be found.")                 \
-  XX("InvalidPartOrder", 400, "The list of parts was not in ascending order.") \
-  XX("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")  \
-  XX("InvalidRange", 416, "The requested range is not satisfiable")            \
-  XX("InvalidRequest", 400, "Invalid Request")                                 \
-  XX("InvalidURI", 400, "Couldn't parse the specified URI.")                   \
-  XX("KeyTooLongError", 400, "Your key is too long.")                          \
-  XX("MalformedXML", 400,                                                      \
-     "The XML you provided was not well-formed or did not validate against "   \
-     "our published schema.")                                                  \
-  XX("MetadataTooLarge", 400,                                                  \
-     "Your metadata headers exceed the maximum allowed metadata size.")        \
-  XX("MethodNotAllowed", 405,                                                  \
-     "The specified method is not allowed against this resource.")             \
-  XX("MissingSecurityHeader", 400,                                             \
-     "Your request is missing a required header.")                             \
-  XX("MissingContentLength", 411,                                              \
-     "You must provide the Content-Length HTTP header.")                       \
-  XX("NoSuchBucket", 404, "The specified bucket does not exist")               \
-  XX("NoSuchKey", 404, "The specified key does not exist.")                    \
-  XX("NoSuchUpload", 404, "The specified multipart upload does not exist.")    \
-  XX("NotImplemented", 501,                                                    \
-     "A header you provided implies functionality that is not "                \
-     "implemented.")                                                           \
-  XX("PreconditionFailed", 412,                                                \
-     "At least one of the preconditions you specified did not hold.")          \
-  XX("RequestHeaderSectionTooLarge", 400,                                      \
-     "Your request header section exceeds the maximum allowed size.")          \
-  XX("RequestTimeTooSkewed", 403,                                              \
-     "The difference between the request time and the server's time is "       \
-     "too large.")                                                             \
-  XX("RequestTimeout", 400,                                                    \
-     "Your socket connection to the server was not read from or written to "   \
-     "within the timeout period.")                                             \
-  XX("ServiceUnavailable", 503, "Please reduce your request rate.")            \
-  XX("SignatureDoesNotMatch", 403,                                             \
-     "The request signature we calculated does not match the signature you "   \
-     "provided. Check your key and signing method.")                           \
-  XX("XAmzContentSHA256Mismatch", 400,                                         \
-     "The provided 'x-amz-content-sha256' header does not match what was "     \
-     "computed.")
-
-struct s3_error_row {
-  const char *code;
-  int status;
-  const char *message;
-};
-
-static const struct s3_error_row error_rows[] = {
-#define XX(code, status, message) {code, status, message},
-    S3_ERROR_TABLE(XX)
-#undef XX
-};
-
-static const struct s3_error_row *error_row(const char *code) {
-  for (size_t i = 0; i < sizeof error_rows / sizeof error_rows[0]; i++)
-    if (strcmp(error_rows[i].code, code) == 0)
-      return &error_rows[i];
-  return NULL;
-}
 
 /* ---- XML ---------------------------------------------------------------- */
 
@@ -287,30 +193,29 @@ int s3_start_response(struct s3_request *r, int status,
 
 void s3_send_error(struct s3_request *r, const char *code,
                    const char *message) {
-  const struct s3_error_row *row = error_row(code);
-  if (!row) {
+  enum s3_error_code e = s3_error_from_name(code);
+  if (e == S3_OK) {
     log_error("s3", "no error row for %s", code);
-    row = error_row("InternalError");
+    e = S3_ERR_InternalError;
+    message = NULL;
   }
-  struct s3_xml x;
-  s3_xml_init(&x, NULL);
-  s3_xml_open(&x, "Error");
-  s3_xml_text(&x, "Code", row->code);
-  s3_xml_text(&x, "Message", message && *message ? message : row->message);
+  struct s3_error_field extra[2];
+  size_t n = 0;
   if (r->bucket[0])
-    s3_xml_text(&x, "BucketName", r->bucket);
+    extra[n++] = (struct s3_error_field){"BucketName", r->bucket};
   if (r->key)
-    s3_xml_text(&x, "Key", r->key);
-  s3_xml_text(&x, "Resource", r->path ? r->path : "/");
-  s3_xml_text(&x, "RequestId", http_request_id(r->http));
-  s3_xml_close(&x, "Error");
+    extra[n++] = (struct s3_error_field){"Key", r->key};
+  char body[8192];
+  long len = s3_error_render_xml(
+      e, message && *message ? message : NULL, r->path ? r->path : "/",
+      http_request_id(r->http), extra, n, body, sizeof body);
   log_debug("s3", "%s %s -> %d %s", r->method, r->path ? r->path : "/",
-            row->status, row->code);
-  if (x.failed)
-    s3_send(r, 500, NULL, 0, NULL, NULL, 0);
-  else
-    s3_send(r, row->status, NULL, 0, "application/xml", x.buf, x.len);
-  s3_xml_release(&x);
+            s3_error_status(e), s3_error_name(e));
+  if (len < 0) /* a key too long to echo: answer without the extras */
+    len = s3_error_render_xml(e, NULL, "/", http_request_id(r->http), NULL, 0,
+                              body, sizeof body);
+  s3_send(r, s3_error_status(e), NULL, 0, "application/xml", body,
+          len < 0 ? 0 : (size_t)len);
 }
 
 void s3_send_cairn_error(struct s3_request *r, int err) {

@@ -1,0 +1,7 @@
+# coordinator/s3 pure protocol parts (cairn_s3proto): error table, XML
+# writer and dates, XML request bodies, routing. No server.
+if(TARGET cairn_s3proto)
+  cairn_unit_test(test_s3_error cairn_s3proto cairn_common)
+  cairn_unit_test(test_s3_xml cairn_s3proto cairn_common PkgConfig::EXPAT)
+  cairn_unit_test(test_s3_route cairn_s3proto cairn_common)
+endif()
