@@ -436,6 +436,34 @@ void s3_put_object(struct s3_request *r) {
       s3_send_cairn_error(r, rc);
     return;
   }
+  /* Conditional writes (If-None-Match: *, If-Match: etag), checked before
+   * any byte moves. */
+  const char *if_match = s3_header(r, "if-match");
+  const char *if_none = s3_header(r, "if-none-match");
+  if (if_match || if_none) {
+    struct meta_object cur;
+    memset(&cur, 0, sizeof cur);
+    rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &cur);
+    int exists = rc == 0;
+    int ok = 1;
+    if (rc == 0 || rc == CAIRN_ENOENT) {
+      if (if_none)
+        ok = !(exists && (strcmp(if_none, "*") == 0 ||
+                          s3_check_conditions(r, &cur, "") == 304));
+      if (ok && if_match)
+        ok = exists && s3_check_conditions(r, &cur, "") != 412;
+    }
+    meta_object_free(&cur);
+    if (rc != 0 && rc != CAIRN_ENOENT) {
+      s3_send_cairn_error(r, rc);
+      return;
+    }
+    if (!ok) {
+      s3_send_error(r, if_match && !exists ? "NoSuchKey" : "PreconditionFailed",
+                    NULL);
+      return;
+    }
+  }
   s3_put_stream(r, 0, NULL);
 }
 

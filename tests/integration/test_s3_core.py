@@ -464,3 +464,30 @@ def test_content_encoding_keeps_all_but_aws_chunked(cluster):
                   ContentEncoding="gzip, aws-chunked")
     assert s3.head_object(Bucket="encoding", Key="e")["ContentEncoding"] == \
         "gzip"
+
+
+def test_conditional_put(s3):
+    s3.create_bucket(Bucket="cond-put")
+
+    def put_with(headers, key, body=b"x"):
+        def add(request, **kwargs):
+            for k, v in headers.items():
+                request.headers[k] = v
+        s3.meta.events.register_first("before-sign.s3.PutObject", add)
+        try:
+            return s3.put_object(Bucket="cond-put", Key=key, Body=body)
+        finally:
+            s3.meta.events.unregister("before-sign.s3.PutObject", add)
+
+    first = put_with({"If-None-Match": "*"}, "k", b"first")
+    with pytest.raises(ClientError) as e:  # exists now
+        put_with({"If-None-Match": "*"}, "k", b"second")
+    assert error_code(e) == "PreconditionFailed"
+    with pytest.raises(ClientError) as e:
+        put_with({"If-Match": '"0123"'}, "k", b"third")
+    assert error_code(e) == "PreconditionFailed"
+    put_with({"If-Match": first["ETag"]}, "k", b"fourth")
+    assert s3.get_object(Bucket="cond-put", Key="k")["Body"].read() == b"fourth"
+    with pytest.raises(ClientError) as e:
+        put_with({"If-Match": first["ETag"]}, "missing", b"x")
+    assert error_code(e) == "NoSuchKey"
