@@ -571,3 +571,12 @@ size_t cluster_nodes_snapshot(struct cluster *c, struct cluster_node_view *out,
 const char *cluster_endpoint(const struct cluster *c) {
   return c->endpoint;
 }
+
+int cluster_node_find(struct cluster *c, const char *node_id,
+                      struct cluster_node_view *out) {
+  struct node_entry *n = find_node(c, node_id);
+  if (!n)
+    return CAIRN_ENOENT;
+  *out = n->view;
+  return 0;
+}

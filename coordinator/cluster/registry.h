@@ -48,6 +48,10 @@ void cluster_stop(struct cluster *c);
 size_t cluster_nodes_snapshot(struct cluster *c, struct cluster_node_view *out,
                               size_t cap);
 
+/* Copies the view of one node; 0 or CAIRN_ENOENT. */
+int cluster_node_find(struct cluster *c, const char *node_id,
+                      struct cluster_node_view *out);
+
 /* The endpoint as bound, with a wildcard port resolved
  * ("tcp://127.0.0.1:*" -> "tcp://127.0.0.1:41234"); owned by c. */
 const char *cluster_endpoint(const struct cluster *c);

@@ -20,10 +20,9 @@
 #include "node_link.h"
 #include "registry.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_NODES 256
 
 struct object_reader {
   struct object_reader_config cfg;
@@ -46,16 +45,14 @@ static int fetch(struct object_reader *r);
 /* Looks up where a node's data port is now (nodes may move). */
 static int node_addr(struct object_reader *r, const char *node_id, char *addr,
                      size_t cap) {
-  static struct cluster_node_view views[MAX_NODES];
-  size_t n = cluster_nodes_snapshot(r->cfg.cluster, views, MAX_NODES);
-  for (size_t i = 0; i < n && i < MAX_NODES; i++)
-    if (strcmp(views[i].node_id, node_id) == 0) {
-      if (!views[i].up)
-        return CAIRN_EUNAVAIL;
-      snprintf(addr, cap, "%s", views[i].data_addr);
-      return 0;
-    }
-  return CAIRN_ENOENT;
+  struct cluster_node_view view;
+  int rc = cluster_node_find(r->cfg.cluster, node_id, &view);
+  if (rc != 0)
+    return rc;
+  if (!view.up)
+    return CAIRN_EUNAVAIL;
+  snprintf(addr, cap, "%s", view.data_addr);
+  return 0;
 }
 
 static int on_node_data(const void *data, size_t len, void *arg) {
