@@ -319,24 +319,13 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
     return;
   }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
-  if ((rc = s3_write_intent(r, op->length, &op->chunk_ids, &op->intent_ms)) !=
-      0) {
-    s3_send_cairn_error(r, rc);
-    return;
-  }
-  struct object_writer_config wc = {
-      .cluster = r->c->cluster,
-      .links = r->c->links,
-      .replicas = (uint32_t)r->c->config.replicas,
-      .chunk_size = (uint64_t)r->c->config.chunk_size,
-      .size = op->length,
-      .chunk_ids = (const uint8_t(*)[16])op->chunk_ids,
-      .pause = writer_pause,
-      .resume = writer_resume,
-      .done = on_writer_done,
-      .arg = op,
-  };
-  if (!op->md5 || (rc = object_writer_new(&wc, &op->writer)) != 0) {
+  struct object_writer_config wc = {.pause = writer_pause,
+                                    .resume = writer_resume,
+                                    .done = on_writer_done,
+                                    .arg = op};
+  if (!op->md5 ||
+      (rc = s3_writer_start(r, op->length, &op->chunk_ids, &op->intent_ms, &wc,
+                            &op->writer)) != 0) {
     s3_send_cairn_error(r, op->md5 ? rc : CAIRN_ENOMEM);
     return;
   }

@@ -114,8 +114,8 @@ const char *s3_attrs_from_request(struct s3_request *r,
 /* ---- write intents ---------------------------------------------------------
  */
 
-int s3_write_intent(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
-                    int64_t *intent_ms) {
+static int write_intent(struct s3_request *r, uint64_t size,
+                        uint8_t (**ids)[16], int64_t *intent_ms) {
   uint64_t chunk = (uint64_t)r->c->config.chunk_size;
   uint64_t n = (size + chunk - 1) / chunk;
   *ids = NULL;
@@ -136,6 +136,22 @@ int s3_write_intent(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
     *ids = NULL;
   }
   return rc;
+}
+
+int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
+                    int64_t *intent_ms, const struct object_writer_config *cb,
+                    struct object_writer **out) {
+  int rc = write_intent(r, size, ids, intent_ms);
+  if (rc != 0)
+    return rc;
+  struct object_writer_config wc = *cb;
+  wc.cluster = r->c->cluster;
+  wc.links = r->c->links;
+  wc.replicas = (uint32_t)r->c->config.replicas;
+  wc.chunk_size = (uint64_t)r->c->config.chunk_size;
+  wc.size = size;
+  wc.chunk_ids = (const uint8_t(*)[16]) * ids;
+  return object_writer_new(&wc, out);
 }
 
 /* ---- PutObject ---------------------------------------------------------- */
@@ -399,24 +415,12 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_error(r, "InternalError", NULL);
     return;
   }
-  rc = s3_write_intent(r, op->size, &op->chunk_ids, &op->intent_ms);
-  if (rc != 0) {
-    s3_send_cairn_error(r, rc);
-    return;
-  }
-  struct object_writer_config wc = {
-      .cluster = r->c->cluster,
-      .links = r->c->links,
-      .replicas = (uint32_t)r->c->config.replicas,
-      .chunk_size = (uint64_t)r->c->config.chunk_size,
-      .size = op->size,
-      .chunk_ids = (const uint8_t(*)[16])op->chunk_ids,
-      .pause = put_pause,
-      .resume = put_resume,
-      .done = put_writer_done,
-      .arg = op,
-  };
-  rc = object_writer_new(&wc, &op->w);
+  struct object_writer_config wc = {.pause = put_pause,
+                                    .resume = put_resume,
+                                    .done = put_writer_done,
+                                    .arg = op};
+  rc =
+      s3_writer_start(r, op->size, &op->chunk_ids, &op->intent_ms, &wc, &op->w);
   if (rc != 0) {
     s3_send_cairn_error(r, rc);
     return;

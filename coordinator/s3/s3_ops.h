@@ -56,12 +56,16 @@ void s3_upload_part_copy(struct s3_request *r);
 
 /* Shared by the object handlers (s3_object.c). */
 
-/* Chooses the ids of the chunks of a size-byte upload and records their
- * write intents (meta_intent_add), due after --write-intent-grace-ms (an
- * upload may be slow, not dead), before any byte goes to a node; *ids is
- * malloc'd (NULL for 0 bytes). 0 or CAIRN_E*. */
-int s3_write_intent(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
-                    int64_t *intent_ms);
+/* Starts the writer of a size-byte upload: chooses its chunk ids (*ids,
+ * malloc'd, NULL for 0 bytes) and records their write intents, due after
+ * --write-intent-grace-ms (an upload may be slow, not dead), before any
+ * byte goes to a node. cb gives pause/resume/done/arg; the rest comes from
+ * the configuration. 0 or CAIRN_E*. */
+struct object_writer;
+struct object_writer_config;
+int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
+                    int64_t *intent_ms, const struct object_writer_config *cb,
+                    struct object_writer **out);
 struct meta_object;
 struct meta_object_attrs;
 /* The stored headers of a new object from the request (pointers into the
