@@ -111,8 +111,7 @@ const char *s3_attrs_from_request(struct s3_request *r,
   return NULL;
 }
 
-/* ---- write intents ---------------------------------------------------------
- */
+/* ---- write intents ------------------------------------------------------ */
 
 static int write_intent(struct s3_request *r, uint64_t size,
                         uint8_t (**ids)[16], int64_t *intent_ms) {
