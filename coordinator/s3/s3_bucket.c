@@ -138,17 +138,19 @@ void s3_create_bucket(struct s3_request *r) {
 
 /* ---- HeadBucket, DeleteBucket, GetBucketLocation ------------------------ */
 
+int s3_bucket_find(struct s3_request *r, struct meta_bucket *b) {
+  int rc = meta_bucket_get(r->c->meta, r->bucket, b);
+  if (rc == CAIRN_ENOENT)
+    s3_send_error(r, "NoSuchBucket", NULL);
+  else if (rc != 0)
+    s3_send_cairn_error(r, rc);
+  return rc;
+}
+
 void s3_head_bucket(struct s3_request *r) {
   struct meta_bucket b;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
-  if (rc == CAIRN_ENOENT) {
-    s3_send_error(r, "NoSuchBucket", NULL);
+  if (s3_bucket_find(r, &b) != 0)
     return;
-  }
-  if (rc != 0) {
-    s3_send_cairn_error(r, rc);
-    return;
-  }
   struct http_header h[] = {{"x-amz-bucket-region",
                              b.location[0] ? b.location : r->c->config.region}};
   s3_send(r, 200, h, 1, NULL, NULL, 0);
@@ -220,15 +222,8 @@ void s3_delete_bucket(struct s3_request *r) {
 
 void s3_get_bucket_location(struct s3_request *r) {
   struct meta_bucket b;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
-  if (rc == CAIRN_ENOENT) {
-    s3_send_error(r, "NoSuchBucket", NULL);
+  if (s3_bucket_find(r, &b) != 0)
     return;
-  }
-  if (rc != 0) {
-    s3_send_cairn_error(r, rc);
-    return;
-  }
   struct s3_xml x;
   /* us-east-1 is the empty constraint, as AWS answers. */
   s3_xml_init(&x, "LocationConstraint");

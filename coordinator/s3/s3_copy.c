@@ -355,10 +355,8 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
 
 void s3_copy_object(struct s3_request *r) {
   struct meta_bucket b;
-  if (meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT) {
-    s3_send_error(r, "NoSuchBucket", NULL);
+  if (s3_bucket_find(r, &b) != 0)
     return;
-  }
   start_copy(r, 0, NULL);
 }
 

@@ -111,14 +111,8 @@ void s3_list_objects(struct s3_request *r) {
     return;
   }
   struct meta_bucket bucket;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &bucket);
-  if (rc != 0) {
-    if (rc == CAIRN_ENOENT)
-      s3_send_error(r, "NoSuchBucket", NULL);
-    else
-      s3_send_cairn_error(r, rc);
+  if (s3_bucket_find(r, &bucket) != 0)
     return;
-  }
 
   struct s3_xml x;
   s3_xml_init(&x, "ListBucketResult");
@@ -152,8 +146,8 @@ void s3_list_objects(struct s3_request *r) {
   };
   struct meta_list_result res;
   memset(&res, 0, sizeof res);
-  rc = meta_list_objects(r->c->meta, r->bucket, &params, list_entry, &page,
-                         &res);
+  int rc = meta_list_objects(r->c->meta, r->bucket, &params, list_entry, &page,
+                             &res);
   if (rc != 0) {
     s3_xml_release(&body);
     s3_xml_release(&x);

@@ -329,20 +329,17 @@ void s3_list_multipart_uploads(struct s3_request *r) {
   if (max > LIST_MAX)
     max = LIST_MAX;
   struct meta_bucket b;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
-  if (rc != 0) {
-    s3_send_error(r, rc == CAIRN_ENOENT ? "NoSuchBucket" : "InternalError",
-                  NULL);
+  if (s3_bucket_find(r, &b) != 0)
     return;
-  }
   const char *prefix = s3_query(r, "prefix");
   const char *key_marker = s3_query(r, "key-marker");
   const char *id_marker = s3_query(r, "upload-id-marker");
   struct s3_xml x, body = {0};
   struct uploads_page page = {.x = &body};
   bool truncated = false;
-  rc = meta_upload_list(r->c->meta, r->bucket, prefix, key_marker, id_marker,
-                        (uint32_t)max, upload_cb, &page, &truncated);
+  int rc =
+      meta_upload_list(r->c->meta, r->bucket, prefix, key_marker, id_marker,
+                       (uint32_t)max, upload_cb, &page, &truncated);
   if (rc != 0) {
     s3_xml_release(&body);
     s3_send_cairn_error(r, rc);

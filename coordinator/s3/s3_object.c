@@ -431,14 +431,9 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
 
 void s3_put_object(struct s3_request *r) {
   struct meta_bucket bucket;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &bucket);
-  if (rc != 0) {
-    if (rc == CAIRN_ENOENT)
-      s3_send_error(r, "NoSuchBucket", NULL);
-    else
-      s3_send_cairn_error(r, rc);
+  int rc;
+  if (s3_bucket_find(r, &bucket) != 0)
     return;
-  }
   /* Conditional writes (If-None-Match: *, If-Match: etag), checked before
    * any byte moves. */
   const char *if_match = s3_header(r, "if-match");

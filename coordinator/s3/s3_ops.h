@@ -77,6 +77,11 @@ const char *s3_attrs_from_request(struct s3_request *r,
 int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
                         const char *prefix);
 
+/* The request's bucket into *b; when there is none (or the store fails)
+ * answers NoSuchBucket (or the error) itself and returns non-zero. */
+struct meta_bucket;
+int s3_bucket_find(struct s3_request *r, struct meta_bucket *b);
+
 /* Bucket-name rules (AWS "Bucket naming rules"); 1 when valid. */
 int s3_bucket_name_valid(const char *name);
 

@@ -2,8 +2,8 @@
 #include "s3_uri.h"
 
 #include "crypto.h"
+#include "sigv4.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 
 char *s3_uri_decode(const char *in, size_t n, int plus_is_space, int strict) {
@@ -31,21 +31,8 @@ char *s3_uri_decode(const char *in, size_t n, int plus_is_space, int strict) {
 }
 
 char *s3_uri_encode(const char *in, size_t n, int keep_slash) {
-  static const char hex[] = "0123456789ABCDEF";
-  char *out = malloc(3 * n + 1), *o = out;
-  if (!out)
-    return NULL;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)in[i];
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (c == '/' && keep_slash)) {
-      *o++ = (char)c;
-    } else {
-      *o++ = '%';
-      *o++ = hex[c >> 4];
-      *o++ = hex[c & 15];
-    }
-  }
-  *o = '\0';
+  char *out = malloc(3 * n + 1);
+  if (out)
+    sigv4_uri_encode(in, n, keep_slash, out, 3 * n + 1);
   return out;
 }

@@ -13,9 +13,9 @@
  * SigV4 canonicalisation wants. NULL also when out of memory. */
 char *s3_uri_decode(const char *in, size_t n, int plus_is_space, int strict);
 
-/* AWS URI encoding: unreserved bytes (A-Z a-z 0-9 - _ . ~) as they are, '/'
- * too when keep_slash, every other byte as %XX (upper-case hex). Returns a
- * new string (caller frees), or NULL when out of memory. */
+/* AWS URI encoding (sigv4_uri_encode): unreserved bytes (A-Z a-z 0-9 - _
+ * . ~) as they are, '/' too when keep_slash, every other byte as %XX. Returns
+ * a new string (caller frees), or NULL when out of memory. */
 char *s3_uri_encode(const char *in, size_t n, int keep_slash);
 
 #endif
