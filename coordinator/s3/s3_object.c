@@ -354,7 +354,7 @@ static void put_abort(struct s3_request *r, const char *code) {
 /* Starts streaming the body to the nodes: the object itself, or one part
  * of a multipart upload (part_number > 0). */
 void s3_put_stream(struct s3_request *r, uint32_t part_number,
-                   const char *upload_id) {
+                   const char *upload_id, const char *upload_checksum) {
   int rc;
   long long size = s3_body_decoded_length(r->body);
   if (size < 0)
@@ -408,6 +408,20 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     else if (declared)
       op->algorithm = checksum_parse(declared);
   }
+  /* A part of an upload created with a checksum algorithm carries that
+   * checksum (the completion combines them): computed here when the
+   * client sent none, refused when it names another algorithm. */
+  if (upload_checksum) {
+    enum checksum_algorithm want = checksum_parse(upload_checksum);
+    if (op->algorithm == CHECKSUM_NONE)
+      op->algorithm = want;
+    else if (op->algorithm != want) {
+      s3_send_error(r, "InvalidRequest",
+                    "The checksum algorithm of the part differs from the "
+                    "one the multipart upload was created with");
+      return;
+    }
+  }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
   if (!op->md5 || (op->algorithm != CHECKSUM_NONE &&
                    checksum_init(&op->sum, op->algorithm) != 0)) {
@@ -429,40 +443,43 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
   r->sink.abort = put_abort;
 }
 
-void s3_put_object(struct s3_request *r) {
-  struct meta_bucket bucket;
-  int rc;
-  if (s3_bucket_find(r, &bucket) != 0)
-    return;
-  /* Conditional writes (If-None-Match: *, If-Match: etag), checked before
-   * any byte moves. */
+int s3_check_write_conditions(struct s3_request *r) {
   const char *if_match = s3_header(r, "if-match");
   const char *if_none = s3_header(r, "if-none-match");
-  if (if_match || if_none) {
-    struct meta_object cur;
-    memset(&cur, 0, sizeof cur);
-    rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &cur);
-    int exists = rc == 0;
-    int ok = 1;
-    if (rc == 0 || rc == CAIRN_ENOENT) {
-      if (if_none)
-        ok = !(exists && (strcmp(if_none, "*") == 0 ||
-                          s3_check_conditions(r, &cur, "") == 304));
-      if (ok && if_match)
-        ok = exists && s3_check_conditions(r, &cur, "") != 412;
-    }
-    meta_object_free(&cur);
-    if (rc != 0 && rc != CAIRN_ENOENT) {
-      s3_send_cairn_error(r, rc);
-      return;
-    }
-    if (!ok) {
-      s3_send_error(r, if_match && !exists ? "NoSuchKey" : "PreconditionFailed",
-                    NULL);
-      return;
-    }
+  if (!if_match && !if_none)
+    return 0;
+  struct meta_object cur;
+  memset(&cur, 0, sizeof cur);
+  int rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &cur);
+  int exists = rc == 0;
+  int ok = 1;
+  if (rc == 0 || rc == CAIRN_ENOENT) {
+    if (if_none)
+      ok = !(exists && (strcmp(if_none, "*") == 0 ||
+                        s3_check_conditions(r, &cur, "") == 304));
+    if (ok && if_match)
+      ok = exists && s3_check_conditions(r, &cur, "") != 412;
   }
-  s3_put_stream(r, 0, NULL);
+  meta_object_free(&cur);
+  if (rc != 0 && rc != CAIRN_ENOENT) {
+    s3_send_cairn_error(r, rc);
+    return -1;
+  }
+  if (!ok) {
+    s3_send_error(r, if_match && !exists ? "NoSuchKey" : "PreconditionFailed",
+                  NULL);
+    return -1;
+  }
+  return 0;
+}
+
+void s3_put_object(struct s3_request *r) {
+  struct meta_bucket bucket;
+  if (s3_bucket_find(r, &bucket) != 0)
+    return;
+  if (s3_check_write_conditions(r) != 0)
+    return;
+  s3_put_stream(r, 0, NULL, NULL);
 }
 
 /* ---- GetObject / HeadObject --------------------------------------------- */
@@ -708,6 +725,7 @@ void s3_get_object(struct s3_request *r) {
   int ranged;
   char parts_count[16];
   const char *part_text = s3_query(r, "partNumber");
+  const struct meta_part_boundary *part_b = NULL;
   if (part_text) {
     /* GET ?partNumber=N: the bytes of part N (1 for a simple object). */
     char *end;
@@ -722,9 +740,9 @@ void s3_get_object(struct s3_request *r) {
       return;
     }
     if (o->n_parts) {
-      const struct meta_part_boundary *b = &o->parts[part - 1];
-      from = b->offset;
-      to = b->size ? b->offset + b->size - 1 : b->offset;
+      part_b = &o->parts[part - 1];
+      from = part_b->offset;
+      to = part_b->size ? part_b->offset + part_b->size - 1 : part_b->offset;
     }
     snprintf(parts_count, sizeof parts_count, "%u", count);
     h[n++] = (struct http_header){"x-amz-mp-parts-count", parts_count};
@@ -767,12 +785,19 @@ void s3_get_object(struct s3_request *r) {
   for (uint32_t i = 0; i < o->attrs.n_user_meta && n < 36; i++)
     h[n++] = (struct http_header){o->attrs.user_meta[i].name,
                                   o->attrs.user_meta[i].value};
+  /* x-amz-checksum-mode: the checksum of what is returned, when it is a
+   * whole object or a whole part. */
   const char *mode = s3_header(r, "x-amz-checksum-mode");
-  if (mode && strcasecmp(mode, "ENABLED") == 0 && !ranged &&
-      o->attrs.checksum_value && o->attrs.checksum_algorithm)
+  const char *checksum = !part_b && !ranged ? o->attrs.checksum_value
+                         : part_b && part_b->checksum[0] ? part_b->checksum
+                                                         : NULL;
+  if (mode && strcasecmp(mode, "ENABLED") == 0 && checksum &&
+      o->attrs.checksum_algorithm) {
     h[n++] = (struct http_header){
-        checksum_header(checksum_parse(o->attrs.checksum_algorithm)),
-        o->attrs.checksum_value};
+        checksum_header(checksum_parse(o->attrs.checksum_algorithm)), checksum};
+    h[n++] =
+        (struct http_header){"x-amz-checksum-type", s3_checksum_type_name(o)};
+  }
 
   if (s3_start_response(r, ranged ? 206 : 200, h, n, (int64_t)length_bytes) !=
       0) {

@@ -47,9 +47,13 @@ void s3_list_parts(struct s3_request *r);
 void s3_list_multipart_uploads(struct s3_request *r);
 
 /* Streams the body to the nodes as an object, or as part `part_number`
- * (> 0) of upload_id (s3_object.c). */
+ * (> 0) of upload_id, whose checksum algorithm (or NULL) every part
+ * carries (s3_object.c). */
 void s3_put_stream(struct s3_request *r, uint32_t part_number,
-                   const char *upload_id);
+                   const char *upload_id, const char *upload_checksum);
+/* If-Match / If-None-Match on a write (PutObject, CompleteMultipartUpload)
+ * against the current object: 0 to go on, else the error was answered. */
+int s3_check_write_conditions(struct s3_request *r);
 
 void s3_copy_object(struct s3_request *r);
 void s3_upload_part_copy(struct s3_request *r);
@@ -81,6 +85,9 @@ int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
  * answers NoSuchBucket (or the error) itself and returns non-zero. */
 struct meta_bucket;
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b);
+
+/* "COMPOSITE" or "FULL_OBJECT": how o's checksum was computed. */
+const char *s3_checksum_type_name(const struct meta_object *o);
 
 /* Bucket-name rules (AWS "Bucket naming rules"); 1 when valid. */
 int s3_bucket_name_valid(const char *name);

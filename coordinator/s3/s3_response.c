@@ -238,12 +238,17 @@ void s3_send_cairn_error(struct s3_request *r, int err) {
   }
 }
 
-void s3_send_xml(struct s3_request *r, struct s3_xml *x) {
+void s3_send_xml_headers(struct s3_request *r, struct s3_xml *x,
+                         const struct http_header *h, size_t n) {
   if (x->failed)
     s3_send_error(r, "InternalError", NULL);
   else
-    s3_send(r, 200, NULL, 0, "application/xml", x->buf, x->len);
+    s3_send(r, 200, h, n, "application/xml", x->buf, x->len);
   s3_xml_release(x);
+}
+
+void s3_send_xml(struct s3_request *r, struct s3_xml *x) {
+  s3_send_xml_headers(r, x, NULL, 0);
 }
 
 const char *s3_query(const struct s3_request *r, const char *name) {
