@@ -37,6 +37,7 @@ void s3_get_bucket_location(struct s3_request *r);
 void s3_list_objects(struct s3_request *r);
 void s3_put_object(struct s3_request *r);
 void s3_get_object(struct s3_request *r);
+void s3_get_object_attributes(struct s3_request *r);
 void s3_delete_object(struct s3_request *r);
 void s3_delete_objects(struct s3_request *r);
 void s3_create_multipart_upload(struct s3_request *r);

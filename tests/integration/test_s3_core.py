@@ -602,3 +602,51 @@ def test_multipart_checksums(s3):
     assert error_code(e) == "PreconditionFailed"
     assert s3.head_object(Bucket="mp-sums", Key="full")["ContentLength"] == \
         sum(map(len, parts))
+
+
+def test_get_object_attributes(s3):
+    s3.create_bucket(Bucket="attrs")
+    put = s3.put_object(Bucket="attrs", Key="plain", Body=b"foo",
+                        ChecksumAlgorithm="SHA256")
+    got = s3.get_object_attributes(
+        Bucket="attrs", Key="plain",
+        ObjectAttributes=["ETag", "Checksum", "ObjectParts", "StorageClass",
+                          "ObjectSize"])
+    assert got["ETag"] == put["ETag"].strip('"')
+    assert got["ObjectSize"] == 3
+    assert got["StorageClass"] == "STANDARD"
+    assert got["Checksum"]["ChecksumSHA256"] == \
+        b64(hashlib.sha256(b"foo").digest())
+    assert "ObjectParts" not in got
+
+    uid = s3.create_multipart_upload(Bucket="attrs", Key="mp",
+                                     ChecksumAlgorithm="SHA256")["UploadId"]
+    sizes = [5 * 1024 * 1024, 5 * 1024 * 1024, 7]
+    listed = []
+    for i, size in enumerate(sizes, 1):
+        data = bytes([i]) * size
+        r = s3.upload_part(Bucket="attrs", Key="mp", UploadId=uid,
+                           PartNumber=i, Body=data, ChecksumAlgorithm="SHA256")
+        listed.append({"ETag": r["ETag"], "PartNumber": i,
+                       "ChecksumSHA256": r["ChecksumSHA256"]})
+    done = s3.complete_multipart_upload(Bucket="attrs", Key="mp",
+                                        UploadId=uid,
+                                        MultipartUpload={"Parts": listed})
+    got = s3.get_object_attributes(Bucket="attrs", Key="mp", MaxParts=2,
+                                   ObjectAttributes=["ObjectParts", "Checksum",
+                                                     "ObjectSize"])
+    assert got["ObjectSize"] == sum(sizes)
+    assert got["Checksum"]["ChecksumSHA256"] == done["ChecksumSHA256"]
+    parts = got["ObjectParts"]
+    assert parts["TotalPartsCount"] == 3 and parts["IsTruncated"]
+    assert [p["PartNumber"] for p in parts["Parts"]] == [1, 2]
+    assert [p["Size"] for p in parts["Parts"]] == sizes[:2]
+    assert parts["Parts"][1]["ChecksumSHA256"] == listed[1]["ChecksumSHA256"]
+    rest = s3.get_object_attributes(Bucket="attrs", Key="mp",
+                                    PartNumberMarker=2,
+                                    ObjectAttributes=["ObjectParts"])
+    assert [p["Size"] for p in rest["ObjectParts"]["Parts"]] == [7]
+    with pytest.raises(ClientError) as e:
+        s3.get_object_attributes(Bucket="attrs", Key="missing",
+                                 ObjectAttributes=["ETag"])
+    assert error_code(e) == "NoSuchKey"
