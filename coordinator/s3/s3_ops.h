@@ -1,32 +1,24 @@
 /*
- * s3_ops.h - the S3 operations Cairn serves, one row each: how a request is
- * recognised (method, bucket/key presence, sub-resource), the AWS action
- * name (for policies later) and the handler. The dispatcher and the route
- * table test walk this one table.
+ * s3_ops.h - the handlers of the S3 operations Cairn serves. Which request
+ * is which operation, and its IAM action, is decided by the one operation
+ * table, S3_OP_MAP in s3_route.h; this file only says, for each operation
+ * that table marks implemented, which function runs it and whether it
+ * reads the request body.
  */
 #ifndef CAIRN_S3_OPS_H
 #define CAIRN_S3_OPS_H
 
 #include "s3_request.h"
+#include "s3_route.h"
 
-enum s3_target { S3_SERVICE, S3_BUCKET, S3_OBJECT };
-
-struct s3_op {
-  const char *name;   /* AWS operation name, "PutObject" */
-  const char *action; /* IAM action, "s3:PutObject" */
-  const char *method;
-  enum s3_target target;
-  const char *subresource; /* query parameter that selects it, or NULL */
-  int needs_body;          /* the handler reads the body */
-  void (*handler)(struct s3_request *r);
+struct s3_handler {
+  void (*run)(struct s3_request *r);
+  int needs_body; /* the dispatcher sets up body decoding and checks */
 };
 
-/* The row for r, or NULL. *not_implemented is set when r names a known
- * sub-resource that Cairn does not serve yet (answer NotImplemented). */
-const struct s3_op *s3_op_find(const struct s3_request *r,
-                               int *not_implemented);
-/* The whole table, for tests. */
-const struct s3_op *s3_op_table(size_t *count);
+/* The handler of op, or NULL when Cairn does not implement it. Every
+ * operation S3_OP_MAP marks implemented has one (a unit test walks it). */
+const struct s3_handler *s3_handler_for(enum s3_operation op);
 
 /* Handlers (s3_bucket.c, s3_object.c, s3_list.c, s3_multipart.c). */
 void s3_list_buckets(struct s3_request *r);

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "s3_route.h"
+
 struct coordinator;
 struct http_request;
 struct http_header;
@@ -24,7 +26,6 @@ struct sigv4_stream;
 
 #define S3_BUCKET_MAX 63
 #define S3_KEY_MAX 1024
-#define S3_MAX_QUERY 64
 
 struct s3_sink {
   /* Plain body bytes, valid during the call. */
@@ -38,19 +39,15 @@ struct s3_sink {
   void (*abort)(struct s3_request *r, const char *error_code);
 };
 
-struct s3_query_param {
-  char *name, *value; /* decoded */
-};
-
 struct s3_request {
   struct coordinator *c;
   struct http_request *http;
   const char *method;
-  char bucket[S3_BUCKET_MAX + 1]; /* "" for service-level requests */
-  char *key;                      /* decoded; NULL for bucket requests */
-  char *path;                     /* decoded path, for Resource */
-  struct s3_query_param query[S3_MAX_QUERY];
-  size_t query_count;
+  struct s3_route route;            /* operation, bucket, key, parameters */
+  enum s3_operation operation;      /* = route.op, once routing succeeded */
+  char bucket[S3_BUCKET_MAX + 1];   /* "" for service-level requests */
+  const char *key;                  /* decoded (in route); NULL for buckets */
+  char *path;                       /* "/bucket/key" decoded, for Resource */
   char access_key[129];             /* who signed it */
   struct s3_body *body;             /* aws-chunked / payload hash checks */
   int client_gone;                  /* on_abort came: no answer possible */

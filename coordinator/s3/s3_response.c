@@ -252,10 +252,7 @@ void s3_send_xml(struct s3_request *r, struct s3_xml *x) {
 }
 
 const char *s3_query(const struct s3_request *r, const char *name) {
-  for (size_t i = 0; i < r->query_count; i++)
-    if (strcmp(r->query[i].name, name) == 0)
-      return r->query[i].value;
-  return NULL;
+  return s3_route_param(&r->route, name);
 }
 
 int s3_has_query(const struct s3_request *r, const char *name) {
