@@ -13,16 +13,15 @@
 #include "http_server.h"
 #include "meta.h"
 #include "s3_ops.h"
-#include "s3_xml_parse.h"
+#include "xml_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define MIN_PART_SIZE (5ULL << 20)   /* AWS: 5 MiB, except the last part */
-#define MAX_PARTS 10000              /* AWS: part numbers 1..10,000 */
-#define COMPLETE_BODY_MAX (4u << 20) /* 10,000 parts with their ETags */
+#define MIN_PART_SIZE (5ULL << 20) /* AWS: 5 MiB, except the last part */
+#define MAX_PARTS 10000            /* AWS: part numbers 1..10,000 */
 #define LIST_MAX 1000
 
 static int parse_number(const char *text, long min, long max, long *out) {
@@ -182,65 +181,27 @@ void s3_upload_part(struct s3_request *r) {
 
 /* ---- CompleteMultipartUpload --------------------------------------------- */
 
-struct complete_doc {
-  struct meta_complete_part *parts;
-  char (*etags)[META_ETAG_MAX + 3];
-  char (*checksums)[CHECKSUM_B64_MAX];
-  uint32_t count;
-  long number; /* of the Part being read, -1 if none */
-  int bad;
-};
-
-static int complete_cb(const char *path, const char *text, void *arg) {
-  struct complete_doc *d = arg;
-  if (strcmp(path, "CompleteMultipartUpload/Part/PartNumber") == 0) {
-    if (parse_number(text, 1, MAX_PARTS, &d->number) != 0)
-      d->bad = 1;
-  } else if (strcmp(path, "CompleteMultipartUpload/Part/ETag") == 0) {
-    if (d->count == MAX_PARTS || strlen(text) > META_ETAG_MAX + 2)
-      return d->bad = 1, 1;
-    strcpy(d->etags[d->count], text);
-  } else if (strncmp(path, "CompleteMultipartUpload/Part/Checksum", 37) == 0 &&
-             checksum_parse(path + 37) != CHECKSUM_NONE) {
-    if (d->count == MAX_PARTS || strlen(text) >= CHECKSUM_B64_MAX)
-      return d->bad = 1, 1;
-    strcpy(d->checksums[d->count], text);
-  } else if (strcmp(path, "CompleteMultipartUpload/Part") == 0) {
-    if (d->number < 1 || !d->etags[d->count][0])
-      return d->bad = 1, 1;
-    d->parts[d->count].part_number = (uint32_t)d->number;
-    d->parts[d->count].etag = d->etags[d->count];
-    d->parts[d->count].checksum =
-        d->checksums[d->count][0] ? d->checksums[d->count] : NULL;
-    d->count++;
-    d->number = -1;
-  }
-  return 0;
-}
-
 static void complete_body_done(struct s3_request *r) {
-  struct complete_doc d = {0};
-  d.number = -1;
-  d.parts = calloc(MAX_PARTS, sizeof *d.parts);
-  d.etags = calloc(MAX_PARTS, sizeof *d.etags);
-  d.checksums = calloc(MAX_PARTS, sizeof *d.checksums);
-  if (!d.parts || !d.etags || !d.checksums) {
-    free(d.parts);
-    free(d.etags);
-    free(d.checksums);
-    s3_send_error(r, "InternalError", NULL);
-    return;
-  }
-  int rc = s3_xml_parse(r->collected, r->collected_len, complete_cb, &d);
-  if (rc != 0 || d.bad || d.count == 0) {
-    s3_send_error(r, "MalformedXML", NULL);
+  struct s3_complete_upload doc = {0};
+  struct meta_complete_part *listed = NULL;
+  enum s3_error_code e = xml_parse_document(&xml_doc_complete_upload, &doc,
+                                            r->collected, r->collected_len);
+  if (e != S3_OK) {
+    s3_send_error(r, s3_error_name(e), NULL);
     goto done;
   }
-  for (uint32_t i = 1; i < d.count; i++)
-    if (d.parts[i].part_number <= d.parts[i - 1].part_number) {
-      s3_send_error(r, "InvalidPartOrder", NULL); /* checked before sizes */
-      goto done;
-    }
+  listed = calloc(doc.count, sizeof *listed);
+  if (!listed) {
+    s3_send_error(r, "InternalError", NULL);
+    goto done;
+  }
+  for (size_t i = 0; i < doc.count; i++) {
+    listed[i].part_number = doc.parts[i].part_number;
+    listed[i].etag = doc.parts[i].etag;
+    for (int a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256; a++)
+      if (doc.parts[i].checksum[a])
+        listed[i].checksum = doc.parts[i].checksum[a];
+  }
   struct meta_object obj;
   memset(&obj, 0, sizeof obj);
   uint32_t bad_part = 0;
@@ -248,9 +209,10 @@ static void complete_body_done(struct s3_request *r) {
   const char *expected = NULL;
   for (int a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256 && !expected; a++)
     expected = s3_header(r, checksum_header((enum checksum_algorithm)a));
-  rc = meta_upload_complete(r->c->meta, r->bucket, r->key,
-                            s3_query(r, "uploadId"), d.parts, d.count, expected,
-                            MIN_PART_SIZE, coord_now_ms(), &obj, &bad_part);
+  int rc = meta_upload_complete(r->c->meta, r->bucket, r->key,
+                                s3_query(r, "uploadId"), listed,
+                                (uint32_t)doc.count, expected, MIN_PART_SIZE,
+                                coord_now_ms(), &obj, &bad_part);
   switch (rc) {
   case 0: {
     struct s3_xml x;
@@ -281,9 +243,8 @@ static void complete_body_done(struct s3_request *r) {
   default: s3_send_cairn_error(r, rc);
   }
 done:
-  free(d.parts);
-  free(d.etags);
-  free(d.checksums);
+  free(listed);
+  s3_complete_upload_release(&doc);
 }
 
 void s3_complete_multipart_upload(struct s3_request *r) {
@@ -293,7 +254,8 @@ void s3_complete_multipart_upload(struct s3_request *r) {
   meta_upload_free(&u);
   if (s3_check_write_conditions(r) != 0)
     return;
-  s3_collect_body(r, COMPLETE_BODY_MAX, "MalformedXML", complete_body_done);
+  s3_collect_body(r, S3_XML_COMPLETE_MAX_BYTES, "MaxMessageLengthExceeded",
+                  complete_body_done);
 }
 
 void s3_abort_multipart_upload(struct s3_request *r) {

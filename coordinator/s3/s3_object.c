@@ -23,7 +23,7 @@
 #include "object_writer.h"
 #include "s3_body.h"
 #include "s3_ops.h"
-#include "s3_xml_parse.h"
+#include "xml_parse.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -32,11 +32,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_PUT_SIZE (5ULL << 30)  /* AWS: 5 GiB in one PUT */
-#define USER_META_MAX 2048         /* AWS: 2 KB of x-amz-meta-* */
-#define GET_WINDOW (2u << 20)      /* response bytes queued before pause */
-#define DELETE_BODY_MAX (2u << 20) /* 1000 keys of 1024 bytes, escaped */
-#define DELETE_KEYS_MAX 1000
+#define MAX_PUT_SIZE (5ULL << 30) /* AWS: 5 GiB in one PUT */
+#define USER_META_MAX 2048        /* AWS: 2 KB of x-amz-meta-* */
+#define GET_WINDOW (2u << 20)     /* response bytes queued before pause */
 
 /* ---- stored headers ------------------------------------------------------ */
 
@@ -847,33 +845,6 @@ void s3_delete_object(struct s3_request *r) {
   s3_send(r, 204, NULL, 0, NULL, NULL, 0);
 }
 
-struct delete_doc {
-  char *keys[DELETE_KEYS_MAX];
-  size_t count;
-  int quiet, too_many, bad;
-};
-
-static int delete_cb(const char *path, const char *text, void *arg) {
-  struct delete_doc *d = arg;
-  if (strcmp(path, "Delete/Object/Key") == 0) {
-    if (d->count == DELETE_KEYS_MAX) {
-      d->too_many = 1;
-      return 1;
-    }
-    if (!*text || strlen(text) > S3_KEY_MAX) {
-      d->bad = 1;
-      return 1;
-    }
-    d->keys[d->count] = strdup(text);
-    if (!d->keys[d->count])
-      return 1;
-    d->count++;
-  } else if (strcmp(path, "Delete/Quiet") == 0) {
-    d->quiet = strcasecmp(text, "true") == 0;
-  }
-  return 0;
-}
-
 static void delete_objects_body_done(struct s3_request *r) {
   const char *md5 = s3_header(r, "content-md5");
   if (md5) {
@@ -888,31 +859,32 @@ static void delete_objects_body_done(struct s3_request *r) {
       return;
     }
   }
-  struct delete_doc *d = calloc(1, sizeof *d);
-  if (!d) {
-    s3_send_error(r, "InternalError", NULL);
-    return;
-  }
-  int rc = s3_xml_parse(r->collected, r->collected_len, delete_cb, d);
+  struct s3_delete_objects doc = {0};
+  enum s3_error_code e = xml_parse_document(&xml_doc_delete_objects, &doc,
+                                            r->collected, r->collected_len);
+  for (size_t i = 0; e == S3_OK && i < doc.count; i++)
+    if (doc.entries[i].key_len == 0)
+      e = S3_ERR_MalformedXML; /* an object needs a name */
   struct meta_bucket b;
-  if (rc != 0 || d->too_many || d->bad || d->count == 0) {
-    s3_send_error(r, "MalformedXML", NULL);
+  if (e != S3_OK) {
+    s3_send_error(r, s3_error_name(e), NULL);
   } else if (meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT) {
     s3_send_error(r, "NoSuchBucket", NULL);
   } else {
     struct s3_xml x;
     s3_xml_init(&x, "DeleteResult");
-    for (size_t i = 0; i < d->count; i++) {
-      int err = meta_object_delete(r->c->meta, r->bucket, d->keys[i]);
+    for (size_t i = 0; i < doc.count; i++) {
+      const char *key = doc.entries[i].key;
+      int err = meta_object_delete(r->c->meta, r->bucket, key);
       if (err == 0 || err == CAIRN_ENOENT) {
-        if (!d->quiet) {
+        if (!doc.quiet) {
           s3_xml_open(&x, "Deleted");
-          s3_xml_text(&x, "Key", d->keys[i]);
+          s3_xml_text(&x, "Key", key);
           s3_xml_close(&x, "Deleted");
         }
       } else {
         s3_xml_open(&x, "Error");
-        s3_xml_text(&x, "Key", d->keys[i]);
+        s3_xml_text(&x, "Key", key);
         s3_xml_text(&x, "Code",
                     err == CAIRN_EINVAL ? "InvalidArgument" : "InternalError");
         s3_xml_text(&x, "Message", cairn_strerror(err));
@@ -922,11 +894,10 @@ static void delete_objects_body_done(struct s3_request *r) {
     s3_xml_close(&x, "DeleteResult");
     s3_send_xml(r, &x);
   }
-  for (size_t i = 0; i < d->count; i++)
-    free(d->keys[i]);
-  free(d);
+  s3_delete_objects_release(&doc);
 }
 
 void s3_delete_objects(struct s3_request *r) {
-  s3_collect_body(r, DELETE_BODY_MAX, "MalformedXML", delete_objects_body_done);
+  s3_collect_body(r, S3_XML_DELETE_MAX_BYTES, "MaxMessageLengthExceeded",
+                  delete_objects_body_done);
 }
