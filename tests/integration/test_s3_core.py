@@ -184,6 +184,10 @@ def test_listing_pages_and_delimiters(s3):
     assert [o["Key"] for o in r["Contents"]] == \
         [f"dir03/file{f:03d}" for f in range(11, 16)]
     assert r["IsTruncated"]
+    # An empty continuation token starts at the beginning, echoed back.
+    r = s3.list_objects_v2(Bucket="listing", ContinuationToken="", MaxKeys=2)
+    assert r["ContinuationToken"] == ""
+    assert [o["Key"] for o in r["Contents"]] == sorted(keys)[:2]
     # v1 with markers.
     r = s3.list_objects(Bucket="listing", Marker="top047")
     assert [o["Key"] for o in r["Contents"]] == ["top048", "top049"]
