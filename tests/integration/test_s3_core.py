@@ -654,3 +654,43 @@ def test_get_object_attributes(s3):
         s3.get_object_attributes(Bucket="attrs", Key="missing",
                                  ObjectAttributes=["ETag"])
     assert error_code(e) == "NoSuchKey"
+
+
+def test_virtual_hosted_style(fresh_cluster, monkeypatch):
+    """With --domain, BUCKET.DOMAIN addresses the bucket from the Host
+    header (names under the test domain resolve to loopback here)."""
+    import socket
+
+    import boto3
+    from botocore.config import Config
+    cluster = fresh_cluster(coordinator_args=["--domain", "s3.cairn.test"])
+    cluster.start()
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith("s3.cairn.test"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    vs3 = boto3.client(
+        "s3", endpoint_url=f"http://s3.cairn.test:{cluster.s3_port}",
+        region_name="us-east-1", aws_access_key_id=cluster.access_key,
+        aws_secret_access_key=cluster.secret_key,
+        config=Config(s3={"addressing_style": "virtual"},
+                      retries={"max_attempts": 1}))
+    seen_hosts = []
+    vs3.meta.events.register(
+        "before-send.s3.*",
+        lambda request, **kw: seen_hosts.append(request.url))
+    vs3.create_bucket(Bucket="vhost")
+    vs3.put_object(Bucket="vhost", Key="dir/a b+c", Body=b"virtual")
+    assert vs3.get_object(Bucket="vhost", Key="dir/a b+c")["Body"].read() == \
+        b"virtual"
+    assert [o["Key"] for o in vs3.list_objects_v2(Bucket="vhost")["Contents"]] \
+        == ["dir/a b+c"]
+    assert all(u.startswith(f"http://vhost.s3.cairn.test:{cluster.s3_port}/")
+               for u in seen_hosts), seen_hosts
+    # The same bucket path-style, on the same endpoint.
+    path = boto_client(cluster)
+    assert path.get_object(Bucket="vhost", Key="dir/a b+c")["Body"].read() \
+        == b"virtual"
