@@ -21,6 +21,7 @@
 #include "s3_auth.h"
 #include "s3_body.h"
 #include "s3_ops.h"
+#include "s3_sse.h"
 #include "s3_request.h"
 #include "s3_uri.h"
 
@@ -147,6 +148,14 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
   if (!op) {
     s3_send_error(r, not_implemented ? "NotImplemented" : "MethodNotAllowed",
                   NULL);
+    return;
+  }
+  /* SSE-C / SSE-KMS / odd SSE values are refused before any work. */
+  if (op->target == S3_OBJECT &&
+      (error = s3_sse_check(
+           r, strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0,
+           &message)) != NULL) {
+    s3_send_error(r, error, message);
     return;
   }
   if (op->needs_body) {

@@ -238,12 +238,19 @@ void s3_send_cairn_error(struct s3_request *r, int err) {
   }
 }
 
-void s3_send_xml(struct s3_request *r, struct s3_xml *x) {
+void s3_send_xml_sse(struct s3_request *r, struct s3_xml *x, int encrypted) {
+  static const struct http_header sse = {"x-amz-server-side-encryption",
+                                         "AES256"};
   if (x->failed)
     s3_send_error(r, "InternalError", NULL);
   else
-    s3_send(r, 200, NULL, 0, "application/xml", x->buf, x->len);
+    s3_send(r, 200, encrypted ? &sse : NULL, encrypted ? 1 : 0,
+            "application/xml", x->buf, x->len);
   s3_xml_release(x);
+}
+
+void s3_send_xml(struct s3_request *r, struct s3_xml *x) {
+  s3_send_xml_sse(r, x, 0);
 }
 
 const char *s3_query(const struct s3_request *r, const char *name) {
