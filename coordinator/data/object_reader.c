@@ -15,11 +15,13 @@
  */
 #include "object_reader.h"
 
+#include "chunk_cipher.h"
 #include "error.h"
 #include "log.h"
 #include "node_link.h"
 #include "registry.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,23 @@ struct object_reader {
   uint64_t delivered; /* bytes of the range handed to on_data */
   struct node_get *op;
   int paused, canceled, done_called, status;
+  /* Decryption of the current chunk (when cfg.data_key was given). */
+  int encrypted;
+  uint8_t key[CHUNK_CIPHER_KEY_LEN];
+  struct chunk_cipher cipher;
+  uint32_t block; /* index of the block being received */
+  uint32_t skip;  /* plaintext bytes of it before the range */
+  uint64_t want;  /* plaintext bytes of this chunk still to deliver */
+  size_t fill;    /* stored bytes of the block received so far */
+  int bad_block;  /* a block failed to open: discard the rest */
+  uint8_t *buf;   /* one stored block (CHUNK_CIPHER_STRIDE) */
+  /* on_data may cancel the reader and its owner free it; while several
+   * blocks of one piece are being delivered the free waits (free_pending)
+   * until the loop is out of the reader's memory. */
+  int delivering, free_pending;
 };
+
+static void reader_release(struct object_reader *r);
 
 static void finish(struct object_reader *r, int status) {
   if (r->done_called)
@@ -55,10 +73,61 @@ static int node_addr(struct object_reader *r, const char *node_id, char *addr,
   return 0;
 }
 
+/* Encrypted chunks: collects stored bytes block by block, opens each whole
+ * block and delivers the wanted part of its plaintext. */
+static int on_sealed_data(struct object_reader *r, const uint8_t *data,
+                          size_t len) {
+  int pause = 0;
+  r->delivering = 1;
+  while (len > 0 && !r->bad_block && !r->canceled && !r->free_pending) {
+    size_t block_stored =
+        chunk_cipher_block_length(&r->cipher, r->block) + CHUNK_CIPHER_TAG;
+    if (r->want == 0 || block_stored == CHUNK_CIPHER_TAG) {
+      r->bad_block = 1; /* more bytes than the range needs */
+      break;
+    }
+    size_t take = block_stored - r->fill;
+    if (take > len)
+      take = len;
+    memcpy(r->buf + r->fill, data, take);
+    r->fill += take;
+    data += take;
+    len -= take;
+    if (r->fill < block_stored)
+      break;
+    if (chunk_cipher_open(&r->cipher, r->block, r->buf, block_stored, r->buf) !=
+        0) {
+      r->bad_block = 1; /* on_node_done fails over from this block */
+      break;
+    }
+    size_t n = block_stored - CHUNK_CIPHER_TAG - r->skip;
+    if (n > r->want)
+      n = (size_t)r->want;
+    const uint8_t *plain = r->buf + r->skip;
+    r->want -= n;
+    r->delivered += n;
+    r->block++;
+    r->fill = 0;
+    r->skip = 0;
+    if (r->cfg.on_data(plain, n, r->cfg.arg) != 0)
+      pause = 1;
+  }
+  r->delivering = 0;
+  if (r->free_pending) {
+    reader_release(r);
+    return 0;
+  }
+  if (pause)
+    r->paused = 1;
+  return pause;
+}
+
 static int on_node_data(const void *data, size_t len, void *arg) {
   struct object_reader *r = arg;
   if (r->canceled)
     return 0;
+  if (r->encrypted)
+    return on_sealed_data(r, data, len);
   r->delivered += len;
   if (r->cfg.on_data(data, len, r->cfg.arg) != 0) {
     r->paused = 1;
@@ -75,6 +144,9 @@ static void on_node_done(struct node_get *op, int status, void *arg) {
     finish(r, CAIRN_ECANCELED);
     return;
   }
+  if (status == 0 && r->encrypted &&
+      (r->bad_block || r->want != 0 || r->fill != 0))
+    status = CAIRN_EAUTH; /* a block did not open, or came short */
   if (status == 0) {
     r->chunk++;
     r->replica = 0;
@@ -108,9 +180,24 @@ static int fetch(struct object_reader *r) {
     for (; r->replica < c->n_fragments; r->replica++) {
       char addr[128];
       const struct meta_fragment *f = &c->fragments[r->replica];
+      uint64_t get_from = from, get_len = to - from;
+      if (r->encrypted) {
+        /* Whole sealed blocks; decryption state restarts at `from`, so a
+         * retry resumes at the first block not yet delivered. */
+        struct chunk_cipher_range range;
+        chunk_cipher_init(&r->cipher, r->key, c->id, c->length);
+        chunk_cipher_map(c->length, from, to - from, &range);
+        get_from = range.stored_offset;
+        get_len = range.stored_length;
+        r->block = range.first_block;
+        r->skip = range.skip;
+        r->want = to - from;
+        r->fill = 0;
+        r->bad_block = 0;
+      }
       int rc = node_addr(r, f->node_id, addr, sizeof addr);
       if (rc == 0)
-        rc = node_get(r->cfg.links, addr, c->id, f->index, from, to - from,
+        rc = node_get(r->cfg.links, addr, c->id, f->index, get_from, get_len,
                       on_node_data, on_node_done, r, &r->op);
       if (rc == 0)
         return 0;
@@ -132,10 +219,20 @@ int object_reader_start(const struct object_reader_config *cfg,
   if (!r)
     return CAIRN_ENOMEM;
   r->cfg = *cfg;
+  if (cfg->data_key) {
+    r->encrypted = 1;
+    memcpy(r->key, cfg->data_key, sizeof r->key);
+    r->buf = malloc(CHUNK_CIPHER_STRIDE);
+    if (!r->buf) {
+      free(r);
+      return CAIRN_ENOMEM;
+    }
+  }
+  r->cfg.data_key = NULL; /* the copy in r->key is the one used */
   *out = r;
   int rc = fetch(r);
   if (rc != 0) {
-    free(r);
+    object_reader_free(r);
     *out = NULL;
     return rc;
   }
@@ -162,5 +259,18 @@ void object_reader_cancel(struct object_reader *r) {
 }
 
 void object_reader_free(struct object_reader *r) {
+  if (!r)
+    return;
+  if (r->delivering) {
+    r->free_pending = 1;
+    return;
+  }
+  reader_release(r);
+}
+
+static void reader_release(struct object_reader *r) {
+  OPENSSL_cleanse(r->key, sizeof r->key);
+  chunk_cipher_wipe(&r->cipher);
+  free(r->buf);
   free(r);
 }

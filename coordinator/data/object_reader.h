@@ -6,9 +6,17 @@
  * continues from the same offset on the next replica, so a GET survives a
  * node going down as long as one copy is reachable.
  *
+ * Encryption: with a data key, the chunks are stored as sealed 64 KiB
+ * blocks (chunk_cipher.h). The reader asks a node for the stored blocks
+ * that cover the range, opens each one as it completes and hands out only
+ * the wanted plaintext; a block that fails authentication is treated like
+ * a bad copy (the read goes on from that block on the next replica), so no
+ * unauthenticated byte ever reaches on_data.
+ *
  * Back-pressure: the reader delivers bytes through on_data (valid during
- * the call). When on_data returns non-zero the reader pauses until
- * object_reader_resume() is called.
+ * the call). When on_data returns non-zero the reader asks the node for no
+ * more until object_reader_resume() is called; blocks already received in
+ * the same network piece (at most 256 KiB) are still delivered.
  *
  * Lifecycle: object_reader_start -> on_data* -> done(status) exactly once
  * -> object_reader_free. object_reader_cancel stops it (done then fires
@@ -32,6 +40,7 @@ struct object_reader_config {
   const struct meta_chunk *chunks; /* borrowed; must outlive the reader */
   uint32_t n_chunks;
   uint64_t offset, length; /* the byte range of the object */
+  const uint8_t *data_key; /* 32 bytes (copied), or NULL: plaintext */
   int (*on_data)(const void *data, size_t len, void *arg);
   void (*done)(struct object_reader *r, int status, void *arg);
   void *arg;

@@ -15,6 +15,7 @@
  */
 #include "object_writer.h"
 
+#include "chunk_cipher.h"
 #include "crypto.h"
 #include "error.h"
 #include "log.h"
@@ -23,23 +24,29 @@
 #include "registry.h"
 
 #include <isa-l.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_REPLICAS 16
 #define MAX_NODES 256
 
+/* A piece holds OBJECT_WRITER_PIECE plaintext bytes of one chunk; with
+ * encryption it holds them as sealed blocks (each followed by its tag), so
+ * its capacity is piece_capacity(). */
 struct piece {
   struct object_writer *w;
   uint32_t refs;
-  size_t len;
+  size_t len;   /* stored bytes (sealed blocks + an open block's plaintext) */
+  size_t plain; /* plaintext bytes taken */
   uint8_t data[];
 };
 
 struct chunk_state {
   struct node_put *ops[MAX_REPLICAS];
   uint32_t pending; /* replica puts not yet done */
-  uint64_t written; /* bytes pushed into this chunk */
+  uint64_t written; /* stored bytes pushed into this chunk */
+  uint64_t stored;  /* stored bytes of the chunk (with tags if sealed) */
   uint32_t crc;
 };
 
@@ -54,7 +61,18 @@ struct object_writer {
   uint32_t ops_pending;  /* replica puts begun and not done */
   int status;            /* first error, or 0 */
   int finished, paused, done_called;
+  int encrypt; /* cfg.data_key was given */
+  uint8_t key[CHUNK_CIPHER_KEY_LEN];
+  struct chunk_cipher cipher; /* of the chunk being written */
+  uint32_t block;             /* next block index of that chunk */
+  size_t block_fill;          /* plaintext bytes in the open block */
 };
+
+static size_t piece_capacity(const struct object_writer *w) {
+  return w->encrypt
+             ? OBJECT_WRITER_PIECE / CHUNK_CIPHER_BLOCK * CHUNK_CIPHER_STRIDE
+             : OBJECT_WRITER_PIECE;
+}
 
 static void maybe_done(struct object_writer *w) {
   if (w->done_called || w->ops_pending > 0 || w->inflight > 0)
@@ -157,12 +175,19 @@ static int begin_chunk(struct object_writer *w) {
   if (!chunk->fragments)
     return CAIRN_ENOMEM;
   w->n_chunks++; /* from here on the chunk is recorded (invariant 3) */
+  state->stored = length;
+  if (w->encrypt) {
+    chunk_cipher_init(&w->cipher, w->key, chunk->id, length);
+    state->stored = chunk_cipher_stored_length(length);
+    w->block = 0;
+    w->block_fill = 0;
+  }
   for (uint32_t r = 0; r < w->cfg.replicas; r++) {
     const struct cluster_node_view *v = &views[picked[r]];
     memcpy(chunk->fragments[r].node_id, v->node_id, sizeof v->node_id);
     chunk->fragments[r].index = r;
     chunk->n_fragments = r + 1;
-    rc = node_put_begin(w->cfg.links, v->data_addr, chunk->id, r, length,
+    rc = node_put_begin(w->cfg.links, v->data_addr, chunk->id, r, state->stored,
                         on_put_done, w, &state->ops[r]);
     if (rc != 0)
       return rc;
@@ -190,7 +215,7 @@ static int flush_piece(struct object_writer *w) {
     if (rc != 0)
       p->refs--;
   }
-  if (rc == 0 && state->written == chunk->length)
+  if (rc == 0 && state->written == state->stored)
     for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++)
       rc = node_put_finish(state->ops[r], state->crc);
   piece_release(p);
@@ -206,6 +231,11 @@ int object_writer_new(const struct object_writer_config *cfg,
   if (!w)
     return CAIRN_ENOMEM;
   w->cfg = *cfg;
+  if (cfg->data_key) {
+    w->encrypt = 1;
+    memcpy(w->key, cfg->data_key, sizeof w->key);
+  }
+  w->cfg.data_key = NULL; /* the copy in w->key is the one used */
   *out = w;
   return 0;
 }
@@ -228,29 +258,49 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
       }
     }
     if (!w->current) {
-      w->current = malloc(sizeof *w->current + OBJECT_WRITER_PIECE);
+      w->current = malloc(sizeof *w->current + piece_capacity(w));
       if (!w->current) {
         fail(w, CAIRN_ENOMEM);
         return CAIRN_ENOMEM;
       }
       w->current->w = w;
       w->current->len = 0;
-      w->inflight += OBJECT_WRITER_PIECE;
+      w->current->plain = 0;
+      w->inflight += piece_capacity(w);
     }
+    struct piece *p = w->current;
     struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
     uint64_t chunk_left = chunk->offset + chunk->length - w->received;
-    size_t room = OBJECT_WRITER_PIECE - w->current->len;
-    size_t take = len < room ? len : room;
+    size_t take = OBJECT_WRITER_PIECE - p->plain;
+    if (take > len)
+      take = len;
     if (take > chunk_left)
       take = (size_t)chunk_left;
-    memcpy(w->current->data + w->current->len, bytes, take);
-    w->current->len += take;
+    if (w->encrypt && take > CHUNK_CIPHER_BLOCK - w->block_fill)
+      take = CHUNK_CIPHER_BLOCK - w->block_fill;
+    memcpy(p->data + p->len, bytes, take);
+    p->len += take;
+    p->plain += take;
     w->received += take;
     bytes += take;
     len -= take;
-    if (w->current->len == OBJECT_WRITER_PIECE || take == chunk_left) {
+    if (w->encrypt) {
+      /* Seal the block in place once it is whole (or the chunk ends). */
+      w->block_fill += take;
+      if (w->block_fill == CHUNK_CIPHER_BLOCK || take == chunk_left) {
+        uint8_t *block = p->data + p->len - w->block_fill;
+        int rc = chunk_cipher_seal(&w->cipher, w->block++, block, block);
+        if (rc != 0) {
+          fail(w, rc);
+          return rc;
+        }
+        p->len += CHUNK_CIPHER_TAG;
+        w->block_fill = 0;
+      }
+    }
+    if (p->plain == OBJECT_WRITER_PIECE || take == chunk_left) {
       /* The piece's reserved window shrinks to its real size. */
-      w->inflight -= OBJECT_WRITER_PIECE - w->current->len;
+      w->inflight -= piece_capacity(w) - p->len;
       int rc = flush_piece(w);
       if (rc != 0) {
         fail(w, rc);
@@ -269,7 +319,7 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
 static void drop_current(struct object_writer *w) {
   if (!w->current)
     return;
-  w->inflight -= OBJECT_WRITER_PIECE;
+  w->inflight -= piece_capacity(w);
   free(w->current);
   w->current = NULL;
 }
@@ -308,5 +358,7 @@ void object_writer_free(struct object_writer *w) {
   free(w->chunks);
   free(w->states);
   free(w->current);
+  chunk_cipher_wipe(&w->cipher);
+  OPENSSL_cleanse(w->key, sizeof w->key);
   free(w);
 }

@@ -9,6 +9,10 @@
  *
  * Back-pressure: when more than OBJECT_WRITER_WINDOW bytes are in flight the
  * writer calls pause(arg); it calls resume(arg) once they drain below half.
+ *
+ * Encryption: with a data key, each 64 KiB block of a chunk is sealed as
+ * soon as it is complete, in the piece buffer itself, so nodes only ever
+ * receive ciphertext and the bytes are still copied once.
  * The caller stops feeding between the two (uv_read_stop on the client).
  *
  * Lifecycle: object_writer_new -> object_writer_write* -> object_writer_finish
@@ -37,6 +41,10 @@ struct object_writer_config {
   uint32_t replicas;
   uint64_t chunk_size;
   uint64_t size; /* exact number of bytes the caller will write */
+  /* The object's data key (CHUNK_CIPHER_KEY_LEN bytes, copied), or NULL to
+   * store plaintext: every chunk is then sealed block by block
+   * (chunk_cipher.h) before a byte leaves the coordinator. */
+  const uint8_t *data_key;
   /* Ids for the chunks, in order (ceil(size / chunk_size) of them), chosen
    * by the caller so it can record write intents first; borrowed. */
   const uint8_t (*chunk_ids)[16];

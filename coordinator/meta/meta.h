@@ -141,6 +141,11 @@ struct meta_object_attrs {
    * the value (a composite ends in "-N") and is filled in when decoded. */
   uint8_t checksum_type;
   struct meta_layout layout;
+  /* SSE-S3: the data key of the object (or of the multipart upload, shared
+   * by its parts), sealed by the KMS (kms_seal, context "object-data-key").
+   * NULL: the chunks hold plaintext (records from before encryption). */
+  const uint8_t *sealed_key;
+  uint32_t sealed_key_len;
 };
 
 /* One version of an object.
@@ -174,8 +179,14 @@ struct meta_bucket {
   char owner[128];   /* access key id (or account) of the creator */
   char location[64]; /* region / LocationConstraint, "" for default */
   uint32_t flags;    /* META_BUCKET_* */
-  struct meta_layout default_layout;
+  struct meta_layout default_layout; /* kind 0: the cluster default */
+  /* PutBucketEncryption: META_SSE_NONE (never set: objects still get the
+   * SSE-S3 default) or META_SSE_AES256; bucket_key_enabled as given. */
+  uint8_t sse_algorithm;
+  uint8_t bucket_key_enabled;
 };
+#define META_SSE_NONE 0
+#define META_SSE_AES256 1
 #define META_BUCKET_VERSIONING_ENABLED 0x1u   /* reserved: later */
 #define META_BUCKET_VERSIONING_SUSPENDED 0x2u /* reserved: later */
 
@@ -183,6 +194,11 @@ struct meta_bucket {
 int meta_bucket_create(struct meta *m, const struct meta_bucket *b);
 /* CAIRN_ENOENT when absent. */
 int meta_bucket_get(struct meta *m, const char *name, struct meta_bucket *out);
+/* Sets the encryption configuration of an existing bucket (read-modify-
+ * write in one synced batch); CAIRN_ENOENT when absent. */
+int meta_bucket_set_encryption(struct meta *m, const char *name,
+                               uint8_t sse_algorithm,
+                               uint8_t bucket_key_enabled);
 /* CAIRN_ENOENT when absent; CAIRN_EBUSY (S3 BucketNotEmpty) when it holds
  * any object version or any multipart upload. */
 int meta_bucket_delete(struct meta *m, const char *name);
@@ -286,7 +302,11 @@ struct meta_part {
   const char *checksum_value; /* base64 or NULL */
   uint32_t n_chunks;
   struct meta_chunk *chunks; /* offsets within the part */
-  int64_t intent_ms;         /* input only: clear this write intent */
+  /* The upload's sealed data key the part was encrypted with (NULL: none);
+   * completion refuses a part whose key is not the upload's. */
+  const uint8_t *sealed_key;
+  uint32_t sealed_key_len;
+  int64_t intent_ms; /* input only: clear this write intent */
 };
 
 /* Stores a part (chunks copied); replacing the same part number moves the
@@ -317,7 +337,8 @@ struct meta_complete_part {
  * (free with meta_object_free).
  * Errors: CAIRN_ENOENT NoSuchUpload; CAIRN_EINVAL InvalidPart (missing or
  * etag mismatch, *bad_part = its index); CAIRN_EPROTO InvalidPartOrder;
- * CAIRN_ERANGE EntityTooSmall.
+ * CAIRN_ERANGE EntityTooSmall. A part stored under another data key than
+ * the upload's is InvalidPart too.
  * Checksums: when the upload was created with a checksum algorithm, each
  * listed part's checksum must match the stored one (else InvalidPart), and
  * the object's checksum is computed from the parts' as the upload's

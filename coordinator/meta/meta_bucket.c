@@ -1,7 +1,8 @@
 /* meta_bucket.c - the bucket table 'B': B|1|bucket -> bucket record.
  *
- * Value v1: u8 1, u64 created_ms, str owner, str location, u32 flags,
- * u8 layout kind, u8 data, u8 parity. */
+ * Value v2: u8 2, u64 created_ms, str owner, str location, u32 flags,
+ * u8 layout kind, u8 data, u8 parity, u8 sse algorithm, u8 bucket key
+ * enabled. v1 ends after the layout (no encryption configuration set). */
 #include "meta_internal.h"
 
 #include "codec.h"
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #define BUCKET_VALUE_V1 1
+#define BUCKET_VALUE_V2 2 /* + encryption configuration */
 
 static int bucket_decode(const char *name, const void *v, size_t len,
                          struct meta_bucket *b) {
@@ -18,7 +20,8 @@ static int bucket_decode(const char *name, const void *v, size_t len,
   snprintf(b->name, sizeof b->name, "%s", name);
   struct codec_in in;
   codec_in_init(&in, v, len);
-  if (codec_get_u8(&in) != BUCKET_VALUE_V1)
+  uint8_t version = codec_get_u8(&in);
+  if (version != BUCKET_VALUE_V1 && version != BUCKET_VALUE_V2)
     return CAIRN_ECORRUPT;
   b->created_ms = (int64_t)codec_get_u64(&in);
   codec_get_str_into(&in, b->owner, sizeof b->owner);
@@ -27,7 +30,25 @@ static int bucket_decode(const char *name, const void *v, size_t len,
   b->default_layout.kind = codec_get_u8(&in);
   b->default_layout.data = codec_get_u8(&in);
   b->default_layout.parity = codec_get_u8(&in);
+  if (version >= BUCKET_VALUE_V2) {
+    b->sse_algorithm = codec_get_u8(&in);
+    b->bucket_key_enabled = codec_get_u8(&in);
+  }
   return in.err;
+}
+
+static void bucket_encode(const struct meta_bucket *b, struct codec_out *o) {
+  codec_out_init(o);
+  codec_put_u8(o, BUCKET_VALUE_V2);
+  codec_put_u64(o, (uint64_t)b->created_ms);
+  codec_put_str(o, b->owner);
+  codec_put_str(o, b->location);
+  codec_put_u32(o, b->flags);
+  codec_put_u8(o, b->default_layout.kind);
+  codec_put_u8(o, b->default_layout.data);
+  codec_put_u8(o, b->default_layout.parity);
+  codec_put_u8(o, b->sse_algorithm);
+  codec_put_u8(o, b->bucket_key_enabled);
 }
 
 struct bucket_create_arg {
@@ -56,15 +77,7 @@ int meta_bucket_create(struct meta *m, const struct meta_bucket *b) {
   struct bucket_create_arg a;
   key_init(&a.k, TBL_BUCKET);
   key_str(&a.k, b->name);
-  codec_out_init(&a.val);
-  codec_put_u8(&a.val, BUCKET_VALUE_V1);
-  codec_put_u64(&a.val, (uint64_t)b->created_ms);
-  codec_put_str(&a.val, b->owner);
-  codec_put_str(&a.val, b->location);
-  codec_put_u32(&a.val, b->flags);
-  codec_put_u8(&a.val, b->default_layout.kind);
-  codec_put_u8(&a.val, b->default_layout.data);
-  codec_put_u8(&a.val, b->default_layout.parity);
+  bucket_encode(b, &a.val);
   int r = a.val.err;
   if (!r)
     r = meta_run(m, apply_bucket_create, &a);
@@ -86,6 +99,45 @@ int meta_bucket_get(struct meta *m, const char *name, struct meta_bucket *out) {
   r = bucket_decode(name, v, n, out);
   val_free(v);
   return r;
+}
+
+struct bucket_sse_arg {
+  const char *name;
+  uint8_t algorithm, bucket_key;
+};
+
+static int apply_bucket_sse(struct meta_tx *tx, void *arg) {
+  struct bucket_sse_arg *a = arg;
+  struct meta_key k;
+  key_init(&k, TBL_BUCKET);
+  key_str(&k, a->name);
+  char *v = NULL;
+  size_t n = 0;
+  struct meta_bucket b;
+  int r = tx_get(tx, &k, &v, &n);
+  if (!r)
+    r = bucket_decode(a->name, v, n, &b);
+  val_free(v);
+  if (r)
+    return r;
+  b.sse_algorithm = a->algorithm;
+  b.bucket_key_enabled = a->bucket_key;
+  struct codec_out o;
+  bucket_encode(&b, &o);
+  r = o.err;
+  if (!r)
+    tx_put(tx, &k, o.buf, o.len);
+  codec_out_release(&o);
+  return r;
+}
+
+int meta_bucket_set_encryption(struct meta *m, const char *name,
+                               uint8_t sse_algorithm,
+                               uint8_t bucket_key_enabled) {
+  if (valid_bucket(name))
+    return CAIRN_EINVAL;
+  struct bucket_sse_arg a = {name, sse_algorithm, bucket_key_enabled};
+  return meta_run(m, apply_bucket_sse, &a);
 }
 
 /* True (1) when some key starts with prefix, 0 when none, or an error. */

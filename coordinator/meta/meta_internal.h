@@ -147,8 +147,10 @@ struct codec_in;
 int valid_bucket(const char *bucket); /* 0 or CAIRN_EINVAL */
 int valid_key(const char *key);       /* 0 or CAIRN_EINVAL */
 void enc_attrs(struct codec_out *o, const struct meta_object_attrs *a);
-/* Strings point into the input; a->user_meta is malloc'd. */
-void dec_attrs(struct codec_in *in, struct meta_object_attrs *a);
+/* Strings point into the input; a->user_meta is malloc'd. with_key: the
+ * record's version carries the sealed data key (enc_attrs always writes
+ * it; older versions end before it and decode as unencrypted). */
+void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int with_key);
 void enc_chunks(struct codec_out *o, const struct meta_chunk *c, uint32_t n);
 /* *out and each fragments array are malloc'd (free_chunks). */
 void dec_chunks(struct codec_in *in, struct meta_chunk **out, uint32_t *n);

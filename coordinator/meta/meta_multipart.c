@@ -1,11 +1,13 @@
 /*
  * meta_multipart.c - multipart uploads ('U') and their parts ('P').
  *
- *   U|1|bucket\0|key\0|upload_id  -> v1: u8 1, u64 initiated_ms, attrs,
+ *   U|1|bucket\0|key\0|upload_id  -> v2: u8 2, u64 initiated_ms, attrs
+ *                                    (with the sealed data key; v1: without),
  *                                    then (appended later) u8 checksum_type
- *   P|1|upload_id|part_number(BE) -> v1: u8 1, u64 size, str etag,
+ *   P|1|upload_id|part_number(BE) -> v2: u8 2, u64 size, str etag,
  *                                    u64 last_modified_ms, opt str checksum,
- *                                    u32 n_chunks, chunk*
+ *                                    u32 n_chunks, chunk*, u8 present,
+ *                                    bytes sealed data key (v1: no key)
  * upload_id is 32 hex characters (16 random bytes), fixed width, so P keys
  * need no separator and the parts of one upload are one contiguous range.
  *
@@ -32,7 +34,9 @@
 #include <string.h>
 
 #define UPLOAD_VALUE_V1 1
+#define UPLOAD_VALUE_V2 2 /* attrs carry the sealed data key */
 #define PART_VALUE_V1 1
+#define PART_VALUE_V2 2 /* + the sealed data key */
 
 static int valid_upload_id(const char *id) {
   if (!id || strnlen(id, META_UPLOAD_ID_LEN + 1) != META_UPLOAD_ID_LEN)
@@ -77,10 +81,11 @@ static int upload_decode(const void *v, size_t len, struct meta_upload *u) {
   memcpy(u->owned_, v, len);
   struct codec_in in;
   codec_in_init(&in, u->owned_, len);
-  if (codec_get_u8(&in) != UPLOAD_VALUE_V1)
+  uint8_t version = codec_get_u8(&in);
+  if (version != UPLOAD_VALUE_V1 && version != UPLOAD_VALUE_V2)
     in.err = CAIRN_ECORRUPT;
   u->initiated_ms = (int64_t)codec_get_u64(&in);
-  dec_attrs(&in, &u->attrs);
+  dec_attrs(&in, &u->attrs, version >= UPLOAD_VALUE_V2);
   if (!in.err && in.off < in.len)
     u->attrs.checksum_type = codec_get_u8(&in);
   if (in.err)
@@ -124,7 +129,7 @@ int meta_upload_create(struct meta *m, struct meta_upload *u) {
     u->initiated_ms = meta_now_ms();
   struct upload_create_arg a = {.u = u};
   codec_out_init(&a.val);
-  codec_put_u8(&a.val, UPLOAD_VALUE_V1);
+  codec_put_u8(&a.val, UPLOAD_VALUE_V2);
   codec_put_u64(&a.val, (uint64_t)u->initiated_ms);
   enc_attrs(&a.val, &u->attrs);
   codec_put_u8(&a.val, u->attrs.checksum_type);
@@ -167,13 +172,19 @@ static int part_decode(const uint8_t *v, size_t len, uint32_t number,
   p->part_number = number;
   struct codec_in in;
   codec_in_init(&in, v, len);
-  if (codec_get_u8(&in) != PART_VALUE_V1)
+  uint8_t version = codec_get_u8(&in);
+  if (version != PART_VALUE_V1 && version != PART_VALUE_V2)
     in.err = CAIRN_ECORRUPT;
   p->size = codec_get_u64(&in);
   codec_get_str_into(&in, p->etag, sizeof p->etag);
   p->last_modified_ms = (int64_t)codec_get_u64(&in);
   p->checksum_value = codec_get_u8(&in) ? codec_get_str(&in, NULL) : NULL;
   dec_chunks(&in, &p->chunks, &p->n_chunks);
+  if (version >= PART_VALUE_V2 && codec_get_u8(&in)) {
+    size_t n = 0;
+    p->sealed_key = (const uint8_t *)codec_get_str(&in, &n);
+    p->sealed_key_len = (uint32_t)n;
+  }
   if (in.err) {
     free_chunks(p->chunks, p->n_chunks);
     p->chunks = NULL;
@@ -239,7 +250,7 @@ int meta_part_put(struct meta *m, const char *bucket, const char *key,
     return CAIRN_EINVAL;
   struct part_put_arg a = {bucket, key, upload_id, part, {0}};
   codec_out_init(&a.val);
-  codec_put_u8(&a.val, PART_VALUE_V1);
+  codec_put_u8(&a.val, PART_VALUE_V2);
   codec_put_u64(&a.val, part->size);
   codec_put_str(&a.val, part->etag);
   codec_put_u64(&a.val,
@@ -249,6 +260,9 @@ int meta_part_put(struct meta *m, const char *bucket, const char *key,
   if (part->checksum_value)
     codec_put_str(&a.val, part->checksum_value);
   enc_chunks(&a.val, part->chunks, part->n_chunks);
+  codec_put_u8(&a.val, part->sealed_key != NULL);
+  if (part->sealed_key)
+    codec_put_bytes(&a.val, part->sealed_key, part->sealed_key_len);
   int r = a.val.err;
   if (!r)
     r = meta_run(m, apply_part_put, &a);
@@ -536,6 +550,15 @@ static int complete_checksum(const struct meta_upload *up,
   return expected && strcmp(expected, out) != 0 ? CAIRN_ECORRUPT : 0;
 }
 
+static bool same_key(const struct meta_part *p,
+                     const struct meta_object_attrs *upload) {
+  if (p->sealed_key_len != upload->sealed_key_len)
+    return false;
+  return !upload->sealed_key ||
+         (p->sealed_key && memcmp(p->sealed_key, upload->sealed_key,
+                                  upload->sealed_key_len) == 0);
+}
+
 static int apply_upload_complete(struct meta_tx *tx, void *arg) {
   struct complete_arg *a = arg;
   struct meta_part *parts = NULL;
@@ -587,9 +610,16 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
       snprintf(sums[i], sizeof sums[i], "%s", parts[i].checksum_value);
       parts[i].checksum_value = sums[i];
     }
+    /* Every part must be sealed under the upload's own data key (checked
+     * while the part's strings still point into v). */
+    if (!r && !same_key(&parts[i], &up.attrs))
+      r = CAIRN_EINVAL; /* InvalidPart */
+    parts[i].sealed_key = NULL;
     val_free(v);
-    if (r)
+    if (r) {
+      loaded = i + 1;
       goto out;
+    }
     loaded = i + 1;
     uint8_t bin[MD5_LEN];
     if (!a->parts[i].etag || !etag_equal(parts[i].etag, a->parts[i].etag) ||

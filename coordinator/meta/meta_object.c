@@ -9,8 +9,8 @@
  * also carries the listing summary (size, etag, mtime, delete marker), so
  * ListObjectsV2 reads L only.
  *
- * Values (v1):
- *   O: u8 1, str version_id, u8 delete_marker, u64 size, str etag,
+ * Values (v2; v1 is v2 without the sealed key, read as unencrypted):
+ *   O: u8 2, str version_id, u8 delete_marker, u64 size, str etag,
  *      u64 last_modified_ms, attrs, u32 n_chunks, chunk*, u32 n_parts,
  *      {u32 number, u64 offset, u64 size, str etag}*,
  *      then (appended later; absent in older values) {str checksum}* one
@@ -18,7 +18,8 @@
  *   attrs: 6 optional strings (u8 present, str) content-type, -encoding,
  *      -disposition, -language, cache-control, expires; u32 n, {str name,
  *      str value}* user metadata; opt str checksum algorithm, opt str
- *      checksum value; u8 layout kind, u8 data, u8 parity
+ *      checksum value; u8 layout kind, u8 data, u8 parity;
+ *      (v2) u8 present, bytes sealed data key
  *   chunk: 16 raw id bytes, u64 offset, u64 length, u8 kind, u8 data,
  *      u8 parity, u32 n, {str node_id, u32 index}*
  *   L: u8 1, u64 seq, str version_id, u8 delete_marker, u64 size, str etag,
@@ -36,6 +37,7 @@
 #include <string.h>
 
 #define OBJECT_VALUE_V1 1
+#define OBJECT_VALUE_V2 2 /* attrs carry the sealed data key */
 #define LATEST_VALUE_V1 1
 #define GC_VALUE_V1 1
 
@@ -105,9 +107,12 @@ void enc_attrs(struct codec_out *o, const struct meta_object_attrs *a) {
   codec_put_u8(o, a->layout.kind);
   codec_put_u8(o, a->layout.data);
   codec_put_u8(o, a->layout.parity);
+  codec_put_u8(o, a->sealed_key != NULL);
+  if (a->sealed_key)
+    codec_put_bytes(o, a->sealed_key, a->sealed_key_len);
 }
 
-void dec_attrs(struct codec_in *in, struct meta_object_attrs *a) {
+void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int with_key) {
   memset(a, 0, sizeof *a);
   a->content_type = get_opt(in);
   a->content_encoding = get_opt(in);
@@ -137,6 +142,11 @@ void dec_attrs(struct codec_in *in, struct meta_object_attrs *a) {
   a->layout.kind = codec_get_u8(in);
   a->layout.data = codec_get_u8(in);
   a->layout.parity = codec_get_u8(in);
+  if (with_key && codec_get_u8(in)) {
+    size_t key_len = 0;
+    a->sealed_key = (const uint8_t *)codec_get_str(in, &key_len);
+    a->sealed_key_len = (uint32_t)key_len;
+  }
 }
 
 static void enc_fragments(struct codec_out *o, const struct meta_chunk *c) {
@@ -219,7 +229,7 @@ void free_chunks(struct meta_chunk *c, uint32_t n) {
 
 int object_encode(const struct meta_object *rec, struct codec_out *o) {
   codec_out_init(o);
-  codec_put_u8(o, OBJECT_VALUE_V1);
+  codec_put_u8(o, OBJECT_VALUE_V2);
   codec_put_str(o, rec->version_id);
   codec_put_u8(o, rec->delete_marker);
   codec_put_u64(o, rec->size);
@@ -264,14 +274,15 @@ int object_decode(const void *v, size_t len, const char *bucket,
   snprintf(out->key, sizeof out->key, "%s", key);
   struct codec_in in;
   codec_in_init(&in, out->owned_, len);
-  if (codec_get_u8(&in) != OBJECT_VALUE_V1)
+  uint8_t version = codec_get_u8(&in);
+  if (version != OBJECT_VALUE_V1 && version != OBJECT_VALUE_V2)
     in.err = CAIRN_ECORRUPT;
   codec_get_str_into(&in, out->version_id, sizeof out->version_id);
   out->delete_marker = codec_get_u8(&in) != 0;
   out->size = codec_get_u64(&in);
   codec_get_str_into(&in, out->etag, sizeof out->etag);
   out->last_modified_ms = (int64_t)codec_get_u64(&in);
-  dec_attrs(&in, &out->attrs);
+  dec_attrs(&in, &out->attrs, version >= OBJECT_VALUE_V2);
   dec_chunks(&in, &out->chunks, &out->n_chunks);
   uint32_t np = codec_get_u32(&in);
   if (!in.err && np > len)

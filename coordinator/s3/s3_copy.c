@@ -17,6 +17,7 @@
 #include "object_reader.h"
 #include "object_writer.h"
 #include "s3_ops.h"
+#include "s3_sse.h"
 #include "s3_uri.h"
 
 #include <inttypes.h>
@@ -41,6 +42,8 @@ struct copy_op {
   uint8_t (*chunk_ids)[16];
   int64_t intent_ms;
   int reader_done, writer_done, reader_paused, writer_full, status;
+  struct s3_sse_key src_key; /* opens the source's chunks */
+  struct s3_sse_key dst_key; /* seals the copy (the upload's for a part) */
 };
 
 static void copy_free(void *p) {
@@ -54,6 +57,8 @@ static void copy_free(void *p) {
   if (op->replace)
     free(op->attrs.user_meta);
   meta_object_free(&op->src);
+  s3_sse_wipe(&op->src_key);
+  s3_sse_wipe(&op->dst_key);
   free(op);
 }
 
@@ -73,7 +78,7 @@ static void send_result(struct copy_op *op, const char *etag,
   s3_xml_text(&x, "LastModified", date);
   s3_xml_textf(&x, "ETag", "\"%s\"", etag);
   s3_xml_close(&x, op->part_number ? "CopyPartResult" : "CopyObjectResult");
-  s3_send_xml(op->r, &x);
+  s3_send_xml_sse(op->r, &x, op->dst_key.enabled);
 }
 
 /* Writes the record for chunks (the copied or the shared ones). */
@@ -84,12 +89,15 @@ static void commit(struct copy_op *op, const char *etag,
   int64_t now = coord_now_ms();
   int rc;
   if (op->part_number) {
-    struct meta_part part = {.part_number = op->part_number,
-                             .size = op->length,
-                             .last_modified_ms = now,
-                             .n_chunks = n_chunks,
-                             .chunks = (struct meta_chunk *)chunks,
-                             .intent_ms = op->intent_ms};
+    struct meta_part part = {
+        .part_number = op->part_number,
+        .size = op->length,
+        .last_modified_ms = now,
+        .n_chunks = n_chunks,
+        .chunks = (struct meta_chunk *)chunks,
+        .intent_ms = op->intent_ms,
+        .sealed_key = op->dst_key.enabled ? op->dst_key.sealed : NULL,
+        .sealed_key_len = op->dst_key.sealed_len};
     snprintf(part.etag, sizeof part.etag, "%s", etag);
     rc = meta_part_put(r->c->meta, r->bucket, r->key, op->upload_id, &part);
   } else {
@@ -103,6 +111,7 @@ static void commit(struct copy_op *op, const char *etag,
     rec.last_modified_ms = now;
     rec.attrs = op->replace ? op->attrs : op->src.attrs;
     rec.attrs.layout = op->src.attrs.layout;
+    s3_sse_attach(&op->dst_key, &rec.attrs);
     rec.n_chunks = n_chunks;
     rec.chunks = (struct meta_chunk *)chunks;
     rec.n_parts = fresh_chunks ? 0 : op->src.n_parts;
@@ -227,8 +236,11 @@ static int parse_source(const char *header, char *bucket, size_t bcap,
   return *key ? 0 : -1;
 }
 
+/* upload: the upload record of an UploadPartCopy (its data key seals the
+ * part), NULL for CopyObject. */
 static void start_copy(struct s3_request *r, uint32_t part_number,
-                       const char *upload_id) {
+                       const char *upload_id,
+                       const struct meta_upload *upload) {
   struct copy_op *op = calloc(1, sizeof *op);
   if (!op) {
     s3_send_error(r, "InternalError", NULL);
@@ -305,6 +317,11 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
                   "5368709120");
     return;
   }
+  rc = s3_sse_open(r, &op->src.attrs, &op->src_key);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
   if (self && !part_number) {
     if (!op->replace) {
       s3_send_error(r, "InvalidRequest",
@@ -314,14 +331,23 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
                     "encryption attributes.");
       return;
     }
-    /* New metadata over the same chunks: no byte moves. */
+    /* New metadata over the same chunks: no byte moves, so the chunks keep
+     * the source's data key. */
+    op->dst_key = op->src_key;
     commit(op, op->src.etag, op->src.chunks, op->src.n_chunks, 0);
+    return;
+  }
+  rc = upload ? s3_sse_open(r, &upload->attrs, &op->dst_key)
+              : s3_sse_new(r, &op->dst_key);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
     return;
   }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
   struct object_writer_config wc = {.pause = writer_pause,
                                     .resume = writer_resume,
                                     .done = on_writer_done,
+                                    .data_key = s3_sse_data_key(&op->dst_key),
                                     .arg = op};
   if (!op->md5 ||
       (rc = s3_writer_start(r, op->length, &op->chunk_ids, &op->intent_ms, &wc,
@@ -342,6 +368,7 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
       .n_chunks = op->src.n_chunks,
       .offset = op->from,
       .length = op->length,
+      .data_key = s3_sse_data_key(&op->src_key),
       .on_data = on_data,
       .done = on_reader_done,
       .arg = op,
@@ -357,7 +384,7 @@ void s3_copy_object(struct s3_request *r) {
   struct meta_bucket b;
   if (s3_bucket_find(r, &b) != 0)
     return;
-  start_copy(r, 0, NULL);
+  start_copy(r, 0, NULL, NULL);
 }
 
 void s3_upload_part_copy(struct s3_request *r) {
@@ -377,6 +404,6 @@ void s3_upload_part_copy(struct s3_request *r) {
     s3_send_error(r, "NoSuchUpload", NULL);
     return;
   }
+  start_copy(r, (uint32_t)part, upload_id, &u);
   meta_upload_free(&u);
-  start_copy(r, (uint32_t)part, upload_id);
 }

@@ -21,6 +21,7 @@
 #include "s3_auth.h"
 #include "s3_body.h"
 #include "s3_ops.h"
+#include "s3_sse.h"
 #include "s3_request.h"
 #include "s3_uri.h"
 
@@ -114,6 +115,14 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
     return;
   }
   r->operation = r->route.op;
+  /* SSE-C / SSE-KMS / odd SSE values are refused before any work. */
+  if (r->route.target == S3_TARGET_OBJECT &&
+      (error = s3_sse_check(
+           r, strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0,
+           &message)) != NULL) {
+    s3_send_error(r, error, message);
+    return;
+  }
   if (h->needs_body) {
     r->body = s3_body_new(r, &error);
     if (error) {

@@ -13,6 +13,7 @@
 #include "http_server.h"
 #include "meta.h"
 #include "s3_ops.h"
+#include "s3_sse.h"
 #include "xml_parse.h"
 
 #include <stdio.h>
@@ -136,7 +137,17 @@ void s3_create_multipart_upload(struct s3_request *r) {
   u.attrs.layout = (struct meta_layout){META_LAYOUT_REPLICA,
                                         (uint8_t)r->c->config.replicas, 0};
   u.initiated_ms = coord_now_ms();
-  int rc = meta_upload_create(r->c->meta, &u);
+  /* One data key for the whole upload: every part is sealed with it, and
+   * the completed object inherits it with the upload's attrs. */
+  struct s3_sse_key sse;
+  int rc = s3_sse_new(r, &sse);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  s3_sse_attach(&sse, &u.attrs);
+  rc = meta_upload_create(r->c->meta, &u);
+  s3_sse_wipe(&sse);
   if (rc != 0) {
     if (rc == CAIRN_ENOENT)
       s3_send_error(r, "NoSuchBucket", NULL);
@@ -150,16 +161,17 @@ void s3_create_multipart_upload(struct s3_request *r) {
   s3_xml_text(&x, "Key", r->key);
   s3_xml_text(&x, "UploadId", u.upload_id);
   s3_xml_close(&x, "InitiateMultipartUploadResult");
+  struct http_header hdr[3] = {{"x-amz-server-side-encryption", "AES256"}};
+  size_t nh = 1;
   if (algorithm != CHECKSUM_NONE) {
-    struct http_header hdr[2] = {
-        {"x-amz-checksum-algorithm", checksum_name(algorithm)},
-        {"x-amz-checksum-type", u.attrs.checksum_type == META_CHECKSUM_COMPOSITE
-                                    ? "COMPOSITE"
-                                    : "FULL_OBJECT"}};
-    s3_send_xml_headers(r, &x, hdr, 2);
-    return;
+    hdr[nh++] = (struct http_header){"x-amz-checksum-algorithm",
+                                     checksum_name(algorithm)};
+    hdr[nh++] = (struct http_header){
+        "x-amz-checksum-type", u.attrs.checksum_type == META_CHECKSUM_COMPOSITE
+                                   ? "COMPOSITE"
+                                   : "FULL_OBJECT"};
   }
-  s3_send_xml(r, &x);
+  s3_send_xml_headers(r, &x, hdr, nh);
 }
 
 void s3_upload_part(struct s3_request *r) {
@@ -173,10 +185,8 @@ void s3_upload_part(struct s3_request *r) {
   struct meta_upload u;
   if (find_upload(r, &u) != 0)
     return;
-  enum checksum_algorithm a = checksum_parse(u.attrs.checksum_algorithm);
+  s3_put_stream(r, (uint32_t)part, s3_query(r, "uploadId"), &u);
   meta_upload_free(&u);
-  s3_put_stream(r, (uint32_t)part, s3_query(r, "uploadId"),
-                a != CHECKSUM_NONE ? checksum_name(a) : NULL);
 }
 
 /* ---- CompleteMultipartUpload --------------------------------------------- */
@@ -231,8 +241,9 @@ static void complete_body_done(struct s3_request *r) {
       s3_xml_text(&x, "ChecksumType", s3_checksum_type_name(&obj));
     }
     s3_xml_close(&x, "CompleteMultipartUploadResult");
+    int encrypted = obj.attrs.sealed_key != NULL;
     meta_object_free(&obj);
-    s3_send_xml(r, &x);
+    s3_send_xml_sse(r, &x, encrypted);
     break;
   }
   case CAIRN_ENOENT: s3_send_error(r, "NoSuchUpload", NULL); break;

@@ -23,6 +23,7 @@
 #include "object_writer.h"
 #include "s3_body.h"
 #include "s3_ops.h"
+#include "s3_sse.h"
 #include "xml_parse.h"
 
 #include <ctype.h>
@@ -171,6 +172,7 @@ struct put_op {
   const char *upload_id;
   uint8_t (*chunk_ids)[16]; /* chosen before any byte moves */
   int64_t intent_ms;        /* their write intents, cleared at commit */
+  struct s3_sse_key sse;    /* the object's (or upload's) data key */
 };
 
 static void put_free(void *p) {
@@ -181,6 +183,7 @@ static void put_free(void *p) {
   checksum_release(&op->sum);
   free(op->attrs.user_meta);
   free(op->chunk_ids);
+  s3_sse_wipe(&op->sse);
   free(op);
 }
 
@@ -238,6 +241,7 @@ static void put_commit(struct put_op *op) {
   rec.attrs = op->attrs;
   rec.attrs.layout = (struct meta_layout){META_LAYOUT_REPLICA,
                                           (uint8_t)r->c->config.replicas, 0};
+  s3_sse_attach(&op->sse, &rec.attrs);
   const struct meta_chunk *chunks = object_writer_chunks(op->w, &rec.n_chunks);
   rec.chunks = (struct meta_chunk *)chunks;
   int rc;
@@ -251,6 +255,8 @@ static void put_commit(struct put_op *op) {
         .n_chunks = rec.n_chunks,
         .chunks = rec.chunks,
         .intent_ms = op->intent_ms,
+        .sealed_key = rec.attrs.sealed_key,
+        .sealed_key_len = rec.attrs.sealed_key_len,
     };
     memcpy(part.etag, etag, sizeof etag);
     rc = meta_part_put(r->c->meta, r->bucket, r->key, op->upload_id, &part);
@@ -268,9 +274,11 @@ static void put_commit(struct put_op *op) {
   }
   char quoted[2 * MD5_LEN + 3];
   snprintf(quoted, sizeof quoted, "\"%s\"", etag);
-  struct http_header h[3];
+  struct http_header h[4];
   size_t n = 0;
   h[n++] = (struct http_header){"ETag", quoted};
+  if (op->sse.enabled)
+    h[n++] = (struct http_header){S3_SSE_HEADER, S3_SSE_AES256};
   if (op->algorithm != CHECKSUM_NONE)
     h[n++] =
         (struct http_header){checksum_header(op->algorithm), checksum_value};
@@ -352,7 +360,7 @@ static void put_abort(struct s3_request *r, const char *code) {
 /* Starts streaming the body to the nodes: the object itself, or one part
  * of a multipart upload (part_number > 0). */
 void s3_put_stream(struct s3_request *r, uint32_t part_number,
-                   const char *upload_id, const char *upload_checksum) {
+                   const char *upload_id, const struct meta_upload *upload) {
   int rc;
   long long size = s3_body_decoded_length(r->body);
   if (size < 0)
@@ -409,8 +417,9 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
   /* A part of an upload created with a checksum algorithm carries that
    * checksum (the completion combines them): computed here when the
    * client sent none, refused when it names another algorithm. */
-  if (upload_checksum) {
-    enum checksum_algorithm want = checksum_parse(upload_checksum);
+  enum checksum_algorithm want =
+      upload ? checksum_parse(upload->attrs.checksum_algorithm) : CHECKSUM_NONE;
+  if (want != CHECKSUM_NONE) {
     if (op->algorithm == CHECKSUM_NONE)
       op->algorithm = want;
     else if (op->algorithm != want) {
@@ -426,9 +435,18 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_error(r, "InternalError", NULL);
     return;
   }
+  /* A part uses its upload's key; an old upload without one stays
+   * plaintext so its parts agree at completion. */
+  rc = part_number ? s3_sse_open(r, &upload->attrs, &op->sse)
+                   : s3_sse_new(r, &op->sse);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
   struct object_writer_config wc = {.pause = put_pause,
                                     .resume = put_resume,
                                     .done = put_writer_done,
+                                    .data_key = s3_sse_data_key(&op->sse),
                                     .arg = op};
   rc =
       s3_writer_start(r, op->size, &op->chunk_ids, &op->intent_ms, &wc, &op->w);
@@ -485,6 +503,7 @@ void s3_put_object(struct s3_request *r) {
 struct get_op {
   struct s3_request *r;
   struct meta_object obj;
+  struct s3_sse_key sse;
   struct object_reader *reader;
   size_t queued; /* response bytes not yet flushed */
   int reader_paused, reader_done, reader_status, writes_pending;
@@ -495,6 +514,7 @@ static void get_free(void *p) {
   if (op->reader)
     object_reader_free(op->reader);
   meta_object_free(&op->obj);
+  s3_sse_wipe(&op->sse);
   free(op);
 }
 
@@ -701,6 +721,11 @@ void s3_get_object(struct s3_request *r) {
     return;
   }
   const struct meta_object *o = &op->obj;
+  rc = s3_sse_open(r, &o->attrs, &op->sse);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
   int is_head = strcmp(r->method, "HEAD") == 0;
   char etag[META_ETAG_MAX + 3], modified[64], length[32], range_text[96];
   snprintf(etag, sizeof etag, "\"%s\"", o->etag);
@@ -709,6 +734,8 @@ void s3_get_object(struct s3_request *r) {
   size_t n = 0;
   h[n++] = (struct http_header){"ETag", etag};
   h[n++] = (struct http_header){"Last-Modified", modified};
+  if (op->sse.enabled)
+    h[n++] = (struct http_header){S3_SSE_HEADER, S3_SSE_AES256};
 
   int status = s3_check_conditions(r, o, "");
   if (status == 412) {
@@ -814,6 +841,7 @@ void s3_get_object(struct s3_request *r) {
       .n_chunks = o->n_chunks,
       .offset = from,
       .length = length_bytes,
+      .data_key = s3_sse_data_key(&op->sse),
       .on_data = get_on_data,
       .done = get_reader_done,
       .arg = op,

@@ -8,6 +8,9 @@
 static const struct s3_handler handlers[S3_OP_COUNT] = {
     [S3_OP_LIST_BUCKETS] = {s3_list_buckets, 0},
     [S3_OP_GET_BUCKET_LOCATION] = {s3_get_bucket_location, 0},
+    [S3_OP_GET_BUCKET_ENCRYPTION] = {s3_get_bucket_encryption, 0},
+    [S3_OP_PUT_BUCKET_ENCRYPTION] = {s3_put_bucket_encryption, 1},
+    [S3_OP_DELETE_BUCKET_ENCRYPTION] = {s3_delete_bucket_encryption, 0},
     [S3_OP_DELETE_OBJECTS] = {s3_delete_objects, 1},
     [S3_OP_LIST_MULTIPART_UPLOADS] = {s3_list_multipart_uploads, 0},
     [S3_OP_LIST_OBJECTS_V2] = {s3_list_objects, 0},

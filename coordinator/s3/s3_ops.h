@@ -38,12 +38,16 @@ void s3_complete_multipart_upload(struct s3_request *r);
 void s3_abort_multipart_upload(struct s3_request *r);
 void s3_list_parts(struct s3_request *r);
 void s3_list_multipart_uploads(struct s3_request *r);
+void s3_get_bucket_encryption(struct s3_request *r);
+void s3_put_bucket_encryption(struct s3_request *r);
+void s3_delete_bucket_encryption(struct s3_request *r);
 
-/* Streams the body to the nodes as an object, or as part `part_number`
- * (> 0) of upload_id, whose checksum algorithm (or NULL) every part
- * carries (s3_object.c). */
+/* Streams the body to the nodes as an object (under a fresh data key), or
+ * as part `part_number` (> 0) of upload_id, whose record `upload` gives the
+ * data key and the checksum algorithm every part carries (s3_object.c). */
+struct meta_upload;
 void s3_put_stream(struct s3_request *r, uint32_t part_number,
-                   const char *upload_id, const char *upload_checksum);
+                   const char *upload_id, const struct meta_upload *upload);
 /* If-Match / If-None-Match on a write (PutObject, CompleteMultipartUpload)
  * against the current object: 0 to go on, else the error was answered. */
 int s3_check_write_conditions(struct s3_request *r);
@@ -56,8 +60,8 @@ void s3_upload_part_copy(struct s3_request *r);
 /* Starts the writer of a size-byte upload: chooses its chunk ids (*ids,
  * malloc'd, NULL for 0 bytes) and records their write intents, due after
  * --write-intent-grace-ms (an upload may be slow, not dead), before any
- * byte goes to a node. cb gives pause/resume/done/arg; the rest comes from
- * the configuration. 0 or CAIRN_E*. */
+ * byte goes to a node. cb gives pause/resume/done/arg and data_key; the
+ * rest comes from the configuration. 0 or CAIRN_E*. */
 struct object_writer;
 struct object_writer_config;
 int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],

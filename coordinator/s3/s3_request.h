@@ -117,6 +117,8 @@ void s3_send_xml(struct s3_request *r, struct s3_xml *x);
 /* The same with extra response headers. */
 void s3_send_xml_headers(struct s3_request *r, struct s3_xml *x,
                          const struct http_header *h, size_t n);
+/* The same, with x-amz-server-side-encryption: AES256 when encrypted. */
+void s3_send_xml_sse(struct s3_request *r, struct s3_xml *x, int encrypted);
 
 /* ISO-8601 with milliseconds ("2026-11-24T06:40:00.000Z") and RFC 1123. */
 void s3_format_iso8601(int64_t ms, char *out, size_t cap);

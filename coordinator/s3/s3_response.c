@@ -251,6 +251,12 @@ void s3_send_xml(struct s3_request *r, struct s3_xml *x) {
   s3_send_xml_headers(r, x, NULL, 0);
 }
 
+void s3_send_xml_sse(struct s3_request *r, struct s3_xml *x, int encrypted) {
+  static const struct http_header sse = {"x-amz-server-side-encryption",
+                                         "AES256"};
+  s3_send_xml_headers(r, x, encrypted ? &sse : NULL, encrypted ? 1 : 0);
+}
+
 const char *s3_query(const struct s3_request *r, const char *name) {
   return s3_route_param(&r->route, name);
 }

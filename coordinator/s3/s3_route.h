@@ -97,11 +97,11 @@
   XX(DELETE_BUCKET_LIFECYCLE, "DeleteBucketLifecycle",                         \
      "s3:PutLifecycleConfiguration", "DELETE", BUCKET, "lifecycle", 0, 0)      \
   XX(GET_BUCKET_ENCRYPTION, "GetBucketEncryption",                             \
-     "s3:GetEncryptionConfiguration", "GET", BUCKET, "encryption", 0, 0)       \
+     "s3:GetEncryptionConfiguration", "GET", BUCKET, "encryption", 0, 1)       \
   XX(PUT_BUCKET_ENCRYPTION, "PutBucketEncryption",                             \
-     "s3:PutEncryptionConfiguration", "PUT", BUCKET, "encryption", 0, 0)       \
+     "s3:PutEncryptionConfiguration", "PUT", BUCKET, "encryption", 0, 1)       \
   XX(DELETE_BUCKET_ENCRYPTION, "DeleteBucketEncryption",                       \
-     "s3:PutEncryptionConfiguration", "DELETE", BUCKET, "encryption", 0, 0)    \
+     "s3:PutEncryptionConfiguration", "DELETE", BUCKET, "encryption", 0, 1)    \
   XX(GET_BUCKET_REPLICATION, "GetBucketReplication",                           \
      "s3:GetReplicationConfiguration", "GET", BUCKET, "replication", 0, 0)     \
   XX(PUT_BUCKET_REPLICATION, "PutBucketReplication",                           \
