@@ -30,6 +30,7 @@ struct coordinator {
   struct node_link_pool *links; /* connections to the nodes' data ports */
   struct gc *gc;                /* deletes unreferenced chunks */
   int64_t started_ms;           /* unix ms, for /healthz uptime */
+  uv_async_t meta_async;        /* group-commit completions (meta_set_notify) */
   uv_signal_t sigterm, sigint;
   int stopping;
 };

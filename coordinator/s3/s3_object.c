@@ -173,6 +173,11 @@ struct put_op {
   uint8_t (*chunk_ids)[16]; /* chosen before any byte moves */
   int64_t intent_ms;        /* their write intents, cleared at commit */
   struct s3_sse_key sse;    /* the object's (or upload's) data key */
+  /* The metadata commit is in the group-commit writer: an abort then only
+   * marks the op abandoned, the commit's callback finishes it. */
+  int committing;
+  char etag[2 * MD5_LEN + 3]; /* quoted, for the response */
+  char checksum_value[CHECKSUM_B64_MAX];
 };
 
 static void put_free(void *p) {
@@ -206,6 +211,40 @@ static void put_discard_chunks(struct put_op *op) {
   int rc = meta_gc_add(op->r->c->meta, chunks, n);
   if (rc != 0)
     log_error("s3", "cannot queue %u orphan chunks: %s", n, cairn_strerror(rc));
+}
+
+/* The answer once the metadata commit is done (rc 0) or failed. */
+static void put_answer(struct put_op *op, int rc) {
+  struct s3_request *r = op->r;
+  if (rc != 0) {
+    put_discard_chunks(op);
+    if (op->abandoned)
+      s3_request_end(r);
+    else if (rc == CAIRN_ENOENT)
+      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket", NULL);
+    else
+      s3_send_cairn_error(r, rc);
+    return;
+  }
+  if (op->abandoned) { /* committed: the object stays, nobody to tell */
+    s3_request_end(r);
+    return;
+  }
+  struct http_header h[4];
+  size_t n = 0;
+  h[n++] = (struct http_header){"ETag", op->etag};
+  if (op->sse.enabled)
+    h[n++] = (struct http_header){S3_SSE_HEADER, S3_SSE_AES256};
+  if (op->algorithm != CHECKSUM_NONE)
+    h[n++] = (struct http_header){checksum_header(op->algorithm),
+                                  op->checksum_value};
+  s3_send(r, 200, h, n, NULL, NULL, 0);
+}
+
+static void put_committed(int status, void *arg) {
+  struct put_op *op = arg;
+  op->committing = 0;
+  put_answer(op, status);
 }
 
 static void put_commit(struct put_op *op) {
@@ -262,27 +301,26 @@ static void put_commit(struct put_op *op) {
     rc = meta_part_put(r->c->meta, r->bucket, r->key, op->upload_id, &part);
   } else {
     rec.intent_ms = op->intent_ms;
-    rc = meta_object_put(r->c->meta, &rec);
+    rc = 0; /* committed below, asynchronously */
   }
-  if (rc != 0) {
-    put_discard_chunks(op);
-    if (rc == CAIRN_ENOENT)
-      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket", NULL);
-    else
-      s3_send_cairn_error(r, rc);
-    return;
+  snprintf(op->etag, sizeof op->etag, "\"%s\"", etag);
+  memcpy(op->checksum_value, checksum_value, sizeof op->checksum_value);
+  if (rc == 0 && !op->part_number) {
+    /* Group commit: the writer thread syncs many PUTs' batches at once and
+     * the loop serves other requests meanwhile. */
+    struct meta_batch *b = meta_batch_new();
+    rc = b ? meta_batch_object_put(b, &rec) : CAIRN_ENOMEM;
+    if (rc != 0) {
+      meta_batch_free(b);
+    } else {
+      op->committing = 1;
+      rc = meta_write_async(r->c->meta, b, put_committed, op);
+      if (rc == 0)
+        return;
+      op->committing = 0;
+    }
   }
-  char quoted[2 * MD5_LEN + 3];
-  snprintf(quoted, sizeof quoted, "\"%s\"", etag);
-  struct http_header h[4];
-  size_t n = 0;
-  h[n++] = (struct http_header){"ETag", quoted};
-  if (op->sse.enabled)
-    h[n++] = (struct http_header){S3_SSE_HEADER, S3_SSE_AES256};
-  if (op->algorithm != CHECKSUM_NONE)
-    h[n++] =
-        (struct http_header){checksum_header(op->algorithm), checksum_value};
-  s3_send(r, 200, h, n, NULL, NULL, 0);
+  put_answer(op, rc);
 }
 
 /* Runs when both the body and the writer are finished. */
@@ -347,6 +385,11 @@ static void put_end(struct s3_request *r) {
 
 static void put_abort(struct s3_request *r, const char *code) {
   struct put_op *op = r->op;
+  if (op->committing) { /* the commit's callback answers, or ends r */
+    if (!code)
+      op->abandoned = 1;
+    return;
+  }
   if (code)
     op->error = code;
   else
