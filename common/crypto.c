@@ -7,11 +7,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 static EVP_MD *md_sha256, *md_md5, *md_sha1;
 static EVP_MAC *mac_hmac;
+static EVP_CIPHER *cipher_aes_gcm;
 
 int crypto_init(void) {
   if (md_sha256)
@@ -20,7 +22,8 @@ int crypto_init(void) {
   md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
   md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
   mac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-  if (!md_sha256 || !md_md5 || !md_sha1 || !mac_hmac) {
+  cipher_aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+  if (!md_sha256 || !md_md5 || !md_sha1 || !mac_hmac || !cipher_aes_gcm) {
     crypto_shutdown();
     return CAIRN_EIO;
   }
@@ -32,8 +35,10 @@ void crypto_shutdown(void) {
   EVP_MD_free(md_md5);
   EVP_MD_free(md_sha1);
   EVP_MAC_free(mac_hmac);
+  EVP_CIPHER_free(cipher_aes_gcm);
   md_sha256 = md_md5 = md_sha1 = NULL;
   mac_hmac = NULL;
+  cipher_aes_gcm = NULL;
 }
 
 static void digest(const EVP_MD *md, const void *data, size_t len,
@@ -168,6 +173,57 @@ long crypto_unbase64(const char *in, size_t in_len, uint8_t *out,
     return -1;
   memcpy(out, tmp, (size_t)n);
   return n;
+}
+
+/* One context per call: EVP_CIPHER_CTX_new is cheap next to a block of
+ * data, and a context shared between threads would need a lock. */
+static int aes_gcm(int enc, const uint8_t *key, const uint8_t *nonce,
+                   const void *aad, size_t aad_len, const void *in, size_t len,
+                   void *out, uint8_t *tag) {
+  if (!cipher_aes_gcm && crypto_init() != 0)
+    return CAIRN_EIO;
+  if (len > INT_MAX || aad_len > INT_MAX)
+    return CAIRN_EINVAL;
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  if (!ctx)
+    return CAIRN_ENOMEM;
+  int rc = CAIRN_EIO, n = 0;
+  if (!EVP_CipherInit_ex(ctx, cipher_aes_gcm, NULL, key, nonce, enc))
+    goto out;
+  if (aad_len && !EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len))
+    goto out;
+  if (len && !EVP_CipherUpdate(ctx, out, &n, in, (int)len))
+    goto out;
+  if (!enc &&
+      !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AES_GCM_TAG_LEN, tag))
+    goto out;
+  if (!EVP_CipherFinal_ex(ctx, (uint8_t *)out + n, &n)) {
+    rc = enc ? CAIRN_EIO : CAIRN_EAUTH; /* decrypt: the tag did not match */
+    goto out;
+  }
+  if (enc &&
+      !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_LEN, tag))
+    goto out;
+  rc = 0;
+out:
+  EVP_CIPHER_CTX_free(ctx);
+  return rc;
+}
+
+int crypto_aes_gcm_encrypt(const uint8_t key[AES_GCM_KEY_LEN],
+                           const uint8_t nonce[AES_GCM_NONCE_LEN],
+                           const void *aad, size_t aad_len, const void *in,
+                           size_t len, void *out,
+                           uint8_t tag[AES_GCM_TAG_LEN]) {
+  return aes_gcm(1, key, nonce, aad, aad_len, in, len, out, tag);
+}
+
+int crypto_aes_gcm_decrypt(const uint8_t key[AES_GCM_KEY_LEN],
+                           const uint8_t nonce[AES_GCM_NONCE_LEN],
+                           const void *aad, size_t aad_len, const void *in,
+                           size_t len, void *out,
+                           const uint8_t tag[AES_GCM_TAG_LEN]) {
+  return aes_gcm(0, key, nonce, aad, aad_len, in, len, out, (uint8_t *)tag);
 }
 
 int crypto_equal(const void *a, const void *b, size_t len) {

@@ -46,6 +46,23 @@ void crypto_base64(const uint8_t *in, size_t len, char *out);
 long crypto_unbase64(const char *in, size_t in_len, uint8_t *out,
                      size_t out_cap);
 
+/* AES-256-GCM, one message at a time (a block of object data, a wrapped
+ * key). The 16-byte tag authenticates the ciphertext and the aad; decrypt
+ * returns CAIRN_EAUTH (and leaves garbage in out) when either was changed.
+ * in and out may be the same buffer. 0 or CAIRN_E*. */
+#define AES_GCM_KEY_LEN 32
+#define AES_GCM_NONCE_LEN 12
+#define AES_GCM_TAG_LEN 16
+int crypto_aes_gcm_encrypt(const uint8_t key[AES_GCM_KEY_LEN],
+                           const uint8_t nonce[AES_GCM_NONCE_LEN],
+                           const void *aad, size_t aad_len, const void *in,
+                           size_t len, void *out, uint8_t tag[AES_GCM_TAG_LEN]);
+int crypto_aes_gcm_decrypt(const uint8_t key[AES_GCM_KEY_LEN],
+                           const uint8_t nonce[AES_GCM_NONCE_LEN],
+                           const void *aad, size_t aad_len, const void *in,
+                           size_t len, void *out,
+                           const uint8_t tag[AES_GCM_TAG_LEN]);
+
 /* Constant-time equality, for MACs and signatures. */
 int crypto_equal(const void *a, const void *b, size_t len);
 

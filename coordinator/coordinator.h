@@ -17,11 +17,13 @@ struct cluster;
 struct http_server;
 struct node_link_pool;
 struct gc;
+struct kms;
 
 struct coordinator {
   uv_loop_t *loop;
   struct coord_config config;
   struct coord_secrets secrets;
+  struct kms *kms; /* master key: seals data keys and IAM secrets */
   struct meta *meta;
   struct cluster *cluster;
   struct http_server *http;

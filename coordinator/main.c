@@ -14,6 +14,7 @@
 #include "frontend.h"
 #include "gc.h"
 #include "http_server.h"
+#include "kms.h"
 #include "log.h"
 #include "meta.h"
 #include "node_link.h"
@@ -129,6 +130,10 @@ int main(int argc, char **argv) {
     fail("%s", err);
     goto out_config;
   }
+  if (kms_open(c->config.data_dir, &c->kms, err, sizeof err) != 0) {
+    fail("%s", err);
+    goto out_secrets;
+  }
 
   char meta_dir[4096];
   snprintf(meta_dir, sizeof meta_dir, "%s/meta", c->config.data_dir);
@@ -202,6 +207,7 @@ out_loop:
 out_meta:
   meta_close(c->meta);
 out_secrets:
+  kms_close(c->kms);
   credentials_clear(&c->secrets);
 out_config:
   config_release(coord_options, coord_option_count, &c->config);
