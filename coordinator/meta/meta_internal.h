@@ -24,6 +24,9 @@
 #define TBL_PART 'P'
 #define TBL_GARBAGE 'G'
 #define TBL_CONFIG 'K'
+#define TBL_IAM_USER 'I'
+#define TBL_ACCESS_KEY 'A'
+#define TBL_IAM_GROUP 'R'
 
 /* The longest key: O|v|bucket\0|key\0|seq. */
 #define META_KEY_CAP                                                           \
