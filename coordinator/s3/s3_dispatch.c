@@ -149,6 +149,10 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
                   NULL);
     return;
   }
+  if ((error = s3_authorize(r, op)) != NULL) {
+    s3_send_error(r, error, NULL);
+    return;
+  }
   if (op->needs_body) {
     r->body = s3_body_new(r, &error);
     if (error) {

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iam.h"
+
 struct coordinator;
 struct http_request;
 struct http_header;
@@ -52,6 +54,7 @@ struct s3_request {
   struct s3_query_param query[S3_MAX_QUERY];
   size_t query_count;
   char access_key[129];             /* who signed it */
+  struct iam_principal principal;   /* root or an IAM user */
   struct s3_body *body;             /* aws-chunked / payload hash checks */
   int client_gone;                  /* on_abort came: no answer possible */
   struct sigv4_stream *auth_stream; /* chunk-signature state, or NULL */
