@@ -33,33 +33,38 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg) {
   return n;
 }
 
+/* Runs curl (URL and request options set) into b, then cleans it up. */
+static int perform(const struct cli *cli, CURL *curl, struct body *b,
+                   long *status) {
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, b);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+  CURLcode res = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(curl);
+  if (res == CURLE_OK)
+    return CLI_OK;
+  fprintf(stderr,
+          "cairn: cannot reach the coordinator at %s: %s\n"
+          "cairn: is it running? Set --endpoint or CAIRN_ENDPOINT.\n",
+          cli->endpoint, curl_easy_strerror(res));
+  return CLI_UNREACHABLE;
+}
+
 int cli_get_json(const struct cli *cli, const char *path, json_t **out) {
   char url[2048];
   struct body body = {0};
   long status = 0;
-  int rc = CLI_OK;
   snprintf(url, sizeof url, "%s%s", cli->endpoint, path);
 
   CURL *curl = curl_easy_init();
   if (!curl)
     return CLI_FAILED;
   curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-  CURLcode res = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-
-  if (res != CURLE_OK) {
-    fprintf(stderr,
-            "cairn: cannot reach the coordinator at %s: %s\n"
-            "cairn: is it running? Set --endpoint or CAIRN_ENDPOINT.\n",
-            cli->endpoint, curl_easy_strerror(res));
-    rc = CLI_UNREACHABLE;
+  int rc = perform(cli, curl, &body, &status);
+  if (rc != CLI_OK)
     goto done;
-  }
   if (status != 200) {
     fprintf(stderr, "cairn: %s answered HTTP %ld\n", url, status);
     rc = CLI_FAILED;
@@ -162,21 +167,9 @@ int cli_signed_json(const struct cli *cli, const char *method, const char *path,
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
   }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-  CURLcode res = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_easy_cleanup(curl);
+  rc = perform(cli, curl, &answer, status);
   curl_slist_free_all(list);
-  if (res != CURLE_OK) {
-    fprintf(stderr,
-            "cairn: cannot reach the coordinator at %s: %s\n"
-            "cairn: is it running? Set --endpoint or CAIRN_ENDPOINT.\n",
-            cli->endpoint, curl_easy_strerror(res));
-    rc = CLI_UNREACHABLE;
-  } else {
+  if (rc == CLI_OK) {
     json_error_t jerr;
     *out = json_loadb(answer.data ? answer.data : "", answer.len, 0, &jerr);
     if (!*out) {

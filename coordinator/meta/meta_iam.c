@@ -41,40 +41,6 @@ static char *dup_policy(const char *s, size_t n) {
   return p;
 }
 
-/* Calls fn(name, value, len, arg) for every row of table; non-zero stops
- * and is returned. tx may be NULL (read the store). */
-typedef int (*row_fn)(const char *name, const uint8_t *v, size_t len,
-                      void *arg);
-static int scan_table(struct meta *m, struct meta_tx *tx, char table, row_fn fn,
-                      void *arg) {
-  struct meta_key lo, hi;
-  key_init(&lo, table);
-  hi = lo;
-  key_successor(&hi);
-  struct meta_iter it;
-  int r = iter_open(m, tx, &hi, &it);
-  if (r)
-    return r;
-  for (iter_seek(&it, &lo); iter_valid(&it); iter_next(&it)) {
-    size_t kl, vl;
-    const uint8_t *kb = iter_key(&it, &kl);
-    const uint8_t *vb = iter_value(&it, &vl);
-    char name[META_ACCESS_KEY_ID_MAX + 1];
-    if (kl < 3 || kl - 2 > META_ACCESS_KEY_ID_MAX) {
-      r = CAIRN_ECORRUPT;
-      break;
-    }
-    memcpy(name, kb + 2, kl - 2);
-    name[kl - 2] = '\0';
-    if ((r = fn(name, vb, vl, arg)) != 0)
-      break;
-  }
-  if (!r)
-    r = iter_status(&it);
-  iter_close(&it);
-  return r;
-}
-
 /* ---- users ------------------------------------------------------------- */
 
 static int user_decode(const char *name, const void *v, size_t len,
@@ -169,7 +135,7 @@ int meta_iam_user_put(struct meta *m, const struct meta_iam_user *u,
 
 /* Point read of one row of table into a decoder. */
 static int get_row(struct meta *m, char table, const char *name, size_t max,
-                   row_fn decode, void *out) {
+                   meta_row_fn decode, void *out) {
   struct meta_key k;
   if (iam_key(table, name, max, &k))
     return CAIRN_EINVAL;
@@ -214,7 +180,7 @@ static int user_list_row(const char *name, const uint8_t *v, size_t len,
 
 int meta_iam_user_list(struct meta *m, meta_iam_user_cb cb, void *arg) {
   struct list_arg l = {.user_cb = cb, .arg = arg};
-  return scan_table(m, NULL, TBL_IAM_USER, user_list_row, &l);
+  return meta_table_scan(m, NULL, TBL_IAM_USER, user_list_row, &l);
 }
 
 /* ---- access keys ------------------------------------------------------- */
@@ -300,7 +266,7 @@ static int key_list_row(const char *id, const uint8_t *v, size_t len,
 int meta_access_key_list(struct meta *m, const char *user,
                          meta_access_key_cb cb, void *arg) {
   struct list_arg l = {.key_cb = cb, .arg = arg, .user = user};
-  return scan_table(m, NULL, TBL_ACCESS_KEY, key_list_row, &l);
+  return meta_table_scan(m, NULL, TBL_ACCESS_KEY, key_list_row, &l);
 }
 
 /* Writes decided while scanning a table inside a transaction; applied
@@ -361,7 +327,7 @@ static int apply_user_delete(struct meta_tx *tx, void *arg) {
     return r;
   struct pending_list drops = {0};
   struct list_arg l = {.key_cb = drop_user_key, .arg = &drops, .user = name};
-  r = scan_table(tx->m, tx, TBL_ACCESS_KEY, key_list_row, &l);
+  r = meta_table_scan(tx->m, tx, TBL_ACCESS_KEY, key_list_row, &l);
   return pending_finish(tx, &drops, r);
 }
 
@@ -448,7 +414,7 @@ static int apply_group_delete(struct meta_tx *tx, void *arg) {
   if (r)
     return r;
   struct pending_list users = {.name = name};
-  r = scan_table(tx->m, tx, TBL_IAM_USER, ungroup_user, &users);
+  r = meta_table_scan(tx->m, tx, TBL_IAM_USER, ungroup_user, &users);
   return pending_finish(tx, &users, r);
 }
 
@@ -472,5 +438,5 @@ static int group_list_row(const char *name, const uint8_t *v, size_t len,
 
 int meta_iam_group_list(struct meta *m, meta_iam_group_cb cb, void *arg) {
   struct list_arg l = {.group_cb = cb, .arg = arg};
-  return scan_table(m, NULL, TBL_IAM_GROUP, group_list_row, &l);
+  return meta_table_scan(m, NULL, TBL_IAM_GROUP, group_list_row, &l);
 }

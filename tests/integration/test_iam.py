@@ -15,23 +15,15 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from cluster import CLI, Cluster
+from cluster import CLI
 from s3client import boto_client
 
 GRACE_MS = 2000  # key-rotation-grace-ms of this module's coordinator
 ADMIN = "/_cairn/admin/v1/"
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("iam"), nodes=2,
-                coordinator_args=["--key-rotation-grace-ms", str(GRACE_MS)])
-    try:
-        c.start()
-        yield c
-    finally:
-        problems = c.stop()
-        assert not problems, "\n".join(problems)
+CLUSTER_OPTIONS = {"nodes": 2, "coordinator_args": [
+    "--key-rotation-grace-ms", str(GRACE_MS)]}
 
 
 @pytest.fixture(scope="module")
