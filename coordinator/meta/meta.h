@@ -105,10 +105,21 @@ struct meta_chunk {
   struct meta_fragment *fragments;
 };
 
+#define META_CHECKSUM_MAX 63 /* base64 of the longest digest (SHA-256) */
+
 struct meta_part_boundary {
   uint32_t part_number;
   uint64_t offset, size;
   char etag[META_ETAG_MAX + 1];
+  char checksum[META_CHECKSUM_MAX + 1]; /* the part's base64 checksum, or "" */
+};
+
+/* How CompleteMultipartUpload combines the parts' checksums (S3's
+ * x-amz-checksum-type). A single PUT's checksum is always FULL_OBJECT. */
+enum meta_checksum_type {
+  META_CHECKSUM_TYPE_NONE = 0,
+  META_CHECKSUM_COMPOSITE = 1,   /* checksum of the part checksums, "-N" */
+  META_CHECKSUM_FULL_OBJECT = 2, /* CRC of the whole object */
 };
 
 struct meta_header {
@@ -129,6 +140,9 @@ struct meta_object_attrs {
   struct meta_header *user_meta;  /* x-amz-meta-* pairs */
   const char *checksum_algorithm; /* "CRC32", "CRC32C", "SHA1", "SHA256" */
   const char *checksum_value;     /* base64; NULL if none */
+  /* enum meta_checksum_type. Stored on uploads; on objects it follows from
+   * the value (a composite ends in "-N") and is filled in when decoded. */
+  uint8_t checksum_type;
   struct meta_layout layout;
 };
 
@@ -292,7 +306,8 @@ int meta_part_list(struct meta *m, const char *upload_id,
 
 struct meta_complete_part {
   uint32_t part_number;
-  const char *etag; /* quotes allowed, ignored */
+  const char *etag;     /* quotes allowed, ignored */
+  const char *checksum; /* as the client lists it, or NULL: not checked */
 };
 
 /* CompleteMultipartUpload in ONE batch: checks that the listed parts exist
@@ -305,12 +320,19 @@ struct meta_complete_part {
  * (free with meta_object_free).
  * Errors: CAIRN_ENOENT NoSuchUpload; CAIRN_EINVAL InvalidPart (missing or
  * etag mismatch, *bad_part = its index); CAIRN_EPROTO InvalidPartOrder;
- * CAIRN_ERANGE EntityTooSmall. */
+ * CAIRN_ERANGE EntityTooSmall.
+ * Checksums: when the upload was created with a checksum algorithm, each
+ * listed part's checksum must match the stored one (else InvalidPart), and
+ * the object's checksum is computed from the parts' as the upload's
+ * checksum type says; when expected_checksum (the request's
+ * x-amz-checksum-* header) is given and differs: CAIRN_ECORRUPT
+ * (BadDigest), nothing written. */
 int meta_upload_complete(struct meta *m, const char *bucket, const char *key,
                          const char *upload_id,
                          const struct meta_complete_part *parts, uint32_t n,
-                         uint64_t min_part_size, int64_t last_modified_ms,
-                         struct meta_object *out, uint32_t *bad_part);
+                         const char *expected_checksum, uint64_t min_part_size,
+                         int64_t last_modified_ms, struct meta_object *out,
+                         uint32_t *bad_part);
 
 /* ---- garbage (table 'G') ---------------------------------------------- */
 

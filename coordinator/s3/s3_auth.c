@@ -10,7 +10,6 @@
 #include "access.h"
 #include "coordinator.h"
 #include "http_server.h"
-#include "s3_ops.h"
 #include "s3_request.h"
 #include "s3_route.h"
 #include "s3_uri.h"
@@ -99,12 +98,11 @@ static const char *authorize_copy_source(struct s3_request *r,
   return error;
 }
 
-const char *s3_authorize(struct s3_request *r, const struct s3_op *op) {
+const char *s3_authorize(struct s3_request *r) {
   if (r->principal.root)
     return NULL; /* root may do everything: skip building the context */
-  const char *action = s3_op_action(s3_op_from_name(op->name));
-  if (!*action)
-    action = op->action;
+  enum s3_operation op = r->operation;
+  const char *action = s3_op_action(op);
   struct access_context ctx;
   access_context_init(&ctx, r->http, &r->principal, coord_now_ms());
   access_context_add(&ctx, "s3:x-amz-acl", s3_header(r, "x-amz-acl"));
@@ -119,14 +117,12 @@ const char *s3_authorize(struct s3_request *r, const struct s3_op *op) {
   /* ListBuckets has no resource of its own: "arn:aws:s3:::*" is matched
    * by policies on "*" or on every bucket, not by single-bucket ones. */
   char *arn = !r->bucket[0] ? strdup("arn:aws:s3:::*")
-              : r->key      ? resource_arn(r->bucket, r->key, strlen(r->key))
-              : op->target == S3_BUCKET && strcmp(op->method, "POST") == 0
-                  ? resource_arn(r->bucket, "*", 1) /* DeleteObjects */
-                  : resource_arn(r->bucket, NULL, 0);
+              : r->key      ? resource_arn(r->bucket, r->key, r->route.key_len)
+              : op == S3_OP_DELETE_OBJECTS ? resource_arn(r->bucket, "*", 1)
+                                           : resource_arn(r->bucket, NULL, 0);
   const char *error = decide(r, action, arn, &ctx);
   free(arn);
-  if (!error && (strcmp(op->name, "CopyObject") == 0 ||
-                 strcmp(op->name, "UploadPartCopy") == 0))
+  if (!error && (op == S3_OP_COPY_OBJECT || op == S3_OP_UPLOAD_PART_COPY))
     error = authorize_copy_source(r, &ctx);
   return error;
 }

@@ -12,16 +12,16 @@
 #define CAIRN_S3_AUTH_H
 
 struct s3_request;
-struct s3_op;
 
 /* NULL when authenticated, else the S3 error code to answer and, in
  * *message, AWS's message for it. */
 const char *s3_authenticate(struct s3_request *r, const char **message);
 
-/* NULL when the caller may run op on r's bucket/key (and, for copies, read
- * the source), else the S3 error code ("AccessDenied"). DeleteObjects is
+/* NULL when the caller may run r->operation (its IAM action in S3_OP_MAP)
+ * on r's bucket/key (and, for copies, read the source), else the S3 error
+ * code ("AccessDenied"). DeleteObjects is
  * checked as s3:DeleteObject on "arn:aws:s3:::bucket/ *" here: a Deny on
  * some keys only is not seen per key yet. */
-const char *s3_authorize(struct s3_request *r, const struct s3_op *op);
+const char *s3_authorize(struct s3_request *r);
 
 #endif
