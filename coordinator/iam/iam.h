@@ -93,7 +93,8 @@ int iam_group_member(const struct iam *iam, const char *group, const char *user,
 
 /* A fresh key for user: id and secret written into the out buffers
  * (IAM_ACCESS_KEY_LEN + 1 and IAM_SECRET_KEY_LEN + 1 bytes). The secret
- * exists in plaintext only there: show it once. */
+ * exists in plaintext only there: show it once. On error the buffers hold
+ * nothing usable (the secret buffer is wiped). */
 int iam_key_create(const struct iam *iam, const char *user, int64_t now_ms,
                    char *id_out, char *secret_out);
 /* Rotation: a new key for the key's user, and the old key expires
