@@ -154,6 +154,11 @@ int main(int argc, char **argv) {
     fail("%s", err);
     goto out_secrets;
   }
+  c->iam = (struct iam){.meta = c->meta,
+                        .kms = c->kms,
+                        .root_access_key = c->secrets.root_access_key,
+                        .root_secret_key = c->secrets.root_secret_key,
+                        .rotation_grace_ms = c->config.key_rotation_grace_ms};
 
   c->loop = uv_default_loop();
   uv_async_init(c->loop, &c->meta_async, on_meta_async);

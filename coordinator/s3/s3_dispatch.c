@@ -115,6 +115,10 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
     return;
   }
   r->operation = r->route.op;
+  if ((error = s3_authorize(r)) != NULL) {
+    s3_send_error(r, error, NULL);
+    return;
+  }
   /* SSE-C / SSE-KMS / odd SSE values are refused before any work. */
   if (r->route.target == S3_TARGET_OBJECT &&
       (error = s3_sse_check(
