@@ -46,7 +46,7 @@ json_t *bench_report_json(const struct bench_options *o,
   json_t *by_status = json_object(), *by_code = json_object();
   for (int i = 0; i <= BENCH_HTTP_STATUS_MAX; i++) {
     if (s->errors.by_status[i]) {
-      char name[8];
+      char name[16];
       snprintf(name, sizeof name, "%d", i);
       json_object_set_new(by_status, name,
                           json_integer((json_int_t)s->errors.by_status[i]));

@@ -51,6 +51,8 @@ uint64_t bench_histogram_percentile(const struct bench_histogram *h, double p) {
   for (size_t i = 0; i < BENCH_HISTOGRAM_BUCKETS; i++) {
     seen += h->counts[i];
     if (seen >= rank) {
+      if (i == BENCH_HISTOGRAM_BUCKETS - 1)
+        return h->max; /* the overflow bucket has no top of its own */
       uint64_t top = bucket_top(i);
       return top < h->max ? top : h->max;
     }
