@@ -158,62 +158,63 @@ static void test_list_default_prefill_and_anonymous(void **state) {
   assert_true(o.anonymous && o.existing);
 }
 
-/* Each bad command line is refused with a message naming the option. */
-static void expect_refused(char **argv, int argc, bench_getenv_fn env,
-                           const char *mention) {
-  struct bench_options o;
-  char err[256];
-  assert_int_equal(bench_options_parse(argc, argv, env, &o, err, sizeof err),
-                   CAIRN_EINVAL);
-  assert_non_null(strstr(err, mention));
-}
+/* Each bad command line is refused with a message naming what to change. */
+static const struct {
+  const char *args[7]; /* after the program name, NULL-terminated */
+  const char *mention;
+} refused[] = {
+    {{NULL}, "scenario"},
+    {{"fly", NULL}, "fly"},
+    {{"put", "--size", "lots", NULL}, "--size"},
+    {{"put", "--concurrency", "0", NULL}, "--concurrency"},
+    {{"put", "--concurrency", "5000", NULL}, "--concurrency"},
+    {{"multipart", "--part-size", "1m", NULL}, "--part-size"},
+    {{"multipart", "--size", "100g", "--part-size", "5m", NULL}, "parts"},
+    {{"mixed", "--get-ratio", "1.5", NULL}, "--get-ratio"},
+    {{"get", "--keys", "shuffled", NULL}, "--keys"},
+    {{"put", "--endpoint", "ftp://x", NULL}, "--endpoint"},
+    {{"put", "--endpoint", "http://h:1/bucket", NULL}, "--endpoint"},
+    {{"put", "--bucket", "Bad_Name", NULL}, "--bucket"},
+    {{"put", "--size", NULL}, "needs a value"},
+    {{"put", "--json=yes", NULL}, "no value"},
+    {{"put", "extra", NULL}, "extra"},
+    {{"put", "--colour", "red", NULL}, "--colour"},
+    {{"get", "--prefill", "0", NULL}, "--prefill"},
+    {{"get", "--ops", "-3", NULL}, "--ops"},
+    {{"put", "--anonymous", NULL}, "--anonymous"},
+};
 
 static void test_bad_input(void **state) {
   (void)state;
-  char *none[] = {"cairn-bench"};
-  expect_refused(none, 1, fake_env, "scenario");
-  char *unknown[] = {"cairn-bench", "fly"};
-  expect_refused(unknown, 2, fake_env, "fly");
-  char *size[] = {"cairn-bench", "put", "--size", "lots"};
-  expect_refused(size, 4, fake_env, "--size");
-  char *conc[] = {"cairn-bench", "put", "--concurrency", "0"};
-  expect_refused(conc, 4, fake_env, "--concurrency");
-  char *conc_big[] = {"cairn-bench", "put", "--concurrency", "5000"};
-  expect_refused(conc_big, 4, fake_env, "--concurrency");
-  char *part[] = {"cairn-bench", "multipart", "--part-size", "1m"};
-  expect_refused(part, 4, fake_env, "--part-size");
-  char *parts[] = {"cairn-bench", "multipart",   "--size",
-                   "100g",        "--part-size", "5m"};
-  expect_refused(parts, 6, fake_env, "parts");
-  char *ratio[] = {"cairn-bench", "mixed", "--get-ratio", "1.5"};
-  expect_refused(ratio, 4, fake_env, "--get-ratio");
-  char *keys[] = {"cairn-bench", "get", "--keys", "shuffled"};
-  expect_refused(keys, 4, fake_env, "--keys");
-  char *endpoint[] = {"cairn-bench", "put", "--endpoint", "ftp://x"};
-  expect_refused(endpoint, 4, fake_env, "--endpoint");
-  char *path[] = {"cairn-bench", "put", "--endpoint", "http://h:1/bucket"};
-  expect_refused(path, 4, fake_env, "--endpoint");
-  char *bucket[] = {"cairn-bench", "put", "--bucket", "Bad_Name"};
-  expect_refused(bucket, 4, fake_env, "--bucket");
-  char *missing[] = {"cairn-bench", "put", "--size"};
-  expect_refused(missing, 3, fake_env, "needs a value");
-  char *flag[] = {"cairn-bench", "put", "--json=yes"};
-  expect_refused(flag, 3, fake_env, "no value");
-  char *stray[] = {"cairn-bench", "put", "extra"};
-  expect_refused(stray, 3, fake_env, "extra");
-  char *option[] = {"cairn-bench", "put", "--colour", "red"};
-  expect_refused(option, 4, fake_env, "--colour");
-  char *prefill[] = {"cairn-bench", "get", "--prefill", "0"};
-  expect_refused(prefill, 4, fake_env, "--prefill");
-  char *anon_put[] = {"cairn-bench", "put", "--anonymous"};
-  expect_refused(anon_put, 3, fake_env, "--anonymous");
+  struct bench_options o;
+  char err[256];
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+    char *argv[8] = {"cairn-bench"};
+    int argc = 1;
+    while (refused[i].args[argc - 1]) {
+      argv[argc] = (char *)refused[i].args[argc - 1];
+      argc++;
+    }
+    assert_int_equal(
+        bench_options_parse(argc, argv, fake_env, &o, err, sizeof err),
+        CAIRN_EINVAL);
+    assert_non_null(strstr(err, refused[i].mention));
+  }
+  /* No credentials anywhere. */
   char *creds[] = {"cairn-bench", "put"};
-  expect_refused(creds, 2, empty_env, "AWS_ACCESS_KEY_ID");
+  assert_int_equal(
+      bench_options_parse(2, creds, empty_env, &o, err, sizeof err),
+      CAIRN_EINVAL);
+  assert_non_null(strstr(err, "AWS_ACCESS_KEY_ID"));
+  /* A prefix longer than the bound. */
   char long_prefix[BENCH_PREFIX_MAX + 10];
   memset(long_prefix, 'p', sizeof long_prefix - 1);
   long_prefix[sizeof long_prefix - 1] = '\0';
   char *prefix[] = {"cairn-bench", "put", "--prefix", long_prefix};
-  expect_refused(prefix, 4, fake_env, "--prefix");
+  assert_int_equal(
+      bench_options_parse(4, prefix, fake_env, &o, err, sizeof err),
+      CAIRN_EINVAL);
+  assert_non_null(strstr(err, "--prefix"));
 }
 
 int main(void) {

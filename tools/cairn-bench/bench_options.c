@@ -72,26 +72,29 @@ static int fail(char *err, size_t err_len, const char *fmt, ...) {
   return CAIRN_EINVAL;
 }
 
-/* Digits only (no sign, no spaces): strtoull alone accepts " -1". */
-static int parse_count(const char *text, uint64_t max, uint64_t *out) {
+/* The decimal number text starts with (digits only: strtoull alone takes
+ * " -1"); *end points after it. 0 or CAIRN_EINVAL. */
+static int leading_number(const char *text, unsigned long long *v, char **end) {
   if (!text || !isdigit((unsigned char)text[0]))
     return CAIRN_EINVAL;
   errno = 0;
+  *v = strtoull(text, end, 10);
+  return errno ? CAIRN_EINVAL : 0;
+}
+
+static int parse_count(const char *text, uint64_t max, uint64_t *out) {
+  unsigned long long v;
   char *end;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (errno || *end || v > max)
+  if (leading_number(text, &v, &end) || *end || v > max)
     return CAIRN_EINVAL;
   *out = v;
   return 0;
 }
 
 int bench_parse_size(const char *text, uint64_t *out) {
-  if (!text || !isdigit((unsigned char)text[0]))
-    return CAIRN_EINVAL;
-  errno = 0;
+  unsigned long long v;
   char *end;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (errno)
+  if (leading_number(text, &v, &end))
     return CAIRN_EINVAL;
   unsigned shift = 0;
   switch (tolower((unsigned char)*end)) {

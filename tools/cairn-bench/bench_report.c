@@ -82,6 +82,8 @@ void bench_report_table(FILE *out, const struct bench_options *o,
   const struct bench_histogram *h = &s->latency_us;
   char size[80];
   bench_format_size_range(&o->size, size, sizeof size);
+  if (o->scenario == BENCH_LIST || o->scenario == BENCH_DELETE)
+    snprintf(size, sizeof size, "%" PRIu64, o->prefill); /* size moot */
   fprintf(out, "cairn-bench %s: %s objects, concurrency %u, %.1f s\n",
           bench_scenario_name(o->scenario), size, o->concurrency, s->seconds);
   fprintf(out, "%10s %10s %10s %9s %9s %9s %9s %8s%s\n", "ops", "ops/s",
