@@ -11,6 +11,7 @@
 
 #include "coord_config.h"
 #include "credentials.h"
+#include "access.h"
 #include "iam.h"
 
 struct meta;
@@ -24,8 +25,9 @@ struct coordinator {
   uv_loop_t *loop;
   struct coord_config config;
   struct coord_secrets secrets;
-  struct iam iam;  /* users, keys, groups; root from secrets */
-  struct kms *kms; /* master key: seals data keys and IAM secrets */
+  struct iam iam;       /* users, keys, groups; root from secrets */
+  struct access access; /* what authentication accepts (iam, sigv2) */
+  struct kms *kms;      /* master key: seals data keys and IAM secrets */
   struct meta *meta;
   struct cluster *cluster;
   struct http_server *http;

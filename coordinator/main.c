@@ -159,6 +159,7 @@ int main(int argc, char **argv) {
                         .root_access_key = c->secrets.root_access_key,
                         .root_secret_key = c->secrets.root_secret_key,
                         .rotation_grace_ms = c->config.key_rotation_grace_ms};
+  c->access = (struct access){.iam = &c->iam, .sigv2 = c->config.sigv2 != 0};
 
   c->loop = uv_default_loop();
   uv_async_init(c->loop, &c->meta_async, on_meta_async);

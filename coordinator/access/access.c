@@ -25,8 +25,9 @@ static int lookup_secret(const char *access_key, char *secret_out, size_t cap,
   return iam_lookup_key(a->iam, access_key, a->now_ms, secret_out, cap, a->who);
 }
 
-enum auth_status access_authenticate(const struct iam *iam,
-                                     struct http_request *req, int64_t now_ms,
+enum auth_status access_authenticate(const struct access *acc,
+                                     struct http_request *req,
+                                     const char *virtual_bucket, int64_t now_ms,
                                      struct access_caller *out) {
   memset(out, 0, sizeof *out);
   const struct http_header *h;
@@ -50,9 +51,12 @@ enum auth_status access_authenticate(const struct iam *iam,
       .headers = headers,
       .header_count = n,
       .now = now_ms / 1000,
+      .virtual_bucket = virtual_bucket,
   };
-  struct lookup_arg la = {.iam = iam, .now_ms = now_ms, .who = &out->who};
-  struct auth_verifier v = {.lookup_secret = lookup_secret, .arg = &la};
+  struct lookup_arg la = {.iam = acc->iam, .now_ms = now_ms, .who = &out->who};
+  struct auth_verifier v = {.lookup_secret = lookup_secret,
+                            .arg = &la,
+                            .sigv2_disabled = !acc->sigv2};
   enum auth_status status = auth_verify(&v, &ar, &out->auth);
   free(path);
   if (status == AUTH_OK && out->who.disabled)
@@ -60,6 +64,13 @@ enum auth_status access_authenticate(const struct iam *iam,
   if (status != AUTH_OK)
     OPENSSL_cleanse(&out->auth, sizeof out->auth);
   return status;
+}
+
+const char *access_signature_version(const struct access_caller *caller) {
+  return caller->auth.method == AUTH_METHOD_V2_HEADER ||
+                 caller->auth.method == AUTH_METHOD_V2_QUERY
+             ? "AWS"
+             : "AWS4-HMAC-SHA256";
 }
 
 void access_context_add(struct access_context *ctx, const char *key,

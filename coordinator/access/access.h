@@ -17,18 +17,30 @@
 
 struct http_request;
 
+/* What authentication accepts, set once at start (coordinator.h owns it). */
+struct access {
+  const struct iam *iam;
+  bool sigv2; /* accept AWS Signature Version 2 (option `sigv2`) */
+};
+
 struct access_caller {
   struct iam_principal who;
   struct auth_result auth; /* AUTH_OK only; wipe when done (signing key) */
 };
 
-/* Verifies req's signature against root's and the IAM users' keys.
+/* Verifies req's signature (SigV4, or SigV2 when acc->sigv2) against
+ * root's and the IAM users' keys. virtual_bucket is the bucket the Host
+ * header named (virtual-hosted style), else NULL: SigV2 signs it.
  * AUTH_OK: out is filled. AUTH_NO_CREDENTIALS: anonymous. AUTH_USER_DISABLED:
  * the signature is right but the user is disabled. Otherwise the status to
  * answer (InvalidAccessKeyId for an unknown, inactive or expired key). */
-enum auth_status access_authenticate(const struct iam *iam,
-                                     struct http_request *req, int64_t now_ms,
+enum auth_status access_authenticate(const struct access *acc,
+                                     struct http_request *req,
+                                     const char *virtual_bucket, int64_t now_ms,
                                      struct access_caller *out);
+
+/* "AWS4-HMAC-SHA256" or "AWS" (SigV2): the s3:signatureversion value. */
+const char *access_signature_version(const struct access_caller *caller);
 
 #define ACCESS_CONTEXT_MAX 24
 

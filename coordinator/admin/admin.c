@@ -148,7 +148,8 @@ void admin_dispatch_request(struct coordinator *c, struct http_request *req) {
 
   struct access_caller caller;
   int64_t now = coord_now_ms();
-  enum auth_status st = access_authenticate(&c->iam, req, now, &caller);
+  enum auth_status st =
+      access_authenticate(&c->access, req, NULL, now, &caller);
   if (st == AUTH_OK && caller.auth.payload != AUTH_PAYLOAD_UNSIGNED &&
       caller.auth.payload != AUTH_PAYLOAD_SHA256)
     st = AUTH_STREAMING_NOT_ALLOWED;

@@ -21,8 +21,10 @@
 
 const char *s3_authenticate(struct s3_request *r, const char **message) {
   struct access_caller caller;
-  enum auth_status status =
-      access_authenticate(&r->c->iam, r->http, coord_now_ms(), &caller);
+  const char *vbucket =
+      r->route.addressing == S3_ADDRESSING_VIRTUAL ? r->route.bucket : NULL;
+  enum auth_status status = access_authenticate(&r->c->access, r->http, vbucket,
+                                                coord_now_ms(), &caller);
   *message = NULL;
   if (status == AUTH_NO_CREDENTIALS)
     return "AccessDenied"; /* anonymous: nothing is public until bucket
@@ -33,6 +35,7 @@ const char *s3_authenticate(struct s3_request *r, const char **message) {
   }
   const struct auth_result *res = &caller.auth;
   r->principal = caller.who;
+  r->signature_version = access_signature_version(&caller);
   snprintf(r->access_key, sizeof r->access_key, "%s", res->access_key);
   r->auth_payload = (int)res->payload;
   memcpy(r->auth_payload_sha256, res->payload_sha256,
@@ -106,7 +109,7 @@ const char *s3_authorize(struct s3_request *r) {
   struct access_context ctx;
   access_context_init(&ctx, r->http, &r->principal, coord_now_ms());
   access_context_add(&ctx, "s3:x-amz-acl", s3_header(r, "x-amz-acl"));
-  access_context_add(&ctx, "s3:signatureversion", "AWS4-HMAC-SHA256");
+  access_context_add(&ctx, "s3:signatureversion", r->signature_version);
   if (strcmp(action, "s3:ListBucket") == 0 ||
       strcmp(action, "s3:ListBucketVersions") == 0 ||
       strcmp(action, "s3:ListBucketMultipartUploads") == 0) {

@@ -50,6 +50,7 @@ struct s3_request {
   const char *key;                  /* decoded (in route); NULL for buckets */
   char *path;                       /* "/bucket/key" decoded, for Resource */
   char access_key[129];             /* who signed it */
+  const char *signature_version;    /* s3:signatureversion (static string) */
   struct iam_principal principal;   /* root or an IAM user */
   struct s3_body *body;             /* aws-chunked / payload hash checks */
   int client_gone;                  /* on_abort came: no answer possible */
