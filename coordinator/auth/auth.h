@@ -90,6 +90,18 @@
   XX(QUERY_V2_MALFORMED, "AccessDenied", 403,                                  \
      "Query-string authentication requires the Signature, Expires and "        \
      "AWSAccessKeyId parameters")                                              \
+  XX(TOKEN_MALFORMED, "AccessDenied", 403, "token malformed")                  \
+  XX(TOKEN_SIGNATURE, "AccessDenied", 403, "token signature invalid")          \
+  XX(TOKEN_EXPIRED, "AccessDenied", 403, "token expired")                      \
+  XX(TOKEN_REVOKED, "AccessDenied", 403, "token revoked")                      \
+  XX(TOKEN_ORIGIN, "AccessDenied", 403,                                        \
+     "token not valid from this client address")                               \
+  XX(TOKEN_SCOPE, "AccessDenied", 403,                                         \
+     "the request is outside the token's scope")                               \
+  XX(TOKEN_OWNER, "AccessDenied", 403,                                         \
+     "the token's owner no longer exists or is disabled")                      \
+  XX(TOKEN_NOT_HERE, "AccessDenied", 403,                                      \
+     "tokens grant S3 object access only, not the admin API")                  \
   XX(NOT_IMPLEMENTED, "NotImplemented", 501,                                   \
      "This signing algorithm is not implemented.")                             \
   XX(ABORTED, "InternalError", 500,                                            \
