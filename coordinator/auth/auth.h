@@ -162,6 +162,7 @@ enum auth_method {
   AUTH_METHOD_PRESIGNED,  /* SigV4 query */
   AUTH_METHOD_V2_HEADER,  /* "AWS AKID:signature" */
   AUTH_METHOD_V2_QUERY,   /* AWSAccessKeyId, Expires, Signature */
+  AUTH_METHOD_TOKEN,      /* a scoped token (token.h; coordinator/access) */
 };
 
 /* What x-amz-content-sha256 says about the body. */
