@@ -271,6 +271,17 @@ int auth_payload_is_streaming(enum auth_payload p) {
          p == AUTH_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
 }
 
+enum auth_status auth_lookup_secret(const struct auth_verifier *v,
+                                    const char *access_key, char *secret,
+                                    size_t cap) {
+  int rc = v->lookup_secret(access_key, secret, cap, v->arg);
+  if (rc == CAIRN_ENOENT)
+    return AUTH_INVALID_ACCESS_KEY;
+  if (rc != 0 || memchr(secret, '\0', cap) == NULL)
+    return AUTH_INTERNAL;
+  return AUTH_OK;
+}
+
 /* Looks the key up, rebuilds the canonical request and compares. */
 static enum auth_status check_signature(const struct auth_verifier *v,
                                         const struct auth_request *r,
@@ -294,15 +305,9 @@ static enum auth_status check_signature(const struct auth_verifier *v,
     st = presigned ? AUTH_QUERY_MALFORMED : AUTH_HEADER_MALFORMED;
     goto done;
   }
-  int rc = v->lookup_secret(p->access_key, secret, sizeof secret, v->arg);
-  if (rc == CAIRN_ENOENT) {
-    st = AUTH_INVALID_ACCESS_KEY;
+  if ((st = auth_lookup_secret(v, p->access_key, secret, sizeof secret)) !=
+      AUTH_OK)
     goto done;
-  }
-  if (rc != 0 || memchr(secret, '\0', sizeof secret) == NULL) {
-    st = AUTH_INTERNAL;
-    goto done;
-  }
   if (sigv4_signing_key(secret, p->date, p->region, p->service, key) != 0) {
     st = AUTH_INTERNAL;
     goto done;
@@ -317,7 +322,7 @@ static enum auth_status check_signature(const struct auth_verifier *v,
       .payload_hash = payload_hash,
       .exclude_signature_param = presigned,
   };
-  rc = sigv4_sign_canonical(&sr, key, p->amz_date, scope, expected);
+  int rc = sigv4_sign_canonical(&sr, key, p->amz_date, scope, expected);
   if (rc) {
     st = rc == CAIRN_ENOMEM ? AUTH_INTERNAL : AUTH_INVALID_ARGUMENT;
     goto done;

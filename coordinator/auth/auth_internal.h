@@ -20,6 +20,13 @@ int auth_query_param(const char *query, const char *name, char *out,
 /* x-amz-content-sha256 -> out->payload (and out->payload_sha256). */
 enum auth_status auth_classify_payload(const char *v, struct auth_result *out);
 
+/* The secret of access_key through v->lookup_secret, NUL-terminated in
+ * secret[cap]: AUTH_OK, AUTH_INVALID_ACCESS_KEY (unknown) or AUTH_INTERNAL
+ * (the lookup failed or gave no terminated secret). */
+enum auth_status auth_lookup_secret(const struct auth_verifier *v,
+                                    const char *access_key, char *secret,
+                                    size_t cap);
+
 /* 1 for the aws-chunked payload modes. */
 int auth_payload_is_streaming(enum auth_payload p);
 

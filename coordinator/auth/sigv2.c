@@ -378,15 +378,9 @@ enum auth_status sigv2_verify(const struct auth_verifier *v,
     }
   }
 
-  int rc = v->lookup_secret(access_key, secret, sizeof secret, v->arg);
-  if (rc == CAIRN_ENOENT) {
-    st = AUTH_INVALID_ACCESS_KEY;
+  if ((st = auth_lookup_secret(v, access_key, secret, sizeof secret)) !=
+      AUTH_OK)
     goto done;
-  }
-  if (rc != 0 || memchr(secret, '\0', sizeof secret) == NULL) {
-    st = AUTH_INTERNAL;
-    goto done;
-  }
   struct sigv2_request sr = {
       .method = r->method,
       .path = r->path,
@@ -396,7 +390,7 @@ enum auth_status sigv2_verify(const struct auth_verifier *v,
       .virtual_bucket = r->virtual_bucket,
       .expires = query ? expires : NULL,
   };
-  rc = sigv2_string_to_sign(&sr, &sts, &sts_len);
+  int rc = sigv2_string_to_sign(&sr, &sts, &sts_len);
   if (rc) {
     st = rc == CAIRN_ENOMEM ? AUTH_INTERNAL : AUTH_INVALID_ARGUMENT;
     goto done;
