@@ -123,8 +123,10 @@ static int inspect(const struct cli *cli, const char *token) {
     }
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(doc, "cidrs"), i, c)
-        printf("%-12s %s\n", "cidr", json_string_value(c));
+    json_t *ranges = json_object_get(doc, "cidrs");
+    json_array_foreach(ranges, i, c) {
+      printf("%-12s %s\n", "cidr", json_string_value(c));
+    }
   }
   rc = json_is_true(json_object_get(doc, "valid")) ? CLI_OK : CLI_FAILED;
   json_decref(doc);
