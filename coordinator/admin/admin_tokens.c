@@ -172,6 +172,8 @@ void admin_issue_token(struct admin_request *a) {
   const char *self = a->who.root ? "" : a->who.user;
   if (!problem && owner && strcmp(owner, "root") == 0)
     owner = "";
+  if (!problem && owner && strlen(owner) > TOKEN_OWNER_MAX)
+    problem = "\"owner\" must be a user name (at most 64 characters)";
   if (!problem && owner && strcmp(owner, self) != 0 && !a->who.root) {
     json_decref(doc);
     admin_send_error(a, 403, "AccessDenied",

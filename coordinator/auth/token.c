@@ -194,6 +194,8 @@ enum auth_status token_decode(const char *text, size_t len,
   if (n < TOKEN_MAC_LEN + 1)
     return AUTH_TOKEN_MALFORMED;
   struct reader r = {.p = buf, .len = (size_t)n - TOKEN_MAC_LEN};
+  if (r.len > PAYLOAD_MAX)
+    return AUTH_TOKEN_MALFORMED; /* longer than any field set can be */
   if (r_uint(&r, 1) != 1)
     return AUTH_TOKEN_MALFORMED; /* unknown version */
   if (r.len - r.pos < TOKEN_ID_LEN)

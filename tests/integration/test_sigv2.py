@@ -71,10 +71,10 @@ def test_presigned_v2_url_works_then_expires(cluster):
     boto_client(cluster).create_bucket(Bucket="v2-presign")
     boto_client(cluster).put_object(Bucket="v2-presign", Key="k.txt",
                                     Body=b"presigned v2")
-    url = presign_v2(cluster, "/v2-presign/k.txt", 2)
+    url = presign_v2(cluster, "/v2-presign/k.txt", 1)
     assert "AWSAccessKeyId=" in url and "Signature=" in url
     assert fetch(url) == (200, b"presigned v2")
-    time.sleep(3.2)
+    time.sleep(2.1)
     status, body = fetch(url)
     assert status == 403 and b"<Code>AccessDenied</Code>" in body
     assert b"Request has expired" in body
