@@ -168,6 +168,9 @@ struct meta_object {
   struct meta_chunk *chunks; /* ascending offsets, covering [0, size) */
   uint32_t n_parts;          /* 0 unless completed from a multipart upload */
   struct meta_part_boundary *parts;
+  /* The multipart upload this version was completed from, or "": a retried
+   * CompleteMultipartUpload of it answers the same result. */
+  char upload_id[META_UPLOAD_ID_LEN + 1];
   int64_t intent_ms; /* input only: clear this write intent (below) */
   void *owned_;      /* internal: storage of a decoded record */
 };

@@ -14,7 +14,7 @@
  *      u64 last_modified_ms, attrs, u32 n_chunks, chunk*, u32 n_parts,
  *      {u32 number, u64 offset, u64 size, str etag}*,
  *      then (appended later; absent in older values) {str checksum}* one
- *      per part
+ *      per part, then str upload_id (the completed upload, or "")
  *   attrs: 6 optional strings (u8 present, str) content-type, -encoding,
  *      -disposition, -language, cache-control, expires; u32 n, {str name,
  *      str value}* user metadata; opt str checksum algorithm, opt str
@@ -246,6 +246,7 @@ int object_encode(const struct meta_object *rec, struct codec_out *o) {
   }
   for (uint32_t i = 0; i < rec->n_parts; i++)
     codec_put_str(o, rec->parts[i].checksum);
+  codec_put_str(o, rec->upload_id);
   return o->err;
 }
 
@@ -304,6 +305,8 @@ int object_decode(const void *v, size_t len, const char *bucket,
     for (uint32_t i = 0; i < out->n_parts && !in.err; i++)
       codec_get_str_into(&in, out->parts[i].checksum,
                          sizeof out->parts[i].checksum);
+  if (!in.err && in.off < in.len)
+    codec_get_str_into(&in, out->upload_id, sizeof out->upload_id);
   if (out->attrs.checksum_value)
     out->attrs.checksum_type = strchr(out->attrs.checksum_value, '-')
                                    ? META_CHECKSUM_COMPOSITE

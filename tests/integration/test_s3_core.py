@@ -694,3 +694,28 @@ def test_virtual_hosted_style(fresh_cluster, monkeypatch):
     path = boto_client(cluster)
     assert path.get_object(Bucket="vhost", Key="dir/a b+c")["Body"].read() \
         == b"virtual"
+
+
+def test_complete_multipart_upload_retry_and_empty(s3):
+    """A retried completion answers the first result (clients retry after a
+    lost response); a completion without parts is MalformedXML; once
+    another upload replaced the object, the old id is NoSuchUpload."""
+    s3.create_bucket(Bucket="mp-retry")
+    uid = s3.create_multipart_upload(Bucket="mp-retry", Key="k")["UploadId"]
+    etag = s3.upload_part(Bucket="mp-retry", Key="k", UploadId=uid,
+                          PartNumber=1, Body=b"only part")["ETag"]
+    parts = {"Parts": [{"ETag": etag, "PartNumber": 1}]}
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket="mp-retry", Key="k", UploadId=uid,
+                                     MultipartUpload={"Parts": []})
+    assert error_code(e) == "MalformedXML"
+    first = s3.complete_multipart_upload(Bucket="mp-retry", Key="k",
+                                         UploadId=uid, MultipartUpload=parts)
+    again = s3.complete_multipart_upload(Bucket="mp-retry", Key="k",
+                                         UploadId=uid, MultipartUpload=parts)
+    assert again["ETag"] == first["ETag"] and first["ETag"].endswith('-1"')
+    s3.put_object(Bucket="mp-retry", Key="k", Body=b"replaced")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket="mp-retry", Key="k", UploadId=uid,
+                                     MultipartUpload=parts)
+    assert error_code(e) == "NoSuchUpload"
