@@ -138,6 +138,14 @@ def test_presigned_urls(cluster):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(tampered)
     assert e.value.code == 403
+    # A lifetime of zero or less has expired (403); over a week is a
+    # malformed request (400). Both are decided before the signature.
+    assert "X-Amz-Expires=300" in url
+    for expires, status in (("0", 403), ("-1000", 403), ("604801", 400)):
+        bad = url.replace("X-Amz-Expires=300", "X-Amz-Expires=" + expires)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(bad)
+        assert e.value.code == status, expires
 
 
 KEYS = ["unicode-é中文🙂", "with space", "plus+sign", "percent%25sign",
