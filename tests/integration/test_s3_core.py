@@ -265,6 +265,19 @@ for alg in ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"]:
         raise
     h = s3.head_object(Bucket="new-boto", Key=alg, ChecksumMode="ENABLED")
     assert h.get("Checksum" + alg) == r["Checksum" + alg], (alg, h, r)
+# ListBuckets pages (MaxBuckets, ContinuationToken, Prefix: boto3 1.35+).
+for b in ("page-a", "page-b", "page-c"):
+    s3.create_bucket(Bucket=b)
+names, token = [], None
+while True:
+    kw = {{"ContinuationToken": token}} if token else {{}}
+    r = s3.list_buckets(MaxBuckets=1, Prefix="page-", **kw)
+    assert len(r["Buckets"]) == 1 and r["Prefix"] == "page-"
+    names.append(r["Buckets"][0]["Name"])
+    token = r.get("ContinuationToken")
+    if not token:
+        break
+assert names == ["page-a", "page-b", "page-c"], names
 print("ok")
 """)
     env = dict(os.environ)
