@@ -206,6 +206,12 @@ def test_listing_pages_and_delimiters(s3):
     assert [urllib.parse.unquote_plus(o["Key"]) for o in r["Contents"]] == \
         ["enc key+é"]
     assert "+" not in r["Contents"][0]["Key"].replace("%2B", "")
+    # v1 (botocore asks encoding-type=url itself): keys decoded by the SDK,
+    # the Prefix element comes back as given.
+    r = s3.list_objects(Bucket="listing", Prefix="enc key\n")
+    assert r["Prefix"] == "enc key\n" and "Contents" not in r
+    r = s3.list_objects(Bucket="listing", Prefix="enc ")
+    assert [o["Key"] for o in r["Contents"]] == ["enc key+é"]
 
 
 def test_delete_objects(s3):
