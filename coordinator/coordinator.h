@@ -11,6 +11,7 @@
 
 #include "coord_config.h"
 #include "credentials.h"
+#include "meta.h"
 
 struct meta;
 struct cluster;
@@ -23,6 +24,7 @@ struct coordinator {
   uv_loop_t *loop;
   struct coord_config config;
   struct coord_secrets secrets;
+  struct meta_layout default_layout; /* --layout, or replica:--replicas */
   struct kms *kms; /* master key: seals data keys and IAM secrets */
   struct meta *meta;
   struct cluster *cluster;

@@ -53,11 +53,22 @@ int erasure_decode(const struct erasure *e, size_t len, const uint32_t *have,
    * here means a broken matrix, not bad luck. */
   if (gf_invert_matrix(sub, inv, k) != 0)
     return CAIRN_EINVAL;
-  uint8_t *tables = malloc((size_t)32 * k * k);
+  /* Only the rows of the wanted fragments. */
+  uint8_t rows[ERASURE_MAX_DATA * ERASURE_MAX_DATA];
+  uint8_t *targets[ERASURE_MAX_DATA];
+  int wanted = 0;
+  for (int j = 0; j < k; j++)
+    if (out[j]) {
+      memcpy(rows + wanted * k, inv + j * k, (size_t)k);
+      targets[wanted++] = out[j];
+    }
+  if (wanted == 0)
+    return 0;
+  uint8_t *tables = malloc((size_t)32 * k * wanted);
   if (!tables)
     return CAIRN_ENOMEM;
-  ec_init_tables(k, k, inv, tables);
-  ec_encode_data((int)len, k, k, tables, (uint8_t **)frags, (uint8_t **)out);
+  ec_init_tables(k, wanted, rows, tables);
+  ec_encode_data((int)len, k, wanted, tables, (uint8_t **)frags, targets);
   free(tables);
   return 0;
 }

@@ -41,10 +41,11 @@ uint64_t erasure_fragment_length(uint64_t stored_len, int k);
 void erasure_encode(const struct erasure *e, size_t len, uint8_t *const *data,
                     uint8_t *const *parity);
 
-/* Rebuilds the k data fragments from any k fragments: have[i] (distinct,
- * < k+m) is the index of the fragment in frags[i]. out[j] receives data
- * fragment j (len bytes each; out buffers must not alias frags). 0,
- * CAIRN_EINVAL (bad indexes) or CAIRN_ENOMEM. */
+/* Rebuilds data fragments from any k fragments: have[i] (distinct, < k+m)
+ * is the index of the fragment in frags[i]. out[j] receives data fragment
+ * j (len bytes; must not alias frags), or is NULL when j is not wanted (a
+ * fragment that survived: only the lost ones cost work). 0, CAIRN_EINVAL
+ * (bad indexes) or CAIRN_ENOMEM. */
 int erasure_decode(const struct erasure *e, size_t len, const uint32_t *have,
                    uint8_t *const *frags, uint8_t *const *out);
 

@@ -10,6 +10,7 @@
 
 #include "erasure.h"
 #include "error.h"
+#include "layout.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,16 @@ static void check_all_erasures(int k, int m) {
     assert_int_equal(erasure_decode(&e, LEN, have, src, out), 0);
     for (int j = 0; j < k; j++)
       assert_memory_equal(out[j], frag[j], LEN);
+    /* Only the lost data fragments asked for. */
+    uint8_t *some[ERASURE_MAX_DATA];
+    for (int j = 0; j < k; j++) {
+      some[j] = (lost >> j & 1u) ? out[j] : NULL;
+      memset(out[j], 0xee, LEN);
+    }
+    assert_int_equal(erasure_decode(&e, LEN, have, src, some), 0);
+    for (int j = 0; j < k; j++)
+      if (lost >> j & 1u)
+        assert_memory_equal(out[j], frag[j], LEN);
     combos++;
   }
   assert_true(combos > 0);
@@ -109,6 +120,29 @@ static void test_parity_and_errors(void **state) {
   assert_int_equal(erasure_fragment_length((4u << 20) + 1, 4), (1u << 20) + 64);
 }
 
+static void test_layout_names(void **state) {
+  (void)state;
+  struct meta_layout l;
+  char text[LAYOUT_TEXT_MAX];
+  static const char *const good[] = {"replica:2", "raid5:4", "raid6:4",
+                                     "archive:6", "qrain:8", "raid6:16"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    assert_int_equal(layout_parse(good[i], &l), 0);
+    layout_format(l, text, sizeof text);
+    assert_string_equal(text, good[i]);
+  }
+  assert_int_equal(layout_parse("raid6:4", &l), 0);
+  assert_int_equal(l.kind, META_LAYOUT_EC);
+  assert_int_equal(layout_fragments(l), 6);
+  assert_int_equal(layout_parse("qrain:3", &l), 0);
+  assert_int_equal(layout_fragments(l), 7);
+  static const char *const bad[] = {"raid6",     "raid6:",   "raid6:0",
+                                    "raid6:17",  "raid7:4",  "replica:17",
+                                    "replica:x", "raid6:4x", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(layout_parse(bad[i], &l), CAIRN_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_raid5),
@@ -116,6 +150,7 @@ int main(void) {
       cmocka_unit_test(test_archive),
       cmocka_unit_test(test_qrain),
       cmocka_unit_test(test_parity_and_errors),
+      cmocka_unit_test(test_layout_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
