@@ -4,6 +4,7 @@
 #include "error.h"
 #include "http_server.h"
 #include "meta.h"
+#include "layout.h"
 #include "s3_ops.h"
 #include "s3_xml_parse.h"
 
@@ -93,6 +94,33 @@ static int location_cb(const char *path, const char *text, void *arg) {
   return 0;
 }
 
+/* The bucket's layout: x-cairn-layout, else the cluster default; a layout
+ * the nodes that are up now cannot place is refused (answered here). */
+static int s3_layout_from_request(struct s3_request *r,
+                                  struct meta_layout *out) {
+  const char *text = s3_header(r, "x-cairn-layout");
+  *out = r->c->default_layout;
+  if (text && layout_parse(text, out) != 0) {
+    s3_send_error(r, "InvalidArgument",
+                  "x-cairn-layout must be replica:N, raid5:K, raid6:K, "
+                  "archive:K or qrain:K (K 1..16).");
+    return -1;
+  }
+  uint32_t need = layout_fragments(*out);
+  size_t up = s3_nodes_up(r);
+  if (up < need) {
+    char message[160], name[LAYOUT_TEXT_MAX];
+    layout_format(*out, name, sizeof name);
+    snprintf(message, sizeof message,
+             "Layout %s needs %u storage nodes (one per fragment); %zu are "
+             "up.",
+             name, need, up);
+    s3_send_error(r, "InvalidArgument", message);
+    return -1;
+  }
+  return 0;
+}
+
 static void create_bucket_body_done(struct s3_request *r) {
   struct location_doc doc = {0};
   if (r->collected_len > 0 &&
@@ -114,8 +142,8 @@ static void create_bucket_body_done(struct s3_request *r) {
   b.created_ms = coord_now_ms();
   memcpy(b.owner, r->access_key, sizeof b.owner - 1); /* both 128 max */
   snprintf(b.location, sizeof b.location, "%s", doc.location);
-  b.default_layout = (struct meta_layout){META_LAYOUT_REPLICA,
-                                          (uint8_t)r->c->config.replicas, 0};
+  if (s3_layout_from_request(r, &b.default_layout) != 0)
+    return;
   int rc = meta_bucket_create(r->c->meta, &b);
   if (rc == CAIRN_EEXIST) {
     s3_send_error(r, "BucketAlreadyOwnedByYou", NULL);

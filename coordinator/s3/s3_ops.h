@@ -87,6 +87,9 @@ int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
 struct meta_bucket;
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b);
 
+/* Storage nodes up now (for layouts that need one node per fragment). */
+size_t s3_nodes_up(struct s3_request *r);
+
 /* Bucket-name rules (AWS "Bucket naming rules"); 1 when valid. */
 int s3_bucket_name_valid(const char *name);
 
