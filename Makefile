@@ -3,6 +3,8 @@
 #   make run    install what is missing, build Release, start a local cluster
 #   make test   install, build with ASan+UBSan, run unit + integration tests
 #   make lint   clang-format check and cppcheck
+#   make bench  build Release, run the benchmark suite on a throw-away
+#               cluster (BENCH_QUICK=1 for a one-minute run; tools/bench.sh)
 #   make clean  remove build trees (never ./data)
 
 JOBS        ?= $(shell nproc)
@@ -11,7 +13,7 @@ SANITIZE_DIR := build/sanitize
 PYTHON      := /usr/bin/python3
 CMAKE_FLAGS := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps release sanitize run test unit integration lint clean bench
+.PHONY: all deps test-deps bench-deps release sanitize run test unit integration lint clean bench
 
 all: release
 
@@ -44,6 +46,12 @@ integration: sanitize
 	@CAIRN_BUILD_DIR=$(abspath $(SANITIZE_DIR)) $(PYTHON) -m pytest -p no:cacheprovider tests/integration -v --tb=short
 
 test: release unit integration
+
+bench-deps:
+	@./deploy/install-deps.sh --bench
+
+bench: release bench-deps
+	@./tools/bench.sh $(RELEASE_DIR)
 
 lint: deps
 	@command -v clang-format >/dev/null || { echo "lint: clang-format missing"; exit 1; }

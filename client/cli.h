@@ -20,12 +20,24 @@ enum cli_exit {
 struct cli {
   const char *endpoint; /* --endpoint, CAIRN_ENDPOINT, http://127.0.0.1:9000 */
   int json;             /* --json: machine-readable output */
+  /* Signing credentials: --access-key/--secret-key, else CAIRN_ACCESS_KEY /
+   * CAIRN_SECRET_KEY; --region, else CAIRN_REGION, else us-east-1. */
+  const char *access_key, *secret_key, *region;
 };
 
 /* GETs endpoint+path and parses the JSON body into *out (caller decrefs).
  * Returns a cli_exit code and prints a message saying what to do on error. */
 int cli_get_json(const struct cli *cli, const char *path, json_t **out);
 
+/* A SigV4-signed request (service "s3") with an optional body; the JSON
+ * answer (also an error document) goes to *out (caller decrefs) and the
+ * HTTP status to *status. Returns a cli_exit code: CLI_OK whenever the
+ * server answered JSON, whatever the status. */
+int cli_signed_json(const struct cli *cli, const char *method, const char *path,
+                    const char *body, size_t body_len, long *status,
+                    json_t **out);
+
 int cmd_cluster(const struct cli *cli, int argc, char **argv);
+int cmd_admin(const struct cli *cli, int argc, char **argv);
 
 #endif

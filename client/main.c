@@ -4,24 +4,49 @@
  */
 #include "cli.h"
 
+#include "crypto.h"
+
 #include <curl/curl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: cairn [--endpoint URL] [--json] <command>\n\n"
+          "usage: cairn [--endpoint URL] [--json] [--access-key K "
+          "--secret-key S] [--region R] <command>\n\n"
           "commands:\n"
-          "  cluster status     nodes, their state, capacity and free space\n\n"
+          "  cluster status     nodes, their state, capacity and free space\n"
+          "  admin ...          users, access keys, policies, groups "
+          "(`cairn admin` for the list)\n\n"
           "The endpoint defaults to $CAIRN_ENDPOINT, else "
           "http://127.0.0.1:9000.\n"
           "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 "
           "unreachable.\n");
 }
 
+/* --access-key / --secret-key / --region with their value: 1 if taken. */
+static int option_value(struct cli *cli, const char *name, const char *value) {
+  if (!value)
+    return 0;
+  if (strcmp(name, "--access-key") == 0)
+    cli->access_key = value;
+  else if (strcmp(name, "--secret-key") == 0)
+    cli->secret_key = value;
+  else if (strcmp(name, "--region") == 0)
+    cli->region = value;
+  else
+    return 0;
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  struct cli cli = {.endpoint = getenv("CAIRN_ENDPOINT"), .json = 0};
+  struct cli cli = {.endpoint = getenv("CAIRN_ENDPOINT"),
+                    .json = 0,
+                    .access_key = getenv("CAIRN_ACCESS_KEY"),
+                    .secret_key = getenv("CAIRN_SECRET_KEY"),
+                    .region = getenv("CAIRN_REGION")};
   if (!cli.endpoint || !*cli.endpoint)
     cli.endpoint = "http://127.0.0.1:9000";
   int i = 1;
@@ -30,6 +55,8 @@ int main(int argc, char **argv) {
       cli.json = 1;
     } else if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc) {
       cli.endpoint = argv[++i];
+    } else if (option_value(&cli, argv[i], i + 1 < argc ? argv[i + 1] : NULL)) {
+      i++;
     } else if (strcmp(argv[i], "--help") == 0) {
       usage(stdout);
       return CLI_OK;
@@ -49,18 +76,29 @@ int main(int argc, char **argv) {
   for (int j = i + 1; j < argc && rest < 63; j++) {
     if (strcmp(argv[j], "--json") == 0)
       cli.json = 1;
+    else if (option_value(&cli, argv[j], j + 1 < argc ? argv[j + 1] : NULL))
+      j++;
     else
       args[rest++] = argv[j];
+  }
+  if (!cli.region || !*cli.region)
+    cli.region = "us-east-1";
+  if (crypto_init() != 0) {
+    fprintf(stderr, "cairn: OpenSSL could not provide SHA-256/HMAC\n");
+    return CLI_FAILED;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc;
   if (strcmp(argv[i], "cluster") == 0) {
     rc = cmd_cluster(&cli, rest, args);
+  } else if (strcmp(argv[i], "admin") == 0) {
+    rc = cmd_admin(&cli, rest, args);
   } else {
     fprintf(stderr, "cairn: unknown command '%s'\n", argv[i]);
     usage(stderr);
     rc = CLI_USAGE;
   }
   curl_global_cleanup();
+  crypto_shutdown();
   return rc;
 }

@@ -86,6 +86,23 @@ void checksum_composite_final(struct checksum_composite *c,
                               char out[CHECKSUM_COMPOSITE_MAX]);
 void checksum_composite_release(struct checksum_composite *c);
 
+/* Full-object CRC of a multipart object (x-amz-checksum-type FULL_OBJECT)
+ * from its parts' CRCs and sizes, in part order, without reading a byte:
+ * CRC(A || B) = shift(CRC(A), |B|) ^ CRC(B) in GF(2) (zlib's
+ * crc32_combine, generalised to the three reflected CRCs S3 offers).
+ * CRC32, CRC32C and CRC64NVME only: init returns CAIRN_EINVAL otherwise. */
+struct checksum_full {
+  enum checksum_algorithm algorithm;
+  uint64_t crc;
+  unsigned parts;
+};
+int checksum_full_init(struct checksum_full *f, enum checksum_algorithm a);
+/* 0, or CAIRN_EINVAL when part_b64 is not a valid value of the algorithm. */
+int checksum_full_add(struct checksum_full *f, const char *part_b64,
+                      uint64_t part_size);
+void checksum_full_final(const struct checksum_full *f,
+                         char out[CHECKSUM_B64_MAX]);
+
 uint64_t crc64_nvme(uint64_t crc, const void *data, size_t len);
 
 #endif

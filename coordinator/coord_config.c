@@ -75,6 +75,9 @@ const struct config_option coord_options[] = {
     {"write-intent-grace-ms", "CAIRN_WRITE_INTENT_GRACE_MS", CONFIG_INT,
      "3600000", OPT_INT(write_intent_grace_ms), 1000, 7 * 24 * 3600000LL,
      "chunks of an upload that never completed are deleted after this"},
+    {"key-rotation-grace-ms", "CAIRN_KEY_ROTATION_GRACE_MS", CONFIG_INT,
+     "600000", OPT_INT(key_rotation_grace_ms), 0, 7 * 24 * 3600000LL,
+     "a rotated access key keeps working this long"},
 };
 
 const size_t coord_option_count =

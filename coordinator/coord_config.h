@@ -34,6 +34,7 @@ struct coord_config {
   int64_t body_timeout_ms;
   int64_t shutdown_grace_ms;
   int64_t write_intent_grace_ms;
+  int64_t key_rotation_grace_ms;
 };
 
 extern const struct config_option coord_options[];

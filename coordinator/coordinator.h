@@ -11,6 +11,7 @@
 
 #include "coord_config.h"
 #include "credentials.h"
+#include "iam.h"
 #include "meta.h"
 
 struct meta;
@@ -24,6 +25,7 @@ struct coordinator {
   uv_loop_t *loop;
   struct coord_config config;
   struct coord_secrets secrets;
+  struct iam iam; /* users, keys, groups; root from secrets */
   struct meta_layout default_layout; /* --layout, or replica:--replicas */
   struct kms *kms; /* master key: seals data keys and IAM secrets */
   struct meta *meta;
@@ -32,6 +34,7 @@ struct coordinator {
   struct node_link_pool *links; /* connections to the nodes' data ports */
   struct gc *gc;                /* deletes unreferenced chunks */
   int64_t started_ms;           /* unix ms, for /healthz uptime */
+  uv_async_t meta_async;        /* group-commit completions (meta_set_notify) */
   uv_signal_t sigterm, sigint;
   int stopping;
 };

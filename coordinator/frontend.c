@@ -1,6 +1,8 @@
-/* frontend.c - /healthz here, everything else to the S3 layer. */
+/* frontend.c - /healthz here, /_cairn/ to the admin API, everything else to
+ * the S3 layer. */
 #include "frontend.h"
 
+#include "admin.h"
 #include "coordinator.h"
 #include "healthz.h"
 #include "http_server.h"
@@ -33,15 +35,41 @@ static void on_request(struct http_request *req, void *arg) {
     free(doc);
     return;
   }
-  s3_dispatch_request(c, req);
+  if (admin_owns_target(http_request_target(req)))
+    admin_dispatch_request(c, req);
+  else
+    s3_dispatch_request(c, req);
+}
+
+/* The body callbacks follow the request to whichever layer took it. */
+static void on_body(struct http_request *req, const char *data, size_t len,
+                    void *arg) {
+  if (admin_owns_target(http_request_target(req)))
+    admin_dispatch_body(req, data, len);
+  else
+    s3_dispatch_body(req, data, len, arg);
+}
+
+static void on_body_end(struct http_request *req, void *arg) {
+  if (admin_owns_target(http_request_target(req)))
+    admin_dispatch_body_end(req);
+  else
+    s3_dispatch_body_end(req, arg);
+}
+
+static void on_abort(struct http_request *req, void *arg) {
+  if (admin_owns_target(http_request_target(req)))
+    admin_dispatch_abort(req);
+  else
+    s3_dispatch_abort(req, arg);
 }
 
 void frontend_handler(struct coordinator *c, struct http_handler *out) {
   memset(out, 0, sizeof *out);
   out->on_request = on_request;
-  out->on_body = s3_dispatch_body;
-  out->on_body_end = s3_dispatch_body_end;
-  out->on_abort = s3_dispatch_abort;
+  out->on_body = on_body;
+  out->on_body_end = on_body_end;
+  out->on_abort = on_abort;
   out->render_error = s3_dispatch_render_error;
   out->arg = c;
   out->request_id_header = "x-amz-request-id";

@@ -65,8 +65,21 @@ static int prepare_data_dir(const char *dir, char *err, size_t err_len) {
   return 0;
 }
 
+/* Group-commit completions: the metadata writer thread wakes the loop,
+ * which runs the callbacks of the batches it synced. */
+static void on_meta_notify(void *arg) {
+  struct coordinator *c = arg;
+  uv_async_send(&c->meta_async);
+}
+
+static void on_meta_async(uv_async_t *handle) {
+  struct coordinator *c = handle->data;
+  meta_drain_completions(c->meta);
+}
+
 static void on_http_closed(void *arg) {
   struct coordinator *c = arg;
+  uv_close((uv_handle_t *)&c->meta_async, NULL); /* no request is left */
   gc_stop(c->gc);
   c->gc = NULL;
   node_link_pool_free(c->links);
@@ -151,8 +164,16 @@ int main(int argc, char **argv) {
     fail("%s", err);
     goto out_secrets;
   }
+  c->iam = (struct iam){.meta = c->meta,
+                        .kms = c->kms,
+                        .root_access_key = c->secrets.root_access_key,
+                        .root_secret_key = c->secrets.root_secret_key,
+                        .rotation_grace_ms = c->config.key_rotation_grace_ms};
 
   c->loop = uv_default_loop();
+  uv_async_init(c->loop, &c->meta_async, on_meta_async);
+  c->meta_async.data = c;
+  meta_set_notify(c->meta, on_meta_notify, c);
   struct cluster_config cluster_cfg = {
       .endpoint = c->config.cluster_listen,
       .secret = (const uint8_t *)c->secrets.cluster_secret,

@@ -14,11 +14,17 @@ BUILD_PKGS=(
 )
 # Test tools: the real S3 clients and Python test runner.
 TEST_PKGS=(python3 python3-boto3 python3-pytest awscli s3cmd rclone curl)
+# `make bench`: nginx is the machine's ceiling for serving the same bytes
+# over loopback; python3 computes the medians and prints the table.
+BENCH_PKGS=(nginx-light python3)
 
 want=("${BUILD_PKGS[@]}")
-if [ "${1:-}" = "--test" ]; then
-  want+=("${TEST_PKGS[@]}")
-fi
+case "${1:-}" in
+  --test) want+=("${TEST_PKGS[@]}") ;;
+  --bench) want+=("${BENCH_PKGS[@]}") ;;
+  '') ;;
+  *) echo "usage: install-deps.sh [--test|--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -38,9 +38,14 @@ setsid "$build/coordinator/cairn-coordinator" \
   --data-dir "$data/coord" 2>>"$data/coord.log" &
 pids+=($!)
 
-# The coordinator creates the cluster secret on its first start.
+# The coordinator creates the cluster secret on its first start, and the
+# root credentials unless they come from the environment.
+if [ -n "${CAIRN_ROOT_ACCESS_KEY:-}" ] && [ -n "${CAIRN_ROOT_SECRET_KEY:-}" ]; then
+  creds="$CAIRN_ROOT_ACCESS_KEY:$CAIRN_ROOT_SECRET_KEY"
+fi
 for _ in $(seq 100); do
-  [ -s "$data/coord/cluster.secret" ] && [ -s "$data/coord/root.credentials" ] && break
+  [ -s "$data/coord/cluster.secret" ] &&
+    { [ -n "${creds:-}" ] || [ -s "$data/coord/root.credentials" ]; } && break
   kill -0 "${pids[0]}" 2>/dev/null || { tail -n 5 "$data/coord.log" >&2; exit 1; }
   sleep 0.1
 done
@@ -55,7 +60,7 @@ for i in $(seq "$nodes"); do
   pids+=($!)
 done
 
-creds=$(cat "$data/coord/root.credentials")
+[ -n "${creds:-}" ] || creds=$(cat "$data/coord/root.credentials")
 cat <<INFO
 
 Cairn is running: 1 coordinator, $nodes storage nodes (logs in $data/*.log)

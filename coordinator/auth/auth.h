@@ -36,6 +36,8 @@
      "provided. Check your key and signing method.")                           \
   XX(INVALID_ACCESS_KEY, "InvalidAccessKeyId", 403,                            \
      "The AWS Access Key Id you provided does not exist in our records.")      \
+  XX(USER_DISABLED, "AccessDenied", 403,                                       \
+     "The user that owns this access key is disabled.")                        \
   XX(TIME_SKEWED, "RequestTimeTooSkewed", 403,                                 \
      "The difference between the request time and the current time is too "    \
      "large.")                                                                 \

@@ -1067,8 +1067,14 @@ static void conn_advance(struct http_conn *conn) {
     if (!req->ended && !req->response_started && req->expect_continue &&
         !req->continue_sent && !req->body_paused) {
       req->continue_sent = 1;
-      uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
-      queue_write(req, NULL, &b, 1, NULL, NULL);
+      /* A client that stopped waiting and sent the body gets no 100: a
+       * late interim response ahead of the final one is misread by some
+       * clients (botocore takes it as the answer). RFC 9110 15.2.1 lets a
+       * server omit it once body bytes have arrived. */
+      if (req->body_received == 0 && conn->pending_len == 0) {
+        uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
+        queue_write(req, NULL, &b, 1, NULL, NULL);
+      }
     }
     if (req->body_paused && !req->ended) {
       set_reading(conn, 0);

@@ -352,6 +352,38 @@ void iter_close(struct meta_iter *i) {
   memset(i, 0, sizeof *i);
 }
 
+/* ---- whole-table scans ----------------------------------------------- */
+
+int meta_table_scan(struct meta *m, struct meta_tx *tx, char table,
+                    meta_row_fn fn, void *arg) {
+  struct meta_key lo, hi;
+  key_init(&lo, table);
+  hi = lo;
+  key_successor(&hi);
+  struct meta_iter it;
+  int r = iter_open(m, tx, &hi, &it);
+  if (r)
+    return r;
+  for (iter_seek(&it, &lo); iter_valid(&it); iter_next(&it)) {
+    size_t kl, vl;
+    const uint8_t *kb = iter_key(&it, &kl);
+    const uint8_t *vb = iter_value(&it, &vl);
+    char name[META_TABLE_NAME_MAX + 1];
+    if (kl < 3 || kl - 2 > META_TABLE_NAME_MAX) {
+      r = CAIRN_ECORRUPT;
+      break;
+    }
+    memcpy(name, kb + 2, kl - 2);
+    name[kl - 2] = '\0';
+    if ((r = fn(name, vb, vl, arg)) != 0)
+      break;
+  }
+  if (!r)
+    r = iter_status(&it);
+  iter_close(&it);
+  return r;
+}
+
 /* ---- config blobs ('K') ----------------------------------------------- */
 
 struct config_put_arg {

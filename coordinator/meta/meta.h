@@ -15,6 +15,9 @@
  *   P|1|upload_id|part_number (4 BE)    -> uploaded part
  *   G|1|time_ms (8 BE)|chunk_id (16)    -> garbage: fragments to delete
  *   K|1|name                            -> config blob
+ *   I|1|user                            -> IAM user (inline policy, groups)
+ *   A|1|access_key_id                   -> access key (user, sealed secret)
+ *   R|1|group                           -> IAM group (policy)
  * Values are a version byte then fields (coordinator/meta/codec.h).
  *
  * Errors: 0 or a negative CAIRN_E*. CAIRN_EINVAL: a name or key too long or
@@ -109,10 +112,21 @@ struct meta_chunk {
   struct meta_fragment *fragments;
 };
 
+#define META_CHECKSUM_MAX 63 /* base64 of the longest digest (SHA-256) */
+
 struct meta_part_boundary {
   uint32_t part_number;
   uint64_t offset, size;
   char etag[META_ETAG_MAX + 1];
+  char checksum[META_CHECKSUM_MAX + 1]; /* the part's base64 checksum, or "" */
+};
+
+/* How CompleteMultipartUpload combines the parts' checksums (S3's
+ * x-amz-checksum-type). A single PUT's checksum is always FULL_OBJECT. */
+enum meta_checksum_type {
+  META_CHECKSUM_TYPE_NONE = 0,
+  META_CHECKSUM_COMPOSITE = 1,   /* checksum of the part checksums, "-N" */
+  META_CHECKSUM_FULL_OBJECT = 2, /* CRC of the whole object */
 };
 
 struct meta_header {
@@ -133,6 +147,9 @@ struct meta_object_attrs {
   struct meta_header *user_meta;  /* x-amz-meta-* pairs */
   const char *checksum_algorithm; /* "CRC32", "CRC32C", "SHA1", "SHA256" */
   const char *checksum_value;     /* base64; NULL if none */
+  /* enum meta_checksum_type. Stored on uploads; on objects it follows from
+   * the value (a composite ends in "-N") and is filled in when decoded. */
+  uint8_t checksum_type;
   struct meta_layout layout;
   /* SSE-S3: the data key of the object (or of the multipart upload, shared
    * by its parts), sealed by the KMS (kms_seal, context "object-data-key").
@@ -316,7 +333,8 @@ int meta_part_list(struct meta *m, const char *upload_id,
 
 struct meta_complete_part {
   uint32_t part_number;
-  const char *etag; /* quotes allowed, ignored */
+  const char *etag;     /* quotes allowed, ignored */
+  const char *checksum; /* as the client lists it, or NULL: not checked */
 };
 
 /* CompleteMultipartUpload in ONE batch: checks that the listed parts exist
@@ -330,12 +348,19 @@ struct meta_complete_part {
  * Errors: CAIRN_ENOENT NoSuchUpload; CAIRN_EINVAL InvalidPart (missing or
  * etag mismatch, *bad_part = its index); CAIRN_EPROTO InvalidPartOrder;
  * CAIRN_ERANGE EntityTooSmall. A part stored under another data key than
- * the upload's is InvalidPart too. */
+ * the upload's is InvalidPart too.
+ * Checksums: when the upload was created with a checksum algorithm, each
+ * listed part's checksum must match the stored one (else InvalidPart), and
+ * the object's checksum is computed from the parts' as the upload's
+ * checksum type says; when expected_checksum (the request's
+ * x-amz-checksum-* header) is given and differs: CAIRN_ECORRUPT
+ * (BadDigest), nothing written. */
 int meta_upload_complete(struct meta *m, const char *bucket, const char *key,
                          const char *upload_id,
                          const struct meta_complete_part *parts, uint32_t n,
-                         uint64_t min_part_size, int64_t last_modified_ms,
-                         struct meta_object *out, uint32_t *bad_part);
+                         const char *expected_checksum, uint64_t min_part_size,
+                         int64_t last_modified_ms, struct meta_object *out,
+                         uint32_t *bad_part);
 
 /* ---- garbage (table 'G') ---------------------------------------------- */
 
@@ -372,6 +397,80 @@ int meta_config_put(struct meta *m, const char *name, const void *v,
                     size_t len);
 /* *v is malloc'd (free()); CAIRN_ENOENT when absent. */
 int meta_config_get(struct meta *m, const char *name, void **v, size_t *len);
+
+/* ---- IAM: users ('I'), access keys ('A'), groups ('R') --------------- *
+ *
+ * Administration-rate, synchronous (one synced write each). Names are
+ * 1..META_IAM_NAME_MAX bytes without 0x00 (the IAM layer checks AWS's
+ * character rules). Secrets are stored only as blobs sealed by the caller
+ * (coordinator/kms); this layer never sees a plaintext secret. */
+
+#define META_IAM_NAME_MAX 64   /* AWS: user names up to 64 characters */
+#define META_IAM_GROUPS_MAX 10 /* AWS: a user is in at most 10 groups */
+#define META_ACCESS_KEY_ID_MAX 128
+#define META_SEALED_SECRET_MAX 256
+
+struct meta_iam_user {
+  char name[META_IAM_NAME_MAX + 1];
+  int64_t created_ms;
+  bool disabled;
+  char *policy; /* inline policy text or NULL; output: malloc'd */
+  uint32_t n_groups;
+  char groups[META_IAM_GROUPS_MAX][META_IAM_NAME_MAX + 1];
+};
+/* Frees out->policy of a record filled by meta_iam_user_get/_list. */
+void meta_iam_user_release(struct meta_iam_user *u);
+
+/* create: CAIRN_EEXIST when the user exists; otherwise it must exist
+ * (CAIRN_ENOENT) and is replaced. */
+int meta_iam_user_put(struct meta *m, const struct meta_iam_user *u,
+                      bool create);
+int meta_iam_user_get(struct meta *m, const char *name,
+                      struct meta_iam_user *out);
+/* Removes the user and every access key of it, in one batch. */
+int meta_iam_user_delete(struct meta *m, const char *name);
+/* In name order; the record is valid during the call only. */
+typedef int (*meta_iam_user_cb)(const struct meta_iam_user *u, void *arg);
+int meta_iam_user_list(struct meta *m, meta_iam_user_cb cb, void *arg);
+
+enum meta_key_status { META_KEY_INACTIVE = 0, META_KEY_ACTIVE = 1 };
+
+struct meta_access_key {
+  char access_key_id[META_ACCESS_KEY_ID_MAX + 1];
+  char user[META_IAM_NAME_MAX + 1];
+  uint8_t status; /* enum meta_key_status */
+  int64_t created_ms;
+  int64_t expires_ms;  /* 0: never; set when the key is rotated out */
+  uint32_t sealed_len; /* the secret, sealed by the kms */
+  uint8_t sealed[META_SEALED_SECRET_MAX];
+};
+
+/* create: CAIRN_EEXIST when the id exists (and CAIRN_ENOENT when the user
+ * does not); otherwise the key must exist and is replaced. */
+int meta_access_key_put(struct meta *m, const struct meta_access_key *k,
+                        bool create);
+int meta_access_key_get(struct meta *m, const char *access_key_id,
+                        struct meta_access_key *out);
+int meta_access_key_delete(struct meta *m, const char *access_key_id);
+/* Keys of user (NULL: every key), in id order. */
+typedef int (*meta_access_key_cb)(const struct meta_access_key *k, void *arg);
+int meta_access_key_list(struct meta *m, const char *user,
+                         meta_access_key_cb cb, void *arg);
+
+struct meta_iam_group {
+  char name[META_IAM_NAME_MAX + 1];
+  int64_t created_ms;
+  char *policy; /* or NULL; output: malloc'd */
+};
+void meta_iam_group_release(struct meta_iam_group *g);
+int meta_iam_group_put(struct meta *m, const struct meta_iam_group *g,
+                       bool create);
+int meta_iam_group_get(struct meta *m, const char *name,
+                       struct meta_iam_group *out);
+/* Removes the group and its membership in every user, in one batch. */
+int meta_iam_group_delete(struct meta *m, const char *name);
+typedef int (*meta_iam_group_cb)(const struct meta_iam_group *g, void *arg);
+int meta_iam_group_list(struct meta *m, meta_iam_group_cb cb, void *arg);
 
 /* ---- asynchronous writes with group commit ---------------------------- *
  *

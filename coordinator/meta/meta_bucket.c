@@ -186,35 +186,22 @@ int meta_bucket_delete(struct meta *m, const char *name) {
   return meta_run(m, apply_bucket_delete, (void *)name);
 }
 
+struct bucket_list_arg {
+  meta_bucket_cb cb;
+  void *arg;
+};
+
+static int bucket_row(const char *name, const uint8_t *v, size_t len,
+                      void *arg) {
+  struct bucket_list_arg *l = arg;
+  struct meta_bucket b;
+  if (strlen(name) > META_BUCKET_MAX)
+    return CAIRN_ECORRUPT;
+  int r = bucket_decode(name, v, len, &b);
+  return r ? r : l->cb(&b, l->arg);
+}
+
 int meta_bucket_list(struct meta *m, meta_bucket_cb cb, void *arg) {
-  struct meta_key lo, hi;
-  key_init(&lo, TBL_BUCKET);
-  hi = lo;
-  key_successor(&hi);
-  struct meta_iter it;
-  int r = iter_open(m, NULL, &hi, &it);
-  if (r)
-    return r;
-  for (iter_seek(&it, &lo); iter_valid(&it); iter_next(&it)) {
-    size_t kl, vl;
-    const uint8_t *kb = iter_key(&it, &kl);
-    const uint8_t *vb = iter_value(&it, &vl);
-    char name[META_BUCKET_MAX + 1];
-    if (kl - 2 > META_BUCKET_MAX) {
-      r = CAIRN_ECORRUPT;
-      break;
-    }
-    memcpy(name, kb + 2, kl - 2);
-    name[kl - 2] = 0;
-    struct meta_bucket b;
-    r = bucket_decode(name, vb, vl, &b);
-    if (!r)
-      r = cb(&b, arg);
-    if (r)
-      break;
-  }
-  if (!r)
-    r = iter_status(&it);
-  iter_close(&it);
-  return r;
+  struct bucket_list_arg l = {cb, arg};
+  return meta_table_scan(m, NULL, TBL_BUCKET, bucket_row, &l);
 }

@@ -24,6 +24,9 @@
 #define TBL_PART 'P'
 #define TBL_GARBAGE 'G'
 #define TBL_CONFIG 'K'
+#define TBL_IAM_USER 'I'
+#define TBL_ACCESS_KEY 'A'
+#define TBL_IAM_GROUP 'R'
 
 /* The longest key: O|v|bucket\0|key\0|seq. */
 #define META_KEY_CAP                                                           \
@@ -115,6 +118,16 @@ const uint8_t *iter_key(struct meta_iter *i, size_t *len);
 const uint8_t *iter_value(struct meta_iter *i, size_t *len);
 int iter_status(struct meta_iter *i); /* 0 or CAIRN_EDB */
 void iter_close(struct meta_iter *i);
+
+/* Calls fn(name, value, len, arg) for every row of a table keyed by one
+ * name (table|1|name: buckets, IAM users, keys, groups), in name order;
+ * non-zero from fn stops the scan and is returned. tx may be NULL (read the
+ * store). The name and value are valid during the call only. */
+#define META_TABLE_NAME_MAX 128
+typedef int (*meta_row_fn)(const char *name, const uint8_t *v, size_t len,
+                           void *arg);
+int meta_table_scan(struct meta *m, struct meta_tx *tx, char table,
+                    meta_row_fn fn, void *arg);
 
 /* Runs apply in one synced transaction on the calling thread. */
 typedef int (*meta_apply_fn)(struct meta_tx *tx, void *arg);

@@ -2,7 +2,8 @@
  * meta_multipart.c - multipart uploads ('U') and their parts ('P').
  *
  *   U|1|bucket\0|key\0|upload_id  -> v2: u8 2, u64 initiated_ms, attrs
- *                                    (with the sealed data key; v1: without)
+ *                                    (with the sealed data key; v1: without),
+ *                                    then (appended later) u8 checksum_type
  *   P|1|upload_id|part_number(BE) -> v2: u8 2, u64 size, str etag,
  *                                    u64 last_modified_ms, opt str checksum,
  *                                    u32 n_chunks, chunk*, u8 present,
@@ -23,6 +24,7 @@
  */
 #include "meta_internal.h"
 
+#include "checksum.h"
 #include "codec.h"
 #include "crypto.h"
 #include "error.h"
@@ -84,6 +86,8 @@ static int upload_decode(const void *v, size_t len, struct meta_upload *u) {
     in.err = CAIRN_ECORRUPT;
   u->initiated_ms = (int64_t)codec_get_u64(&in);
   dec_attrs(&in, &u->attrs, version >= UPLOAD_VALUE_V2);
+  if (!in.err && in.off < in.len)
+    u->attrs.checksum_type = codec_get_u8(&in);
   if (in.err)
     meta_upload_free(u);
   return in.err;
@@ -128,6 +132,7 @@ int meta_upload_create(struct meta *m, struct meta_upload *u) {
   codec_put_u8(&a.val, UPLOAD_VALUE_V2);
   codec_put_u64(&a.val, (uint64_t)u->initiated_ms);
   enc_attrs(&a.val, &u->attrs);
+  codec_put_u8(&a.val, u->attrs.checksum_type);
   r = a.val.err;
   if (!r)
     r = meta_run(m, apply_upload_create, &a);
@@ -481,6 +486,7 @@ struct complete_arg {
   const char *bucket, *key, *upload_id;
   const struct meta_complete_part *parts;
   uint32_t n;
+  const char *expected_checksum;
   uint64_t min_part_size;
   int64_t last_modified_ms;
   uint32_t *bad_part;
@@ -495,6 +501,53 @@ static bool etag_equal(const char *stored, const char *given) {
     n -= 2;
   }
   return strlen(stored) == n && memcmp(stored, given, n) == 0;
+}
+
+/* The object's checksum from its parts' (see meta_upload_complete): 0 with
+ * out filled ("" when the upload asked for none, or a part has none, as
+ * an UploadPartCopy part may not), CAIRN_EINVAL (InvalidPart) when a listed
+ * checksum differs from the stored one, CAIRN_ECORRUPT when the result
+ * differs from the client's expectation. */
+static int complete_checksum(const struct meta_upload *up,
+                             const struct meta_complete_part *listed,
+                             const struct meta_part *parts, uint32_t n,
+                             const char *expected, uint32_t *bad_part,
+                             char out[CHECKSUM_COMPOSITE_MAX]) {
+  out[0] = 0;
+  enum checksum_algorithm alg = checksum_parse(up->attrs.checksum_algorithm);
+  if (alg == CHECKSUM_NONE)
+    return expected ? CAIRN_ECORRUPT : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (listed[i].checksum &&
+        (!parts[i].checksum_value ||
+         strcmp(listed[i].checksum, parts[i].checksum_value) != 0)) {
+      *bad_part = i;
+      return CAIRN_EINVAL;
+    }
+    if (!parts[i].checksum_value)
+      return expected ? CAIRN_ECORRUPT : 0;
+  }
+  int r = 0;
+  if (up->attrs.checksum_type == META_CHECKSUM_FULL_OBJECT) {
+    struct checksum_full f;
+    r = checksum_full_init(&f, alg);
+    for (uint32_t i = 0; i < n && !r; i++)
+      r = checksum_full_add(&f, parts[i].checksum_value, parts[i].size);
+    if (!r)
+      checksum_full_final(&f, out);
+  } else {
+    struct checksum_composite c;
+    r = checksum_composite_init(&c, alg);
+    for (uint32_t i = 0; i < n && !r; i++)
+      r = checksum_composite_add(&c, parts[i].checksum_value);
+    if (!r)
+      checksum_composite_final(&c, out);
+    else
+      checksum_composite_release(&c);
+  }
+  if (r)
+    return CAIRN_ECORRUPT; /* a stored part checksum that does not decode */
+  return expected && strcmp(expected, out) != 0 ? CAIRN_ECORRUPT : 0;
 }
 
 static bool same_key(const struct meta_part *p,
@@ -512,6 +565,7 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
   struct meta_upload up;
   struct meta_object obj;
   struct crypto_hash *md5 = NULL;
+  char(*sums)[META_CHECKSUM_MAX + 1] = NULL; /* the parts' checksums */
   uint32_t loaded = 0;
   memset(&up, 0, sizeof up);
   memset(&obj, 0, sizeof obj);
@@ -532,8 +586,9 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
     goto out;
   }
   parts = calloc(a->n, sizeof *parts);
+  sums = calloc(a->n, sizeof *sums);
   md5 = crypto_hash_new(CRYPTO_HASH_MD5);
-  if (!parts || !md5) {
+  if (!parts || !sums || !md5) {
     r = CAIRN_ENOMEM;
     goto out;
   }
@@ -551,12 +606,15 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
     if (r)
       goto out;
     r = part_decode((const uint8_t *)v, n, a->parts[i].part_number, &parts[i]);
+    if (!r && parts[i].checksum_value) { /* points into v: keep a copy */
+      snprintf(sums[i], sizeof sums[i], "%s", parts[i].checksum_value);
+      parts[i].checksum_value = sums[i];
+    }
     /* Every part must be sealed under the upload's own data key (checked
      * while the part's strings still point into v). */
     if (!r && !same_key(&parts[i], &up.attrs))
       r = CAIRN_EINVAL; /* InvalidPart */
     parts[i].sealed_key = NULL;
-    parts[i].checksum_value = NULL; /* pointed into v */
     val_free(v);
     if (r) {
       loaded = i + 1;
@@ -584,8 +642,15 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
   snprintf(obj.version_id, sizeof obj.version_id, "null");
   obj.size = size;
   obj.last_modified_ms = a->last_modified_ms ? a->last_modified_ms : tx->now_ms;
+  char checksum[CHECKSUM_COMPOSITE_MAX];
+  r = complete_checksum(&up, a->parts, parts, a->n, a->expected_checksum,
+                        a->bad_part, checksum);
+  if (r)
+    goto out;
   obj.attrs = up.attrs;
-  obj.attrs.checksum_value = NULL; /* a composite checksum: later */
+  obj.attrs.checksum_value = checksum[0] ? checksum : NULL;
+  if (!checksum[0])
+    obj.attrs.checksum_algorithm = NULL;
   uint8_t digest[MD5_LEN];
   char hex[2 * MD5_LEN + 1];
   crypto_hash_final(md5, digest);
@@ -603,6 +668,9 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
     obj.parts[i].offset = off;
     obj.parts[i].size = parts[i].size;
     memcpy(obj.parts[i].etag, parts[i].etag, sizeof obj.parts[i].etag);
+    if (checksum[0])
+      snprintf(obj.parts[i].checksum, sizeof obj.parts[i].checksum, "%s",
+               parts[i].checksum_value);
     for (uint32_t c = 0; c < parts[i].n_chunks; c++) {
       struct meta_chunk *dst = &obj.chunks[obj.n_chunks++];
       *dst = parts[i].chunks[c]; /* fragments borrowed from parts[i] */
@@ -631,6 +699,7 @@ out:
   for (uint32_t i = 0; i < loaded; i++)
     free_chunks(parts[i].chunks, parts[i].n_chunks);
   free(parts);
+  free(sums);
   if (md5)
     crypto_hash_free(md5);
   meta_upload_free(&up);
@@ -640,8 +709,9 @@ out:
 int meta_upload_complete(struct meta *m, const char *bucket, const char *key,
                          const char *upload_id,
                          const struct meta_complete_part *parts, uint32_t n,
-                         uint64_t min_part_size, int64_t last_modified_ms,
-                         struct meta_object *out, uint32_t *bad_part) {
+                         const char *expected_checksum, uint64_t min_part_size,
+                         int64_t last_modified_ms, struct meta_object *out,
+                         uint32_t *bad_part) {
   uint32_t bad = 0;
   if (out)
     memset(out, 0, sizeof *out);
@@ -649,10 +719,15 @@ int meta_upload_complete(struct meta *m, const char *bucket, const char *key,
     return CAIRN_EINVAL;
   if (valid_upload_id(upload_id))
     return CAIRN_ENOENT;
-  struct complete_arg a = {
-      bucket, key,           upload_id,        parts,
-      n,      min_part_size, last_modified_ms, bad_part ? bad_part : &bad,
-      {0}};
+  struct complete_arg a = {.bucket = bucket,
+                           .key = key,
+                           .upload_id = upload_id,
+                           .parts = parts,
+                           .n = n,
+                           .expected_checksum = expected_checksum,
+                           .min_part_size = min_part_size,
+                           .last_modified_ms = last_modified_ms,
+                           .bad_part = bad_part ? bad_part : &bad};
   codec_out_init(&a.value);
   int r = meta_run(m, apply_upload_complete, &a);
   if (!r && out)

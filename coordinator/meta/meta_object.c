@@ -12,7 +12,9 @@
  * Values (v2; v1 is v2 without the sealed key, read as unencrypted):
  *   O: u8 2, str version_id, u8 delete_marker, u64 size, str etag,
  *      u64 last_modified_ms, attrs, u32 n_chunks, chunk*, u32 n_parts,
- *      {u32 number, u64 offset, u64 size, str etag}*
+ *      {u32 number, u64 offset, u64 size, str etag}*,
+ *      then (appended later; absent in older values) {str checksum}* one
+ *      per part
  *   attrs: 6 optional strings (u8 present, str) content-type, -encoding,
  *      -disposition, -language, cache-control, expires; u32 n, {str name,
  *      str value}* user metadata; opt str checksum algorithm, opt str
@@ -246,6 +248,8 @@ int object_encode(const struct meta_object *rec, struct codec_out *o) {
     codec_put_u64(o, rec->parts[i].size);
     codec_put_str(o, rec->parts[i].etag);
   }
+  for (uint32_t i = 0; i < rec->n_parts; i++)
+    codec_put_str(o, rec->parts[i].checksum);
   return o->err;
 }
 
@@ -300,6 +304,14 @@ int object_decode(const void *v, size_t len, const char *bucket,
     out->parts[i].size = codec_get_u64(&in);
     codec_get_str_into(&in, out->parts[i].etag, sizeof out->parts[i].etag);
   }
+  if (!in.err && in.off < in.len) /* part checksums */
+    for (uint32_t i = 0; i < out->n_parts && !in.err; i++)
+      codec_get_str_into(&in, out->parts[i].checksum,
+                         sizeof out->parts[i].checksum);
+  if (out->attrs.checksum_value)
+    out->attrs.checksum_type = strchr(out->attrs.checksum_value, '-')
+                                   ? META_CHECKSUM_COMPOSITE
+                                   : META_CHECKSUM_FULL_OBJECT;
   if (in.err) {
     meta_object_free(out);
     return in.err;

@@ -1,84 +1,128 @@
 /*
- * s3_auth.c - authenticates an S3 request with coordinator/auth: the raw
- * request as it came off the wire goes in, an access key (and for streaming
- * uploads the signing state) comes out.
+ * s3_auth.c - who is calling and may they, for an S3 request: the S3
+ * layer's use of coordinator/access. Authentication verifies the signature
+ * against root's and the IAM users' keys; authorization asks the one
+ * policy evaluation with the operation's IAM action (S3_OP_MAP), the
+ * resource ARN and the request's condition keys.
  */
 #include "s3_auth.h"
 
-#include "auth.h"
+#include "access.h"
 #include "coordinator.h"
-#include "error.h"
 #include "http_server.h"
 #include "s3_request.h"
+#include "s3_route.h"
+#include "s3_uri.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define AUTH_HEADERS_MAX 128 /* the HTTP layer admits at most 100 */
-
-/* Root only, for now. */
-static int lookup_secret(const char *access_key, char *secret_out, size_t cap,
-                         void *arg) {
-  const struct coord_secrets *s = arg;
-  if (strcmp(access_key, s->root_access_key) != 0)
-    return CAIRN_ENOENT;
-  snprintf(secret_out, cap, "%s", s->root_secret_key);
-  return 0;
-}
 
 const char *s3_authenticate(struct s3_request *r, const char **message) {
-  const struct http_header *h;
-  size_t n = http_request_headers(r->http, &h);
-  struct sigv4_header headers[AUTH_HEADERS_MAX];
-  if (n > AUTH_HEADERS_MAX)
-    n = AUTH_HEADERS_MAX;
-  for (size_t i = 0; i < n; i++)
-    headers[i] = (struct sigv4_header){h[i].name, h[i].value};
-
-  const char *target = http_request_target(r->http);
-  const char *q = strchr(target, '?');
-  size_t path_len = q ? (size_t)(q - target) : strlen(target);
-  char *path = strndup(target, path_len);
-  if (!path) {
-    *message = NULL;
-    return "InternalError";
-  }
-  struct auth_request req = {
-      .method = r->method,
-      .path = path,
-      .query = q ? q + 1 : NULL,
-      .headers = headers,
-      .header_count = n,
-      .now = (int64_t)time(NULL),
-  };
-  struct auth_verifier v = {.lookup_secret = lookup_secret,
-                            .arg = &r->c->secrets};
-  struct auth_result res;
-  enum auth_status status = auth_verify(&v, &req, &res);
-  free(path);
-  if (status == AUTH_NO_CREDENTIALS) {
-    /* Anonymous: nothing is public until ACLs and bucket policies exist. */
-    *message = NULL;
-    return "AccessDenied";
-  }
+  struct access_caller caller;
+  enum auth_status status =
+      access_authenticate(&r->c->iam, r->http, coord_now_ms(), &caller);
+  *message = NULL;
+  if (status == AUTH_NO_CREDENTIALS)
+    return "AccessDenied"; /* anonymous: nothing is public until bucket
+                              policies and ACLs exist */
   if (status != AUTH_OK) {
     *message = auth_status_message(status);
     return auth_status_s3_code(status);
   }
-  snprintf(r->access_key, sizeof r->access_key, "%s", res.access_key);
-  r->auth_payload = (int)res.payload;
-  memcpy(r->auth_payload_sha256, res.payload_sha256,
+  const struct auth_result *res = &caller.auth;
+  r->principal = caller.who;
+  snprintf(r->access_key, sizeof r->access_key, "%s", res->access_key);
+  r->auth_payload = (int)res->payload;
+  memcpy(r->auth_payload_sha256, res->payload_sha256,
          sizeof r->auth_payload_sha256);
-  if (res.payload == AUTH_PAYLOAD_STREAMING_SIGNED ||
-      res.payload == AUTH_PAYLOAD_STREAMING_SIGNED_TRAILER) {
+  if (res->payload == AUTH_PAYLOAD_STREAMING_SIGNED ||
+      res->payload == AUTH_PAYLOAD_STREAMING_SIGNED_TRAILER) {
     r->auth_stream = malloc(sizeof *r->auth_stream);
-    if (!r->auth_stream) {
-      *message = NULL;
-      return "InternalError";
-    }
-    *r->auth_stream = res.stream;
+    if (r->auth_stream)
+      *r->auth_stream = res->stream;
   }
+  OPENSSL_cleanse(&caller, sizeof caller);
+  if (r->auth_payload == AUTH_PAYLOAD_STREAMING_SIGNED ||
+      r->auth_payload == AUTH_PAYLOAD_STREAMING_SIGNED_TRAILER)
+    return r->auth_stream ? NULL : "InternalError";
   return NULL;
+}
+
+/* "arn:aws:s3:::bucket[/key]" (malloc'd), or NULL when out of memory. */
+static char *resource_arn(const char *bucket, const char *key, size_t key_len) {
+  size_t cap = 16 + strlen(bucket) + 1 + key_len + 1;
+  char *arn = malloc(cap);
+  if (!arn)
+    return NULL;
+  int n = snprintf(arn, cap, "arn:aws:s3:::%s", bucket);
+  if (key) {
+    arn[n++] = '/';
+    memcpy(arn + n, key, key_len);
+    arn[n + key_len] = '\0';
+  }
+  return arn;
+}
+
+static const char *decide(struct s3_request *r, const char *action,
+                          const char *resource,
+                          const struct access_context *ctx) {
+  if (!resource)
+    return "InternalError";
+  enum policy_decision d =
+      access_authorize(&r->c->iam, &r->principal, action, resource, ctx);
+  return d == POLICY_ALLOW ? NULL : "AccessDenied";
+}
+
+/* CopyObject and UploadPartCopy also read their source: s3:GetObject on
+ * it. x-amz-copy-source is "[/]bucket/key[?versionId=...]", encoded. */
+static const char *authorize_copy_source(struct s3_request *r,
+                                         const struct access_context *ctx) {
+  const char *src = s3_header(r, "x-amz-copy-source");
+  if (!src)
+    return NULL;
+  if (*src == '/')
+    src++;
+  size_t n = strcspn(src, "?");
+  char *decoded = s3_uri_decode(src, n, 0, 1);
+  const char *slash = decoded ? strchr(decoded, '/') : NULL;
+  if (!slash || slash == decoded || !slash[1]) {
+    free(decoded);
+    return "InvalidArgument";
+  }
+  char *arn = resource_arn("", decoded, strlen(decoded));
+  const char *error = decide(r, "s3:GetObject", arn, ctx);
+  free(arn);
+  free(decoded);
+  return error;
+}
+
+const char *s3_authorize(struct s3_request *r) {
+  if (r->principal.root)
+    return NULL; /* root may do everything: skip building the context */
+  enum s3_operation op = r->operation;
+  const char *action = s3_op_action(op);
+  struct access_context ctx;
+  access_context_init(&ctx, r->http, &r->principal, coord_now_ms());
+  access_context_add(&ctx, "s3:x-amz-acl", s3_header(r, "x-amz-acl"));
+  access_context_add(&ctx, "s3:signatureversion", "AWS4-HMAC-SHA256");
+  if (strcmp(action, "s3:ListBucket") == 0 ||
+      strcmp(action, "s3:ListBucketVersions") == 0 ||
+      strcmp(action, "s3:ListBucketMultipartUploads") == 0) {
+    access_context_add(&ctx, "s3:prefix", s3_query(r, "prefix"));
+    access_context_add(&ctx, "s3:delimiter", s3_query(r, "delimiter"));
+    access_context_add(&ctx, "s3:max-keys", s3_query(r, "max-keys"));
+  }
+  /* ListBuckets has no resource of its own: "arn:aws:s3:::*" is matched
+   * by policies on "*" or on every bucket, not by single-bucket ones. */
+  char *arn = !r->bucket[0] ? strdup("arn:aws:s3:::*")
+              : r->key      ? resource_arn(r->bucket, r->key, r->route.key_len)
+              : op == S3_OP_DELETE_OBJECTS ? resource_arn(r->bucket, "*", 1)
+                                           : resource_arn(r->bucket, NULL, 0);
+  const char *error = decide(r, action, arn, &ctx);
+  free(arn);
+  if (!error && (op == S3_OP_COPY_OBJECT || op == S3_OP_UPLOAD_PART_COPY))
+    error = authorize_copy_source(r, &ctx);
+  return error;
 }

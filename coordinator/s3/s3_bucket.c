@@ -6,14 +6,12 @@
 #include "meta.h"
 #include "layout.h"
 #include "s3_ops.h"
-#include "s3_xml_parse.h"
+#include "xml_parse.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-
-#define CREATE_BUCKET_BODY_MAX (64u << 10)
 
 int s3_bucket_name_valid(const char *name) {
   size_t n = strlen(name);
@@ -78,22 +76,6 @@ void s3_list_buckets(struct s3_request *r) {
 
 /* ---- CreateBucket ------------------------------------------------------- */
 
-struct location_doc {
-  char location[64];
-  int too_long;
-};
-
-static int location_cb(const char *path, const char *text, void *arg) {
-  struct location_doc *d = arg;
-  if (strcmp(path, "CreateBucketConfiguration/LocationConstraint") == 0) {
-    if (strlen(text) >= sizeof d->location)
-      d->too_long = 1;
-    else
-      strcpy(d->location, text);
-  }
-  return 0;
-}
-
 /* The bucket's layout: x-cairn-layout, else the cluster default; a layout
  * the nodes that are up now cannot place is refused (answered here). */
 static int s3_layout_from_request(struct s3_request *r,
@@ -122,11 +104,14 @@ static int s3_layout_from_request(struct s3_request *r,
 }
 
 static void create_bucket_body_done(struct s3_request *r) {
-  struct location_doc doc = {0};
-  if (r->collected_len > 0 &&
-      (s3_xml_parse(r->collected, r->collected_len, location_cb, &doc) != 0 ||
-       doc.too_long)) {
-    s3_send_error(r, "MalformedXML", NULL);
+  struct s3_create_bucket_config doc = {0};
+  enum s3_error_code e =
+      r->collected_len == 0 /* no body: the default location */
+          ? S3_OK
+          : xml_parse_document(&xml_doc_create_bucket, &doc, r->collected,
+                               r->collected_len);
+  if (e != S3_OK) {
+    s3_send_error(r, s3_error_name(e), NULL);
     return;
   }
   const char *region = r->c->config.region;
@@ -141,7 +126,8 @@ static void create_bucket_body_done(struct s3_request *r) {
   snprintf(b.name, sizeof b.name, "%s", r->bucket);
   b.created_ms = coord_now_ms();
   memcpy(b.owner, r->access_key, sizeof b.owner - 1); /* both 128 max */
-  snprintf(b.location, sizeof b.location, "%s", doc.location);
+  snprintf(b.location, sizeof b.location, "%.*s", (int)sizeof b.location - 1,
+           doc.location); /* equals the region, or is empty */
   if (s3_layout_from_request(r, &b.default_layout) != 0)
     return;
   int rc = meta_bucket_create(r->c->meta, &b);
@@ -160,7 +146,7 @@ static void create_bucket_body_done(struct s3_request *r) {
 }
 
 void s3_create_bucket(struct s3_request *r) {
-  s3_collect_body(r, CREATE_BUCKET_BODY_MAX, "MalformedXML",
+  s3_collect_body(r, S3_XML_CREATE_BUCKET_MAX_BYTES, "MaxMessageLengthExceeded",
                   create_bucket_body_done);
 }
 

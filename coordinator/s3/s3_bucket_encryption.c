@@ -13,50 +13,17 @@
 #include "error.h"
 #include "meta.h"
 #include "s3_ops.h"
-#include "s3_xml_parse.h"
+#include "xml_parse.h"
 
 #include <string.h>
 #include <strings.h>
 
-#define ENCRYPTION_BODY_MAX (16u << 10)
-
-struct sse_doc {
-  char algorithm[32];
-  int has_kms_key, bucket_key, bad, rules;
-};
-
-static int sse_cb(const char *path, const char *text, void *arg) {
-  struct sse_doc *d = arg;
-  static const char rule[] = "ServerSideEncryptionConfiguration/Rule";
-  if (strcmp(path, rule) == 0) {
-    d->rules++;
-  } else if (strcmp(path, "ServerSideEncryptionConfiguration/Rule/"
-                          "ApplyServerSideEncryptionByDefault/"
-                          "SSEAlgorithm") == 0) {
-    if (strlen(text) >= sizeof d->algorithm)
-      d->bad = 1;
-    else
-      strcpy(d->algorithm, text);
-  } else if (strcmp(path, "ServerSideEncryptionConfiguration/Rule/"
-                          "ApplyServerSideEncryptionByDefault/"
-                          "KMSMasterKeyID") == 0) {
-    d->has_kms_key = 1;
-  } else if (strcmp(path, "ServerSideEncryptionConfiguration/Rule/"
-                          "BucketKeyEnabled") == 0) {
-    if (strcasecmp(text, "true") == 0)
-      d->bucket_key = 1;
-    else if (strcasecmp(text, "false") != 0)
-      d->bad = 1;
-  }
-  return 0;
-}
-
 static void put_body_done(struct s3_request *r) {
-  struct sse_doc d;
-  memset(&d, 0, sizeof d);
-  if (s3_xml_parse(r->collected, r->collected_len, sse_cb, &d) != 0 || d.bad ||
-      d.rules != 1 || !d.algorithm[0]) {
-    s3_send_error(r, "MalformedXML", NULL);
+  struct s3_bucket_encryption_config d = {0};
+  enum s3_error_code e = xml_parse_document(&xml_doc_bucket_encryption, &d,
+                                            r->collected, r->collected_len);
+  if (e != S3_OK) {
+    s3_send_error(r, s3_error_name(e), NULL);
     return;
   }
   if (strncmp(d.algorithm, "aws:kms", 7) == 0) {
@@ -87,7 +54,8 @@ void s3_put_bucket_encryption(struct s3_request *r) {
   struct meta_bucket b;
   if (s3_bucket_find(r, &b) != 0)
     return;
-  s3_collect_body(r, ENCRYPTION_BODY_MAX, "MalformedXML", put_body_done);
+  s3_collect_body(r, S3_XML_ENCRYPTION_MAX_BYTES, "MaxMessageLengthExceeded",
+                  put_body_done);
 }
 
 void s3_get_bucket_encryption(struct s3_request *r) {

@@ -1,10 +1,10 @@
 /*
  * s3_dispatch.c - from an HTTP request to an S3 operation.
  *
- *   head --parse target--> route --authenticate--> find op --> handler
- *     |         |                 |                  |
- *     |   InvalidURI,        AccessDenied,     NotImplemented,
- *     |   InvalidBucketName  SignatureDoes...  MethodNotAllowed
+ *   head --route (S3_OP_MAP)--> authenticate --> handler for the op
+ *     |         |                      |
+ *     |   InvalidURI,             AccessDenied,     then NotImplemented,
+ *     |   InvalidBucketName       SignatureDoes...  MethodNotAllowed
  *     v
  *   body bytes --s3_body (hash, aws-chunked)--> op sink --end--> answer
  *
@@ -34,12 +34,8 @@ static void request_free(struct s3_request *r) {
   if (r->op && r->op_free)
     r->op_free(r->op);
   s3_body_free(r->body);
-  for (size_t i = 0; i < r->query_count; i++) {
-    free(r->query[i].name);
-    free(r->query[i].value);
-  }
+  s3_route_release(&r->route);
   free(r->auth_stream);
-  free(r->key);
   free(r->path);
   free(r->collected);
   free(r);
@@ -53,72 +49,39 @@ void s3_request_end(struct s3_request *r) {
   request_free(r);
 }
 
-/* Splits the request target into bucket, key and query (path style, or
- * virtual-hosted when the Host is BUCKET.<domain>). */
-static const char *parse_target(struct s3_request *r) {
+/* Routes the request (s3_route.c): operation, bucket, key, parameters.
+ * Returns the S3 error to answer, or S3_OK. */
+static enum s3_error_code route_request(struct s3_request *r) {
   const char *target = http_request_target(r->http);
-  const char *q = strchr(target, '?');
-  size_t path_len = q ? (size_t)(q - target) : strlen(target);
-  if (path_len == 0 || target[0] != '/')
-    return "InvalidURI";
-  r->path = s3_uri_decode(target, path_len, 0, 1);
-  if (!r->path)
-    return "InvalidURI";
+  unsigned flags = http_request_header(r->http, "x-amz-copy-source")
+                       ? S3_ROUTE_COPY_SOURCE
+                       : 0;
+  if (s3_route_parse(&r->route, r->method, target, strlen(target),
+                     http_request_header(r->http, "host"), r->c->config.domain,
+                     flags) != 0)
+    return S3_ERR_InternalError;
+  const struct s3_route *rt = &r->route;
+  if (rt->bucket)
+    snprintf(r->bucket, sizeof r->bucket, "%s", rt->bucket);
+  r->key = rt->key;
+  size_t n = 2 + strlen(r->bucket) + (r->key ? rt->key_len + 1 : 0);
+  if ((r->path = malloc(n)) == NULL)
+    return S3_ERR_InternalError;
+  snprintf(r->path, n, "/%s%s%s", r->bucket, r->key ? "/" : "",
+           r->key ? r->key : "");
+  /* Versions come with the versioning API: until then only the null
+   * version (every object's) can be named. */
+  const char *version = s3_route_param(rt, "versionId");
+  if (rt->error == S3_OK && version && strcmp(version, "null") != 0)
+    return S3_ERR_NotImplemented;
+  return rt->error;
+}
 
-  const char *rest = r->path + 1; /* after the leading '/' */
-  const char *domain = r->c->config.domain;
-  const char *host = http_request_header(r->http, "host");
-  int virtual_hosted = 0;
-  if (domain && *domain && host) {
-    size_t host_len = strcspn(host, ":"), dlen = strlen(domain);
-    if (host_len > dlen + 1 && host[host_len - dlen - 1] == '.' &&
-        strncasecmp(host + host_len - dlen, domain, dlen) == 0) {
-      size_t blen = host_len - dlen - 1;
-      if (blen > S3_BUCKET_MAX)
-        return "InvalidBucketName";
-      memcpy(r->bucket, host, blen);
-      r->bucket[blen] = '\0';
-      virtual_hosted = 1;
-      if (*rest)
-        r->key = strdup(rest);
-    }
-  }
-  if (!virtual_hosted && *rest) {
-    const char *slash = strchr(rest, '/');
-    size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (blen > S3_BUCKET_MAX)
-      return "InvalidBucketName";
-    memcpy(r->bucket, rest, blen);
-    r->bucket[blen] = '\0';
-    if (slash && slash[1])
-      r->key = strdup(slash + 1);
-  }
-  if (r->key && strlen(r->key) > S3_KEY_MAX)
-    return "KeyTooLongError";
-  if (r->bucket[0] && !s3_bucket_name_valid(r->bucket))
-    return "InvalidBucketName";
-
-  for (const char *p = q ? q + 1 : NULL; p && *p;) {
-    const char *amp = strchr(p, '&');
-    size_t len = amp ? (size_t)(amp - p) : strlen(p);
-    if (len > 0) {
-      if (r->query_count == S3_MAX_QUERY)
-        return "InvalidArgument";
-      const char *eq = memchr(p, '=', len);
-      size_t nlen = eq ? (size_t)(eq - p) : len;
-      struct s3_query_param *qp = &r->query[r->query_count];
-      qp->name = s3_uri_decode(p, nlen, 1, 1);
-      qp->value = eq ? s3_uri_decode(eq + 1, len - nlen - 1, 1, 1) : strdup("");
-      if (!qp->name || !qp->value) {
-        free(qp->name);
-        free(qp->value);
-        return "InvalidURI";
-      }
-      r->query_count++;
-    }
-    p = amp ? amp + 1 : NULL;
-  }
-  return NULL;
+/* Errors that depend on who asks are answered only after authentication:
+ * an anonymous prober learns nothing but AccessDenied. */
+static int answer_before_auth(enum s3_error_code e) {
+  return e != S3_OK && e != S3_ERR_NotImplemented &&
+         e != S3_ERR_MethodNotAllowed;
 }
 
 void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
@@ -132,42 +95,49 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
   r->method = http_request_method(req);
   http_request_set_data(req, r);
 
-  const char *error = parse_target(r);
-  if (error) {
-    s3_send_error(r, error, NULL);
+  enum s3_error_code route_error = route_request(r);
+  if (answer_before_auth(route_error)) {
+    s3_send_error(r, s3_error_name(route_error), NULL);
     return;
   }
   /* Nothing touches data before the caller is proven. */
-  const char *message = NULL;
+  const char *error = NULL, *message = NULL;
   if ((error = s3_authenticate(r, &message)) != NULL) {
     s3_send_error(r, error, message);
     return;
   }
-  int not_implemented = 0;
-  const struct s3_op *op = s3_op_find(r, &not_implemented);
-  if (!op) {
-    s3_send_error(r, not_implemented ? "NotImplemented" : "MethodNotAllowed",
+  const struct s3_handler *h = s3_handler_for(r->route.op);
+  if (route_error != S3_OK || !h) {
+    s3_send_error(r,
+                  s3_error_name(route_error != S3_OK ? route_error
+                                                     : S3_ERR_NotImplemented),
                   NULL);
     return;
   }
+  r->operation = r->route.op;
+  if ((error = s3_authorize(r)) != NULL) {
+    s3_send_error(r, error, NULL);
+    return;
+  }
   /* SSE-C / SSE-KMS / odd SSE values are refused before any work. */
-  if (op->target == S3_OBJECT &&
+  if (r->route.target == S3_TARGET_OBJECT &&
       (error = s3_sse_check(
            r, strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0,
            &message)) != NULL) {
     s3_send_error(r, error, message);
     return;
   }
-  if (op->needs_body) {
+  if (h->needs_body) {
     r->body = s3_body_new(r, &error);
     if (error) {
       s3_send_error(r, error, NULL);
       return;
     }
   }
-  log_debug("s3", "[req=%s] %s %s/%s by %s", http_request_id(req), op->name,
-            r->bucket, r->key ? r->key : "", r->access_key);
-  op->handler(r);
+  log_debug("s3", "[req=%s] %s %s/%s by %s", http_request_id(req),
+            s3_op_name(r->operation), r->bucket, r->key ? r->key : "",
+            r->access_key);
+  h->run(r);
 }
 
 static void emit(struct s3_request *r, const char *data, size_t len) {

@@ -105,7 +105,9 @@ void s3_list_objects(struct s3_request *r) {
       max_keys = MAX_KEYS_DEFAULT;
   }
   char token_key[S3_KEY_MAX + 1];
-  if (token && decode_token(token, token_key, sizeof token_key) != 0) {
+  /* An empty token is no token (it is still echoed back). */
+  int resume = token && *token;
+  if (resume && decode_token(token, token_key, sizeof token_key) != 0) {
     s3_send_error(r, "InvalidArgument",
                   "The continuation token provided is incorrect");
     return;
@@ -141,7 +143,7 @@ void s3_list_objects(struct s3_request *r) {
   struct meta_list_params params = {
       .prefix = prefix,
       .delimiter = delimiter,
-      .start_after = token ? token_key : start_after,
+      .start_after = resume ? token_key : start_after,
       .max_keys = (uint32_t)max_keys,
   };
   struct meta_list_result res;

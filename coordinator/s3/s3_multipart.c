@@ -14,16 +14,15 @@
 #include "meta.h"
 #include "s3_ops.h"
 #include "s3_sse.h"
-#include "s3_xml_parse.h"
+#include "xml_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define MIN_PART_SIZE (5ULL << 20)   /* AWS: 5 MiB, except the last part */
-#define MAX_PARTS 10000              /* AWS: part numbers 1..10,000 */
-#define COMPLETE_BODY_MAX (4u << 20) /* 10,000 parts with their ETags */
+#define MIN_PART_SIZE (5ULL << 20) /* AWS: 5 MiB, except the last part */
+#define MAX_PARTS 10000            /* AWS: part numbers 1..10,000 */
 #define LIST_MAX 1000
 
 static int parse_number(const char *text, long min, long max, long *out) {
@@ -58,6 +57,56 @@ static int find_upload(struct s3_request *r, struct meta_upload *u) {
   return -1;
 }
 
+const char *s3_checksum_type_name(const struct meta_object *o) {
+  return o->attrs.checksum_type == META_CHECKSUM_COMPOSITE ? "COMPOSITE"
+                                                           : "FULL_OBJECT";
+}
+
+/* x-amz-checksum-algorithm and x-amz-checksum-type of a new upload, with
+ * AWS's rules: CRC64NVME is only FULL_OBJECT, SHA only COMPOSITE, and the
+ * default type is FULL_OBJECT for CRC64NVME, COMPOSITE otherwise. Answers
+ * the error itself and returns non-zero when they are not acceptable. */
+static int parse_checksum_choice(struct s3_request *r,
+                                 enum checksum_algorithm *algorithm,
+                                 uint8_t *type) {
+  const char *name = s3_header(r, "x-amz-checksum-algorithm");
+  const char *type_name = s3_header(r, "x-amz-checksum-type");
+  *algorithm = CHECKSUM_NONE;
+  *type = META_CHECKSUM_TYPE_NONE;
+  if (!name) {
+    if (!type_name)
+      return 0;
+    s3_send_error(r, "InvalidRequest",
+                  "x-amz-checksum-type requires x-amz-checksum-algorithm");
+    return -1;
+  }
+  *algorithm = checksum_parse(name);
+  if (*algorithm == CHECKSUM_NONE) {
+    s3_send_error(r, "InvalidArgument", "Unsupported checksum algorithm");
+    return -1;
+  }
+  int is_sha = *algorithm == CHECKSUM_SHA1 || *algorithm == CHECKSUM_SHA256;
+  if (!type_name)
+    *type = *algorithm == CHECKSUM_CRC64NVME ? META_CHECKSUM_FULL_OBJECT
+                                             : META_CHECKSUM_COMPOSITE;
+  else if (strcasecmp(type_name, "COMPOSITE") == 0)
+    *type = META_CHECKSUM_COMPOSITE;
+  else if (strcasecmp(type_name, "FULL_OBJECT") == 0)
+    *type = META_CHECKSUM_FULL_OBJECT;
+  else {
+    s3_send_error(r, "InvalidRequest", "Unknown x-amz-checksum-type");
+    return -1;
+  }
+  if ((is_sha && *type == META_CHECKSUM_FULL_OBJECT) ||
+      (*algorithm == CHECKSUM_CRC64NVME && *type == META_CHECKSUM_COMPOSITE)) {
+    s3_send_error(r, "InvalidRequest",
+                  "The checksum type is not supported with this checksum "
+                  "algorithm");
+    return -1;
+  }
+  return 0;
+}
+
 void s3_create_multipart_upload(struct s3_request *r) {
   struct meta_upload u;
   memset(&u, 0, sizeof u);
@@ -80,15 +129,11 @@ void s3_create_multipart_upload(struct s3_request *r) {
       user[count++] = (struct meta_header){h[i].name, h[i].value};
   u.attrs.user_meta = user;
   u.attrs.n_user_meta = (uint32_t)count;
-  const char *algorithm = s3_header(r, "x-amz-checksum-algorithm");
-  if (algorithm) {
-    enum checksum_algorithm a = checksum_parse(algorithm);
-    if (a == CHECKSUM_NONE) {
-      s3_send_error(r, "InvalidArgument", "Unsupported checksum algorithm");
-      return;
-    }
-    u.attrs.checksum_algorithm = checksum_name(a);
-  }
+  enum checksum_algorithm algorithm = CHECKSUM_NONE;
+  if (parse_checksum_choice(r, &algorithm, &u.attrs.checksum_type) != 0)
+    return;
+  if (algorithm != CHECKSUM_NONE)
+    u.attrs.checksum_algorithm = checksum_name(algorithm);
   u.attrs.layout = (struct meta_layout){META_LAYOUT_REPLICA,
                                         (uint8_t)r->c->config.replicas, 0};
   u.initiated_ms = coord_now_ms();
@@ -116,7 +161,17 @@ void s3_create_multipart_upload(struct s3_request *r) {
   s3_xml_text(&x, "Key", r->key);
   s3_xml_text(&x, "UploadId", u.upload_id);
   s3_xml_close(&x, "InitiateMultipartUploadResult");
-  s3_send_xml_sse(r, &x, 1);
+  struct http_header hdr[3] = {{"x-amz-server-side-encryption", "AES256"}};
+  size_t nh = 1;
+  if (algorithm != CHECKSUM_NONE) {
+    hdr[nh++] = (struct http_header){"x-amz-checksum-algorithm",
+                                     checksum_name(algorithm)};
+    hdr[nh++] = (struct http_header){
+        "x-amz-checksum-type", u.attrs.checksum_type == META_CHECKSUM_COMPOSITE
+                                   ? "COMPOSITE"
+                                   : "FULL_OBJECT"};
+  }
+  s3_send_xml_headers(r, &x, hdr, nh);
 }
 
 void s3_upload_part(struct s3_request *r) {
@@ -136,61 +191,38 @@ void s3_upload_part(struct s3_request *r) {
 
 /* ---- CompleteMultipartUpload --------------------------------------------- */
 
-struct complete_doc {
-  struct meta_complete_part *parts;
-  char (*etags)[META_ETAG_MAX + 3];
-  uint32_t count;
-  long number; /* of the Part being read, -1 if none */
-  int bad;
-};
-
-static int complete_cb(const char *path, const char *text, void *arg) {
-  struct complete_doc *d = arg;
-  if (strcmp(path, "CompleteMultipartUpload/Part/PartNumber") == 0) {
-    if (parse_number(text, 1, MAX_PARTS, &d->number) != 0)
-      d->bad = 1;
-  } else if (strcmp(path, "CompleteMultipartUpload/Part/ETag") == 0) {
-    if (d->count == MAX_PARTS || strlen(text) > META_ETAG_MAX + 2)
-      return d->bad = 1, 1;
-    strcpy(d->etags[d->count], text);
-  } else if (strcmp(path, "CompleteMultipartUpload/Part") == 0) {
-    if (d->number < 1 || !d->etags[d->count][0])
-      return d->bad = 1, 1;
-    d->parts[d->count].part_number = (uint32_t)d->number;
-    d->parts[d->count].etag = d->etags[d->count];
-    d->count++;
-    d->number = -1;
-  }
-  return 0;
-}
-
 static void complete_body_done(struct s3_request *r) {
-  struct complete_doc d = {0};
-  d.number = -1;
-  d.parts = calloc(MAX_PARTS, sizeof *d.parts);
-  d.etags = calloc(MAX_PARTS, sizeof *d.etags);
-  if (!d.parts || !d.etags) {
-    free(d.parts);
-    free(d.etags);
-    s3_send_error(r, "InternalError", NULL);
-    return;
-  }
-  int rc = s3_xml_parse(r->collected, r->collected_len, complete_cb, &d);
-  if (rc != 0 || d.bad || d.count == 0) {
-    s3_send_error(r, "MalformedXML", NULL);
+  struct s3_complete_upload doc = {0};
+  struct meta_complete_part *listed = NULL;
+  enum s3_error_code e = xml_parse_document(&xml_doc_complete_upload, &doc,
+                                            r->collected, r->collected_len);
+  if (e != S3_OK) {
+    s3_send_error(r, s3_error_name(e), NULL);
     goto done;
   }
-  for (uint32_t i = 1; i < d.count; i++)
-    if (d.parts[i].part_number <= d.parts[i - 1].part_number) {
-      s3_send_error(r, "InvalidPartOrder", NULL); /* checked before sizes */
-      goto done;
-    }
+  listed = calloc(doc.count, sizeof *listed);
+  if (!listed) {
+    s3_send_error(r, "InternalError", NULL);
+    goto done;
+  }
+  for (size_t i = 0; i < doc.count; i++) {
+    listed[i].part_number = doc.parts[i].part_number;
+    listed[i].etag = doc.parts[i].etag;
+    for (int a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256; a++)
+      if (doc.parts[i].checksum[a])
+        listed[i].checksum = doc.parts[i].checksum[a];
+  }
   struct meta_object obj;
   memset(&obj, 0, sizeof obj);
   uint32_t bad_part = 0;
-  rc = meta_upload_complete(r->c->meta, r->bucket, r->key,
-                            s3_query(r, "uploadId"), d.parts, d.count,
-                            MIN_PART_SIZE, coord_now_ms(), &obj, &bad_part);
+  /* The client's own value of the object's checksum, if it sent one. */
+  const char *expected = NULL;
+  for (int a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256 && !expected; a++)
+    expected = s3_header(r, checksum_header((enum checksum_algorithm)a));
+  int rc = meta_upload_complete(r->c->meta, r->bucket, r->key,
+                                s3_query(r, "uploadId"), listed,
+                                (uint32_t)doc.count, expected, MIN_PART_SIZE,
+                                coord_now_ms(), &obj, &bad_part);
   switch (rc) {
   case 0: {
     struct s3_xml x;
@@ -201,6 +233,13 @@ static void complete_body_done(struct s3_request *r) {
     s3_xml_text(&x, "Bucket", r->bucket);
     s3_xml_text(&x, "Key", r->key);
     s3_xml_textf(&x, "ETag", "\"%s\"", obj.etag);
+    if (obj.attrs.checksum_value) {
+      char element[32];
+      snprintf(element, sizeof element, "Checksum%s",
+               obj.attrs.checksum_algorithm);
+      s3_xml_text(&x, element, obj.attrs.checksum_value);
+      s3_xml_text(&x, "ChecksumType", s3_checksum_type_name(&obj));
+    }
     s3_xml_close(&x, "CompleteMultipartUploadResult");
     int encrypted = obj.attrs.sealed_key != NULL;
     meta_object_free(&obj);
@@ -211,11 +250,12 @@ static void complete_body_done(struct s3_request *r) {
   case CAIRN_EINVAL: s3_send_error(r, "InvalidPart", NULL); break;
   case CAIRN_EPROTO: s3_send_error(r, "InvalidPartOrder", NULL); break;
   case CAIRN_ERANGE: s3_send_error(r, "EntityTooSmall", NULL); break;
+  case CAIRN_ECORRUPT: s3_send_error(r, "BadDigest", NULL); break;
   default: s3_send_cairn_error(r, rc);
   }
 done:
-  free(d.parts);
-  free(d.etags);
+  free(listed);
+  s3_complete_upload_release(&doc);
 }
 
 void s3_complete_multipart_upload(struct s3_request *r) {
@@ -223,7 +263,10 @@ void s3_complete_multipart_upload(struct s3_request *r) {
   if (find_upload(r, &u) != 0)
     return;
   meta_upload_free(&u);
-  s3_collect_body(r, COMPLETE_BODY_MAX, "MalformedXML", complete_body_done);
+  if (s3_check_write_conditions(r) != 0)
+    return;
+  s3_collect_body(r, S3_XML_COMPLETE_MAX_BYTES, "MaxMessageLengthExceeded",
+                  complete_body_done);
 }
 
 void s3_abort_multipart_upload(struct s3_request *r) {
@@ -246,6 +289,7 @@ void s3_abort_multipart_upload(struct s3_request *r) {
 struct parts_page {
   struct s3_xml *x;
   uint32_t last;
+  char checksum_element[32]; /* "ChecksumCRC32", or "" */
 };
 
 static int part_cb(const struct meta_part *p, void *arg) {
@@ -257,6 +301,8 @@ static int part_cb(const struct meta_part *p, void *arg) {
   s3_xml_text(page->x, "LastModified", date);
   s3_xml_textf(page->x, "ETag", "\"%s\"", p->etag);
   s3_xml_textf(page->x, "Size", "%llu", (unsigned long long)p->size);
+  if (page->checksum_element[0] && p->checksum_value)
+    s3_xml_text(page->x, page->checksum_element, p->checksum_value);
   s3_xml_close(page->x, "Part");
   page->last = p->part_number;
   return 0;
@@ -278,7 +324,10 @@ void s3_list_parts(struct s3_request *r) {
   if (find_upload(r, &u) != 0)
     return;
   struct s3_xml x, body = {0};
-  struct parts_page page = {&body, (uint32_t)marker};
+  struct parts_page page = {&body, (uint32_t)marker, ""};
+  if (u.attrs.checksum_algorithm)
+    snprintf(page.checksum_element, sizeof page.checksum_element, "Checksum%s",
+             u.attrs.checksum_algorithm);
   bool truncated = false;
   int rc = meta_part_list(r->c->meta, u.upload_id, (uint32_t)marker,
                           (uint32_t)max, part_cb, &page, &truncated);
@@ -297,8 +346,13 @@ void s3_list_parts(struct s3_request *r) {
   s3_xml_textf(&x, "MaxParts", "%ld", max);
   s3_xml_text(&x, "IsTruncated", truncated ? "true" : "false");
   s3_xml_text(&x, "StorageClass", "STANDARD");
-  if (u.attrs.checksum_algorithm)
+  if (u.attrs.checksum_algorithm) {
     s3_xml_text(&x, "ChecksumAlgorithm", u.attrs.checksum_algorithm);
+    s3_xml_text(&x, "ChecksumType",
+                u.attrs.checksum_type == META_CHECKSUM_FULL_OBJECT
+                    ? "FULL_OBJECT"
+                    : "COMPOSITE");
+  }
   if (body.len)
     s3_xml_chars_raw(&x, body.buf, body.len);
   s3_xml_close(&x, "ListPartsResult");

@@ -26,7 +26,7 @@
 #include "s3_body.h"
 #include "s3_ops.h"
 #include "s3_sse.h"
-#include "s3_xml_parse.h"
+#include "xml_parse.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -35,11 +35,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_PUT_SIZE (5ULL << 30)  /* AWS: 5 GiB in one PUT */
-#define USER_META_MAX 2048         /* AWS: 2 KB of x-amz-meta-* */
-#define GET_WINDOW (2u << 20)      /* response bytes queued before pause */
-#define DELETE_BODY_MAX (2u << 20) /* 1000 keys of 1024 bytes, escaped */
-#define DELETE_KEYS_MAX 1000
+#define MAX_PUT_SIZE (5ULL << 30) /* AWS: 5 GiB in one PUT */
+#define USER_META_MAX 2048        /* AWS: 2 KB of x-amz-meta-* */
+#define GET_WINDOW (2u << 20)     /* response bytes queued before pause */
 
 /* ---- stored headers ------------------------------------------------------ */
 
@@ -210,6 +208,11 @@ struct put_op {
   uint8_t (*chunk_ids)[16]; /* chosen before any byte moves */
   int64_t intent_ms;        /* their write intents, cleared at commit */
   struct s3_sse_key sse;    /* the object's (or upload's) data key */
+  /* The metadata commit is in the group-commit writer: an abort then only
+   * marks the op abandoned, the commit's callback finishes it. */
+  int committing;
+  char etag[2 * MD5_LEN + 3]; /* quoted, for the response */
+  char checksum_value[CHECKSUM_B64_MAX];
 };
 
 static void put_free(void *p) {
@@ -243,6 +246,40 @@ static void put_discard_chunks(struct put_op *op) {
   int rc = meta_gc_add(op->r->c->meta, chunks, n);
   if (rc != 0)
     log_error("s3", "cannot queue %u orphan chunks: %s", n, cairn_strerror(rc));
+}
+
+/* The answer once the metadata commit is done (rc 0) or failed. */
+static void put_answer(struct put_op *op, int rc) {
+  struct s3_request *r = op->r;
+  if (rc != 0) {
+    put_discard_chunks(op);
+    if (op->abandoned)
+      s3_request_end(r);
+    else if (rc == CAIRN_ENOENT)
+      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket", NULL);
+    else
+      s3_send_cairn_error(r, rc);
+    return;
+  }
+  if (op->abandoned) { /* committed: the object stays, nobody to tell */
+    s3_request_end(r);
+    return;
+  }
+  struct http_header h[4];
+  size_t n = 0;
+  h[n++] = (struct http_header){"ETag", op->etag};
+  if (op->sse.enabled)
+    h[n++] = (struct http_header){S3_SSE_HEADER, S3_SSE_AES256};
+  if (op->algorithm != CHECKSUM_NONE)
+    h[n++] = (struct http_header){checksum_header(op->algorithm),
+                                  op->checksum_value};
+  s3_send(r, 200, h, n, NULL, NULL, 0);
+}
+
+static void put_committed(int status, void *arg) {
+  struct put_op *op = arg;
+  op->committing = 0;
+  put_answer(op, status);
 }
 
 static void put_commit(struct put_op *op) {
@@ -298,27 +335,26 @@ static void put_commit(struct put_op *op) {
     rc = meta_part_put(r->c->meta, r->bucket, r->key, op->upload_id, &part);
   } else {
     rec.intent_ms = op->intent_ms;
-    rc = meta_object_put(r->c->meta, &rec);
+    rc = 0; /* committed below, asynchronously */
   }
-  if (rc != 0) {
-    put_discard_chunks(op);
-    if (rc == CAIRN_ENOENT)
-      s3_send_error(r, op->part_number ? "NoSuchUpload" : "NoSuchBucket", NULL);
-    else
-      s3_send_cairn_error(r, rc);
-    return;
+  snprintf(op->etag, sizeof op->etag, "\"%s\"", etag);
+  memcpy(op->checksum_value, checksum_value, sizeof op->checksum_value);
+  if (rc == 0 && !op->part_number) {
+    /* Group commit: the writer thread syncs many PUTs' batches at once and
+     * the loop serves other requests meanwhile. */
+    struct meta_batch *b = meta_batch_new();
+    rc = b ? meta_batch_object_put(b, &rec) : CAIRN_ENOMEM;
+    if (rc != 0) {
+      meta_batch_free(b);
+    } else {
+      op->committing = 1;
+      rc = meta_write_async(r->c->meta, b, put_committed, op);
+      if (rc == 0)
+        return;
+      op->committing = 0;
+    }
   }
-  char quoted[2 * MD5_LEN + 3];
-  snprintf(quoted, sizeof quoted, "\"%s\"", etag);
-  struct http_header h[4];
-  size_t n = 0;
-  h[n++] = (struct http_header){"ETag", quoted};
-  if (op->sse.enabled)
-    h[n++] = (struct http_header){S3_SSE_HEADER, S3_SSE_AES256};
-  if (op->algorithm != CHECKSUM_NONE)
-    h[n++] =
-        (struct http_header){checksum_header(op->algorithm), checksum_value};
-  s3_send(r, 200, h, n, NULL, NULL, 0);
+  put_answer(op, rc);
 }
 
 /* Runs when both the body and the writer are finished. */
@@ -383,6 +419,11 @@ static void put_end(struct s3_request *r) {
 
 static void put_abort(struct s3_request *r, const char *code) {
   struct put_op *op = r->op;
+  if (op->committing) { /* the commit's callback answers, or ends r */
+    if (!code)
+      op->abandoned = 1;
+    return;
+  }
   if (code)
     op->error = code;
   else
@@ -450,6 +491,21 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     else if (declared)
       op->algorithm = checksum_parse(declared);
   }
+  /* A part of an upload created with a checksum algorithm carries that
+   * checksum (the completion combines them): computed here when the
+   * client sent none, refused when it names another algorithm. */
+  enum checksum_algorithm want =
+      upload ? checksum_parse(upload->attrs.checksum_algorithm) : CHECKSUM_NONE;
+  if (want != CHECKSUM_NONE) {
+    if (op->algorithm == CHECKSUM_NONE)
+      op->algorithm = want;
+    else if (op->algorithm != want) {
+      s3_send_error(r, "InvalidRequest",
+                    "The checksum algorithm of the part differs from the "
+                    "one the multipart upload was created with");
+      return;
+    }
+  }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
   if (!op->md5 || (op->algorithm != CHECKSUM_NONE &&
                    checksum_init(&op->sum, op->algorithm) != 0)) {
@@ -480,39 +536,42 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
   r->sink.abort = put_abort;
 }
 
-void s3_put_object(struct s3_request *r) {
-  struct meta_bucket bucket;
-  int rc;
-  if (s3_bucket_find(r, &bucket) != 0)
-    return;
-  /* Conditional writes (If-None-Match: *, If-Match: etag), checked before
-   * any byte moves. */
+int s3_check_write_conditions(struct s3_request *r) {
   const char *if_match = s3_header(r, "if-match");
   const char *if_none = s3_header(r, "if-none-match");
-  if (if_match || if_none) {
-    struct meta_object cur;
-    memset(&cur, 0, sizeof cur);
-    rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &cur);
-    int exists = rc == 0;
-    int ok = 1;
-    if (rc == 0 || rc == CAIRN_ENOENT) {
-      if (if_none)
-        ok = !(exists && (strcmp(if_none, "*") == 0 ||
-                          s3_check_conditions(r, &cur, "") == 304));
-      if (ok && if_match)
-        ok = exists && s3_check_conditions(r, &cur, "") != 412;
-    }
-    meta_object_free(&cur);
-    if (rc != 0 && rc != CAIRN_ENOENT) {
-      s3_send_cairn_error(r, rc);
-      return;
-    }
-    if (!ok) {
-      s3_send_error(r, if_match && !exists ? "NoSuchKey" : "PreconditionFailed",
-                    NULL);
-      return;
-    }
+  if (!if_match && !if_none)
+    return 0;
+  struct meta_object cur;
+  memset(&cur, 0, sizeof cur);
+  int rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &cur);
+  int exists = rc == 0;
+  int ok = 1;
+  if (rc == 0 || rc == CAIRN_ENOENT) {
+    if (if_none)
+      ok = !(exists && (strcmp(if_none, "*") == 0 ||
+                        s3_check_conditions(r, &cur, "") == 304));
+    if (ok && if_match)
+      ok = exists && s3_check_conditions(r, &cur, "") != 412;
   }
+  meta_object_free(&cur);
+  if (rc != 0 && rc != CAIRN_ENOENT) {
+    s3_send_cairn_error(r, rc);
+    return -1;
+  }
+  if (!ok) {
+    s3_send_error(r, if_match && !exists ? "NoSuchKey" : "PreconditionFailed",
+                  NULL);
+    return -1;
+  }
+  return 0;
+}
+
+void s3_put_object(struct s3_request *r) {
+  struct meta_bucket bucket;
+  if (s3_bucket_find(r, &bucket) != 0)
+    return;
+  if (s3_check_write_conditions(r) != 0)
+    return;
   s3_put_stream(r, 0, NULL, NULL);
 }
 
@@ -768,6 +827,7 @@ void s3_get_object(struct s3_request *r) {
   int ranged;
   char parts_count[16];
   const char *part_text = s3_query(r, "partNumber");
+  const struct meta_part_boundary *part_b = NULL;
   if (part_text) {
     /* GET ?partNumber=N: the bytes of part N (1 for a simple object). */
     char *end;
@@ -782,9 +842,9 @@ void s3_get_object(struct s3_request *r) {
       return;
     }
     if (o->n_parts) {
-      const struct meta_part_boundary *b = &o->parts[part - 1];
-      from = b->offset;
-      to = b->size ? b->offset + b->size - 1 : b->offset;
+      part_b = &o->parts[part - 1];
+      from = part_b->offset;
+      to = part_b->size ? part_b->offset + part_b->size - 1 : part_b->offset;
     }
     snprintf(parts_count, sizeof parts_count, "%u", count);
     h[n++] = (struct http_header){"x-amz-mp-parts-count", parts_count};
@@ -827,12 +887,19 @@ void s3_get_object(struct s3_request *r) {
   for (uint32_t i = 0; i < o->attrs.n_user_meta && n < 36; i++)
     h[n++] = (struct http_header){o->attrs.user_meta[i].name,
                                   o->attrs.user_meta[i].value};
+  /* x-amz-checksum-mode: the checksum of what is returned, when it is a
+   * whole object or a whole part. */
   const char *mode = s3_header(r, "x-amz-checksum-mode");
-  if (mode && strcasecmp(mode, "ENABLED") == 0 && !ranged &&
-      o->attrs.checksum_value && o->attrs.checksum_algorithm)
+  const char *checksum = !part_b && !ranged ? o->attrs.checksum_value
+                         : part_b && part_b->checksum[0] ? part_b->checksum
+                                                         : NULL;
+  if (mode && strcasecmp(mode, "ENABLED") == 0 && checksum &&
+      o->attrs.checksum_algorithm) {
     h[n++] = (struct http_header){
-        checksum_header(checksum_parse(o->attrs.checksum_algorithm)),
-        o->attrs.checksum_value};
+        checksum_header(checksum_parse(o->attrs.checksum_algorithm)), checksum};
+    h[n++] =
+        (struct http_header){"x-amz-checksum-type", s3_checksum_type_name(o)};
+  }
 
   if (s3_start_response(r, ranged ? 206 : 200, h, n, (int64_t)length_bytes) !=
       0) {
@@ -883,33 +950,6 @@ void s3_delete_object(struct s3_request *r) {
   s3_send(r, 204, NULL, 0, NULL, NULL, 0);
 }
 
-struct delete_doc {
-  char *keys[DELETE_KEYS_MAX];
-  size_t count;
-  int quiet, too_many, bad;
-};
-
-static int delete_cb(const char *path, const char *text, void *arg) {
-  struct delete_doc *d = arg;
-  if (strcmp(path, "Delete/Object/Key") == 0) {
-    if (d->count == DELETE_KEYS_MAX) {
-      d->too_many = 1;
-      return 1;
-    }
-    if (!*text || strlen(text) > S3_KEY_MAX) {
-      d->bad = 1;
-      return 1;
-    }
-    d->keys[d->count] = strdup(text);
-    if (!d->keys[d->count])
-      return 1;
-    d->count++;
-  } else if (strcmp(path, "Delete/Quiet") == 0) {
-    d->quiet = strcasecmp(text, "true") == 0;
-  }
-  return 0;
-}
-
 static void delete_objects_body_done(struct s3_request *r) {
   const char *md5 = s3_header(r, "content-md5");
   if (md5) {
@@ -924,31 +964,32 @@ static void delete_objects_body_done(struct s3_request *r) {
       return;
     }
   }
-  struct delete_doc *d = calloc(1, sizeof *d);
-  if (!d) {
-    s3_send_error(r, "InternalError", NULL);
-    return;
-  }
-  int rc = s3_xml_parse(r->collected, r->collected_len, delete_cb, d);
+  struct s3_delete_objects doc = {0};
+  enum s3_error_code e = xml_parse_document(&xml_doc_delete_objects, &doc,
+                                            r->collected, r->collected_len);
+  for (size_t i = 0; e == S3_OK && i < doc.count; i++)
+    if (doc.entries[i].key_len == 0)
+      e = S3_ERR_MalformedXML; /* an object needs a name */
   struct meta_bucket b;
-  if (rc != 0 || d->too_many || d->bad || d->count == 0) {
-    s3_send_error(r, "MalformedXML", NULL);
+  if (e != S3_OK) {
+    s3_send_error(r, s3_error_name(e), NULL);
   } else if (meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT) {
     s3_send_error(r, "NoSuchBucket", NULL);
   } else {
     struct s3_xml x;
     s3_xml_init(&x, "DeleteResult");
-    for (size_t i = 0; i < d->count; i++) {
-      int err = meta_object_delete(r->c->meta, r->bucket, d->keys[i]);
+    for (size_t i = 0; i < doc.count; i++) {
+      const char *key = doc.entries[i].key;
+      int err = meta_object_delete(r->c->meta, r->bucket, key);
       if (err == 0 || err == CAIRN_ENOENT) {
-        if (!d->quiet) {
+        if (!doc.quiet) {
           s3_xml_open(&x, "Deleted");
-          s3_xml_text(&x, "Key", d->keys[i]);
+          s3_xml_text(&x, "Key", key);
           s3_xml_close(&x, "Deleted");
         }
       } else {
         s3_xml_open(&x, "Error");
-        s3_xml_text(&x, "Key", d->keys[i]);
+        s3_xml_text(&x, "Key", key);
         s3_xml_text(&x, "Code",
                     err == CAIRN_EINVAL ? "InvalidArgument" : "InternalError");
         s3_xml_text(&x, "Message", cairn_strerror(err));
@@ -958,11 +999,10 @@ static void delete_objects_body_done(struct s3_request *r) {
     s3_xml_close(&x, "DeleteResult");
     s3_send_xml(r, &x);
   }
-  for (size_t i = 0; i < d->count; i++)
-    free(d->keys[i]);
-  free(d);
+  s3_delete_objects_release(&doc);
 }
 
 void s3_delete_objects(struct s3_request *r) {
-  s3_collect_body(r, DELETE_BODY_MAX, "MalformedXML", delete_objects_body_done);
+  s3_collect_body(r, S3_XML_DELETE_MAX_BYTES, "MaxMessageLengthExceeded",
+                  delete_objects_body_done);
 }

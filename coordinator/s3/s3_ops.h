@@ -1,32 +1,24 @@
 /*
- * s3_ops.h - the S3 operations Cairn serves, one row each: how a request is
- * recognised (method, bucket/key presence, sub-resource), the AWS action
- * name (for policies later) and the handler. The dispatcher and the route
- * table test walk this one table.
+ * s3_ops.h - the handlers of the S3 operations Cairn serves. Which request
+ * is which operation, and its IAM action, is decided by the one operation
+ * table, S3_OP_MAP in s3_route.h; this file only says, for each operation
+ * that table marks implemented, which function runs it and whether it
+ * reads the request body.
  */
 #ifndef CAIRN_S3_OPS_H
 #define CAIRN_S3_OPS_H
 
 #include "s3_request.h"
+#include "s3_route.h"
 
-enum s3_target { S3_SERVICE, S3_BUCKET, S3_OBJECT };
-
-struct s3_op {
-  const char *name;   /* AWS operation name, "PutObject" */
-  const char *action; /* IAM action, "s3:PutObject" */
-  const char *method;
-  enum s3_target target;
-  const char *subresource; /* query parameter that selects it, or NULL */
-  int needs_body;          /* the handler reads the body */
-  void (*handler)(struct s3_request *r);
+struct s3_handler {
+  void (*run)(struct s3_request *r);
+  int needs_body; /* the dispatcher sets up body decoding and checks */
 };
 
-/* The row for r, or NULL. *not_implemented is set when r names a known
- * sub-resource that Cairn does not serve yet (answer NotImplemented). */
-const struct s3_op *s3_op_find(const struct s3_request *r,
-                               int *not_implemented);
-/* The whole table, for tests. */
-const struct s3_op *s3_op_table(size_t *count);
+/* The handler of op, or NULL when Cairn does not implement it. Every
+ * operation S3_OP_MAP marks implemented has one (a unit test walks it). */
+const struct s3_handler *s3_handler_for(enum s3_operation op);
 
 /* Handlers (s3_bucket.c, s3_object.c, s3_list.c, s3_multipart.c). */
 void s3_list_buckets(struct s3_request *r);
@@ -37,6 +29,7 @@ void s3_get_bucket_location(struct s3_request *r);
 void s3_list_objects(struct s3_request *r);
 void s3_put_object(struct s3_request *r);
 void s3_get_object(struct s3_request *r);
+void s3_get_object_attributes(struct s3_request *r);
 void s3_delete_object(struct s3_request *r);
 void s3_delete_objects(struct s3_request *r);
 void s3_create_multipart_upload(struct s3_request *r);
@@ -51,10 +44,13 @@ void s3_delete_bucket_encryption(struct s3_request *r);
 
 /* Streams the body to the nodes as an object (under a fresh data key), or
  * as part `part_number` (> 0) of upload_id, whose record `upload` gives the
- * data key (s3_object.c). */
+ * data key and the checksum algorithm every part carries (s3_object.c). */
 struct meta_upload;
 void s3_put_stream(struct s3_request *r, uint32_t part_number,
                    const char *upload_id, const struct meta_upload *upload);
+/* If-Match / If-None-Match on a write (PutObject, CompleteMultipartUpload)
+ * against the current object: 0 to go on, else the error was answered. */
+int s3_check_write_conditions(struct s3_request *r);
 
 void s3_copy_object(struct s3_request *r);
 void s3_upload_part_copy(struct s3_request *r);
@@ -86,6 +82,9 @@ int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
  * answers NoSuchBucket (or the error) itself and returns non-zero. */
 struct meta_bucket;
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b);
+
+/* "COMPOSITE" or "FULL_OBJECT": how o's checksum was computed. */
+const char *s3_checksum_type_name(const struct meta_object *o);
 
 /* Storage nodes up now (for layouts that need one node per fragment). */
 size_t s3_nodes_up(struct s3_request *r);

@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iam.h"
+#include "s3_route.h"
+
 struct coordinator;
 struct http_request;
 struct http_header;
@@ -24,7 +27,6 @@ struct sigv4_stream;
 
 #define S3_BUCKET_MAX 63
 #define S3_KEY_MAX 1024
-#define S3_MAX_QUERY 64
 
 struct s3_sink {
   /* Plain body bytes, valid during the call. */
@@ -38,20 +40,17 @@ struct s3_sink {
   void (*abort)(struct s3_request *r, const char *error_code);
 };
 
-struct s3_query_param {
-  char *name, *value; /* decoded */
-};
-
 struct s3_request {
   struct coordinator *c;
   struct http_request *http;
   const char *method;
-  char bucket[S3_BUCKET_MAX + 1]; /* "" for service-level requests */
-  char *key;                      /* decoded; NULL for bucket requests */
-  char *path;                     /* decoded path, for Resource */
-  struct s3_query_param query[S3_MAX_QUERY];
-  size_t query_count;
+  struct s3_route route;            /* operation, bucket, key, parameters */
+  enum s3_operation operation;      /* = route.op, once routing succeeded */
+  char bucket[S3_BUCKET_MAX + 1];   /* "" for service-level requests */
+  const char *key;                  /* decoded (in route); NULL for buckets */
+  char *path;                       /* "/bucket/key" decoded, for Resource */
   char access_key[129];             /* who signed it */
+  struct iam_principal principal;   /* root or an IAM user */
   struct s3_body *body;             /* aws-chunked / payload hash checks */
   int client_gone;                  /* on_abort came: no answer possible */
   struct sigv4_stream *auth_stream; /* chunk-signature state, or NULL */
@@ -117,6 +116,9 @@ void s3_xml_textf(struct s3_xml *x, const char *name, const char *fmt, ...)
 void s3_xml_release(struct s3_xml *x);
 /* Sends x as a 200 application/xml response and releases it. */
 void s3_send_xml(struct s3_request *r, struct s3_xml *x);
+/* The same with extra response headers. */
+void s3_send_xml_headers(struct s3_request *r, struct s3_xml *x,
+                         const struct http_header *h, size_t n);
 /* The same, with x-amz-server-side-encryption: AES256 when encrypted. */
 void s3_send_xml_sse(struct s3_request *r, struct s3_xml *x, int encrypted);
 

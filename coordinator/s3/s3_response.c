@@ -238,26 +238,27 @@ void s3_send_cairn_error(struct s3_request *r, int err) {
   }
 }
 
-void s3_send_xml_sse(struct s3_request *r, struct s3_xml *x, int encrypted) {
-  static const struct http_header sse = {"x-amz-server-side-encryption",
-                                         "AES256"};
+void s3_send_xml_headers(struct s3_request *r, struct s3_xml *x,
+                         const struct http_header *h, size_t n) {
   if (x->failed)
     s3_send_error(r, "InternalError", NULL);
   else
-    s3_send(r, 200, encrypted ? &sse : NULL, encrypted ? 1 : 0,
-            "application/xml", x->buf, x->len);
+    s3_send(r, 200, h, n, "application/xml", x->buf, x->len);
   s3_xml_release(x);
 }
 
 void s3_send_xml(struct s3_request *r, struct s3_xml *x) {
-  s3_send_xml_sse(r, x, 0);
+  s3_send_xml_headers(r, x, NULL, 0);
+}
+
+void s3_send_xml_sse(struct s3_request *r, struct s3_xml *x, int encrypted) {
+  static const struct http_header sse = {"x-amz-server-side-encryption",
+                                         "AES256"};
+  s3_send_xml_headers(r, x, encrypted ? &sse : NULL, encrypted ? 1 : 0);
 }
 
 const char *s3_query(const struct s3_request *r, const char *name) {
-  for (size_t i = 0; i < r->query_count; i++)
-    if (strcmp(r->query[i].name, name) == 0)
-      return r->query[i].value;
-  return NULL;
+  return s3_route_param(&r->route, name);
 }
 
 int s3_has_query(const struct s3_request *r, const char *name) {

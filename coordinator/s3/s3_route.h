@@ -225,7 +225,7 @@
   XX(PUT_OBJECT_LEGAL_HOLD, "PutObjectLegalHold", "s3:PutObjectLegalHold",     \
      "PUT", OBJECT, "legal-hold", 0, 0)                                        \
   XX(GET_OBJECT_ATTRIBUTES, "GetObjectAttributes", "s3:GetObjectAttributes",   \
-     "GET", OBJECT, "attributes", 0, 0)                                        \
+     "GET", OBJECT, "attributes", 0, 1)                                        \
   XX(RESTORE_OBJECT, "RestoreObject", "s3:RestoreObject", "POST", OBJECT,      \
      "restore", 0, 0)                                                          \
   XX(SELECT_OBJECT_CONTENT, "SelectObjectContent", "s3:GetObject", "POST",     \

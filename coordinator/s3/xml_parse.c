@@ -300,6 +300,50 @@ const struct xml_doc_type xml_doc_create_bucket = {
     .on_end = create_bucket_end,
 };
 
+/* ---- documents: ServerSideEncryptionConfiguration -------------------------
+ */
+
+#define SSE_RULE "ServerSideEncryptionConfiguration/Rule"
+#define SSE_DEFAULT SSE_RULE "/ApplyServerSideEncryptionByDefault"
+
+static enum s3_error_code encryption_end(void *result, const char *path,
+                                         const char *text, size_t len) {
+  struct s3_bucket_encryption_config *c = result;
+  trim(&text, &len);
+  if (strcmp(path, SSE_RULE) == 0) {
+    c->rules++;
+  } else if (strcmp(path, SSE_DEFAULT "/SSEAlgorithm") == 0) {
+    if (len >= sizeof c->algorithm)
+      return S3_ERR_MalformedXML;
+    memcpy(c->algorithm, text, len);
+    c->algorithm[len] = '\0';
+  } else if (strcmp(path, SSE_DEFAULT "/KMSMasterKeyID") == 0) {
+    c->has_kms_key = 1;
+  } else if (strcmp(path, SSE_RULE "/BucketKeyEnabled") == 0) {
+    if (len == 4 && strncasecmp(text, "true", 4) == 0)
+      c->bucket_key = 1;
+    else if (!(len == 5 && strncasecmp(text, "false", 5) == 0))
+      return S3_ERR_MalformedXML;
+  }
+  return S3_OK;
+}
+
+static enum s3_error_code encryption_finish(void *result) {
+  const struct s3_bucket_encryption_config *c = result;
+  return c->rules == 1 && c->algorithm[0] ? S3_OK : S3_ERR_MalformedXML;
+}
+
+const struct xml_doc_type xml_doc_bucket_encryption = {
+    .root = "ServerSideEncryptionConfiguration",
+    .result_size = sizeof(struct s3_bucket_encryption_config),
+    .max_bytes = S3_XML_ENCRYPTION_MAX_BYTES,
+    .max_depth = 8,
+    .max_elements = 64,
+    .max_text = 2048,
+    .on_end = encryption_end,
+    .on_finish = encryption_finish,
+};
+
 /* ---- documents: Delete (DeleteObjects) ------------------------------------
  */
 

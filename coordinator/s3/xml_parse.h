@@ -139,4 +139,17 @@ struct s3_complete_upload {
 extern const struct xml_doc_type xml_doc_complete_upload;
 void s3_complete_upload_release(struct s3_complete_upload *c);
 
+/* PUT ?encryption body: <ServerSideEncryptionConfiguration> with exactly
+ * one Rule (else MalformedXML) holding ApplyServerSideEncryptionByDefault
+ * (SSEAlgorithm, optional KMSMasterKeyID) and an optional BucketKeyEnabled
+ * ("true"/"false", else MalformedXML). What the values mean is the
+ * handler's business. */
+#define S3_XML_ENCRYPTION_MAX_BYTES (16u * 1024)
+struct s3_bucket_encryption_config {
+  char algorithm[32]; /* "" when absent */
+  int has_kms_key, bucket_key;
+  unsigned rules;
+};
+extern const struct xml_doc_type xml_doc_bucket_encryption;
+
 #endif

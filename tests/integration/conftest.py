@@ -7,8 +7,10 @@ from cluster import Cluster
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("cluster"))
+def cluster(request, tmp_path_factory):
+    """A module may set CLUSTER_OPTIONS (Cluster keyword arguments)."""
+    options = getattr(request.module, "CLUSTER_OPTIONS", {})
+    c = Cluster(tmp_path_factory.mktemp("cluster"), **options)
     try:
         c.start()
         yield c

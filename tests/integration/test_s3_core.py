@@ -184,6 +184,10 @@ def test_listing_pages_and_delimiters(s3):
     assert [o["Key"] for o in r["Contents"]] == \
         [f"dir03/file{f:03d}" for f in range(11, 16)]
     assert r["IsTruncated"]
+    # An empty continuation token starts at the beginning, echoed back.
+    r = s3.list_objects_v2(Bucket="listing", ContinuationToken="", MaxKeys=2)
+    assert r["ContinuationToken"] == ""
+    assert [o["Key"] for o in r["Contents"]] == sorted(keys)[:2]
     # v1 with markers.
     r = s3.list_objects(Bucket="listing", Marker="top047")
     assert [o["Key"] for o in r["Contents"]] == ["top048", "top049"]
@@ -491,3 +495,202 @@ def test_conditional_put(s3):
     with pytest.raises(ClientError) as e:
         put_with({"If-Match": first["ETag"]}, "missing", b"x")
     assert error_code(e) == "NoSuchKey"
+
+
+def b64(raw):
+    import base64
+    return base64.b64encode(raw).decode()
+
+
+def with_headers(s3, event, headers):
+    """Adds headers to every request of one operation until removed."""
+    def add(request, **kwargs):
+        for k, v in headers.items():
+            request.headers[k] = v
+    s3.meta.events.register_first(f"before-sign.s3.{event}", add)
+    return lambda: s3.meta.events.unregister(f"before-sign.s3.{event}", add)
+
+
+def test_multipart_checksums(s3):
+    """Checksum of checksums (COMPOSITE, SHA256 sent by the client) and the
+    whole-object CRC (FULL_OBJECT, CRC32 computed by the server for parts
+    sent without one); part checksums in ListParts and GET ?partNumber;
+    wrong values refused; conditional completion."""
+    import zlib
+    s3.create_bucket(Bucket="mp-sums")
+    parts = [os.urandom(5 * 1024 * 1024), os.urandom(1000)]
+    up = s3.create_multipart_upload(Bucket="mp-sums", Key="composite",
+                                    ChecksumAlgorithm="SHA256")
+    assert up["ChecksumAlgorithm"] == "SHA256"
+    uid = up["UploadId"]
+    listed = []
+    for i, data in enumerate(parts, 1):
+        r = s3.upload_part(Bucket="mp-sums", Key="composite", UploadId=uid,
+                           PartNumber=i, Body=data, ChecksumAlgorithm="SHA256")
+        want = b64(hashlib.sha256(data).digest())
+        assert r["ChecksumSHA256"] == want
+        listed.append({"ETag": r["ETag"], "PartNumber": i,
+                       "ChecksumSHA256": want})
+    got = s3.list_parts(Bucket="mp-sums", Key="composite", UploadId=uid)
+    assert [p["ChecksumSHA256"] for p in got["Parts"]] == \
+        [p["ChecksumSHA256"] for p in listed]
+    composite = b64(hashlib.sha256(b"".join(
+        hashlib.sha256(d).digest() for d in parts)).digest()) + "-2"
+    wrong = [dict(listed[0]), dict(listed[1], ChecksumSHA256=b64(b"\0" * 32))]
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket="mp-sums", Key="composite",
+                                     UploadId=uid,
+                                     MultipartUpload={"Parts": wrong})
+    assert error_code(e) == "InvalidPart"
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket="mp-sums", Key="composite",
+                                     UploadId=uid, ChecksumSHA256="bad",
+                                     MultipartUpload={"Parts": listed})
+    assert error_code(e) == "BadDigest"
+    done = s3.complete_multipart_upload(Bucket="mp-sums", Key="composite",
+                                        UploadId=uid, ChecksumSHA256=composite,
+                                        MultipartUpload={"Parts": listed})
+    assert done["ChecksumSHA256"] == composite
+    assert "ChecksumSHA256" not in s3.head_object(Bucket="mp-sums",
+                                                  Key="composite")
+    head = s3.head_object(Bucket="mp-sums", Key="composite",
+                          ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == composite
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-checksum-type"] \
+        == "COMPOSITE"
+    part2 = s3.get_object(Bucket="mp-sums", Key="composite", PartNumber=2,
+                          ChecksumMode="ENABLED")
+    assert part2["Body"].read() == parts[1]
+    assert part2["ChecksumSHA256"] == listed[1]["ChecksumSHA256"]
+
+    # FULL_OBJECT CRC32; the parts carry no checksum: the server computes
+    # each, and the object's is the CRC32 of all the bytes.
+    undo = with_headers(s3, "CreateMultipartUpload",
+                        {"x-amz-checksum-type": "FULL_OBJECT"})
+    try:
+        up = s3.create_multipart_upload(Bucket="mp-sums", Key="full",
+                                        ChecksumAlgorithm="CRC32")
+    finally:
+        undo()
+    assert up["ResponseMetadata"]["HTTPHeaders"]["x-amz-checksum-type"] \
+        == "FULL_OBJECT"
+    uid = up["UploadId"]
+    listed = []
+    for i, data in enumerate(parts, 1):
+        r = s3.upload_part(Bucket="mp-sums", Key="full", UploadId=uid,
+                           PartNumber=i, Body=data)
+        assert r["ChecksumCRC32"] == b64(zlib.crc32(data).to_bytes(4, "big"))
+        listed.append({"ETag": r["ETag"], "PartNumber": i})
+    whole = b64(zlib.crc32(b"".join(parts)).to_bytes(4, "big"))
+    done = s3.complete_multipart_upload(Bucket="mp-sums", Key="full",
+                                        UploadId=uid,
+                                        MultipartUpload={"Parts": listed})
+    assert done["ChecksumCRC32"] == whole
+    head = s3.head_object(Bucket="mp-sums", Key="full", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == whole
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-checksum-type"] \
+        == "FULL_OBJECT"
+
+    # Conditional completion: If-None-Match: * refuses an existing key.
+    uid = s3.create_multipart_upload(Bucket="mp-sums", Key="full")["UploadId"]
+    etag = s3.upload_part(Bucket="mp-sums", Key="full", UploadId=uid,
+                          PartNumber=1, Body=b"late")["ETag"]
+    undo = with_headers(s3, "CompleteMultipartUpload", {"If-None-Match": "*"})
+    try:
+        with pytest.raises(ClientError) as e:
+            s3.complete_multipart_upload(
+                Bucket="mp-sums", Key="full", UploadId=uid,
+                MultipartUpload={"Parts": [{"ETag": etag, "PartNumber": 1}]})
+    finally:
+        undo()
+    assert error_code(e) == "PreconditionFailed"
+    assert s3.head_object(Bucket="mp-sums", Key="full")["ContentLength"] == \
+        sum(map(len, parts))
+
+
+def test_get_object_attributes(s3):
+    s3.create_bucket(Bucket="attrs")
+    put = s3.put_object(Bucket="attrs", Key="plain", Body=b"foo",
+                        ChecksumAlgorithm="SHA256")
+    got = s3.get_object_attributes(
+        Bucket="attrs", Key="plain",
+        ObjectAttributes=["ETag", "Checksum", "ObjectParts", "StorageClass",
+                          "ObjectSize"])
+    assert got["ETag"] == put["ETag"].strip('"')
+    assert got["ObjectSize"] == 3
+    assert got["StorageClass"] == "STANDARD"
+    assert got["Checksum"]["ChecksumSHA256"] == \
+        b64(hashlib.sha256(b"foo").digest())
+    assert "ObjectParts" not in got
+
+    uid = s3.create_multipart_upload(Bucket="attrs", Key="mp",
+                                     ChecksumAlgorithm="SHA256")["UploadId"]
+    sizes = [5 * 1024 * 1024, 5 * 1024 * 1024, 7]
+    listed = []
+    for i, size in enumerate(sizes, 1):
+        data = bytes([i]) * size
+        r = s3.upload_part(Bucket="attrs", Key="mp", UploadId=uid,
+                           PartNumber=i, Body=data, ChecksumAlgorithm="SHA256")
+        listed.append({"ETag": r["ETag"], "PartNumber": i,
+                       "ChecksumSHA256": r["ChecksumSHA256"]})
+    done = s3.complete_multipart_upload(Bucket="attrs", Key="mp",
+                                        UploadId=uid,
+                                        MultipartUpload={"Parts": listed})
+    got = s3.get_object_attributes(Bucket="attrs", Key="mp", MaxParts=2,
+                                   ObjectAttributes=["ObjectParts", "Checksum",
+                                                     "ObjectSize"])
+    assert got["ObjectSize"] == sum(sizes)
+    assert got["Checksum"]["ChecksumSHA256"] == done["ChecksumSHA256"]
+    parts = got["ObjectParts"]
+    assert parts["TotalPartsCount"] == 3 and parts["IsTruncated"]
+    assert [p["PartNumber"] for p in parts["Parts"]] == [1, 2]
+    assert [p["Size"] for p in parts["Parts"]] == sizes[:2]
+    assert parts["Parts"][1]["ChecksumSHA256"] == listed[1]["ChecksumSHA256"]
+    rest = s3.get_object_attributes(Bucket="attrs", Key="mp",
+                                    PartNumberMarker=2,
+                                    ObjectAttributes=["ObjectParts"])
+    assert [p["Size"] for p in rest["ObjectParts"]["Parts"]] == [7]
+    with pytest.raises(ClientError) as e:
+        s3.get_object_attributes(Bucket="attrs", Key="missing",
+                                 ObjectAttributes=["ETag"])
+    assert error_code(e) == "NoSuchKey"
+
+
+def test_virtual_hosted_style(fresh_cluster, monkeypatch):
+    """With --domain, BUCKET.DOMAIN addresses the bucket from the Host
+    header (names under the test domain resolve to loopback here)."""
+    import socket
+
+    import boto3
+    from botocore.config import Config
+    cluster = fresh_cluster(coordinator_args=["--domain", "s3.cairn.test"])
+    cluster.start()
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith("s3.cairn.test"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    vs3 = boto3.client(
+        "s3", endpoint_url=f"http://s3.cairn.test:{cluster.s3_port}",
+        region_name="us-east-1", aws_access_key_id=cluster.access_key,
+        aws_secret_access_key=cluster.secret_key,
+        config=Config(s3={"addressing_style": "virtual"},
+                      retries={"max_attempts": 1}))
+    seen_hosts = []
+    vs3.meta.events.register(
+        "before-send.s3.*",
+        lambda request, **kw: seen_hosts.append(request.url))
+    vs3.create_bucket(Bucket="vhost")
+    vs3.put_object(Bucket="vhost", Key="dir/a b+c", Body=b"virtual")
+    assert vs3.get_object(Bucket="vhost", Key="dir/a b+c")["Body"].read() == \
+        b"virtual"
+    assert [o["Key"] for o in vs3.list_objects_v2(Bucket="vhost")["Contents"]] \
+        == ["dir/a b+c"]
+    assert all(u.startswith(f"http://vhost.s3.cairn.test:{cluster.s3_port}/")
+               for u in seen_hosts), seen_hosts
+    # The same bucket path-style, on the same endpoint.
+    path = boto_client(cluster)
+    assert path.get_object(Bucket="vhost", Key="dir/a b+c")["Body"].read() \
+        == b"virtual"

@@ -5,3 +5,7 @@ if(TARGET cairn_s3proto)
   cairn_unit_test(test_s3_xml cairn_s3proto cairn_common PkgConfig::EXPAT)
   cairn_unit_test(test_s3_route cairn_s3proto cairn_common)
 endif()
+# The binding of S3_OP_MAP's implemented operations to handlers (cairn_s3).
+if(TARGET cairn_s3)
+  cairn_unit_test(test_s3_handlers cairn_s3)
+endif()

@@ -160,6 +160,51 @@ static void test_composite(void **state) {
   assert_string_equal(got + 44, "-10000");
 }
 
+/* The full-object CRC of parts equals the CRC of the whole, for every split
+ * point (including empty parts) and each CRC; SHA is refused. */
+static void test_full_object(void **state) {
+  (void)state;
+  static const char text[] =
+      "The quick brown fox jumps over the lazy dog, 0123456789 times.";
+  const size_t len = sizeof text - 1;
+  const enum checksum_algorithm crcs[] = {CHECKSUM_CRC32, CHECKSUM_CRC32C,
+                                          CHECKSUM_CRC64NVME};
+  for (size_t a = 0; a < 3; a++) {
+    char whole[CHECKSUM_B64_MAX], got[CHECKSUM_B64_MAX];
+    assert_int_equal(checksum_of(crcs[a], text, len, whole), 0);
+    for (size_t cut = 0; cut <= len; cut++)
+      for (size_t cut2 = cut; cut2 <= len; cut2 += 7) {
+        char p1[CHECKSUM_B64_MAX], p2[CHECKSUM_B64_MAX], p3[CHECKSUM_B64_MAX];
+        checksum_of(crcs[a], text, cut, p1);
+        checksum_of(crcs[a], text + cut, cut2 - cut, p2);
+        checksum_of(crcs[a], text + cut2, len - cut2, p3);
+        struct checksum_full f;
+        assert_int_equal(checksum_full_init(&f, crcs[a]), 0);
+        assert_int_equal(checksum_full_add(&f, p1, cut), 0);
+        assert_int_equal(checksum_full_add(&f, p2, cut2 - cut), 0);
+        assert_int_equal(checksum_full_add(&f, p3, len - cut2), 0);
+        checksum_full_final(&f, got);
+        assert_string_equal(got, whole);
+      }
+    /* A large part: the shift runs through many squarings. */
+    static uint8_t big[3 << 20];
+    memset(big, 'x', sizeof big);
+    char b1[CHECKSUM_B64_MAX], b2[CHECKSUM_B64_MAX];
+    checksum_of(crcs[a], big, 1, b1);
+    checksum_of(crcs[a], big + 1, sizeof big - 1, b2);
+    checksum_of(crcs[a], big, sizeof big, whole);
+    struct checksum_full f;
+    checksum_full_init(&f, crcs[a]);
+    checksum_full_add(&f, b1, 1);
+    checksum_full_add(&f, b2, sizeof big - 1);
+    checksum_full_final(&f, got);
+    assert_string_equal(got, whole);
+    assert_int_equal(checksum_full_add(&f, "not base64", 3), CAIRN_EINVAL);
+  }
+  struct checksum_full f;
+  assert_int_equal(checksum_full_init(&f, CHECKSUM_SHA256), CAIRN_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_check_values),
@@ -167,6 +212,7 @@ int main(void) {
       cmocka_unit_test(test_crc64_slicing),
       cmocka_unit_test(test_decode_and_lengths),
       cmocka_unit_test(test_composite),
+      cmocka_unit_test(test_full_object),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

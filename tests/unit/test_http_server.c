@@ -574,6 +574,13 @@ static void c_continue(struct tstate *t) {
   CHECK(t, cl_response(c, &r, 0) == 0);
   CHECK(t, r.status == 200 && r.body && strcmp(r.body, "hello") == 0);
   resp_free(&r);
+  /* A client that did not wait sent the body with the head: no 100 ahead
+   * of the answer (botocore would take a late 100 for the answer). */
+  CHECK(t, cl_sends(c, "PUT /k HTTP/1.1\r\nContent-Length: 5\r\n"
+                       "Expect: 100-continue\r\n\r\nworld") == 0);
+  CHECK(t, cl_response(c, &r, 0) == 0);
+  CHECK(t, r.status == 200 && r.body && strcmp(r.body, "world") == 0);
+  resp_free(&r);
   /* Answered before the body: no 100, and the connection closes. */
   CHECK(t, cl_sends(c, "PUT /reject HTTP/1.1\r\nContent-Length: 5\r\n"
                        "Expect: 100-continue\r\n\r\n") == 0);

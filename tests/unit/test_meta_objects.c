@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "crypto.h"
 #include "error.h"
 #include "meta.h"
@@ -589,16 +590,16 @@ static void test_multipart(void **state) {
   uint32_t bad = 99;
   struct meta_object obj;
   assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, bad_order,
-                                        2, MiB5, 0, &obj, &bad),
+                                        2, NULL, MiB5, 0, &obj, &bad),
                    CAIRN_EPROTO);
   struct meta_complete_part bad_etag[] = {{1, e1}, {2, e3}};
   assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, bad_etag,
-                                        2, MiB5, 0, &obj, &bad),
+                                        2, NULL, MiB5, 0, &obj, &bad),
                    CAIRN_EINVAL);
   assert_int_equal(bad, 1);
   struct meta_complete_part missing[] = {{1, e1}, {4, e3}};
   assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, missing, 2,
-                                        MiB5, 0, &obj, &bad),
+                                        NULL, MiB5, 0, &obj, &bad),
                    CAIRN_EINVAL);
   /* Part 3 (10 bytes) is not last: EntityTooSmall. */
   char e5[40];
@@ -607,7 +608,7 @@ static void test_multipart(void **state) {
   crypto_hex(d, MD5_LEN, e5);
   struct meta_complete_part small[] = {{3, e3}, {5, e5}};
   assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, small, 2,
-                                        MiB5, 0, &obj, &bad),
+                                        NULL, MiB5, 0, &obj, &bad),
                    CAIRN_ERANGE);
   assert_int_equal(bad, 0);
   /* Failed completions changed nothing. */
@@ -619,7 +620,7 @@ static void test_multipart(void **state) {
   uint32_t gc_before = gc_count();
   struct meta_complete_part good[] = {{1, e1}, {2, e2}, {3, e3}};
   assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, good, 3,
-                                        MiB5, 1700000009999, &obj, &bad),
+                                        NULL, MiB5, 1700000009999, &obj, &bad),
                    0);
   assert_int_equal(gc_count(), gc_before + 1 + 2);
   assert_int_equal(obj.size, 2 * MiB5 + 10);
@@ -652,7 +653,7 @@ static void test_multipart(void **state) {
       meta_part_list(m, u.upload_id, 0, 100, part_seen_cb, &seen, &trunc), 0);
   assert_int_equal(seen.n, 0);
   assert_int_equal(meta_upload_complete(m, "mp", "big", u.upload_id, good, 3,
-                                        MiB5, 0, &obj, &bad),
+                                        NULL, MiB5, 0, &obj, &bad),
                    CAIRN_ENOENT);
 
   /* Abort the other upload: its parts' chunks become garbage. */
@@ -663,6 +664,84 @@ static void test_multipart(void **state) {
   assert_int_equal(gc_count(), gc_before + 1);
   assert_int_equal(meta_upload_abort(m, "mp", "bigger", u2.upload_id),
                    CAIRN_ENOENT);
+}
+
+/* An upload with a checksum algorithm: the object gets the checksum of
+ * checksums (COMPOSITE) or the whole-object CRC (FULL_OBJECT), each part
+ * keeps its own, a wrong listed checksum is InvalidPart and a wrong
+ * expected value BadDigest, with nothing written. */
+static void complete_with_checksums(uint8_t type, const char *key) {
+  struct meta_upload u;
+  memset(&u, 0, sizeof u);
+  snprintf(u.bucket, sizeof u.bucket, "ck");
+  snprintf(u.key, sizeof u.key, "%s", key);
+  u.attrs.checksum_algorithm = "CRC32C";
+  u.attrs.checksum_type = type;
+  assert_int_equal(meta_upload_create(m, &u), 0);
+  struct meta_upload g;
+  assert_int_equal(meta_upload_get(m, "ck", key, u.upload_id, &g), 0);
+  assert_int_equal(g.attrs.checksum_type, type);
+  meta_upload_free(&g);
+
+  const char *data[2] = {"first part bytes", "second"};
+  char sums[2][CHECKSUM_B64_MAX];
+  struct meta_complete_part listed[2];
+  for (uint32_t i = 0; i < 2; i++) {
+    struct meta_part p;
+    struct meta_chunk c;
+    struct meta_fragment f;
+    fill_part(&p, &c, &f, i + 1, (uint8_t)(0x40 + i), strlen(data[i]));
+    checksum_of(CHECKSUM_CRC32C, data[i], strlen(data[i]), sums[i]);
+    p.checksum_value = sums[i];
+    assert_int_equal(meta_part_put(m, "ck", key, u.upload_id, &p), 0);
+    listed[i] = (struct meta_complete_part){i + 1, NULL, sums[i]};
+  }
+  char etags[2][40];
+  for (uint32_t i = 0; i < 2; i++) {
+    uint8_t d[MD5_LEN], t = (uint8_t)(0x40 + i);
+    crypto_md5(&t, 1, d);
+    crypto_hex(d, MD5_LEN, etags[i]);
+    listed[i].etag = etags[i];
+  }
+  char want[CHECKSUM_COMPOSITE_MAX];
+  if (type == META_CHECKSUM_FULL_OBJECT) {
+    checksum_of(CHECKSUM_CRC32C, "first part bytessecond", 22, want);
+  } else {
+    struct checksum_composite cc;
+    checksum_composite_init(&cc, CHECKSUM_CRC32C);
+    checksum_composite_add(&cc, sums[0]);
+    checksum_composite_add(&cc, sums[1]);
+    checksum_composite_final(&cc, want);
+  }
+  struct meta_object obj;
+  uint32_t bad = 99;
+  listed[1].checksum = sums[0]; /* not part 2's */
+  assert_int_equal(meta_upload_complete(m, "ck", key, u.upload_id, listed, 2,
+                                        NULL, 1, 0, &obj, &bad),
+                   CAIRN_EINVAL);
+  assert_int_equal(bad, 1);
+  listed[1].checksum = sums[1];
+  assert_int_equal(meta_upload_complete(m, "ck", key, u.upload_id, listed, 2,
+                                        "AAAAAA==", 1, 0, &obj, &bad),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(meta_upload_complete(m, "ck", key, u.upload_id, listed, 2,
+                                        want, 1, 0, &obj, &bad),
+                   0);
+  meta_object_free(&obj);
+  assert_int_equal(meta_object_get_latest(m, "ck", key, &obj), 0);
+  assert_string_equal(obj.attrs.checksum_algorithm, "CRC32C");
+  assert_string_equal(obj.attrs.checksum_value, want);
+  assert_int_equal(obj.attrs.checksum_type, type);
+  assert_string_equal(obj.parts[0].checksum, sums[0]);
+  assert_string_equal(obj.parts[1].checksum, sums[1]);
+  meta_object_free(&obj);
+}
+
+static void test_multipart_checksums(void **state) {
+  (void)state;
+  make_bucket("ck");
+  complete_with_checksums(META_CHECKSUM_COMPOSITE, "composite");
+  complete_with_checksums(META_CHECKSUM_FULL_OBJECT, "full");
 }
 
 static void test_reopen(void **state) {
@@ -709,6 +788,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
       cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_multipart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_multipart_checksums, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

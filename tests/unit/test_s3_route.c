@@ -154,7 +154,7 @@ static void test_path_style(void **state) {
       {"GET", "/photos/a.jpg?legal-hold", NULL, NULL, 0,
        S3_OP_GET_OBJECT_LEGAL_HOLD, S3_ERR_NotImplemented, "photos", "a.jpg"},
       {"GET", "/photos/a.jpg?attributes", NULL, NULL, 0,
-       S3_OP_GET_OBJECT_ATTRIBUTES, S3_ERR_NotImplemented, "photos", "a.jpg"},
+       S3_OP_GET_OBJECT_ATTRIBUTES, S3_OK, "photos", "a.jpg"},
       {"POST", "/photos/a.jpg?restore", NULL, NULL, 0, S3_OP_RESTORE_OBJECT,
        S3_ERR_NotImplemented, "photos", "a.jpg"},
       {"POST", "/photos/a.jpg?select&select-type=2", NULL, NULL, 0,
@@ -423,7 +423,7 @@ static void test_op_table(void **state) {
     assert_int_equal(s3_op_from_name(name), op);
     implemented += s3_op_implemented(op);
   }
-  assert_int_equal(implemented, 23);
+  assert_int_equal(implemented, 24);
   assert_string_equal(s3_op_name(S3_OP_PUT_OBJECT), "PutObject");
   assert_string_equal(s3_op_action(S3_OP_PUT_OBJECT), "s3:PutObject");
   assert_string_equal(s3_op_action(S3_OP_LIST_BUCKETS), "s3:ListAllMyBuckets");

@@ -1,0 +1,143 @@
+/*
+ * policy_eval.c - the one evaluation function: explicit Deny anywhere
+ * wins, then an Allow from any applicable policy, else the implicit deny
+ * (AWS "Policy evaluation logic", single account).
+ */
+#include "policy_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+/* Iterative '*'/'?' matcher with one back-track point: O(n*m) worst case,
+ * no recursion (patterns come from users). */
+int policy_wildcard_match(const char *pattern, const char *text,
+                          int ignore_case) {
+  const char *p = pattern, *t = text, *star = NULL, *resume = NULL;
+  while (*t) {
+    char pc = *p, tc = *t;
+    if (ignore_case) {
+      pc = (char)tolower((unsigned char)pc);
+      tc = (char)tolower((unsigned char)tc);
+    }
+    if (*p == '*') {
+      star = ++p;
+      resume = t;
+    } else if (*p && (*p == '?' || pc == tc)) {
+      p++;
+      t++;
+    } else if (star) {
+      p = star;
+      t = ++resume;
+    } else {
+      return 0;
+    }
+  }
+  while (*p == '*')
+    p++;
+  return *p == '\0';
+}
+
+/* Does any entry of v (a string or an array of strings) match text? */
+static int any_matches(json_t *v, const char *text, int ignore_case) {
+  if (json_is_string(v))
+    return policy_wildcard_match(json_string_value(v), text, ignore_case);
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    if (policy_wildcard_match(json_string_value(e), text, ignore_case))
+      return 1;
+  }
+  return 0;
+}
+
+/* A principal id of a policy against the caller: "*" is everyone (also
+ * anonymous); the account id or its root ARN is every identity of the
+ * account; otherwise the ARN itself. */
+static int principal_id_matches(const char *id, const char *principal) {
+  static const char account_prefix[] = "arn:aws:iam::" POLICY_ACCOUNT_ID ":";
+  if (strcmp(id, "*") == 0)
+    return 1;
+  if (!principal)
+    return 0;
+  if (strcmp(id, POLICY_ACCOUNT_ID) == 0 ||
+      strcmp(id, "arn:aws:iam::" POLICY_ACCOUNT_ID ":root") == 0)
+    return strncmp(principal, account_prefix, sizeof account_prefix - 1) == 0;
+  return strcmp(id, principal) == 0;
+}
+
+static int principal_matches(json_t *v, const char *principal) {
+  if (json_is_string(v))
+    return principal_id_matches(json_string_value(v), principal);
+  json_t *ids = json_object_get(v, "AWS");
+  if (json_is_string(ids))
+    return principal_id_matches(json_string_value(ids), principal);
+  size_t i;
+  json_t *e;
+  json_array_foreach(ids, i, e) {
+    if (principal_id_matches(json_string_value(e), principal))
+      return 1;
+  }
+  return 0;
+}
+
+static int statement_applies(json_t *st, const struct policy *p,
+                             const struct policy_request *req) {
+  json_t *v;
+  if (p->kind == POLICY_BUCKET) {
+    if ((v = json_object_get(st, "Principal")) &&
+        !principal_matches(v, req->principal))
+      return 0;
+    if ((v = json_object_get(st, "NotPrincipal")) &&
+        principal_matches(v, req->principal))
+      return 0;
+  }
+  if ((v = json_object_get(st, "Action")) && !any_matches(v, req->action, 1))
+    return 0;
+  if ((v = json_object_get(st, "NotAction")) && any_matches(v, req->action, 1))
+    return 0;
+  if ((v = json_object_get(st, "Resource")) &&
+      !any_matches(v, req->resource, 0))
+    return 0;
+  if ((v = json_object_get(st, "NotResource")) &&
+      any_matches(v, req->resource, 0))
+    return 0;
+  json_t *cond = json_object_get(st, "Condition");
+  const char *op;
+  json_object_foreach(cond, op, v) {
+    if (!policy_condition_holds(op, v, req))
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 allow, -1 deny, 0 nothing applies. */
+static int policy_verdict(const struct policy *p,
+                          const struct policy_request *req) {
+  int allowed = 0;
+  size_t i;
+  json_t *st;
+  json_array_foreach(json_object_get(p->doc, "Statement"), i, st) {
+    if (!statement_applies(st, p, req))
+      continue;
+    if (strcmp(json_string_value(json_object_get(st, "Effect")), "Deny") == 0)
+      return -1;
+    allowed = 1;
+  }
+  return allowed;
+}
+
+enum policy_decision policy_evaluate(const struct policy_request *req,
+                                     const struct policy_set *set) {
+  int allowed = 0;
+  for (size_t i = 0; i < set->n_identity + 1; i++) {
+    const struct policy *p =
+        i < set->n_identity ? set->identity[i] : set->bucket;
+    if (!p)
+      continue;
+    int v = policy_verdict(p, req);
+    if (v < 0)
+      return POLICY_EXPLICIT_DENY;
+    allowed |= v;
+  }
+  return allowed || set->acl_allows ? POLICY_ALLOW : POLICY_IMPLICIT_DENY;
+}
