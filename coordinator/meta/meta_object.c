@@ -21,7 +21,7 @@
  *      checksum value; u8 layout kind, u8 data, u8 parity;
  *      (v2) u8 present, bytes sealed data key
  *   chunk: 16 raw id bytes, u64 offset, u64 length, u8 kind, u8 data,
- *      u8 parity, u32 n, {str node_id, u32 index}*
+ *      u8 parity, u32 n, {str node_id, u32 index (bit 31: missing)}*
  *   L: u8 1, u64 seq, str version_id, u8 delete_marker, u64 size, str etag,
  *      u64 last_modified_ms
  *   G: u8 1, u64 length, u8 kind, u8 data, u8 parity, u32 n,
@@ -156,7 +156,9 @@ static void enc_fragments(struct codec_out *o, const struct meta_chunk *c) {
   codec_put_u32(o, c->n_fragments);
   for (uint32_t f = 0; f < c->n_fragments; f++) {
     codec_put_str(o, c->fragments[f].node_id);
-    codec_put_u32(o, c->fragments[f].index);
+    codec_put_u32(
+        o, c->fragments[f].index |
+               (c->fragments[f].missing ? META_FRAGMENT_MISSING_BIT : 0));
   }
 }
 
@@ -180,7 +182,9 @@ static void dec_fragments(struct codec_in *in, struct meta_chunk *c) {
   for (uint32_t f = 0; f < n; f++) {
     codec_get_str_into(in, c->fragments[f].node_id,
                        sizeof c->fragments[f].node_id);
-    c->fragments[f].index = codec_get_u32(in);
+    uint32_t index = codec_get_u32(in);
+    c->fragments[f].index = index & ~META_FRAGMENT_MISSING_BIT;
+    c->fragments[f].missing = (index & META_FRAGMENT_MISSING_BIT) != 0;
   }
 }
 

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "http_server.h"
 #include "meta.h"
+#include "layout.h"
 #include "s3_ops.h"
 #include "xml_parse.h"
 
@@ -135,6 +136,33 @@ void s3_list_buckets(struct s3_request *r) {
 
 /* ---- CreateBucket ------------------------------------------------------- */
 
+/* The bucket's layout: x-cairn-layout, else the cluster default; a layout
+ * the nodes that are up now cannot place is refused (answered here). */
+static int s3_layout_from_request(struct s3_request *r,
+                                  struct meta_layout *out) {
+  const char *text = s3_header(r, "x-cairn-layout");
+  *out = r->c->default_layout;
+  if (text && layout_parse(text, out) != 0) {
+    s3_send_error(r, "InvalidArgument",
+                  "x-cairn-layout must be replica:N, raid5:K, raid6:K, "
+                  "archive:K or qrain:K (K 1..16).");
+    return -1;
+  }
+  uint32_t need = layout_fragments(*out);
+  size_t up = s3_nodes_up(r);
+  if (up < need) {
+    char message[160], name[LAYOUT_TEXT_MAX];
+    layout_format(*out, name, sizeof name);
+    snprintf(message, sizeof message,
+             "Layout %s needs %u storage nodes (one per fragment); %zu are "
+             "up.",
+             name, need, up);
+    s3_send_error(r, "InvalidArgument", message);
+    return -1;
+  }
+  return 0;
+}
+
 static void create_bucket_body_done(struct s3_request *r) {
   struct s3_create_bucket_config doc = {0};
   enum s3_error_code e =
@@ -160,8 +188,8 @@ static void create_bucket_body_done(struct s3_request *r) {
   memcpy(b.owner, r->access_key, sizeof b.owner - 1); /* both 128 max */
   snprintf(b.location, sizeof b.location, "%.*s", (int)sizeof b.location - 1,
            doc.location); /* equals the region, or is empty */
-  b.default_layout = (struct meta_layout){META_LAYOUT_REPLICA,
-                                          (uint8_t)r->c->config.replicas, 0};
+  if (s3_layout_from_request(r, &b.default_layout) != 0)
+    return;
   int rc = meta_bucket_create(r->c->meta, &b);
   if (rc == CAIRN_EEXIST) {
     s3_send_error(r, "BucketAlreadyOwnedByYou", NULL);

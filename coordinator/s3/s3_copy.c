@@ -110,7 +110,8 @@ static void commit(struct copy_op *op, const char *etag,
     snprintf(rec.etag, sizeof rec.etag, "%s", etag);
     rec.last_modified_ms = now;
     rec.attrs = op->replace ? op->attrs : op->src.attrs;
-    rec.attrs.layout = op->src.attrs.layout;
+    rec.attrs.layout =
+        fresh_chunks ? object_writer_layout(op->writer) : op->src.attrs.layout;
     s3_sse_attach(&op->dst_key, &rec.attrs);
     rec.n_chunks = n_chunks;
     rec.chunks = (struct meta_chunk *)chunks;
