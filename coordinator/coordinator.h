@@ -13,6 +13,7 @@
 #include "credentials.h"
 #include "access.h"
 #include "iam.h"
+#include "meta.h"
 
 struct meta;
 struct cluster;
@@ -26,8 +27,9 @@ struct coordinator {
   struct coord_config config;
   struct coord_secrets secrets;
   struct iam iam;       /* users, keys, groups; root from secrets */
-  struct access access; /* what authentication accepts (iam, sigv2) */
-  struct kms *kms;      /* master key: seals data keys and IAM secrets */
+  struct access access; /* what authentication accepts (iam, sigv2, tokens) */
+  struct meta_layout default_layout; /* --layout, or replica:--replicas */
+  struct kms *kms; /* master key: seals data keys and IAM secrets */
   struct meta *meta;
   struct cluster *cluster;
   struct http_server *http;
