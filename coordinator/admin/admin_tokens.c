@@ -180,7 +180,14 @@ void admin_issue_token(struct admin_request *a) {
                      "Only root may issue tokens owned by another user.");
     return;
   }
-  snprintf(t.owner, sizeof t.owner, "%s", owner ? owner : self);
+  const char *name = owner ? owner : self;
+  size_t name_len = strlen(name);
+  if (name_len > TOKEN_OWNER_MAX) { /* never root by accident */
+    problem = "\"owner\" must be a user name (at most 64 characters)";
+    name_len = 0;
+  }
+  memcpy(t.owner, name, name_len);
+  t.owner[name_len] = '\0';
   json_decref(doc);
   if (problem) {
     bad_input(a, problem);
