@@ -37,7 +37,15 @@ int cli_signed_json(const struct cli *cli, const char *method, const char *path,
                     const char *body, size_t body_len, long *status,
                     json_t **out);
 
+/* A signed admin API call (path under /_cairn/admin/v1/, segments
+ * encoded here). CLI_OK with the answer in *out (caller decrefs); on an
+ * error answer it prints it (JSON with --json) and returns CLI_FAILED. */
+int cli_admin_request(const struct cli *cli, const char *method,
+                      const char *path, const char *body, size_t len,
+                      json_t **out);
+
 int cmd_cluster(const struct cli *cli, int argc, char **argv);
 int cmd_admin(const struct cli *cli, int argc, char **argv);
+int cmd_token(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -126,9 +126,10 @@ static void print_human(json_t *doc) {
   }
 }
 
-/* One call: prints the answer, returns the exit code. */
-static int call(const struct cli *cli, const char *method, const char *path,
-                const char *body, size_t len) {
+int cli_admin_request(const struct cli *cli, const char *method,
+                      const char *path, const char *body, size_t len,
+                      json_t **out) {
+  *out = NULL;
   /* Each segment AWS-URI-encoded, as the server canonicalizes it. */
   char full[2048] = ADMIN_PATH;
   size_t n = strlen(full);
@@ -160,6 +161,17 @@ static int call(const struct cli *cli, const char *method, const char *path,
     json_decref(doc);
     return CLI_FAILED;
   }
+  *out = doc;
+  return CLI_OK;
+}
+
+/* One call: prints the answer, returns the exit code. */
+static int call(const struct cli *cli, const char *method, const char *path,
+                const char *body, size_t len) {
+  json_t *doc;
+  int rc = cli_admin_request(cli, method, path, body, len, &doc);
+  if (rc != CLI_OK)
+    return rc;
   if (cli->json)
     print_json(doc);
   else

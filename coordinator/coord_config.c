@@ -78,6 +78,10 @@ const struct config_option coord_options[] = {
     {"key-rotation-grace-ms", "CAIRN_KEY_ROTATION_GRACE_MS", CONFIG_INT,
      "600000", OPT_INT(key_rotation_grace_ms), 0, 7 * 24 * 3600000LL,
      "a rotated access key keeps working this long"},
+    {"sigv2", "CAIRN_SIGV2", CONFIG_BOOL, "on",
+     offsetof(struct coord_config, sigv2), 0, 0,
+     "accept AWS Signature Version 2 (s3cmd --signature-v2, old SDKs); "
+     "off refuses it with AccessDenied"},
 };
 
 const size_t coord_option_count =

@@ -35,6 +35,7 @@ struct coord_config {
   int64_t shutdown_grace_ms;
   int64_t write_intent_grace_ms;
   int64_t key_rotation_grace_ms;
+  int sigv2; /* accept AWS Signature Version 2 */
 };
 
 extern const struct config_option coord_options[];

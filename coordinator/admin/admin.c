@@ -148,7 +148,10 @@ void admin_dispatch_request(struct coordinator *c, struct http_request *req) {
 
   struct access_caller caller;
   int64_t now = coord_now_ms();
-  enum auth_status st = access_authenticate(&c->iam, req, now, &caller);
+  enum auth_status st =
+      access_authenticate(&c->access, req, NULL, now, &caller);
+  if (st == AUTH_OK && caller.has_token)
+    st = AUTH_TOKEN_NOT_HERE; /* a token is a data capability only */
   if (st == AUTH_OK && caller.auth.payload != AUTH_PAYLOAD_UNSIGNED &&
       caller.auth.payload != AUTH_PAYLOAD_SHA256)
     st = AUTH_STREAMING_NOT_ALLOWED;
@@ -168,8 +171,8 @@ void admin_dispatch_request(struct coordinator *c, struct http_request *req) {
   route_resource(a, resource, sizeof resource);
   struct access_context ctx;
   access_context_init(&ctx, req, &a->who, now);
-  if (access_authorize(&c->iam, &a->who, a->route->action, resource, &ctx) !=
-      POLICY_ALLOW) {
+  if (a->route->action && access_authorize(&c->iam, &a->who, a->route->action,
+                                           resource, &ctx) != POLICY_ALLOW) {
     admin_send_error(a, 403, "AccessDenied",
                      "You are not allowed to perform this admin action.");
     return;
@@ -181,7 +184,7 @@ void admin_dispatch_request(struct coordinator *c, struct http_request *req) {
   int64_t length = http_request_content_length(req);
   if (length > POLICY_DOC_MAX) {
     admin_send_error(a, 413, "EntityTooLarge",
-                     "A policy document is at most 20 KiB.");
+                     "A request body is at most 20 KiB.");
     return;
   }
   /* The body arrives through admin_dispatch_body / _body_end. */

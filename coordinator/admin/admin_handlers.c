@@ -45,7 +45,7 @@ void admin_list_routes(struct admin_request *a) {
   json_t *list = json_array();
   for (size_t i = 0; i < n; i++)
     json_array_append_new(list,
-                          json_pack("{s:s, s:s, s:s, s:b}", "method",
+                          json_pack("{s:s, s:s, s:s?, s:b}", "method",
                                     r[i].method, "path", r[i].pattern, "action",
                                     r[i].action, "body", r[i].body));
   admin_send_json(

@@ -17,7 +17,7 @@ struct admin_request;
 typedef void (*admin_handler)(struct admin_request *a);
 
 /* XX(ID, "METHOD", "pattern under ADMIN_PREFIX", "iam:Action", body,
- *    handler) */
+ *    handler). Action NULL: any authenticated caller, the handler decides. */
 #define ADMIN_ROUTE_MAP(XX)                                                    \
   XX(LIST_ROUTES, "GET", "routes", "iam:ListRoutes", 0, admin_list_routes)     \
   XX(LIST_USERS, "GET", "users", "iam:ListUsers", 0, admin_list_users)         \
@@ -64,7 +64,13 @@ typedef void (*admin_handler)(struct admin_request *a);
   XX(PUT_GROUP_POLICY, "PUT", "groups/{group}/policy", "iam:PutGroupPolicy",   \
      1, admin_put_group_policy)                                                \
   XX(DELETE_GROUP_POLICY, "DELETE", "groups/{group}/policy",                   \
-     "iam:DeleteGroupPolicy", 0, admin_delete_group_policy)
+     "iam:DeleteGroupPolicy", 0, admin_delete_group_policy)                    \
+  /* Tokens: any signed-in caller may issue within its own rights (action      \
+   * NULL: the handler checks them) and inspect; revoking is admin's. */       \
+  XX(ISSUE_TOKEN, "POST", "tokens", NULL, 1, admin_issue_token)                \
+  XX(INSPECT_TOKEN, "POST", "tokens/inspect", NULL, 1, admin_inspect_token)    \
+  XX(REVOKE_TOKENS, "POST", "tokens/revoke-all", "iam:RevokeAllTokens", 0,     \
+     admin_revoke_tokens)
 
 #define XX(id, method, pattern, action, body, handler)                         \
   void handler(struct admin_request *a);

@@ -112,6 +112,26 @@ int iam_lookup_key(const struct iam *iam, const char *access_key_id,
   return r;
 }
 
+int iam_principal_of_user(const struct iam *iam, const char *name,
+                          struct iam_principal *who) {
+  memset(who, 0, sizeof *who);
+  if (!name[0]) {
+    who->root = true;
+    snprintf(who->arn, sizeof who->arn, "arn:aws:iam::%s:root",
+             POLICY_ACCOUNT_ID);
+    return 0;
+  }
+  struct meta_iam_user u;
+  int r = meta_iam_user_get(iam->meta, name, &u);
+  if (r)
+    return r == CAIRN_EINVAL ? CAIRN_ENOENT : r;
+  who->disabled = u.disabled;
+  meta_iam_user_release(&u);
+  snprintf(who->user, sizeof who->user, "%s", name);
+  iam_arn("user", name, who->arn, sizeof who->arn);
+  return 0;
+}
+
 /* ---- authorization ----------------------------------------------------- */
 
 /* Parses a stored policy; a stored policy that no longer parses denies

@@ -57,6 +57,12 @@ int iam_lookup_key(const struct iam *iam, const char *access_key_id,
                    int64_t now_ms, char *secret, size_t cap,
                    struct iam_principal *who);
 
+/* The principal of user name (root when name is ""), for requests that
+ * act as that user without its keys (scoped tokens). CAIRN_ENOENT: no
+ * such user. */
+int iam_principal_of_user(const struct iam *iam, const char *name,
+                          struct iam_principal *who);
+
 /* The one decision for a request: root is allowed everything; a user gets
  * policy_evaluate over its inline policy and its groups' policies (plus
  * bucket_policy, may be NULL). req->principal is filled from who.

@@ -21,8 +21,10 @@
 
 const char *s3_authenticate(struct s3_request *r, const char **message) {
   struct access_caller caller;
-  enum auth_status status =
-      access_authenticate(&r->c->iam, r->http, coord_now_ms(), &caller);
+  const char *vbucket =
+      r->route.addressing == S3_ADDRESSING_VIRTUAL ? r->route.bucket : NULL;
+  enum auth_status status = access_authenticate(&r->c->access, r->http, vbucket,
+                                                coord_now_ms(), &caller);
   *message = NULL;
   if (status == AUTH_NO_CREDENTIALS)
     return "AccessDenied"; /* anonymous: nothing is public until bucket
@@ -33,6 +35,10 @@ const char *s3_authenticate(struct s3_request *r, const char **message) {
   }
   const struct auth_result *res = &caller.auth;
   r->principal = caller.who;
+  r->signature_version = access_signature_version(&caller);
+  r->has_token = caller.has_token;
+  if (caller.has_token)
+    r->token = caller.token;
   snprintf(r->access_key, sizeof r->access_key, "%s", res->access_key);
   r->auth_payload = (int)res->payload;
   memcpy(r->auth_payload_sha256, res->payload_sha256,
@@ -65,20 +71,40 @@ static char *resource_arn(const char *bucket, const char *key, size_t key_len) {
   return arn;
 }
 
+/* The decision for action on bucket[/key]: the token's scope first (a
+ * token never reaches beyond it, whoever its owner), then the owner's or
+ * signer's policies. NULL or the S3 error code, with *message. */
 static const char *decide(struct s3_request *r, const char *action,
-                          const char *resource,
-                          const struct access_context *ctx) {
-  if (!resource)
+                          const char *bucket, const char *key, size_t key_len,
+                          const struct access_context *ctx,
+                          const char **message) {
+  if (r->has_token) {
+    enum auth_status st = token_allows(&r->token, action, bucket, key, key_len,
+                                       s3_query(r, "prefix"));
+    if (st != AUTH_OK) {
+      *message = auth_status_message(st);
+      return auth_status_s3_code(st);
+    }
+  }
+  if (r->principal.root)
+    return NULL; /* root may do everything */
+  /* ListBuckets has no resource of its own: "arn:aws:s3:::*" is matched
+   * by policies on "*" or on every bucket, not by single-bucket ones. */
+  char *arn = !bucket[0] ? strdup("arn:aws:s3:::*")
+                         : resource_arn(bucket, key, key_len);
+  if (!arn)
     return "InternalError";
   enum policy_decision d =
-      access_authorize(&r->c->iam, &r->principal, action, resource, ctx);
+      access_authorize(&r->c->iam, &r->principal, action, arn, ctx);
+  free(arn);
   return d == POLICY_ALLOW ? NULL : "AccessDenied";
 }
 
 /* CopyObject and UploadPartCopy also read their source: s3:GetObject on
  * it. x-amz-copy-source is "[/]bucket/key[?versionId=...]", encoded. */
 static const char *authorize_copy_source(struct s3_request *r,
-                                         const struct access_context *ctx) {
+                                         const struct access_context *ctx,
+                                         const char **message) {
   const char *src = s3_header(r, "x-amz-copy-source");
   if (!src)
     return NULL;
@@ -86,43 +112,43 @@ static const char *authorize_copy_source(struct s3_request *r,
     src++;
   size_t n = strcspn(src, "?");
   char *decoded = s3_uri_decode(src, n, 0, 1);
-  const char *slash = decoded ? strchr(decoded, '/') : NULL;
+  char *slash = decoded ? strchr(decoded, '/') : NULL;
   if (!slash || slash == decoded || !slash[1]) {
     free(decoded);
     return "InvalidArgument";
   }
-  char *arn = resource_arn("", decoded, strlen(decoded));
-  const char *error = decide(r, "s3:GetObject", arn, ctx);
-  free(arn);
+  *slash = '\0';
+  const char *error = decide(r, "s3:GetObject", decoded, slash + 1,
+                             strlen(slash + 1), ctx, message);
   free(decoded);
   return error;
 }
 
-const char *s3_authorize(struct s3_request *r) {
-  if (r->principal.root)
-    return NULL; /* root may do everything: skip building the context */
+const char *s3_authorize(struct s3_request *r, const char **message) {
+  *message = NULL;
   enum s3_operation op = r->operation;
   const char *action = s3_op_action(op);
   struct access_context ctx;
-  access_context_init(&ctx, r->http, &r->principal, coord_now_ms());
-  access_context_add(&ctx, "s3:x-amz-acl", s3_header(r, "x-amz-acl"));
-  access_context_add(&ctx, "s3:signatureversion", "AWS4-HMAC-SHA256");
-  if (strcmp(action, "s3:ListBucket") == 0 ||
-      strcmp(action, "s3:ListBucketVersions") == 0 ||
-      strcmp(action, "s3:ListBucketMultipartUploads") == 0) {
-    access_context_add(&ctx, "s3:prefix", s3_query(r, "prefix"));
-    access_context_add(&ctx, "s3:delimiter", s3_query(r, "delimiter"));
-    access_context_add(&ctx, "s3:max-keys", s3_query(r, "max-keys"));
+  memset(&ctx, 0, sizeof ctx);
+  if (!r->principal.root) { /* root skips building the context */
+    access_context_init(&ctx, r->http, &r->principal, coord_now_ms());
+    access_context_add(&ctx, "s3:x-amz-acl", s3_header(r, "x-amz-acl"));
+    access_context_add(&ctx, "s3:signatureversion", r->signature_version);
+    if (strcmp(action, "s3:ListBucket") == 0 ||
+        strcmp(action, "s3:ListBucketVersions") == 0 ||
+        strcmp(action, "s3:ListBucketMultipartUploads") == 0) {
+      access_context_add(&ctx, "s3:prefix", s3_query(r, "prefix"));
+      access_context_add(&ctx, "s3:delimiter", s3_query(r, "delimiter"));
+      access_context_add(&ctx, "s3:max-keys", s3_query(r, "max-keys"));
+    }
   }
-  /* ListBuckets has no resource of its own: "arn:aws:s3:::*" is matched
-   * by policies on "*" or on every bucket, not by single-bucket ones. */
-  char *arn = !r->bucket[0] ? strdup("arn:aws:s3:::*")
-              : r->key      ? resource_arn(r->bucket, r->key, r->route.key_len)
-              : op == S3_OP_DELETE_OBJECTS ? resource_arn(r->bucket, "*", 1)
-                                           : resource_arn(r->bucket, NULL, 0);
-  const char *error = decide(r, action, arn, &ctx);
-  free(arn);
+  const char *error =
+      r->key ? decide(r, action, r->bucket, r->key, r->route.key_len, &ctx,
+                      message)
+      : op == S3_OP_DELETE_OBJECTS
+          ? decide(r, action, r->bucket, "*", 1, &ctx, message)
+          : decide(r, action, r->bucket, NULL, 0, &ctx, message);
   if (!error && (op == S3_OP_COPY_OBJECT || op == S3_OP_UPLOAD_PART_COPY))
-    error = authorize_copy_source(r, &ctx);
+    error = authorize_copy_source(r, &ctx, message);
   return error;
 }

@@ -19,9 +19,11 @@ const char *s3_authenticate(struct s3_request *r, const char **message);
 
 /* NULL when the caller may run r->operation (its IAM action in S3_OP_MAP)
  * on r's bucket/key (and, for copies, read the source), else the S3 error
- * code ("AccessDenied"). DeleteObjects is
+ * code ("AccessDenied") and in *message a specific message or NULL. With
+ * a scoped token the token's scope is checked too ("outside the token's
+ * scope"), and the owner's policies still apply. DeleteObjects is
  * checked as s3:DeleteObject on "arn:aws:s3:::bucket/ *" here: a Deny on
  * some keys only is not seen per key yet. */
-const char *s3_authorize(struct s3_request *r);
+const char *s3_authorize(struct s3_request *r, const char **message);
 
 #endif

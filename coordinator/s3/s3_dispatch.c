@@ -115,8 +115,8 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
     return;
   }
   r->operation = r->route.op;
-  if ((error = s3_authorize(r)) != NULL) {
-    s3_send_error(r, error, NULL);
+  if ((error = s3_authorize(r, &message)) != NULL) {
+    s3_send_error(r, error, message);
     return;
   }
   /* SSE-C / SSE-KMS / odd SSE values are refused before any work. */

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "iam.h"
+#include "token.h"
 #include "s3_route.h"
 
 struct coordinator;
@@ -50,6 +51,9 @@ struct s3_request {
   const char *key;                  /* decoded (in route); NULL for buckets */
   char *path;                       /* "/bucket/key" decoded, for Resource */
   char access_key[129];             /* who signed it */
+  const char *signature_version;    /* s3:signatureversion (static string) */
+  bool has_token;                   /* authenticated by a scoped token: */
+  struct token token;               /* its scope bounds every decision */
   struct iam_principal principal;   /* root or an IAM user */
   struct s3_body *body;             /* aws-chunked / payload hash checks */
   int client_gone;                  /* on_abort came: no answer possible */

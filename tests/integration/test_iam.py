@@ -244,6 +244,8 @@ def test_admin_route_walk(cluster, root):
                                  secret="wrong-secret-0123456789")
         assert (status, doc["error"]["code"]) == \
             (403, "SignatureDoesNotMatch"), route
+        if route["action"] is None:
+            continue  # any signed-in caller (tokens: within its own rights)
         status, doc = admin_call(cluster, route["method"], path, body=body,
                                  key=nobody_key, secret=nobody_secret)
         assert (status, doc["error"]["code"]) == (403, "AccessDenied"), route
