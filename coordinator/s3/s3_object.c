@@ -125,7 +125,8 @@ size_t s3_nodes_up(struct s3_request *r) {
 /* The layout of a new upload of `size` bytes into the request's bucket:
  * the bucket's (or the cluster default), replicated instead when the
  * object is below --ec-min-size (a stripe of tiny fragments costs k + m
- * files and fsyncs for no saving). */
+ * files and fsyncs for no saving) - with m + 1 copies, so a small object
+ * survives as many lost nodes as the layout promises. */
 static int choose_layout(struct s3_request *r, uint64_t size,
                          struct meta_layout *out) {
   struct meta_bucket b;
@@ -135,7 +136,7 @@ static int choose_layout(struct s3_request *r, uint64_t size,
   *out = b.default_layout.kind ? b.default_layout : r->c->default_layout;
   if (out->kind == META_LAYOUT_EC && size < (uint64_t)r->c->config.ec_min_size)
     *out = (struct meta_layout){META_LAYOUT_REPLICA,
-                                (uint8_t)r->c->config.replicas, 0};
+                                (uint8_t)(out->parity + 1), 0};
   /* Refused before any byte moves when too few nodes are up to meet the
    * write quorum (every copy; k + 1 fragments of EC). */
   if (s3_nodes_up(r) < object_writer_quorum(*out))
