@@ -255,6 +255,17 @@ enum s3_route_target {
 
 enum s3_addressing { S3_ADDRESSING_PATH, S3_ADDRESSING_VIRTUAL };
 
+/* One row of S3_OP_MAP, for code that walks the whole table (the admin
+ * API lists it so a test can prove every route refuses intruders). */
+struct s3_op_info {
+  const char *name, *action, *method;
+  enum s3_route_target target;
+  const char *sub; /* "name" or "name=value" or NULL */
+  int copy, implemented;
+};
+/* The row of op (the "Unknown" row for S3_OP_UNKNOWN or out of range). */
+const struct s3_op_info *s3_op_info(enum s3_operation op);
+
 /* "PutObject"; "Unknown" for S3_OP_UNKNOWN or out of range. Static. */
 const char *s3_op_name(enum s3_operation op);
 /* "s3:PutObject"; "" for S3_OP_UNKNOWN. Static. */
