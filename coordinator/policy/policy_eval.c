@@ -139,5 +139,23 @@ enum policy_decision policy_evaluate(const struct policy_request *req,
       return POLICY_EXPLICIT_DENY;
     allowed |= v;
   }
-  return allowed || set->acl_allows ? POLICY_ALLOW : POLICY_IMPLICIT_DENY;
+  if (allowed || set->acl_allows)
+    return POLICY_ALLOW;
+  return set->acl_check && set->acl_check(set->acl_arg) ? POLICY_ALLOW
+                                                        : POLICY_IMPLICIT_DENY;
+}
+
+int policy_is_public(const struct policy *p) {
+  size_t i;
+  json_t *st;
+  json_array_foreach(json_object_get(p->doc, "Statement"), i, st) {
+    json_t *who = json_object_get(st, "Principal");
+    if (!who || json_object_get(st, "Condition") ||
+        strcmp(json_string_value(json_object_get(st, "Effect")), "Allow") != 0)
+      continue;
+    /* principal_matches with no caller is true exactly for "*" */
+    if (principal_matches(who, NULL))
+      return 1;
+  }
+  return 0;
 }
