@@ -37,7 +37,17 @@ int cli_signed_json(const struct cli *cli, const char *method, const char *path,
                     const char *body, size_t body_len, long *status,
                     json_t **out);
 
+/* One signed admin API call to ADMIN_PATH + path (segments encoded
+ * here): prints the answer (a table, or the JSON with --json), returns
+ * the exit code (cmd_admin.c). */
+int cli_admin_call(const struct cli *cli, const char *method, const char *path,
+                   const char *body, size_t len);
+/* A policy file ("-": stdin), at most 20 KiB, malloc'd and NUL-terminated;
+ * NULL after saying why on stderr. */
+char *cli_read_policy(const char *file, size_t *len);
+
 int cmd_cluster(const struct cli *cli, int argc, char **argv);
 int cmd_admin(const struct cli *cli, int argc, char **argv);
+int cmd_bucket(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -19,7 +19,9 @@ static void usage(FILE *out) {
           "commands:\n"
           "  cluster status     nodes, their state, capacity and free space\n"
           "  admin ...          users, access keys, policies, groups "
-          "(`cairn admin` for the list)\n\n"
+          "(`cairn admin` for the list)\n"
+          "  bucket policy ...  bucket policies (`cairn bucket` for the "
+          "list)\n\n"
           "The endpoint defaults to $CAIRN_ENDPOINT, else "
           "http://127.0.0.1:9000.\n"
           "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 "
@@ -93,6 +95,8 @@ int main(int argc, char **argv) {
     rc = cmd_cluster(&cli, rest, args);
   } else if (strcmp(argv[i], "admin") == 0) {
     rc = cmd_admin(&cli, rest, args);
+  } else if (strcmp(argv[i], "bucket") == 0) {
+    rc = cmd_bucket(&cli, rest, args);
   } else {
     fprintf(stderr, "cairn: unknown command '%s'\n", argv[i]);
     usage(stderr);

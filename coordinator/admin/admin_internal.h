@@ -64,7 +64,13 @@ typedef void (*admin_handler)(struct admin_request *a);
   XX(PUT_GROUP_POLICY, "PUT", "groups/{group}/policy", "iam:PutGroupPolicy",   \
      1, admin_put_group_policy)                                                \
   XX(DELETE_GROUP_POLICY, "DELETE", "groups/{group}/policy",                   \
-     "iam:DeleteGroupPolicy", 0, admin_delete_group_policy)
+     "iam:DeleteGroupPolicy", 0, admin_delete_group_policy)                    \
+  XX(GET_BUCKET_POLICY, "GET", "buckets/{bucket}/policy",                      \
+     "s3:GetBucketPolicy", 0, admin_get_bucket_policy)                         \
+  XX(PUT_BUCKET_POLICY, "PUT", "buckets/{bucket}/policy",                      \
+     "s3:PutBucketPolicy", 1, admin_put_bucket_policy)                         \
+  XX(DELETE_BUCKET_POLICY, "DELETE", "buckets/{bucket}/policy",                \
+     "s3:DeleteBucketPolicy", 0, admin_delete_bucket_policy)
 
 #define XX(id, method, pattern, action, body, handler)                         \
   void handler(struct admin_request *a);
@@ -90,6 +96,7 @@ struct admin_request {
   char user[ADMIN_NAME_MAX + 1];
   char group[ADMIN_NAME_MAX + 1];
   char key[ADMIN_NAME_MAX + 1];
+  char bucket[ADMIN_NAME_MAX + 1]; /* bucket routes: arn:aws:s3:::bucket */
   struct iam_principal who;
   struct auth_payload_check check; /* AUTH_PAYLOAD_SHA256 bodies */
   int checking;
