@@ -208,15 +208,20 @@ struct bucket_config_arg {
   size_t len;
 };
 
-static int apply_bucket_config(struct meta_tx *tx, void *arg) {
-  struct bucket_config_arg *a = arg;
-  struct meta_key bk;
-  key_init(&bk, TBL_BUCKET);
-  key_str(&bk, a->bucket);
+int tx_bucket_exists(struct meta_tx *tx, const char *bucket) {
+  struct meta_key k;
+  key_init(&k, TBL_BUCKET);
+  key_str(&k, bucket);
   char *v = NULL;
   size_t n = 0;
-  int r = tx_get(tx, &bk, &v, &n);
+  int r = tx_get(tx, &k, &v, &n);
   val_free(v);
+  return r;
+}
+
+static int apply_bucket_config(struct meta_tx *tx, void *arg) {
+  struct bucket_config_arg *a = arg;
+  int r = tx_bucket_exists(tx, a->bucket);
   if (r)
     return r; /* CAIRN_ENOENT: no such bucket */
   if (a->value)
@@ -253,15 +258,12 @@ static int tx_prefix_nonempty(struct meta_tx *tx, const struct meta_key *pfx) {
 
 static int apply_bucket_delete(struct meta_tx *tx, void *arg) {
   const char *name = arg;
+  int r = tx_bucket_exists(tx, name);
+  if (r)
+    return r;
   struct meta_key k;
   key_init(&k, TBL_BUCKET);
   key_str(&k, name);
-  char *v = NULL;
-  size_t n = 0;
-  int r = tx_get(tx, &k, &v, &n);
-  val_free(v);
-  if (r)
-    return r;
   /* Any version (O) or any multipart upload (U) keeps the bucket. */
   static const char tables[] = {TBL_OBJECT, TBL_LATEST, TBL_UPLOAD};
   for (size_t i = 0; i < sizeof tables; i++) {

@@ -159,7 +159,10 @@ void writer_stop(struct meta *m);
 struct codec_out;
 struct codec_in;
 int valid_bucket(const char *bucket); /* 0 or CAIRN_EINVAL */
-int valid_key(const char *key);       /* 0 or CAIRN_EINVAL */
+/* 0 when bucket exists in tx's view, CAIRN_ENOENT, or an error
+ * (meta_bucket.c). */
+int tx_bucket_exists(struct meta_tx *tx, const char *bucket);
+int valid_key(const char *key); /* 0 or CAIRN_EINVAL */
 void enc_attrs(struct codec_out *o, const struct meta_object_attrs *a);
 /* Strings point into the input; a->user_meta is malloc'd. level: the
  * record's value version; 2 and up carry the sealed data key, 3 and up the

@@ -461,12 +461,7 @@ static int remove_version(struct meta_tx *tx, const char *bucket,
 int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
                      const void *value, size_t value_len) {
   struct meta_key k;
-  key_init(&k, TBL_BUCKET);
-  key_str(&k, rec->bucket);
-  char *v = NULL;
-  size_t n = 0;
-  int r = tx_get(tx, &k, &v, &n);
-  val_free(v);
+  int r = tx_bucket_exists(tx, rec->bucket);
   if (r)
     return r; /* CAIRN_ENOENT: NoSuchBucket */
 

@@ -53,6 +53,13 @@ static int acl_headers_in(struct s3_request *r) {
   return acl_headers_present(s3_header(r, "x-amz-acl"), grants);
 }
 
+/* Keeps a's stored form as r->new_acl: NULL or "InternalError". */
+static const char *keep_new_acl(struct s3_request *r, const struct acl *a) {
+  free(r->new_acl);
+  r->new_acl = acl_encode(a);
+  return r->new_acl ? NULL : "InternalError";
+}
+
 /* Under BucketOwnerEnforced only the owner's FULL_CONTROL may be set. */
 static const char *enforced_check(const struct s3_bucket_access *b,
                                   const struct acl *a) {
@@ -84,11 +91,8 @@ const char *s3_acl_new_object(struct s3_request *r, char *msg, size_t cap) {
   const char *error = acl_from_request(r, &owner, &b->acl.owner, a, msg, cap);
   if (!error)
     error = enforced_check(b, a);
-  if (!error) {
-    free(r->new_acl);
-    if (!(r->new_acl = acl_encode(a)))
-      error = "InternalError";
-  }
+  if (!error)
+    error = keep_new_acl(r, a);
   free(a);
   return error;
 }
@@ -101,11 +105,8 @@ const char *s3_acl_new_bucket(struct s3_request *r, char *msg, size_t cap) {
     return "InternalError";
   msg[0] = '\0';
   const char *error = acl_from_request(r, &owner, &owner, a, msg, cap);
-  if (!error) {
-    free(r->new_acl);
-    if (!(r->new_acl = acl_encode(a)))
-      error = "InternalError";
-  }
+  if (!error)
+    error = keep_new_acl(r, a);
   free(a);
   return error;
 }
@@ -166,24 +167,14 @@ static int object_acl(struct s3_request *r, const struct s3_bucket_access *b,
   return rc;
 }
 
-/* The request's bucket access, or NULL with the error answered. */
-static const struct s3_bucket_access *existing_bucket(struct s3_request *r) {
-  const struct s3_bucket_access *b = s3_bucket_access(r);
-  if (!b)
-    s3_send_error(r, "InternalError", NULL);
-  else if (!b->exists)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  return b && b->exists ? b : NULL;
-}
-
 void s3_get_bucket_acl(struct s3_request *r) {
-  const struct s3_bucket_access *b = existing_bucket(r);
+  const struct s3_bucket_access *b = s3_bucket_access_existing(r);
   if (b)
     send_acl(r, &b->acl);
 }
 
 void s3_get_object_acl(struct s3_request *r) {
-  const struct s3_bucket_access *b = existing_bucket(r);
+  const struct s3_bucket_access *b = s3_bucket_access_existing(r);
   struct acl *a = b ? malloc(sizeof *a) : NULL;
   if (b && !a)
     s3_send_error(r, "InternalError", NULL);
@@ -196,7 +187,7 @@ void s3_get_object_acl(struct s3_request *r) {
  * new ACL from the headers or from the AccessControlPolicy document, the
  * owner kept as it is. */
 static void put_acl_body_done(struct s3_request *r) {
-  const struct s3_bucket_access *b = existing_bucket(r);
+  const struct s3_bucket_access *b = s3_bucket_access_existing(r);
   if (!b)
     return;
   struct acl *cur = malloc(sizeof *cur);
@@ -246,7 +237,7 @@ done:
 }
 
 void s3_put_bucket_acl(struct s3_request *r) {
-  if (existing_bucket(r))
+  if (s3_bucket_access_existing(r))
     s3_collect_body(r, S3_XML_ACL_MAX_BYTES, "MaxMessageLengthExceeded",
                     put_acl_body_done);
 }
@@ -268,22 +259,17 @@ static void put_ownership_body_done(struct s3_request *r) {
   }
   int rc =
       meta_bucket_set_ownership(r->c->meta, r->bucket, (uint8_t)d.ownership);
-  if (rc == CAIRN_ENOENT)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (rc)
-    s3_send_cairn_error(r, rc);
-  else
-    s3_send(r, 200, NULL, 0, NULL, NULL, 0);
+  s3_send_bucket_write(r, rc, 200);
 }
 
 void s3_put_bucket_ownership_controls(struct s3_request *r) {
-  if (existing_bucket(r))
+  if (s3_bucket_access_existing(r))
     s3_collect_body(r, S3_XML_OWNERSHIP_MAX_BYTES, "MaxMessageLengthExceeded",
                     put_ownership_body_done);
 }
 
 void s3_get_bucket_ownership_controls(struct s3_request *r) {
-  const struct s3_bucket_access *b = existing_bucket(r);
+  const struct s3_bucket_access *b = s3_bucket_access_existing(r);
   if (!b)
     return;
   if (b->bucket.ownership == META_OWNERSHIP_NONE) {
@@ -302,10 +288,5 @@ void s3_get_bucket_ownership_controls(struct s3_request *r) {
 void s3_delete_bucket_ownership_controls(struct s3_request *r) {
   int rc =
       meta_bucket_set_ownership(r->c->meta, r->bucket, META_OWNERSHIP_NONE);
-  if (rc == CAIRN_ENOENT)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (rc)
-    s3_send_cairn_error(r, rc);
-  else
-    s3_send(r, 204, NULL, 0, NULL, NULL, 0);
+  s3_send_bucket_write(r, rc, 204);
 }

@@ -135,11 +135,6 @@ void s3_bucket_access_free(struct s3_bucket_access *a) {
   free(a);
 }
 
-/* A loaded (or half-loaded) access that is not r->access. */
-static void bucket_access_drop(struct s3_bucket_access *a) {
-  s3_bucket_access_free(a);
-}
-
 const struct s3_bucket_access *s3_bucket_access(struct s3_request *r) {
   if (r->access)
     return r->access;
@@ -147,15 +142,19 @@ const struct s3_bucket_access *s3_bucket_access(struct s3_request *r) {
   if (!a)
     return NULL;
   if (bucket_access_load(r, r->bucket, a) != 0) {
-    bucket_access_drop(a);
+    s3_bucket_access_free(a);
     return NULL;
   }
   return r->access = a;
 }
 
-void s3_bucket_access_reset(struct s3_request *r) {
-  s3_bucket_access_free(r->access);
-  r->access = NULL;
+const struct s3_bucket_access *s3_bucket_access_existing(struct s3_request *r) {
+  const struct s3_bucket_access *b = s3_bucket_access(r);
+  if (!b)
+    s3_send_error(r, "InternalError", NULL);
+  else if (!b->exists)
+    s3_send_error(r, "NoSuchBucket", NULL);
+  return b && b->exists ? b : NULL;
 }
 
 int s3_bucket_ownership(const struct s3_bucket_access *a) {
@@ -288,7 +287,7 @@ static const char *authorize_copy_source(struct s3_request *r,
   }
   if (!error)
     error = decide(r, "s3:GetObject", arn, b, slash + 1, ctx);
-  bucket_access_drop(b);
+  s3_bucket_access_free(b);
   free(arn);
   free(decoded);
   return error;

@@ -38,8 +38,10 @@ struct s3_bucket_access {
 /* r's bucket (r->access, owned by r), loaded on first use; NULL when the
  * store fails or memory runs out (answer InternalError). */
 const struct s3_bucket_access *s3_bucket_access(struct s3_request *r);
-/* Forgets r->access (after r changed the bucket's policy or ACL). */
-void s3_bucket_access_reset(struct s3_request *r);
+/* The same for a bucket that must exist: else NoSuchBucket (or
+ * InternalError) is answered and NULL returned. */
+const struct s3_bucket_access *s3_bucket_access_existing(struct s3_request *r);
+/* Frees a loaded (or half-loaded) access; NULL is fine. */
 void s3_bucket_access_free(struct s3_bucket_access *a);
 /* META_OWNERSHIP_* in force (the default applied). */
 int s3_bucket_ownership(const struct s3_bucket_access *a);

@@ -145,6 +145,15 @@ void s3_create_bucket(struct s3_request *r) {
 
 /* ---- HeadBucket, DeleteBucket, GetBucketLocation ------------------------ */
 
+void s3_send_bucket_write(struct s3_request *r, int rc, int status) {
+  if (rc == CAIRN_ENOENT)
+    s3_send_error(r, "NoSuchBucket", NULL);
+  else if (rc != 0)
+    s3_send_cairn_error(r, rc);
+  else
+    s3_send(r, status, NULL, 0, NULL, NULL, 0);
+}
+
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b) {
   int rc = meta_bucket_get(r->c->meta, r->bucket, b);
   if (rc == CAIRN_ENOENT)

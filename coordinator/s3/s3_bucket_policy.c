@@ -36,12 +36,7 @@ static void put_policy_body_done(struct s3_request *r) {
   }
   rc = meta_bucket_config_set(r->c->meta, r->bucket, "policy", r->collected,
                               r->collected_len);
-  if (rc == CAIRN_ENOENT)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (rc)
-    s3_send_cairn_error(r, rc);
-  else
-    s3_send(r, 204, NULL, 0, NULL, NULL, 0);
+  s3_send_bucket_write(r, rc, 204);
 }
 
 void s3_put_bucket_policy(struct s3_request *r) {
@@ -54,12 +49,10 @@ void s3_put_bucket_policy(struct s3_request *r) {
 /* The stored policy, or an answer (NoSuchBucket, NoSuchBucketPolicy,
  * InternalError) already sent: NULL. */
 static const struct s3_bucket_access *stored_policy(struct s3_request *r) {
-  const struct s3_bucket_access *a = s3_bucket_access(r);
+  const struct s3_bucket_access *a = s3_bucket_access_existing(r);
   if (!a)
-    s3_send_error(r, "InternalError", NULL);
-  else if (!a->exists)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (!a->policy_text)
+    return NULL;
+  if (!a->policy_text)
     s3_send_error(r, "NoSuchBucketPolicy", NULL);
   else
     return a;
@@ -74,12 +67,7 @@ void s3_get_bucket_policy(struct s3_request *r) {
 
 void s3_delete_bucket_policy(struct s3_request *r) {
   int rc = meta_bucket_config_set(r->c->meta, r->bucket, "policy", NULL, 0);
-  if (rc == CAIRN_ENOENT)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (rc)
-    s3_send_cairn_error(r, rc);
-  else
-    s3_send(r, 204, NULL, 0, NULL, NULL, 0);
+  s3_send_bucket_write(r, rc, 204);
 }
 
 void s3_get_bucket_policy_status(struct s3_request *r) {

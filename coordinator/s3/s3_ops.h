@@ -103,6 +103,11 @@ int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
 struct meta_bucket;
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b);
 
+/* The answer to a write of r's bucket configuration that returned rc:
+ * NoSuchBucket for CAIRN_ENOENT, the mapped error, or `status` (200/204)
+ * with no body (s3_bucket.c). */
+void s3_send_bucket_write(struct s3_request *r, int rc, int status);
+
 /* "COMPOSITE" or "FULL_OBJECT": how o's checksum was computed. */
 const char *s3_checksum_type_name(const struct meta_object *o);
 
