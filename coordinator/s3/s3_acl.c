@@ -78,7 +78,8 @@ const char *s3_acl_new_object(struct s3_request *r, char *msg, size_t cap) {
   int ownership = s3_bucket_ownership(b);
   const char *canned = s3_header(r, "x-amz-acl");
   struct acl_owner owner;
-  if (ownership == META_OWNERSHIP_BUCKET_OWNER_ENFORCED ||
+  /* An anonymous writer cannot own anything: the bucket owner does. */
+  if (r->anonymous || ownership == META_OWNERSHIP_BUCKET_OWNER_ENFORCED ||
       (ownership == META_OWNERSHIP_BUCKET_OWNER_PREFERRED && canned &&
        strcmp(canned, "bucket-owner-full-control") == 0))
     owner = b->acl.owner;

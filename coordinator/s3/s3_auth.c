@@ -43,6 +43,11 @@ const char *s3_authenticate(struct s3_request *r, const char **message) {
      * "*". s3_authorize lets it through only where a bucket policy or an
      * ACL grant says so. A wrong signature never gets here. */
     r->anonymous = 1;
+    const char *sha = s3_header(r, "x-amz-content-sha256");
+    r->auth_payload =
+        sha && strcmp(sha, "STREAMING-UNSIGNED-PAYLOAD-TRAILER") == 0
+            ? AUTH_PAYLOAD_STREAMING_UNSIGNED_TRAILER
+            : AUTH_PAYLOAD_UNSIGNED; /* nothing signed */
     return NULL;
   }
   if (status != AUTH_OK) {

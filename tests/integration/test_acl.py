@@ -179,6 +179,25 @@ def test_canned_public_read_acl(cluster, root, anon):
         == b"mp"
 
 
+def test_public_read_write_bucket_takes_anonymous_writes(cluster, root, anon):
+    root.create_bucket(Bucket="acl-rw", ACL="public-read-write")
+    anon.put_object(Bucket="acl-rw", Key="drop", Body=b"anonymous bytes")
+    req = urllib.request.Request(cluster.endpoint + "/acl-rw/plain",
+                                 data=b"via urllib", method="PUT")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+    # An anonymous writer owns nothing: the bucket owner owns its objects.
+    assert root.get_object_acl(Bucket="acl-rw", Key="plain")["Owner"][
+        "DisplayName"] == "root"
+    assert root.get_object(Bucket="acl-rw", Key="plain")["Body"].read() == \
+        b"via urllib"
+    assert root.get_object(Bucket="acl-rw", Key="drop")["Body"].read() == \
+        b"anonymous bytes"
+    anon.delete_object(Bucket="acl-rw", Key="drop")
+    assert [o["Key"] for o in root.list_objects_v2(Bucket="acl-rw")[
+        "Contents"]] == ["plain"]
+
+
 def test_acl_round_trips_and_user_grants(cluster, root):
     root.create_bucket(Bucket="acl-rt")
     root.put_object(Bucket="acl-rt", Key="k", Body=b"data")
