@@ -281,7 +281,7 @@ static const char *authorize_copy_source(struct s3_request *r,
   char bucket[S3_BUCKET_MAX + 1];
   size_t blen = (size_t)(slash - decoded);
   const char *error = NULL;
-  struct s3_bucket_access *b = malloc(sizeof *b);
+  struct s3_bucket_access *b = calloc(1, sizeof *b); /* freeable as is */
   if (!b || blen > S3_BUCKET_MAX) {
     error = b ? "InvalidArgument" : "InternalError";
   } else {

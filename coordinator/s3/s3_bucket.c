@@ -4,6 +4,7 @@
 #include "error.h"
 #include "http_server.h"
 #include "meta.h"
+#include "s3_auth.h"
 #include "s3_ops.h"
 #include "xml_parse.h"
 
@@ -57,9 +58,11 @@ static int list_one(const struct meta_bucket *b, void *arg) {
 void s3_list_buckets(struct s3_request *r) {
   struct s3_xml x;
   s3_xml_init(&x, "ListAllMyBucketsResult");
+  struct acl_owner me;
+  s3_caller_owner(r, &me);
   s3_xml_open(&x, "Owner");
-  s3_xml_text(&x, "ID", r->access_key);
-  s3_xml_text(&x, "DisplayName", r->access_key);
+  s3_xml_text(&x, "ID", me.id);
+  s3_xml_text(&x, "DisplayName", me.name);
   s3_xml_close(&x, "Owner");
   s3_xml_open(&x, "Buckets");
   int rc = meta_bucket_list(r->c->meta, list_one, &x);

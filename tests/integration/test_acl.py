@@ -159,6 +159,9 @@ def test_canned_public_read_acl(cluster, root, anon):
     acl = root.get_bucket_acl(Bucket="acl-pub")
     root_id = canonical_id("arn:aws:iam::000000000000:root")
     assert acl["Owner"]["ID"] == root_id
+    assert root.list_buckets()["Owner"]["ID"] == root_id
+    assert root.list_objects_v2(Bucket="acl-pub", FetchOwner=True)[
+        "Contents"][0]["Owner"] == {"ID": root_id, "DisplayName": "root"}
     grants = {(g["Grantee"]["Type"], g["Grantee"].get("URI") or
                g["Grantee"].get("ID"), g["Permission"]) for g in acl["Grants"]}
     assert grants == {("CanonicalUser", root_id, "FULL_CONTROL"),
