@@ -58,7 +58,8 @@ const char *s3_authenticate(struct s3_request *r, const char **message);
  * missing bucket). DeleteObjects passes here: its handler asks
  * s3_authorize_key for every key. */
 const char *s3_authorize(struct s3_request *r);
-/* The same question for action on key of r's bucket. */
+/* The same question for action on key of r's bucket (key NULL: on the
+ * bucket itself). */
 const char *s3_authorize_key(struct s3_request *r, const char *action,
                              const char *key, size_t key_len);
 

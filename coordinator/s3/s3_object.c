@@ -759,12 +759,15 @@ void s3_get_object(struct s3_request *r) {
   r->op_free = get_free;
   int rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &op->obj);
   if (rc == CAIRN_ENOENT) {
+    /* As AWS: a caller that may not list the bucket learns nothing of
+     * which keys exist (AccessDenied rather than NoSuchKey). */
     struct meta_bucket b;
-    s3_send_error(r,
-                  meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
-                      ? "NoSuchBucket"
-                      : "NoSuchKey",
-                  NULL);
+    const char *code =
+        meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
+            ? "NoSuchBucket"
+        : s3_authorize_key(r, "s3:ListBucket", NULL, 0) ? "AccessDenied"
+                                                        : "NoSuchKey";
+    s3_send_error(r, code, NULL);
     return;
   }
   if (rc != 0) {

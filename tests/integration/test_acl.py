@@ -101,8 +101,9 @@ def test_bucket_policy_makes_bucket_public(cluster, root, anon):
     assert error(anon.list_buckets)[1] == 403
     # A missing bucket is NoSuchBucket to an anonymous caller, as in AWS.
     assert error(anon.get_object, Bucket="pol-none", Key="a")[1] == 404
+    # Without s3:ListBucket a missing key is AccessDenied, as in AWS ...
     status, body = http_get(cluster, "/pol-pub/missing")
-    assert status == 404 and b"NoSuchKey" in body
+    assert status == 403 and b"AccessDenied" in body
 
     root.delete_bucket_policy(Bucket="pol-pub")
     assert error(root.get_bucket_policy, Bucket="pol-pub")[0] == \
@@ -151,6 +152,9 @@ def test_canned_public_read_acl(cluster, root, anon):
         == b"open"
     assert http_get(cluster, "/acl-pub/open.txt") == (200, b"open")
     assert error(anon.get_object, Bucket="acl-pub", Key="closed.txt")[1] == 403
+    # No object, no object ACL to grant READ: refused.
+    assert error(anon.get_object, Bucket="acl-pub", Key="nope") == (
+        "AccessDenied", 403)
     assert error(anon.put_object, Bucket="acl-pub", Key="n", Body=b"n")[1] \
         == 403
     assert error(anon.delete_object, Bucket="acl-pub", Key="open.txt")[1] \
@@ -355,6 +359,8 @@ def test_cli_bucket_policy(cluster, root, tmp_path):
     assert p.returncode == 0, p.stderr
     assert http_get(cluster, "/cli-b/f") == (200, b"cli")
     assert http_get(cluster, "/cli-b")[0] == 200  # the preset lists too
+    # ... so a missing key is NoSuchKey to anyone (with s3:ListBucket).
+    assert http_get(cluster, "/cli-b/missing")[0] == 404
     p = cairn_bucket(cluster, "get", "cli-b", "--json")
     assert json.loads(p.stdout)["policy"]["Statement"][1]["Principal"] == "*"
     p = cairn_bucket(cluster, "set", "cli-b", "--preset", "private")
