@@ -43,6 +43,8 @@ void admin_put_bucket_policy(struct admin_request *a) {
   struct policy *p = NULL;
   const char *text = a->body ? a->body : "";
   int r = policy_parse(text, a->body_len, POLICY_BUCKET, &p, err, sizeof err);
+  if (r == 0)
+    r = policy_check_bucket(p, a->bucket, err, sizeof err);
   policy_free(p);
   if (!r)
     r = meta_bucket_config_set(a->c->meta, a->bucket, "policy", text,

@@ -98,6 +98,12 @@ enum policy_decision {
 enum policy_decision policy_evaluate(const struct policy_request *req,
                                      const struct policy_set *set);
 
+/* A bucket policy speaks of its own bucket only (AWS: "Policy has invalid
+ * resource"): every Resource/NotResource of p must be able to name bucket
+ * or an object in it. 0, or CAIRN_EINVAL with the reason in err. */
+int policy_check_bucket(const struct policy *p, const char *bucket, char *err,
+                        size_t err_len);
+
 /* GetBucketPolicyStatus: 1 when a statement of p allows Principal "*"
  * (also {"AWS": "*"} or "*" among a list) without a Condition, i.e.
  * anyone, also anonymous callers, gets something. */

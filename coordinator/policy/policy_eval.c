@@ -5,7 +5,10 @@
  */
 #include "policy_internal.h"
 
+#include "error.h"
+
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Iterative '*'/'?' matcher with one back-track point: O(n*m) worst case,
@@ -158,4 +161,41 @@ int policy_is_public(const struct policy *p) {
       return 1;
   }
   return 0;
+}
+
+/* Can resource pattern res name the bucket (arn) or an object in it? */
+static int resource_in_bucket(const char *res, const char *arn,
+                              const char *object) {
+  size_t n = strlen(arn);
+  return (strncmp(res, arn, n) == 0 && (res[n] == '\0' || res[n] == '/')) ||
+         policy_wildcard_match(res, arn, 0) ||
+         policy_wildcard_match(res, object, 0);
+}
+
+int policy_check_bucket(const struct policy *p, const char *bucket, char *err,
+                        size_t err_len) {
+  char arn[96], object[100];
+  snprintf(arn, sizeof arn, "arn:aws:s3:::%.63s", bucket);
+  snprintf(object, sizeof object, "%s/k", arn);
+  size_t i, j;
+  json_t *st, *v;
+  json_array_foreach(json_object_get(p->doc, "Statement"), i, st) {
+    static const char *const fields[] = {"Resource", "NotResource"};
+    for (int f = 0; f < 2; f++) {
+      json_t *list = json_object_get(st, fields[f]);
+      if (json_is_string(list) &&
+          !resource_in_bucket(json_string_value(list), arn, object))
+        goto bad;
+      json_array_foreach(list, j, v) {
+        if (!resource_in_bucket(json_string_value(v), arn, object))
+          goto bad;
+      }
+    }
+  }
+  return 0;
+bad:
+  if (err && err_len)
+    snprintf(err, err_len,
+             "Policy has invalid resource: every Resource must be in %s", arn);
+  return CAIRN_EINVAL;
 }

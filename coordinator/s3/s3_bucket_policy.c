@@ -24,6 +24,8 @@ static void put_policy_body_done(struct s3_request *r) {
   char err[POLICY_ERR_MAX], message[POLICY_ERR_MAX + 32];
   int rc = policy_parse(r->collected, r->collected_len, POLICY_BUCKET, &p, err,
                         sizeof err);
+  if (rc == 0)
+    rc = policy_check_bucket(p, r->bucket, err, sizeof err);
   policy_free(p);
   if (rc == CAIRN_ENOMEM) {
     s3_send_cairn_error(r, rc);

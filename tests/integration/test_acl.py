@@ -128,7 +128,10 @@ def test_malformed_policy(root):
             "Effect": "Allow", "Action": "s3:GetObject",
             "Resource": "arn:aws:s3:::pol-bad/*"}]}),  # no Principal
             json.dumps({"Statement": [{"Effect": "Maybe", "Principal": "*",
-                                       "Action": "s3:*", "Resource": "*"}]})]:
+                                       "Action": "s3:*", "Resource": "*"}]}),
+            json.dumps({"Statement": [{  # another bucket's objects
+                "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::pol-other/*"}]})]:
         with pytest.raises(ClientError) as e:
             root.put_bucket_policy(Bucket="pol-bad", Policy=bad)
         r = e.value.response
@@ -372,6 +375,9 @@ def test_cli_bucket_policy(cluster, root, tmp_path):
     assert http_get(cluster, "/cli-b/f") == (200, b"cli")
     p = cairn_bucket(cluster, "set", "cli-b", "-", stdin='{"Statement": 1}')
     assert p.returncode == 1 and "MalformedPolicy" in p.stderr
+    p = cairn_bucket(cluster, "set", "cli-b", "-",
+                     stdin=public_read_policy("pol-other"))
+    assert p.returncode == 1 and "invalid resource" in p.stderr
     assert cairn_bucket(cluster, "rm", "cli-b").returncode == 0
     assert "(no policy)" in cairn_bucket(cluster, "get", "cli-b").stdout
     assert cairn_bucket(cluster, "get", "no-such-bkt").returncode == 1

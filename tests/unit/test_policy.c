@@ -549,6 +549,12 @@ static void test_acl_slot_and_public(void **state) {
                "{\"Bool\":{\"aws:SecureTransport\":\"true\"}}}]}",
                POLICY_BUCKET);
   assert_false(policy_is_public(cond));
+  char err[POLICY_ERR_MAX];
+  assert_int_equal(policy_check_bucket(deny, "b", err, sizeof err), 0);
+  assert_int_equal(policy_check_bucket(deny, "other", err, sizeof err),
+                   CAIRN_EINVAL);
+  assert_non_null(strstr(err, "arn:aws:s3:::other"));
+  assert_int_equal(policy_check_bucket(pub, "any", err, sizeof err), 0);
   policy_free(deny);
   policy_free(allow);
   policy_free(pub);
