@@ -46,6 +46,13 @@ const struct config_option coord_options[] = {
      "missed heartbeats before a node is marked down"},
     {"replicas", "CAIRN_REPLICAS", CONFIG_INT, "2", OPT_INT(replicas), 1, 16,
      "copies of each chunk on distinct nodes"},
+    {"layout", "CAIRN_LAYOUT", CONFIG_STRING, NULL,
+     offsetof(struct coord_config, layout), 0, 0,
+     "default layout of new buckets: replica:N, raid5:K, raid6:K, archive:K "
+     "or qrain:K (none: replica:REPLICAS)"},
+    {"ec-min-size", "CAIRN_EC_MIN_SIZE", CONFIG_INT, "1M", OPT_INT(ec_min_size),
+     0, 1LL << 40,
+     "objects (parts) smaller than this are replicated, not erasure-coded"},
     {"chunk-size", "CAIRN_CHUNK_SIZE", CONFIG_INT, "4M", OPT_INT(chunk_size),
      65536, 64 << 20, "bytes per chunk sent to the nodes"},
     {"max-header-bytes", "CAIRN_MAX_HEADER_BYTES", CONFIG_INT, "64K",

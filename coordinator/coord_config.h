@@ -24,6 +24,8 @@ struct coord_config {
   int64_t heartbeat_interval_ms;
   int64_t heartbeat_misses;
   int64_t replicas;
+  char *layout; /* cluster default layout; NULL: replica:<replicas> */
+  int64_t ec_min_size;
   int64_t chunk_size;
   int64_t max_header_bytes;
   int64_t max_headers;

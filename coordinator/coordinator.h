@@ -12,6 +12,7 @@
 #include "coord_config.h"
 #include "credentials.h"
 #include "iam.h"
+#include "meta.h"
 
 struct meta;
 struct cluster;
@@ -24,7 +25,8 @@ struct coordinator {
   uv_loop_t *loop;
   struct coord_config config;
   struct coord_secrets secrets;
-  struct iam iam;  /* users, keys, groups; root from secrets */
+  struct iam iam; /* users, keys, groups; root from secrets */
+  struct meta_layout default_layout; /* --layout, or replica:--replicas */
   struct kms *kms; /* master key: seals data keys and IAM secrets */
   struct meta *meta;
   struct cluster *cluster;

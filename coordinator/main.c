@@ -15,6 +15,7 @@
 #include "gc.h"
 #include "http_server.h"
 #include "kms.h"
+#include "layout.h"
 #include "log.h"
 #include "meta.h"
 #include "node_link.h"
@@ -136,6 +137,15 @@ int main(int argc, char **argv) {
   int port;
   if (config_parse_hostport(c->config.listen, host, sizeof host, &port)) {
     fail("--listen wants host:port, got '%s'", c->config.listen);
+    goto out_config;
+  }
+  c->default_layout =
+      (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)c->config.replicas, 0};
+  if (c->config.layout &&
+      layout_parse(c->config.layout, &c->default_layout) != 0) {
+    fail("--layout wants replica:N, raid5:K, raid6:K, archive:K or qrain:K "
+         "(K 1..16), got '%s'",
+         c->config.layout);
     goto out_config;
   }
   if (prepare_data_dir(c->config.data_dir, err, sizeof err) != 0 ||

@@ -444,6 +444,14 @@ static enum auth_status verify_presigned(const struct auth_verifier *v,
   int rc = query_get(q, "X-Amz-Expires", expires, sizeof expires);
   if (rc == -1)
     return AUTH_QUERY_MALFORMED;
+  /* A lifetime of zero or less is a URL whose window has closed: 403
+   * "Request has expired", as S3 answers such URLs (s3-tests agree); a
+   * lifetime over a week is a malformed request (400). */
+  if (rc == 0 && strlen(expires) <= 7 &&
+      ((expires[0] == '-' && expires[1] &&
+        is_digits(expires + 1, strlen(expires) - 1)) ||
+       strcmp(expires, "0") == 0))
+    return AUTH_EXPIRED;
   if (rc != 0 || strlen(expires) > 6 || !is_digits(expires, strlen(expires)))
     return AUTH_EXPIRES_RANGE;
   long lifetime = strtol(expires, NULL, 10);

@@ -7,8 +7,13 @@
  *                            v  |  on the next replica
  *                         FAILOVER --no replica left--> DONE(error)
  *
+ * An erasure-coded chunk is read whole by a stripe_read (any k fragments,
+ * lost data fragments rebuilt; stripe_reader.h) and the range's bytes are
+ * then handed out from that buffer, with the same decryption and pauses.
+ *
  * Invariants:
- *  1. At most one node_get is in flight; done() fires only when none is.
+ *  1. At most one node_get (or one stripe read) is in flight; done() fires
+ *     only when none is.
  *  2. `delivered` counts bytes handed to on_data: a retry asks the next
  *     replica for the rest of the chunk's range only, so the client never
  *     sees a byte twice.
@@ -20,6 +25,7 @@
 #include "log.h"
 #include "node_link.h"
 #include "registry.h"
+#include "stripe_reader.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -47,6 +53,12 @@ struct object_reader {
    * blocks of one piece are being delivered the free waits (free_pending)
    * until the loop is out of the reader's memory. */
   int delivering, free_pending;
+  /* Erasure-coded chunks: the stripe being fetched, then the stored bytes
+   * of the range still to hand out from it. */
+  struct stripe_read *stripe;
+  const uint8_t *mem;
+  uint64_t mem_left;
+  int from_memory;
 };
 
 static void reader_release(struct object_reader *r);
@@ -59,6 +71,92 @@ static void finish(struct object_reader *r, int status) {
 }
 
 static int fetch(struct object_reader *r);
+static int on_node_data(const void *data, size_t len, void *arg);
+
+/* Sets up decryption for plaintext [from, to) of chunk c and returns the
+ * stored bytes to fetch for it. */
+static void begin_range(struct object_reader *r, const struct meta_chunk *c,
+                        uint64_t from, uint64_t to, uint64_t *get_from,
+                        uint64_t *get_len) {
+  *get_from = from;
+  *get_len = to - from;
+  if (!r->encrypted)
+    return;
+  /* Whole sealed blocks; the state restarts at `from`, so a retry resumes
+   * at the first block not yet delivered. */
+  struct chunk_cipher_range range;
+  chunk_cipher_init(&r->cipher, r->key, c->id, c->length);
+  chunk_cipher_map(c->length, from, to - from, &range);
+  *get_from = range.stored_offset;
+  *get_len = range.stored_length;
+  r->block = range.first_block;
+  r->skip = range.skip;
+  r->want = to - from;
+  r->fill = 0;
+  r->bad_block = 0;
+}
+
+/* Hands out the rebuilt stripe's bytes of the range, pausing when asked;
+ * at the end, moves to the next chunk. */
+static void deliver_memory(struct object_reader *r) {
+  r->delivering++;
+  while (r->mem_left > 0 && !r->paused && !r->canceled && !r->free_pending) {
+    size_t n = r->mem_left < (256u << 10) ? (size_t)r->mem_left : 256u << 10;
+    const uint8_t *p = r->mem;
+    r->mem += n;
+    r->mem_left -= n;
+    on_node_data(p, n, r);
+  }
+  int pending = --r->delivering == 0 && r->free_pending;
+  if (pending) {
+    reader_release(r);
+    return;
+  }
+  if (r->free_pending || r->canceled || r->paused || r->mem_left > 0)
+    return;
+  r->from_memory = 0;
+  stripe_read_free(r->stripe);
+  r->stripe = NULL;
+  if (r->encrypted && (r->bad_block || r->want != 0 || r->fill != 0)) {
+    /* Rebuilt bytes that fail their tags: never hand them out. */
+    log_error("data", "an erasure-coded chunk failed authentication");
+    finish(r, CAIRN_EAUTH);
+    return;
+  }
+  r->chunk++;
+  int rc = fetch(r);
+  if (rc != 0)
+    finish(r, rc);
+}
+
+static void on_stripe_done(struct stripe_read *s, int status, void *arg) {
+  struct object_reader *r = arg;
+  (void)s;
+  if (status != 0) {
+    log_error("data", "fewer than k fragments of a chunk readable (%s)",
+              cairn_strerror(status));
+    finish(r, status);
+    return;
+  }
+  r->from_memory = 1;
+  deliver_memory(r);
+}
+
+/* Starts the stripe read of an EC chunk for plaintext [from, to). */
+static int fetch_stripe(struct object_reader *r, const struct meta_chunk *c,
+                        uint64_t from, uint64_t to) {
+  uint64_t get_from, get_len;
+  begin_range(r, c, from, to, &get_from, &get_len);
+  uint64_t stored =
+      r->encrypted ? chunk_cipher_stored_length(c->length) : c->length;
+  int rc = stripe_read_start(r->cfg.cluster, r->cfg.links, c, stored,
+                             on_stripe_done, r, &r->stripe);
+  if (rc != 0)
+    return rc;
+  r->mem = stripe_read_bytes(r->stripe) + get_from;
+  r->mem_left = get_len;
+  return 0;
+}
 
 /* Looks up where a node's data port is now (nodes may move). */
 static int node_addr(struct object_reader *r, const char *node_id, char *addr,
@@ -78,7 +176,7 @@ static int node_addr(struct object_reader *r, const char *node_id, char *addr,
 static int on_sealed_data(struct object_reader *r, const uint8_t *data,
                           size_t len) {
   int pause = 0;
-  r->delivering = 1;
+  r->delivering++;
   while (len > 0 && !r->bad_block && !r->canceled && !r->free_pending) {
     size_t block_stored =
         chunk_cipher_block_length(&r->cipher, r->block) + CHUNK_CIPHER_TAG;
@@ -112,11 +210,12 @@ static int on_sealed_data(struct object_reader *r, const uint8_t *data,
     if (r->cfg.on_data(plain, n, r->cfg.arg) != 0)
       pause = 1;
   }
-  r->delivering = 0;
-  if (r->free_pending) {
+  if (--r->delivering == 0 && r->free_pending) {
     reader_release(r);
     return 0;
   }
+  if (r->free_pending)
+    return 0;
   if (pause)
     r->paused = 1;
   return pause;
@@ -177,24 +276,15 @@ static int fetch(struct object_reader *r) {
     uint64_t from = pos - c->offset;
     uint64_t to =
         (end < c->offset + c->length ? end : c->offset + c->length) - c->offset;
+    if (c->layout.kind == META_LAYOUT_EC)
+      return fetch_stripe(r, c, from, to);
     for (; r->replica < c->n_fragments; r->replica++) {
       char addr[128];
       const struct meta_fragment *f = &c->fragments[r->replica];
-      uint64_t get_from = from, get_len = to - from;
-      if (r->encrypted) {
-        /* Whole sealed blocks; decryption state restarts at `from`, so a
-         * retry resumes at the first block not yet delivered. */
-        struct chunk_cipher_range range;
-        chunk_cipher_init(&r->cipher, r->key, c->id, c->length);
-        chunk_cipher_map(c->length, from, to - from, &range);
-        get_from = range.stored_offset;
-        get_len = range.stored_length;
-        r->block = range.first_block;
-        r->skip = range.skip;
-        r->want = to - from;
-        r->fill = 0;
-        r->bad_block = 0;
-      }
+      uint64_t get_from, get_len;
+      begin_range(r, c, from, to, &get_from, &get_len);
+      if (c->fragments[r->replica].missing)
+        continue;
       int rc = node_addr(r, f->node_id, addr, sizeof addr);
       if (rc == 0)
         rc = node_get(r->cfg.links, addr, c->id, f->index, get_from, get_len,
@@ -245,6 +335,8 @@ void object_reader_resume(struct object_reader *r) {
   r->paused = 0;
   if (r->op)
     node_get_resume(r->op);
+  else if (r->from_memory)
+    deliver_memory(r);
 }
 
 void object_reader_cancel(struct object_reader *r) {
@@ -255,6 +347,8 @@ void object_reader_cancel(struct object_reader *r) {
     node_get_cancel(r->op); /* a cancelled get never calls back */
     r->op = NULL;
   }
+  if (r->stripe)
+    stripe_read_cancel(r->stripe); /* its done never fires */
   finish(r, CAIRN_ECANCELED);
 }
 
@@ -269,6 +363,7 @@ void object_reader_free(struct object_reader *r) {
 }
 
 static void reader_release(struct object_reader *r) {
+  stripe_read_free(r->stripe);
   OPENSSL_cleanse(r->key, sizeof r->key);
   chunk_cipher_wipe(&r->cipher);
   free(r->buf);

@@ -4,7 +4,9 @@
  * For each chunk the range touches, the reader asks one replica for exactly
  * the bytes needed; if that node fails before or during the transfer it
  * continues from the same offset on the next replica, so a GET survives a
- * node going down as long as one copy is reachable.
+ * node going down as long as one copy is reachable. Erasure-coded chunks
+ * are read as whole stripes from any k of their fragments (up to m nodes
+ * may be down), rebuilt on the fly.
  *
  * Encryption: with a data key, the chunks are stored as sealed 64 KiB
  * blocks (chunk_cipher.h). The reader asks a node for the stored blocks

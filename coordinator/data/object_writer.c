@@ -1,13 +1,30 @@
 /*
- * object_writer.c - chunking and replicated streaming of a PUT body.
+ * object_writer.c - chunking, encryption and replicated or erasure-coded
+ * streaming of a PUT body.
  *
  *   NEW --write--> STREAMING --finish--> DRAINING --all chunks acked--> DONE
  *                     |                      |
  *                     +---- error/abort -----+--> FAILING --quiet--> DONE
  *
+ * Two ways a chunk reaches the nodes (cfg.layout):
+ *  - replica:N: every 256 KiB piece is sent to the N nodes as it fills;
+ *    the chunk is durable when all N puts answered.
+ *  - EC k+m: the chunk is collected whole in one stripe buffer (bounded:
+ *    the chunk size plus m/k parity), cut in k fragments (the last one
+ *    zero-padded), m parity fragments are computed (erasure.h) and fragment
+ *    i streams to the i-th placed node. Write quorum: the chunk is durable
+ *    when at least write_quorum (k + 1, at most k + m) fragments are
+ *    fsync'd. A fragment whose put failed, or that found no up node to go
+ *    to, is recorded as missing in the chunk's metadata, so the object is
+ *    readable (any k fragments rebuild it) and a repair can find it.
+ * With a data key, each 64 KiB block is sealed (chunk_cipher.h) in the
+ * buffer itself before anything is sent: nodes only see ciphertext.
+ *
  * Invariants:
- *  1. A piece is freed only when every replica's write of it has completed
- *     (piece->refs reaches 0); in-flight bytes count live pieces.
+ *  1. A buffer (piece or stripe) is freed only when every write of it has
+ *     completed (refs reaches 0); `inflight` counts the bytes of buffers
+ *     being sent (a stripe counts once it is complete, so the one being
+ *     filled never holds up its own completion).
  *  2. done() fires exactly once, after no node operation remains in flight,
  *     so the caller may free the writer inside it or right after.
  *  3. Every chunk that was begun is in w->chunks, so a failed write can hand
@@ -17,6 +34,7 @@
 
 #include "chunk_cipher.h"
 #include "crypto.h"
+#include "erasure.h"
 #include "error.h"
 #include "log.h"
 #include "node_link.h"
@@ -25,28 +43,33 @@
 
 #include <isa-l.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_REPLICAS 16
+#define MAX_FRAGMENTS ERASURE_MAX_FRAGMENTS
 #define MAX_NODES 256
 
-/* A piece holds OBJECT_WRITER_PIECE plaintext bytes of one chunk; with
- * encryption it holds them as sealed blocks (each followed by its tag), so
- * its capacity is piece_capacity(). */
+/* A buffer of stored bytes on its way to the nodes: one piece of a
+ * replicated chunk (OBJECT_WRITER_PIECE plaintext bytes) or the whole
+ * stripe of an EC chunk (k data then m parity fragments). With encryption
+ * the plaintext is sealed in place block by block. */
 struct piece {
   struct object_writer *w;
   uint32_t refs;
-  size_t len;   /* stored bytes (sealed blocks + an open block's plaintext) */
-  size_t plain; /* plaintext bytes taken */
+  size_t len;     /* stored bytes (sealed blocks + an open block's text) */
+  size_t plain;   /* plaintext bytes taken */
+  size_t counted; /* bytes of it in w->inflight */
   uint8_t data[];
 };
 
 struct chunk_state {
-  struct node_put *ops[MAX_REPLICAS];
-  uint32_t pending; /* replica puts not yet done */
-  uint64_t written; /* stored bytes pushed into this chunk */
-  uint64_t stored;  /* stored bytes of the chunk (with tags if sealed) */
+  struct node_put *ops[MAX_FRAGMENTS];
+  uint32_t pending;  /* fragment puts not yet done */
+  uint32_t failed;   /* fragments missing (failed or never placed) */
+  uint64_t written;  /* stored bytes pushed into this chunk (replica) */
+  uint64_t stored;   /* stored bytes of the chunk (with tags if sealed) */
+  uint64_t frag_len; /* bytes per fragment */
   uint32_t crc;
 };
 
@@ -57,21 +80,38 @@ struct object_writer {
   uint32_t n_chunks, cap_chunks;
   struct piece *current; /* being filled */
   uint64_t received;     /* bytes accepted from the caller */
-  uint64_t inflight;     /* bytes in live pieces */
-  uint32_t ops_pending;  /* replica puts begun and not done */
+  uint64_t inflight;     /* bytes of buffers being sent */
+  uint64_t window;       /* pause above this many in flight */
+  uint64_t resume_at;    /* resume at or below this many */
+  uint32_t ops_pending;  /* fragment puts begun and not done */
   int status;            /* first error, or 0 */
   int finished, paused, done_called;
-  int encrypt; /* cfg.data_key was given */
+  int ec;                         /* cfg.layout is META_LAYOUT_EC */
+  uint32_t n_fragments;           /* per chunk: replicas, or k + m */
+  uint32_t quorum;                /* fragments that must be durable per chunk */
+  struct erasure erasure;         /* when ec */
+  char addrs[MAX_FRAGMENTS][128]; /* data ports of the current chunk */
+  int encrypt;                    /* cfg.data_key was given */
   uint8_t key[CHUNK_CIPHER_KEY_LEN];
   struct chunk_cipher cipher; /* of the chunk being written */
   uint32_t block;             /* next block index of that chunk */
   size_t block_fill;          /* plaintext bytes in the open block */
 };
 
-static size_t piece_capacity(const struct object_writer *w) {
-  return w->encrypt
-             ? OBJECT_WRITER_PIECE / CHUNK_CIPHER_BLOCK * CHUNK_CIPHER_STRIDE
-             : OBJECT_WRITER_PIECE;
+static uint64_t stored_length(const struct object_writer *w, uint64_t plain) {
+  return w->encrypt ? chunk_cipher_stored_length(plain) : plain;
+}
+
+/* Plaintext a buffer takes, and the bytes it needs for them. */
+static size_t piece_plain_max(const struct object_writer *w) {
+  return w->ec ? (size_t)w->cfg.chunk_size : OBJECT_WRITER_PIECE;
+}
+
+static size_t piece_capacity(const struct object_writer *w,
+                             const struct chunk_state *state) {
+  if (w->ec)
+    return (size_t)(state->frag_len * w->n_fragments);
+  return (size_t)stored_length(w, OBJECT_WRITER_PIECE);
 }
 
 static void maybe_done(struct object_writer *w) {
@@ -88,7 +128,8 @@ static void fail(struct object_writer *w, int status) {
     return;
   w->status = status;
   /* Cancel what is still in flight: a cancelled put never calls back, so
-   * its count goes here; its pieces still come back through piece_release. */
+   * its count goes here; its buffers still come back through
+   * piece_release. */
   for (uint32_t i = 0; i < w->n_chunks; i++)
     for (uint32_t r = 0; r < w->chunks[i].n_fragments; r++)
       if (w->states[i].ops[r]) {
@@ -97,6 +138,26 @@ static void fail(struct object_writer *w, int status) {
         w->states[i].pending--;
         w->ops_pending--;
       }
+}
+
+/* A fragment of chunk i is lost: recorded for repair while the chunk still
+ * meets its quorum, the whole write fails otherwise. */
+static void fragment_lost(struct object_writer *w, uint32_t i, uint32_t r,
+                          int status) {
+  struct meta_chunk *chunk = &w->chunks[i];
+  chunk->fragments[r].missing = true;
+  w->states[i].failed++;
+  if (chunk->n_fragments - w->states[i].failed < w->quorum) {
+    fail(w, status);
+    return;
+  }
+  char hex[2 * META_CHUNK_ID_LEN + 1];
+  crypto_hex(chunk->id, META_CHUNK_ID_LEN, hex);
+  log_warn("data",
+           "chunk %s stored degraded: fragment %u missing (%s), %u of %u "
+           "durable; recorded for repair",
+           hex, r, cairn_strerror(status),
+           chunk->n_fragments - w->states[i].failed, chunk->n_fragments);
 }
 
 static void on_put_done(struct node_put *op, int status, void *arg) {
@@ -109,7 +170,7 @@ static void on_put_done(struct node_put *op, int status, void *arg) {
         if (status != 0) {
           log_warn("data", "chunk write to node %s failed: %s",
                    w->chunks[i].fragments[r].node_id, cairn_strerror(status));
-          fail(w, status);
+          fragment_lost(w, i, r, status);
         }
       }
   w->ops_pending--;
@@ -121,9 +182,9 @@ static void piece_release(void *arg) {
   struct object_writer *w = p->w;
   if (--p->refs > 0)
     return;
-  w->inflight -= p->len;
+  w->inflight -= p->counted;
   free(p);
-  if (w->paused && w->inflight <= OBJECT_WRITER_WINDOW / 2) {
+  if (w->paused && w->inflight <= w->resume_at) {
     w->paused = 0;
     if (w->cfg.resume && !w->done_called)
       w->cfg.resume(w->cfg.arg);
@@ -131,20 +192,73 @@ static void piece_release(void *arg) {
   maybe_done(w);
 }
 
-/* Places and opens the replica puts of the next chunk. */
-static int begin_chunk(struct object_writer *w) {
-  if (w->n_chunks == w->cap_chunks) {
-    uint32_t cap = w->cap_chunks ? w->cap_chunks * 2 : 4;
-    struct meta_chunk *c = realloc(w->chunks, cap * sizeof *c);
-    if (!c)
-      return CAIRN_ENOMEM;
-    w->chunks = c;
-    struct chunk_state *s = realloc(w->states, cap * sizeof *s);
-    if (!s)
-      return CAIRN_ENOMEM;
-    w->states = s;
-    w->cap_chunks = cap;
+static int grow_chunks(struct object_writer *w) {
+  if (w->n_chunks < w->cap_chunks)
+    return 0;
+  uint32_t cap = w->cap_chunks ? w->cap_chunks * 2 : 4;
+  struct meta_chunk *c = realloc(w->chunks, cap * sizeof *c);
+  if (!c)
+    return CAIRN_ENOMEM;
+  w->chunks = c;
+  struct chunk_state *s = realloc(w->states, cap * sizeof *s);
+  if (!s)
+    return CAIRN_ENOMEM;
+  w->states = s;
+  w->cap_chunks = cap;
+  return 0;
+}
+
+/* Picks the nodes of a chunk into w->addrs and its fragment records. EC
+ * chunks may go to fewer nodes than fragments when some are down, as long
+ * as the quorum can still be met; the rest are recorded as missing. */
+static int place(struct object_writer *w, struct meta_chunk *chunk,
+                 struct chunk_state *state) {
+  struct cluster_node_view views[MAX_NODES];
+  struct place_candidate cands[MAX_NODES];
+  size_t n = cluster_nodes_snapshot(w->cfg.cluster, views, MAX_NODES);
+  if (n > MAX_NODES)
+    n = MAX_NODES;
+  size_t up = 0;
+  for (size_t i = 0; i < n; i++) {
+    cands[i] = (struct place_candidate){views[i].node_id, "",
+                                        views[i].free_bytes, views[i].up};
+    up += views[i].up ? 1 : 0;
   }
+  size_t count = w->n_fragments;
+  if (w->ec && up < count && up >= w->quorum)
+    count = up;
+  size_t picked[MAX_FRAGMENTS];
+  int rc = place_chunk(chunk->id, cands, n, count, state->frag_len, picked);
+  if (rc != 0)
+    return rc;
+  for (uint32_t r = 0; r < w->n_fragments; r++) {
+    chunk->fragments[r].index = r;
+    if (r < count) {
+      const struct cluster_node_view *v = &views[picked[r]];
+      memcpy(chunk->fragments[r].node_id, v->node_id, sizeof v->node_id);
+      snprintf(w->addrs[r], sizeof w->addrs[r], "%s", v->data_addr);
+    } else {
+      chunk->fragments[r].missing = true; /* no node up to take it */
+      state->failed++;
+    }
+  }
+  if (state->failed) {
+    char hex[2 * META_CHUNK_ID_LEN + 1];
+    crypto_hex(chunk->id, META_CHUNK_ID_LEN, hex);
+    log_warn("data",
+             "chunk %s stored degraded: only %zu nodes up for %u fragments; "
+             "the rest are recorded missing for repair",
+             hex, count, w->n_fragments);
+  }
+  return 0;
+}
+
+/* Places the next chunk; replicated chunks open their puts now, EC chunks
+ * when their stripe is complete. */
+static int begin_chunk(struct object_writer *w) {
+  int rc = grow_chunks(w);
+  if (rc != 0)
+    return rc;
   uint64_t offset = (uint64_t)w->n_chunks * w->cfg.chunk_size;
   uint64_t length = w->cfg.size - offset < w->cfg.chunk_size
                         ? w->cfg.size - offset
@@ -155,39 +269,31 @@ static int begin_chunk(struct object_writer *w) {
   memset(state, 0, sizeof *state);
   chunk->offset = offset;
   chunk->length = length;
-  chunk->layout =
-      (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)w->cfg.replicas, 0};
+  chunk->layout = w->cfg.layout;
   memcpy(chunk->id, w->cfg.chunk_ids[w->n_chunks], sizeof chunk->id);
-
-  struct cluster_node_view views[MAX_NODES];
-  struct place_candidate cands[MAX_NODES];
-  size_t n = cluster_nodes_snapshot(w->cfg.cluster, views, MAX_NODES);
-  if (n > MAX_NODES)
-    n = MAX_NODES;
-  for (size_t i = 0; i < n; i++)
-    cands[i] = (struct place_candidate){views[i].node_id, "",
-                                        views[i].free_bytes, views[i].up};
-  size_t picked[MAX_REPLICAS];
-  int rc = place_chunk(chunk->id, cands, n, w->cfg.replicas, length, picked);
-  if (rc != 0)
-    return rc;
-  chunk->fragments = calloc(w->cfg.replicas, sizeof *chunk->fragments);
+  state->stored = stored_length(w, length);
+  state->frag_len =
+      w->ec ? erasure_fragment_length(state->stored, w->cfg.layout.data)
+            : state->stored;
+  chunk->fragments = calloc(w->n_fragments, sizeof *chunk->fragments);
   if (!chunk->fragments)
     return CAIRN_ENOMEM;
+  rc = place(w, chunk, state);
+  if (rc != 0) {
+    free(chunk->fragments);
+    return rc;
+  }
+  chunk->n_fragments = w->n_fragments;
   w->n_chunks++; /* from here on the chunk is recorded (invariant 3) */
-  state->stored = length;
   if (w->encrypt) {
     chunk_cipher_init(&w->cipher, w->key, chunk->id, length);
-    state->stored = chunk_cipher_stored_length(length);
     w->block = 0;
     w->block_fill = 0;
   }
-  for (uint32_t r = 0; r < w->cfg.replicas; r++) {
-    const struct cluster_node_view *v = &views[picked[r]];
-    memcpy(chunk->fragments[r].node_id, v->node_id, sizeof v->node_id);
-    chunk->fragments[r].index = r;
-    chunk->n_fragments = r + 1;
-    rc = node_put_begin(w->cfg.links, v->data_addr, chunk->id, r, state->stored,
+  if (w->ec)
+    return 0;
+  for (uint32_t r = 0; r < w->n_fragments; r++) {
+    rc = node_put_begin(w->cfg.links, w->addrs[r], chunk->id, r, state->stored,
                         on_put_done, w, &state->ops[r]);
     if (rc != 0)
       return rc;
@@ -197,14 +303,76 @@ static int begin_chunk(struct object_writer *w) {
   return 0;
 }
 
-/* Sends the current piece to every replica of the current chunk. */
+/* Streams fragment r (len bytes at data) of the current chunk. */
+static void send_fragment(struct object_writer *w, struct piece *p, uint32_t r,
+                          const uint8_t *data, uint64_t len) {
+  uint32_t i = w->n_chunks - 1;
+  struct chunk_state *state = &w->states[i];
+  struct meta_chunk *chunk = &w->chunks[i];
+  int rc = node_put_begin(w->cfg.links, w->addrs[r], chunk->id, r, len,
+                          on_put_done, w, &state->ops[r]);
+  if (rc == 0) {
+    state->pending++;
+    w->ops_pending++;
+  }
+  for (uint64_t off = 0; rc == 0 && off < len; off += OBJECT_WRITER_PIECE) {
+    uint64_t n =
+        len - off < OBJECT_WRITER_PIECE ? len - off : OBJECT_WRITER_PIECE;
+    p->refs++;
+    rc = node_put_write(state->ops[r], data + off, (size_t)n, piece_release, p);
+    if (rc != 0)
+      p->refs--;
+  }
+  if (rc == 0)
+    rc = node_put_finish(state->ops[r],
+                         crc32_iscsi((uint8_t *)data, (int)len, 0));
+  if (rc != 0 && w->status == 0) {
+    if (state->ops[r]) {
+      node_put_cancel(state->ops[r]);
+      state->ops[r] = NULL;
+      state->pending--;
+      w->ops_pending--;
+    }
+    fragment_lost(w, i, r, rc);
+  }
+}
+
+/* The stripe of the current EC chunk is complete: pad, encode, send. */
+static int flush_stripe(struct object_writer *w, struct piece *p) {
+  struct chunk_state *state = &w->states[w->n_chunks - 1];
+  struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
+  uint32_t k = w->cfg.layout.data, m = w->cfg.layout.parity;
+  size_t f = (size_t)state->frag_len;
+  memset(p->data + p->len, 0, k * f - p->len); /* pad the last fragment */
+  uint8_t *frags[MAX_FRAGMENTS];
+  for (uint32_t r = 0; r < k + m; r++)
+    frags[r] = p->data + (size_t)r * f;
+  erasure_encode(&w->erasure, f, frags, frags + k);
+  p->len = (k + m) * f;
+  p->counted = p->len;
+  w->inflight += p->counted;
+  p->refs = 1; /* held while queuing, so a synchronous release can't free */
+  for (uint32_t r = 0; r < k + m && w->status == 0; r++)
+    if (!chunk->fragments[r].missing)
+      send_fragment(w, p, r, frags[r], f);
+  piece_release(p);
+  return w->status;
+}
+
+/* Sends the current piece to every replica of the current chunk, or the
+ * completed stripe to its fragments' nodes. */
 static int flush_piece(struct object_writer *w) {
   struct piece *p = w->current;
   w->current = NULL;
   if (!p)
     return 0;
+  if (w->ec)
+    return flush_stripe(w, p);
   struct chunk_state *state = &w->states[w->n_chunks - 1];
   struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
+  /* The piece's reserved window shrinks to its real size. */
+  w->inflight -= p->counted - p->len;
+  p->counted = p->len;
   state->crc = crc32_iscsi(p->data, (int)p->len, state->crc);
   state->written += p->len;
   p->refs = 1; /* held while queuing, so a synchronous release can't free */
@@ -224,13 +392,41 @@ static int flush_piece(struct object_writer *w) {
 
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out) {
-  if (cfg->replicas == 0 || cfg->replicas > MAX_REPLICAS ||
-      cfg->chunk_size == 0 || (cfg->size > 0 && !cfg->chunk_ids))
+  struct meta_layout layout = cfg->layout;
+  if (layout.kind == 0)
+    layout =
+        (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)cfg->replicas, 0};
+  int ec = layout.kind == META_LAYOUT_EC;
+  uint32_t n = ec ? (uint32_t)layout.data + layout.parity : layout.data;
+  if (n == 0 || n > MAX_FRAGMENTS ||
+      (ec && (layout.data > ERASURE_MAX_DATA || layout.parity == 0 ||
+              layout.parity > ERASURE_MAX_PARITY)) ||
+      (layout.kind != META_LAYOUT_REPLICA && !ec) || cfg->chunk_size == 0 ||
+      (cfg->size > 0 && !cfg->chunk_ids))
     return CAIRN_EINVAL;
   struct object_writer *w = calloc(1, sizeof *w);
   if (!w)
     return CAIRN_ENOMEM;
   w->cfg = *cfg;
+  w->cfg.layout = layout;
+  w->ec = ec;
+  w->n_fragments = n;
+  w->quorum = ec ? object_writer_quorum(layout) : n;
+  w->window = OBJECT_WRITER_WINDOW;
+  w->resume_at = OBJECT_WRITER_WINDOW / 2;
+  if (ec) {
+    int rc = erasure_init(&w->erasure, layout.data, layout.parity);
+    if (rc != 0) {
+      free(w);
+      return rc;
+    }
+    /* One stripe being sent while the next one fills. */
+    uint64_t stripe = erasure_fragment_length(stored_length(w, cfg->chunk_size),
+                                              layout.data) *
+                      n;
+    w->window = 2 * stripe - 1;
+    w->resume_at = stripe;
+  }
   if (cfg->data_key) {
     w->encrypt = 1;
     memcpy(w->key, cfg->data_key, sizeof w->key);
@@ -238,6 +434,47 @@ int object_writer_new(const struct object_writer_config *cfg,
   w->cfg.data_key = NULL; /* the copy in w->key is the one used */
   *out = w;
   return 0;
+}
+
+struct meta_layout object_writer_layout(const struct object_writer *w) {
+  return w->cfg.layout;
+}
+
+uint32_t object_writer_quorum(struct meta_layout layout) {
+  if (layout.kind != META_LAYOUT_EC)
+    return layout.data;
+  uint32_t q = (uint32_t)layout.data + 1;
+  uint32_t n = (uint32_t)layout.data + layout.parity;
+  return q < n ? q : n;
+}
+
+/* Takes plaintext into the current buffer, sealing each block once whole.
+ * Returns the bytes taken. */
+static size_t take_bytes(struct object_writer *w, const uint8_t *bytes,
+                         size_t len, uint64_t chunk_left, int *rc) {
+  struct piece *p = w->current;
+  size_t take = piece_plain_max(w) - p->plain;
+  if (take > len)
+    take = len;
+  if (take > chunk_left)
+    take = (size_t)chunk_left;
+  if (w->encrypt && take > CHUNK_CIPHER_BLOCK - w->block_fill)
+    take = CHUNK_CIPHER_BLOCK - w->block_fill;
+  memcpy(p->data + p->len, bytes, take);
+  p->len += take;
+  p->plain += take;
+  w->received += take;
+  *rc = 0;
+  if (w->encrypt) {
+    w->block_fill += take;
+    if (w->block_fill == CHUNK_CIPHER_BLOCK || take == chunk_left) {
+      uint8_t *block = p->data + p->len - w->block_fill;
+      *rc = chunk_cipher_seal(&w->cipher, w->block++, block, block);
+      p->len += CHUNK_CIPHER_TAG;
+      w->block_fill = 0;
+    }
+  }
+  return take;
 }
 
 int object_writer_write(struct object_writer *w, const void *data, size_t len) {
@@ -249,66 +486,42 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
     return CAIRN_ETOOBIG;
   }
   while (len > 0) {
+    int rc = 0;
     /* Start a chunk when the previous one is complete. */
-    if (w->received == (uint64_t)w->n_chunks * w->cfg.chunk_size) {
-      int rc = begin_chunk(w);
-      if (rc != 0) {
-        fail(w, rc);
-        return rc;
-      }
-    }
-    if (!w->current) {
-      w->current = malloc(sizeof *w->current + piece_capacity(w));
+    if (w->received == (uint64_t)w->n_chunks * w->cfg.chunk_size)
+      rc = begin_chunk(w);
+    struct chunk_state *state = &w->states[w->n_chunks - 1];
+    if (rc == 0 && !w->current) {
+      size_t cap = piece_capacity(w, state);
+      w->current = malloc(sizeof *w->current + cap);
       if (!w->current) {
-        fail(w, CAIRN_ENOMEM);
-        return CAIRN_ENOMEM;
+        rc = CAIRN_ENOMEM;
+      } else {
+        w->current->w = w;
+        w->current->len = w->current->plain = 0;
+        /* A replica piece counts from the start; a stripe once sent. */
+        w->current->counted = w->ec ? 0 : cap;
+        w->inflight += w->current->counted;
       }
-      w->current->w = w;
-      w->current->len = 0;
-      w->current->plain = 0;
-      w->inflight += piece_capacity(w);
     }
-    struct piece *p = w->current;
+    if (rc != 0) {
+      fail(w, rc);
+      return rc;
+    }
     struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
     uint64_t chunk_left = chunk->offset + chunk->length - w->received;
-    size_t take = OBJECT_WRITER_PIECE - p->plain;
-    if (take > len)
-      take = len;
-    if (take > chunk_left)
-      take = (size_t)chunk_left;
-    if (w->encrypt && take > CHUNK_CIPHER_BLOCK - w->block_fill)
-      take = CHUNK_CIPHER_BLOCK - w->block_fill;
-    memcpy(p->data + p->len, bytes, take);
-    p->len += take;
-    p->plain += take;
-    w->received += take;
+    size_t take = take_bytes(w, bytes, len, chunk_left, &rc);
     bytes += take;
     len -= take;
-    if (w->encrypt) {
-      /* Seal the block in place once it is whole (or the chunk ends). */
-      w->block_fill += take;
-      if (w->block_fill == CHUNK_CIPHER_BLOCK || take == chunk_left) {
-        uint8_t *block = p->data + p->len - w->block_fill;
-        int rc = chunk_cipher_seal(&w->cipher, w->block++, block, block);
-        if (rc != 0) {
-          fail(w, rc);
-          return rc;
-        }
-        p->len += CHUNK_CIPHER_TAG;
-        w->block_fill = 0;
-      }
-    }
-    if (p->plain == OBJECT_WRITER_PIECE || take == chunk_left) {
-      /* The piece's reserved window shrinks to its real size. */
-      w->inflight -= piece_capacity(w) - p->len;
-      int rc = flush_piece(w);
-      if (rc != 0) {
-        fail(w, rc);
-        return rc;
-      }
+    if (rc == 0 &&
+        (w->current->plain == piece_plain_max(w) || take == chunk_left))
+      rc = flush_piece(w);
+    if (rc != 0) {
+      fail(w, rc);
+      return rc;
     }
   }
-  if (w->inflight > OBJECT_WRITER_WINDOW && !w->paused) {
+  if (w->inflight > w->window && !w->paused) {
     w->paused = 1;
     if (w->cfg.pause)
       w->cfg.pause(w->cfg.arg);
@@ -319,7 +532,7 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
 static void drop_current(struct object_writer *w) {
   if (!w->current)
     return;
-  w->inflight -= piece_capacity(w);
+  w->inflight -= w->current->counted;
   free(w->current);
   w->current = NULL;
 }
@@ -358,6 +571,8 @@ void object_writer_free(struct object_writer *w) {
   free(w->chunks);
   free(w->states);
   free(w->current);
+  if (w->ec)
+    erasure_release(&w->erasure);
   chunk_cipher_wipe(&w->cipher);
   OPENSSL_cleanse(w->key, sizeof w->key);
   free(w);

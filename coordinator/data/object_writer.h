@@ -1,11 +1,15 @@
 /*
  * object_writer.h - streams an object's bytes to the storage nodes.
  *
- * The writer cuts the byte stream into chunks of chunk_size, places each
- * chunk on `replicas` distinct up nodes (placement.h) and streams every
- * byte to all of them as it arrives; nothing is buffered beyond a bounded
- * window of in-flight pieces. It knows neither S3 nor RocksDB: the caller
- * turns the finished chunk list into metadata.
+ * The writer cuts the byte stream into chunks of chunk_size and places
+ * each chunk's fragments on distinct up nodes (placement.h). Replicated
+ * chunks stream every byte to all copies as it arrives; erasure-coded
+ * chunks are collected one stripe at a time (bounded: chunk size plus
+ * parity), encoded and sent as k + m fragments. Nothing is buffered beyond
+ * a bounded window. Write quorum: replicas, every copy; EC k+m, at least
+ * k + 1 fragments durable (object_writer_quorum); the missing ones are
+ * marked `missing` in the chunk records for repair. It knows neither S3 nor
+ * RocksDB: the caller turns the finished chunk list into metadata.
  *
  * Back-pressure: when more than OBJECT_WRITER_WINDOW bytes are in flight the
  * writer calls pause(arg); it calls resume(arg) once they drain below half.
@@ -38,7 +42,8 @@ struct object_writer;
 struct object_writer_config {
   struct cluster *cluster;      /* where the nodes are */
   struct node_link_pool *links; /* how to reach them */
-  uint32_t replicas;
+  uint32_t replicas;            /* used when layout.kind is 0 */
+  struct meta_layout layout;    /* replica:N or EC k+m; kind 0: replicas */
   uint64_t chunk_size;
   uint64_t size; /* exact number of bytes the caller will write */
   /* The object's data key (CHUNK_CIPHER_KEY_LEN bytes, copied), or NULL to
@@ -69,7 +74,12 @@ void object_writer_abort(struct object_writer *w);
  * may have reached a node, for the garbage table. */
 const struct meta_chunk *object_writer_chunks(const struct object_writer *w,
                                               uint32_t *count);
-/* CRC32C of each chunk, same order (for the chunk metadata). */
 void object_writer_free(struct object_writer *w);
+/* The layout the chunks were written with. */
+struct meta_layout object_writer_layout(const struct object_writer *w);
+
+/* Fragments that must be durable before a chunk of this layout counts as
+ * written: every copy of a replica layout; k + 1 (at most k + m) of EC. */
+uint32_t object_writer_quorum(struct meta_layout layout);
 
 #endif

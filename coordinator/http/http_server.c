@@ -981,6 +981,16 @@ static void dispatch(struct http_conn *conn) {
   req->dispatched = 1;
   conn->phase = PHASE_HANDLER;
   conn->last_progress_ms = uv_now(s->loop);
+  /* Expect: 100-continue with an empty body: answer the 100 at once, as
+   * S3 does. botocore waits for it before "sending" the empty body; a
+   * final answer in its place leaves its connection out of step and its
+   * next request on it stalls for the 60 s read timeout. */
+  if (req->expect_continue && !req->continue_sent && !req->chunked &&
+      req->content_length == 0) {
+    req->continue_sent = 1;
+    uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
+    queue_write(req, NULL, &b, 1, NULL, NULL);
+  }
   s->handler.on_request(req, s->handler.arg);
 }
 

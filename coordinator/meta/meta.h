@@ -82,7 +82,7 @@ int meta_node_list(struct meta *m, meta_node_cb cb, void *arg);
 
 enum meta_layout_kind {
   META_LAYOUT_REPLICA = 1, /* data = number of copies, parity = 0 */
-  META_LAYOUT_EC = 2       /* data + parity fragments (later) */
+  META_LAYOUT_EC = 2       /* data (k) + parity (m) Reed-Solomon fragments */
 };
 
 struct meta_layout {
@@ -92,9 +92,16 @@ struct meta_layout {
 };
 
 struct meta_fragment {
-  char node_id[META_NODE_ID_LEN + 1];
-  uint32_t index; /* replica number or EC fragment index */
+  char node_id[META_NODE_ID_LEN + 1]; /* "" when never placed */
+  uint32_t index;                     /* replica number or EC fragment index */
+  /* The write of this fragment failed (or it could not be placed) while
+   * the chunk still met its write quorum: the chunk is degraded and a
+   * repair must rebuild the fragment; readers skip it. node_id still names
+   * the node that was tried, so the collector cleans it there too. Stored
+   * as bit 31 of the index (no record ever had it set before). */
+  bool missing;
 };
+#define META_FRAGMENT_MISSING_BIT 0x80000000u
 
 struct meta_chunk {
   uint8_t id[META_CHUNK_ID_LEN];
@@ -171,6 +178,9 @@ struct meta_object {
   struct meta_chunk *chunks; /* ascending offsets, covering [0, size) */
   uint32_t n_parts;          /* 0 unless completed from a multipart upload */
   struct meta_part_boundary *parts;
+  /* The multipart upload this version was completed from, or "": a retried
+   * CompleteMultipartUpload of it answers the same result. */
+  char upload_id[META_UPLOAD_ID_LEN + 1];
   int64_t intent_ms; /* input only: clear this write intent (below) */
   void *owned_;      /* internal: storage of a decoded record */
 };

@@ -680,6 +680,7 @@ static int apply_upload_complete(struct meta_tx *tx, void *arg) {
     off += parts[i].size;
   }
   obj.n_parts = a->n;
+  snprintf(obj.upload_id, sizeof obj.upload_id, "%s", a->upload_id);
 
   r = object_encode(&obj, &a->value);
   if (r)

@@ -14,7 +14,7 @@
  *      u64 last_modified_ms, attrs, u32 n_chunks, chunk*, u32 n_parts,
  *      {u32 number, u64 offset, u64 size, str etag}*,
  *      then (appended later; absent in older values) {str checksum}* one
- *      per part
+ *      per part, then str upload_id (the completed upload, or "")
  *   attrs: 6 optional strings (u8 present, str) content-type, -encoding,
  *      -disposition, -language, cache-control, expires; u32 n, {str name,
  *      str value}* user metadata; opt str checksum algorithm, opt str
@@ -22,7 +22,7 @@
  *      (v2) u8 present, bytes sealed data key; (v3) opt str ACL
  *      (coordinator/acl's stored form; absent: the owner's private ACL)
  *   chunk: 16 raw id bytes, u64 offset, u64 length, u8 kind, u8 data,
- *      u8 parity, u32 n, {str node_id, u32 index}*
+ *      u8 parity, u32 n, {str node_id, u32 index (bit 31: missing)}*
  *   L: u8 1, u64 seq, str version_id, u8 delete_marker, u64 size, str etag,
  *      u64 last_modified_ms
  *   G: u8 1, u64 length, u8 kind, u8 data, u8 parity, u32 n,
@@ -161,7 +161,9 @@ static void enc_fragments(struct codec_out *o, const struct meta_chunk *c) {
   codec_put_u32(o, c->n_fragments);
   for (uint32_t f = 0; f < c->n_fragments; f++) {
     codec_put_str(o, c->fragments[f].node_id);
-    codec_put_u32(o, c->fragments[f].index);
+    codec_put_u32(
+        o, c->fragments[f].index |
+               (c->fragments[f].missing ? META_FRAGMENT_MISSING_BIT : 0));
   }
 }
 
@@ -185,7 +187,9 @@ static void dec_fragments(struct codec_in *in, struct meta_chunk *c) {
   for (uint32_t f = 0; f < n; f++) {
     codec_get_str_into(in, c->fragments[f].node_id,
                        sizeof c->fragments[f].node_id);
-    c->fragments[f].index = codec_get_u32(in);
+    uint32_t index = codec_get_u32(in);
+    c->fragments[f].index = index & ~META_FRAGMENT_MISSING_BIT;
+    c->fragments[f].missing = (index & META_FRAGMENT_MISSING_BIT) != 0;
   }
 }
 
@@ -251,6 +255,7 @@ int object_encode(const struct meta_object *rec, struct codec_out *o) {
   }
   for (uint32_t i = 0; i < rec->n_parts; i++)
     codec_put_str(o, rec->parts[i].checksum);
+  codec_put_str(o, rec->upload_id);
   return o->err;
 }
 
@@ -309,6 +314,8 @@ int object_decode(const void *v, size_t len, const char *bucket,
     for (uint32_t i = 0; i < out->n_parts && !in.err; i++)
       codec_get_str_into(&in, out->parts[i].checksum,
                          sizeof out->parts[i].checksum);
+  if (!in.err && in.off < in.len)
+    codec_get_str_into(&in, out->upload_id, sizeof out->upload_id);
   if (out->attrs.checksum_value)
     out->attrs.checksum_type = strchr(out->attrs.checksum_value, '-')
                                    ? META_CHECKSUM_COMPOSITE

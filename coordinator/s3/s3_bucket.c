@@ -1,9 +1,11 @@
 /* s3_bucket.c - CreateBucket, HeadBucket, DeleteBucket, ListBuckets,
  * GetBucketLocation over the metadata store. */
 #include "coordinator.h"
+#include "crypto.h"
 #include "error.h"
 #include "http_server.h"
 #include "meta.h"
+#include "layout.h"
 #include "s3_auth.h"
 #include "s3_ops.h"
 #include "xml_parse.h"
@@ -44,19 +46,74 @@ int s3_bucket_name_valid(const char *name) {
 
 /* ---- ListBuckets -------------------------------------------------------- */
 
+/* ListBuckets pages (max-buckets, continuation-token, prefix). Buckets
+ * per account are few (AWS: 10,000 at most), so a page walks them from the
+ * start; the token is the base64 of the last name returned. */
+#define LIST_BUCKETS_MAX 10000
+
+struct buckets_page {
+  struct s3_xml *x;
+  const char *prefix, *after; /* NULL: none */
+  long max, shown;
+  int truncated;
+  char last[S3_BUCKET_MAX + 1];
+};
+
 static int list_one(const struct meta_bucket *b, void *arg) {
-  struct s3_xml *x = arg;
+  struct buckets_page *p = arg;
+  if ((p->prefix && strncmp(b->name, p->prefix, strlen(p->prefix)) != 0) ||
+      (p->after && strcmp(b->name, p->after) <= 0))
+    return 0;
+  if (p->shown == p->max) {
+    p->truncated = 1;
+    return 1; /* one more exists: stop */
+  }
   char date[40];
   s3_format_iso8601(b->created_ms, date, sizeof date);
-  s3_xml_open(x, "Bucket");
-  s3_xml_text(x, "Name", b->name);
-  s3_xml_text(x, "CreationDate", date);
-  s3_xml_close(x, "Bucket");
+  s3_xml_open(p->x, "Bucket");
+  s3_xml_text(p->x, "Name", b->name);
+  s3_xml_text(p->x, "CreationDate", date);
+  s3_xml_close(p->x, "Bucket");
+  snprintf(p->last, sizeof p->last, "%s", b->name);
+  p->shown++;
   return 0;
 }
 
 void s3_list_buckets(struct s3_request *r) {
-  struct s3_xml x;
+  struct buckets_page page = {.prefix = s3_query(r, "prefix"),
+                              .max = LIST_BUCKETS_MAX};
+  const char *max = s3_query(r, "max-buckets");
+  if (max) {
+    char *end;
+    page.max = strtol(max, &end, 10);
+    if (!*max || *end || page.max < 1 || page.max > LIST_BUCKETS_MAX) {
+      s3_send_error(r, "InvalidArgument",
+                    "max-buckets must be an integer from 1 to 10000");
+      return;
+    }
+  }
+  char after[S3_BUCKET_MAX + 1];
+  const char *token = s3_query(r, "continuation-token");
+  if (token && *token) {
+    uint8_t raw[S3_BUCKET_MAX + 1];
+    long n = crypto_unbase64(token, strlen(token), raw, S3_BUCKET_MAX);
+    if (n <= 0 || memchr(raw, 0, (size_t)n)) {
+      s3_send_error(r, "InvalidArgument",
+                    "The continuation token provided is incorrect");
+      return;
+    }
+    memcpy(after, raw, (size_t)n);
+    after[n] = '\0';
+    page.after = after;
+  }
+  struct s3_xml x, body = {0};
+  page.x = &body;
+  int rc = meta_bucket_list(r->c->meta, list_one, &page);
+  if (rc != 0 && rc != 1) {
+    s3_xml_release(&body);
+    s3_send_cairn_error(r, rc);
+    return;
+  }
   s3_xml_init(&x, "ListAllMyBucketsResult");
   struct acl_owner me;
   s3_caller_owner(r, &me);
@@ -65,18 +122,49 @@ void s3_list_buckets(struct s3_request *r) {
   s3_xml_text(&x, "DisplayName", me.name);
   s3_xml_close(&x, "Owner");
   s3_xml_open(&x, "Buckets");
-  int rc = meta_bucket_list(r->c->meta, list_one, &x);
+  if (body.len)
+    s3_xml_chars_raw(&x, body.buf, body.len);
+  s3_xml_release(&body);
   s3_xml_close(&x, "Buckets");
-  s3_xml_close(&x, "ListAllMyBucketsResult");
-  if (rc != 0) {
-    s3_xml_release(&x);
-    s3_send_cairn_error(r, rc);
-    return;
+  if (page.truncated) {
+    char next[4 * ((S3_BUCKET_MAX + 2) / 3) + 1];
+    crypto_base64((const uint8_t *)page.last, strlen(page.last), next);
+    s3_xml_text(&x, "ContinuationToken", next);
   }
+  if (page.prefix)
+    s3_xml_text(&x, "Prefix", page.prefix);
+  s3_xml_close(&x, "ListAllMyBucketsResult");
   s3_send_xml(r, &x);
 }
 
 /* ---- CreateBucket ------------------------------------------------------- */
+
+/* The bucket's layout: x-cairn-layout, else the cluster default; a layout
+ * the nodes that are up now cannot place is refused (answered here). */
+static int s3_layout_from_request(struct s3_request *r,
+                                  struct meta_layout *out) {
+  const char *text = s3_header(r, "x-cairn-layout");
+  *out = r->c->default_layout;
+  if (text && layout_parse(text, out) != 0) {
+    s3_send_error(r, "InvalidArgument",
+                  "x-cairn-layout must be replica:N, raid5:K, raid6:K, "
+                  "archive:K or qrain:K (K 1..16).");
+    return -1;
+  }
+  uint32_t need = layout_fragments(*out);
+  size_t up = s3_nodes_up(r);
+  if (up < need) {
+    char message[160], name[LAYOUT_TEXT_MAX];
+    layout_format(*out, name, sizeof name);
+    snprintf(message, sizeof message,
+             "Layout %s needs %u storage nodes (one per fragment); %zu are "
+             "up.",
+             name, need, up);
+    s3_send_error(r, "InvalidArgument", message);
+    return -1;
+  }
+  return 0;
+}
 
 static void create_bucket_body_done(struct s3_request *r) {
   struct s3_create_bucket_config doc = {0};
@@ -119,8 +207,8 @@ static void create_bucket_body_done(struct s3_request *r) {
   memcpy(b.owner, r->access_key, sizeof b.owner - 1); /* both 128 max */
   snprintf(b.location, sizeof b.location, "%.*s", (int)sizeof b.location - 1,
            doc.location); /* equals the region, or is empty */
-  b.default_layout = (struct meta_layout){META_LAYOUT_REPLICA,
-                                          (uint8_t)r->c->config.replicas, 0};
+  if (s3_layout_from_request(r, &b.default_layout) != 0)
+    return;
   int rc = meta_bucket_create(r->c->meta, &b);
   if (rc == CAIRN_EEXIST) {
     s3_send_error(r, "BucketAlreadyOwnedByYou", NULL);

@@ -129,7 +129,13 @@ void s3_list_objects(struct s3_request *r) {
                strcmp(s3_query(r, "fetch-owner"), "true") == 0
          : 1};
   s3_xml_text(&x, "Name", r->bucket);
-  key_element(&page, "Prefix", prefix ? prefix : "");
+  /* ListObjects v1 returns its Prefix as given even with encoding-type=url
+   * (SDKs decode Marker, NextMarker, Delimiter and keys there, not the
+   * Prefix); v2 encodes it with the rest. */
+  if (v2)
+    key_element(&page, "Prefix", prefix ? prefix : "");
+  else
+    s3_xml_text(&x, "Prefix", prefix ? prefix : "");
   if (v2 && start_after)
     key_element(&page, "StartAfter", start_after);
   if (v2 && token)

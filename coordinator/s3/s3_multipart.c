@@ -198,11 +198,47 @@ void s3_upload_part(struct s3_request *r) {
 
 /* ---- CompleteMultipartUpload --------------------------------------------- */
 
+static void send_complete_result(struct s3_request *r,
+                                 const struct meta_object *obj) {
+  struct s3_xml x;
+  char location[S3_KEY_MAX + 128];
+  snprintf(location, sizeof location, "/%s/%s", r->bucket, r->key);
+  s3_xml_init(&x, "CompleteMultipartUploadResult");
+  s3_xml_text(&x, "Location", location);
+  s3_xml_text(&x, "Bucket", r->bucket);
+  s3_xml_text(&x, "Key", r->key);
+  s3_xml_textf(&x, "ETag", "\"%s\"", obj->etag);
+  if (obj->attrs.checksum_value) {
+    char element[32];
+    snprintf(element, sizeof element, "Checksum%s",
+             obj->attrs.checksum_algorithm);
+    s3_xml_text(&x, element, obj->attrs.checksum_value);
+    s3_xml_text(&x, "ChecksumType", s3_checksum_type_name(obj));
+  }
+  s3_xml_close(&x, "CompleteMultipartUploadResult");
+  s3_send_xml_sse(r, &x, obj->attrs.sealed_key != NULL);
+}
+
+/* A retried completion of an upload that already became the current
+ * object answers what the first one did (AWS does too). */
+static void complete_again_body_done(struct s3_request *r) {
+  struct meta_object obj;
+  int rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &obj);
+  if (rc == 0 && strcmp(obj.upload_id, s3_query(r, "uploadId")) == 0)
+    send_complete_result(r, &obj);
+  else
+    s3_send_error(r, "NoSuchUpload", NULL);
+  if (rc == 0)
+    meta_object_free(&obj);
+}
+
 static void complete_body_done(struct s3_request *r) {
   struct s3_complete_upload doc = {0};
   struct meta_complete_part *listed = NULL;
   enum s3_error_code e = xml_parse_document(&xml_doc_complete_upload, &doc,
                                             r->collected, r->collected_len);
+  if (e == S3_ERR_MissingRequestBodyError)
+    e = S3_ERR_MalformedXML; /* AWS: a completion without parts */
   if (e != S3_OK) {
     s3_send_error(r, s3_error_name(e), NULL);
     goto done;
@@ -231,28 +267,10 @@ static void complete_body_done(struct s3_request *r) {
                                 (uint32_t)doc.count, expected, MIN_PART_SIZE,
                                 coord_now_ms(), &obj, &bad_part);
   switch (rc) {
-  case 0: {
-    struct s3_xml x;
-    char location[S3_KEY_MAX + 128];
-    snprintf(location, sizeof location, "/%s/%s", r->bucket, r->key);
-    s3_xml_init(&x, "CompleteMultipartUploadResult");
-    s3_xml_text(&x, "Location", location);
-    s3_xml_text(&x, "Bucket", r->bucket);
-    s3_xml_text(&x, "Key", r->key);
-    s3_xml_textf(&x, "ETag", "\"%s\"", obj.etag);
-    if (obj.attrs.checksum_value) {
-      char element[32];
-      snprintf(element, sizeof element, "Checksum%s",
-               obj.attrs.checksum_algorithm);
-      s3_xml_text(&x, element, obj.attrs.checksum_value);
-      s3_xml_text(&x, "ChecksumType", s3_checksum_type_name(&obj));
-    }
-    s3_xml_close(&x, "CompleteMultipartUploadResult");
-    int encrypted = obj.attrs.sealed_key != NULL;
+  case 0:
+    send_complete_result(r, &obj);
     meta_object_free(&obj);
-    s3_send_xml_sse(r, &x, encrypted);
     break;
-  }
   case CAIRN_ENOENT: s3_send_error(r, "NoSuchUpload", NULL); break;
   case CAIRN_EINVAL: s3_send_error(r, "InvalidPart", NULL); break;
   case CAIRN_EPROTO: s3_send_error(r, "InvalidPartOrder", NULL); break;
@@ -266,6 +284,18 @@ done:
 }
 
 void s3_complete_multipart_upload(struct s3_request *r) {
+  const char *id = s3_query(r, "uploadId");
+  struct meta_object current;
+  if (id && strlen(id) == META_UPLOAD_ID_LEN &&
+      meta_object_get_latest(r->c->meta, r->bucket, r->key, &current) == 0) {
+    int again = strcmp(current.upload_id, id) == 0;
+    meta_object_free(&current);
+    if (again) {
+      s3_collect_body(r, S3_XML_COMPLETE_MAX_BYTES, "MaxMessageLengthExceeded",
+                      complete_again_body_done);
+      return;
+    }
+  }
   struct meta_upload u;
   if (find_upload(r, &u) != 0)
     return;

@@ -20,7 +20,9 @@
 #include "log.h"
 #include "meta.h"
 #include "object_reader.h"
+#include "layout.h"
 #include "object_writer.h"
+#include "registry.h"
 #include "s3_body.h"
 #include "s3_auth.h"
 #include "s3_ops.h"
@@ -114,7 +116,36 @@ const char *s3_attrs_from_request(struct s3_request *r,
 
 /* ---- write intents ------------------------------------------------------ */
 
-static int write_intent(struct s3_request *r, uint64_t size,
+size_t s3_nodes_up(struct s3_request *r) {
+  struct cluster_node_view views[256];
+  size_t n = cluster_nodes_snapshot(r->c->cluster, views, 256), up = 0;
+  for (size_t i = 0; i < n && i < 256; i++)
+    up += views[i].up ? 1 : 0;
+  return up;
+}
+
+/* The layout of a new upload of `size` bytes into the request's bucket:
+ * the bucket's (or the cluster default), replicated instead when the
+ * object is below --ec-min-size (a stripe of tiny fragments costs k + m
+ * files and fsyncs for no saving). */
+static int choose_layout(struct s3_request *r, uint64_t size,
+                         struct meta_layout *out) {
+  struct meta_bucket b;
+  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
+  if (rc != 0)
+    return rc;
+  *out = b.default_layout.kind ? b.default_layout : r->c->default_layout;
+  if (out->kind == META_LAYOUT_EC && size < (uint64_t)r->c->config.ec_min_size)
+    *out = (struct meta_layout){META_LAYOUT_REPLICA,
+                                (uint8_t)r->c->config.replicas, 0};
+  /* Refused before any byte moves when too few nodes are up to meet the
+   * write quorum (every copy; k + 1 fragments of EC). */
+  if (s3_nodes_up(r) < object_writer_quorum(*out))
+    return CAIRN_EUNAVAIL;
+  return 0;
+}
+
+static int write_intent(struct s3_request *r, uint64_t size, uint32_t fragments,
                         uint8_t (**ids)[16], int64_t *intent_ms) {
   uint64_t chunk = (uint64_t)r->c->config.chunk_size;
   uint64_t n = (size + chunk - 1) / chunk;
@@ -129,7 +160,7 @@ static int write_intent(struct s3_request *r, uint64_t size,
   if (rc == 0) {
     *intent_ms = coord_now_ms() + r->c->config.write_intent_grace_ms;
     rc = meta_intent_add(r->c->meta, *intent_ms, (const uint8_t(*)[16]) * ids,
-                         (uint32_t)n, (uint32_t)r->c->config.replicas);
+                         (uint32_t)n, fragments);
   }
   if (rc != 0) {
     free(*ids);
@@ -141,13 +172,17 @@ static int write_intent(struct s3_request *r, uint64_t size,
 int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
                     int64_t *intent_ms, const struct object_writer_config *cb,
                     struct object_writer **out) {
-  int rc = write_intent(r, size, ids, intent_ms);
+  struct meta_layout layout;
+  int rc = choose_layout(r, size, &layout);
+  if (rc == 0)
+    rc = write_intent(r, size, layout_fragments(layout), ids, intent_ms);
   if (rc != 0)
     return rc;
   struct object_writer_config wc = *cb;
   wc.cluster = r->c->cluster;
   wc.links = r->c->links;
   wc.replicas = (uint32_t)r->c->config.replicas;
+  wc.layout = layout;
   wc.chunk_size = (uint64_t)r->c->config.chunk_size;
   wc.size = size;
   wc.chunk_ids = (const uint8_t(*)[16]) * ids;
@@ -280,8 +315,7 @@ static void put_commit(struct put_op *op) {
   memcpy(rec.etag, etag, sizeof etag);
   rec.last_modified_ms = coord_now_ms();
   rec.attrs = op->attrs;
-  rec.attrs.layout = (struct meta_layout){META_LAYOUT_REPLICA,
-                                          (uint8_t)r->c->config.replicas, 0};
+  rec.attrs.layout = object_writer_layout(op->w);
   s3_sse_attach(&op->sse, &rec.attrs);
   const struct meta_chunk *chunks = object_writer_chunks(op->w, &rec.n_chunks);
   rec.chunks = (struct meta_chunk *)chunks;

@@ -111,6 +111,9 @@ void s3_send_bucket_write(struct s3_request *r, int rc, int status);
 /* "COMPOSITE" or "FULL_OBJECT": how o's checksum was computed. */
 const char *s3_checksum_type_name(const struct meta_object *o);
 
+/* Storage nodes up now (for layouts that need one node per fragment). */
+size_t s3_nodes_up(struct s3_request *r);
+
 /* Bucket-name rules (AWS "Bucket naming rules"); 1 when valid. */
 int s3_bucket_name_valid(const char *name);
 

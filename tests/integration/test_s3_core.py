@@ -138,6 +138,14 @@ def test_presigned_urls(cluster):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(tampered)
     assert e.value.code == 403
+    # A lifetime of zero or less has expired (403); over a week is a
+    # malformed request (400). Both are decided before the signature.
+    assert "X-Amz-Expires=300" in url
+    for expires, status in (("0", 403), ("-1000", 403), ("604801", 400)):
+        bad = url.replace("X-Amz-Expires=300", "X-Amz-Expires=" + expires)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(bad)
+        assert e.value.code == status, expires
 
 
 KEYS = ["unicode-é中文🙂", "with space", "plus+sign", "percent%25sign",
@@ -198,6 +206,12 @@ def test_listing_pages_and_delimiters(s3):
     assert [urllib.parse.unquote_plus(o["Key"]) for o in r["Contents"]] == \
         ["enc key+é"]
     assert "+" not in r["Contents"][0]["Key"].replace("%2B", "")
+    # v1 (botocore asks encoding-type=url itself): keys decoded by the SDK,
+    # the Prefix element comes back as given.
+    r = s3.list_objects(Bucket="listing", Prefix="enc key\n")
+    assert r["Prefix"] == "enc key\n" and "Contents" not in r
+    r = s3.list_objects(Bucket="listing", Prefix="enc ")
+    assert [o["Key"] for o in r["Contents"]] == ["enc key+é"]
 
 
 def test_delete_objects(s3):
@@ -257,6 +271,19 @@ for alg in ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"]:
         raise
     h = s3.head_object(Bucket="new-boto", Key=alg, ChecksumMode="ENABLED")
     assert h.get("Checksum" + alg) == r["Checksum" + alg], (alg, h, r)
+# ListBuckets pages (MaxBuckets, ContinuationToken, Prefix: boto3 1.35+).
+for b in ("page-a", "page-b", "page-c"):
+    s3.create_bucket(Bucket=b)
+names, token = [], None
+while True:
+    kw = {{"ContinuationToken": token}} if token else {{}}
+    r = s3.list_buckets(MaxBuckets=1, Prefix="page-", **kw)
+    assert len(r["Buckets"]) == 1 and r["Prefix"] == "page-"
+    names.append(r["Buckets"][0]["Name"])
+    token = r.get("ContinuationToken")
+    if not token:
+        break
+assert names == ["page-a", "page-b", "page-c"], names
 print("ok")
 """)
     env = dict(os.environ)
@@ -444,6 +471,19 @@ def test_copy_object(s3):
             {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
     got = s3.get_object(Bucket="copy-dst", Key="parts")["Body"].read()
     assert got == data[:5242900]
+    # A malformed source range is InvalidArgument; one past the end of the
+    # source is InvalidRange.
+    up = s3.create_multipart_upload(Bucket="copy-dst", Key="bad")["UploadId"]
+    for rng, code in (("0-2", "InvalidArgument"), ("bytes=0", "InvalidArgument"),
+                      ("bytes=hello-world", "InvalidArgument"),
+                      ("bytes=0-2,3-5", "InvalidArgument"),
+                      ("bytes=%d-%d" % (len(data), len(data) + 5),
+                       "InvalidRange")):
+        with pytest.raises(ClientError) as e:
+            s3.upload_part_copy(Bucket="copy-dst", Key="bad", UploadId=up,
+                                PartNumber=1, CopySource="copy-src/a b+c",
+                                CopySourceRange=rng)
+        assert error_code(e) == code, rng
 
 
 def test_delete_bucket_aborts_unfinished_uploads(s3):
@@ -694,3 +734,28 @@ def test_virtual_hosted_style(fresh_cluster, monkeypatch):
     path = boto_client(cluster)
     assert path.get_object(Bucket="vhost", Key="dir/a b+c")["Body"].read() \
         == b"virtual"
+
+
+def test_complete_multipart_upload_retry_and_empty(s3):
+    """A retried completion answers the first result (clients retry after a
+    lost response); a completion without parts is MalformedXML; once
+    another upload replaced the object, the old id is NoSuchUpload."""
+    s3.create_bucket(Bucket="mp-retry")
+    uid = s3.create_multipart_upload(Bucket="mp-retry", Key="k")["UploadId"]
+    etag = s3.upload_part(Bucket="mp-retry", Key="k", UploadId=uid,
+                          PartNumber=1, Body=b"only part")["ETag"]
+    parts = {"Parts": [{"ETag": etag, "PartNumber": 1}]}
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket="mp-retry", Key="k", UploadId=uid,
+                                     MultipartUpload={"Parts": []})
+    assert error_code(e) == "MalformedXML"
+    first = s3.complete_multipart_upload(Bucket="mp-retry", Key="k",
+                                         UploadId=uid, MultipartUpload=parts)
+    again = s3.complete_multipart_upload(Bucket="mp-retry", Key="k",
+                                         UploadId=uid, MultipartUpload=parts)
+    assert again["ETag"] == first["ETag"] and first["ETag"].endswith('-1"')
+    s3.put_object(Bucket="mp-retry", Key="k", Body=b"replaced")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket="mp-retry", Key="k", UploadId=uid,
+                                     MultipartUpload=parts)
+    assert error_code(e) == "NoSuchUpload"
