@@ -44,8 +44,17 @@ int cli_admin_request(const struct cli *cli, const char *method,
                       const char *path, const char *body, size_t len,
                       json_t **out);
 
+/* The same call, printing the answer (a table, or the JSON with --json);
+ * returns the exit code. */
+int cli_admin_call(const struct cli *cli, const char *method, const char *path,
+                   const char *body, size_t len);
+
 int cmd_cluster(const struct cli *cli, int argc, char **argv);
 int cmd_admin(const struct cli *cli, int argc, char **argv);
+/* A policy file ("-": stdin), at most 20 KiB, malloc'd and NUL-terminated;
+ * NULL after saying why on stderr. */
+char *cli_read_policy(const char *file, size_t *len);
 int cmd_token(const struct cli *cli, int argc, char **argv);
+int cmd_bucket(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -21,7 +21,9 @@ static void usage(FILE *out) {
           "  admin ...          users, access keys, policies, groups "
           "(`cairn admin` for the list)\n"
           "  token ...          scoped tokens: issue, inspect, revoke-all "
-          "(`cairn token` for the list)\n\n"
+          "(`cairn token` for the list)\n"
+          "  bucket policy ...  bucket policies (`cairn bucket` for the "
+          "list)\n\n"
           "The endpoint defaults to $CAIRN_ENDPOINT, else "
           "http://127.0.0.1:9000.\n"
           "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 "
@@ -97,6 +99,8 @@ int main(int argc, char **argv) {
     rc = cmd_admin(&cli, rest, args);
   } else if (strcmp(argv[i], "token") == 0) {
     rc = cmd_token(&cli, rest, args);
+  } else if (strcmp(argv[i], "bucket") == 0) {
+    rc = cmd_bucket(&cli, rest, args);
   } else {
     fprintf(stderr, "cairn: unknown command '%s'\n", argv[i]);
     usage(stderr);

@@ -159,10 +159,11 @@ void access_context_init(struct access_context *ctx, struct http_request *req,
 enum policy_decision access_authorize(const struct iam *iam,
                                       const struct iam_principal *who,
                                       const char *action, const char *resource,
-                                      const struct access_context *ctx) {
+                                      const struct access_context *ctx,
+                                      const struct policy_set *policies) {
   struct policy_request req = {.action = action,
                                .resource = resource,
                                .context = ctx->kv,
                                .n_context = ctx->n};
-  return iam_authorize(iam, who, &req, NULL);
+  return iam_authorize(iam, who, &req, policies);
 }

@@ -95,10 +95,13 @@ void access_context_init(struct access_context *ctx, struct http_request *req,
 void access_context_add(struct access_context *ctx, const char *key,
                         const char *value);
 
-/* The decision for action on resource; who NULL is anonymous. */
+/* The decision for action on resource; who NULL is anonymous. policies:
+ * the resource's bucket policy and ACL check (see iam_authorize), or
+ * NULL. */
 enum policy_decision access_authorize(const struct iam *iam,
                                       const struct iam_principal *who,
                                       const char *action, const char *resource,
-                                      const struct access_context *ctx);
+                                      const struct access_context *ctx,
+                                      const struct policy_set *policies);
 
 #endif

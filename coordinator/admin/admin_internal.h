@@ -70,7 +70,13 @@ typedef void (*admin_handler)(struct admin_request *a);
   XX(ISSUE_TOKEN, "POST", "tokens", NULL, 1, admin_issue_token)                \
   XX(INSPECT_TOKEN, "POST", "tokens/inspect", NULL, 1, admin_inspect_token)    \
   XX(REVOKE_TOKENS, "POST", "tokens/revoke-all", "iam:RevokeAllTokens", 0,     \
-     admin_revoke_tokens)
+     admin_revoke_tokens)                                                      \
+  XX(GET_BUCKET_POLICY, "GET", "buckets/{bucket}/policy",                      \
+     "s3:GetBucketPolicy", 0, admin_get_bucket_policy)                         \
+  XX(PUT_BUCKET_POLICY, "PUT", "buckets/{bucket}/policy",                      \
+     "s3:PutBucketPolicy", 1, admin_put_bucket_policy)                         \
+  XX(DELETE_BUCKET_POLICY, "DELETE", "buckets/{bucket}/policy",                \
+     "s3:DeleteBucketPolicy", 0, admin_delete_bucket_policy)
 
 #define XX(id, method, pattern, action, body, handler)                         \
   void handler(struct admin_request *a);
@@ -96,6 +102,7 @@ struct admin_request {
   char user[ADMIN_NAME_MAX + 1];
   char group[ADMIN_NAME_MAX + 1];
   char key[ADMIN_NAME_MAX + 1];
+  char bucket[ADMIN_NAME_MAX + 1]; /* bucket routes: arn:aws:s3:::bucket */
   struct iam_principal who;
   struct auth_payload_check check; /* AUTH_PAYLOAD_SHA256 bodies */
   int checking;

@@ -125,8 +125,8 @@ static int owner_may_grant(struct admin_request *a,
       snprintf(arn, cap, "arn:aws:s3:::%s/%s%s", t->bucket, t->path,
                t->scope == TOKEN_SCOPE_KEY ? "" : "*");
     }
-    if (access_authorize(&a->c->iam, owner, checks[i].action, arn, &ctx) !=
-        POLICY_ALLOW) {
+    if (access_authorize(&a->c->iam, owner, checks[i].action, arn, &ctx,
+                         NULL) != POLICY_ALLOW) {
       ok = 0;
       *denied = checks[i].action;
     }

@@ -153,7 +153,7 @@ static int load_policy(const char *owner, const char *text,
 enum policy_decision iam_authorize(const struct iam *iam,
                                    const struct iam_principal *who,
                                    struct policy_request *req,
-                                   const struct policy *bucket_policy) {
+                                   const struct policy_set *resource) {
   req->principal = who ? who->arn : NULL;
   if (who && who->root)
     return POLICY_ALLOW;
@@ -183,9 +183,11 @@ enum policy_decision iam_authorize(const struct iam *iam,
   }
   enum policy_decision d = POLICY_IMPLICIT_DENY;
   if (!r) {
-    struct policy_set set = {.identity = (const struct policy *const *)loaded,
-                             .n_identity = n,
-                             .bucket = bucket_policy};
+    struct policy_set set = {0};
+    if (resource)
+      set = *resource;
+    set.identity = (const struct policy *const *)loaded;
+    set.n_identity = n;
     d = policy_evaluate(req, &set);
   }
   for (size_t i = 0; i < n; i++)

@@ -112,6 +112,7 @@ static void commit(struct copy_op *op, const char *etag,
     rec.attrs = op->replace ? op->attrs : op->src.attrs;
     rec.attrs.layout =
         fresh_chunks ? object_writer_layout(op->writer) : op->src.attrs.layout;
+    rec.attrs.acl = r->new_acl;
     s3_sse_attach(&op->dst_key, &rec.attrs);
     rec.n_chunks = n_chunks;
     rec.chunks = (struct meta_chunk *)chunks;
@@ -396,6 +397,13 @@ void s3_copy_object(struct s3_request *r) {
   struct meta_bucket b;
   if (s3_bucket_find(r, &b) != 0)
     return;
+  /* A copy gets a new ACL from its own request (AWS never copies one). */
+  char msg[ACL_MSG_MAX];
+  const char *error = s3_acl_new_object(r, msg, sizeof msg);
+  if (error) {
+    s3_send_error(r, error, msg[0] ? msg : NULL);
+    return;
+  }
   start_copy(r, 0, NULL, NULL);
 }
 

@@ -36,6 +36,8 @@ static void request_free(struct s3_request *r) {
   s3_body_free(r->body);
   s3_route_release(&r->route);
   free(r->auth_stream);
+  s3_bucket_access_free(r->access);
+  free(r->new_acl);
   free(r->path);
   free(r->collected);
   free(r);

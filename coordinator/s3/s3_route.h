@@ -67,17 +67,17 @@
   XX(PUT_BUCKET_VERSIONING, "PutBucketVersioning", "s3:PutBucketVersioning",   \
      "PUT", BUCKET, "versioning", 0, 0)                                        \
   XX(GET_BUCKET_ACL, "GetBucketAcl", "s3:GetBucketAcl", "GET", BUCKET, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(PUT_BUCKET_ACL, "PutBucketAcl", "s3:PutBucketAcl", "PUT", BUCKET, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(GET_BUCKET_POLICY, "GetBucketPolicy", "s3:GetBucketPolicy", "GET",        \
-     BUCKET, "policy", 0, 0)                                                   \
+     BUCKET, "policy", 0, 1)                                                   \
   XX(PUT_BUCKET_POLICY, "PutBucketPolicy", "s3:PutBucketPolicy", "PUT",        \
-     BUCKET, "policy", 0, 0)                                                   \
+     BUCKET, "policy", 0, 1)                                                   \
   XX(DELETE_BUCKET_POLICY, "DeleteBucketPolicy", "s3:DeleteBucketPolicy",      \
-     "DELETE", BUCKET, "policy", 0, 0)                                         \
+     "DELETE", BUCKET, "policy", 0, 1)                                         \
   XX(GET_BUCKET_POLICY_STATUS, "GetBucketPolicyStatus",                        \
-     "s3:GetBucketPolicyStatus", "GET", BUCKET, "policyStatus", 0, 0)          \
+     "s3:GetBucketPolicyStatus", "GET", BUCKET, "policyStatus", 0, 1)          \
   XX(GET_BUCKET_TAGGING, "GetBucketTagging", "s3:GetBucketTagging", "GET",     \
      BUCKET, "tagging", 0, 0)                                                  \
   XX(PUT_BUCKET_TAGGING, "PutBucketTagging", "s3:PutBucketTagging", "PUT",     \
@@ -130,13 +130,13 @@
      0)                                                                        \
   XX(GET_BUCKET_OWNERSHIP_CONTROLS, "GetBucketOwnershipControls",              \
      "s3:GetBucketOwnershipControls", "GET", BUCKET, "ownershipControls", 0,   \
-     0)                                                                        \
+     1)                                                                        \
   XX(PUT_BUCKET_OWNERSHIP_CONTROLS, "PutBucketOwnershipControls",              \
      "s3:PutBucketOwnershipControls", "PUT", BUCKET, "ownershipControls", 0,   \
-     0)                                                                        \
+     1)                                                                        \
   XX(DELETE_BUCKET_OWNERSHIP_CONTROLS, "DeleteBucketOwnershipControls",        \
      "s3:PutBucketOwnershipControls", "DELETE", BUCKET, "ownershipControls",   \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(GET_PUBLIC_ACCESS_BLOCK, "GetPublicAccessBlock",                          \
      "s3:GetBucketPublicAccessBlock", "GET", BUCKET, "publicAccessBlock", 0,   \
      0)                                                                        \
@@ -207,9 +207,9 @@
   XX(LIST_PARTS, "ListParts", "s3:ListMultipartUploadParts", "GET", OBJECT,    \
      "uploadId", 0, 1)                                                         \
   XX(GET_OBJECT_ACL, "GetObjectAcl", "s3:GetObjectAcl", "GET", OBJECT, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(PUT_OBJECT_ACL, "PutObjectAcl", "s3:PutObjectAcl", "PUT", OBJECT, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(GET_OBJECT_TAGGING, "GetObjectTagging", "s3:GetObjectTagging", "GET",     \
      OBJECT, "tagging", 0, 0)                                                  \
   XX(PUT_OBJECT_TAGGING, "PutObjectTagging", "s3:PutObjectTagging", "PUT",     \
