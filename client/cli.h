@@ -23,6 +23,7 @@ struct cli {
   /* Signing credentials: --access-key/--secret-key, else CAIRN_ACCESS_KEY /
    * CAIRN_SECRET_KEY; --region, else CAIRN_REGION, else us-east-1. */
   const char *access_key, *secret_key, *region;
+  const char *profile; /* --profile, CAIRN_PROFILE (profile.h) */
 };
 
 /* GETs endpoint+path and parses the JSON body into *out (caller decrefs).

@@ -18,6 +18,7 @@ static const char usage_text[] =
     "  key add USER            key ls USER       key rotate USER KEY\n"
     "  key rm|disable|enable USER KEY\n"
     "  policy set USER FILE|-  policy get USER   policy rm USER\n"
+    "  policy attach FILE|- --user USER | --group GROUP\n"
     "  group add|rm|members GROUP                group ls\n"
     "  group join|leave GROUP USER\n"
     "  group policy set GROUP FILE|-   group policy get|rm GROUP\n"
@@ -259,6 +260,14 @@ static int admin_key(const struct cli *cli, int argc, char **argv) {
 static int admin_policy(const struct cli *cli, const char *kind, int argc,
                         char **argv) {
   char p[512];
+  /* `policy attach FILE --user NAME|--group NAME`: the document becomes
+   * the user's or the group's (inline) policy. */
+  if (argc == 4 && strcmp(argv[0], "attach") == 0 &&
+      (!strcmp(argv[2], "--user") || !strcmp(argv[2], "--group"))) {
+    snprintf(p, sizeof p, "%s/%s/policy",
+             argv[2][2] == 'u' ? "users" : "groups", argv[3]);
+    return put_policy(cli, p, argv[1]);
+  }
   if (argc < 2)
     return usage();
   snprintf(p, sizeof p, "%s/%s/policy", kind, argv[1]);

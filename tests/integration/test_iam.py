@@ -324,3 +324,62 @@ def test_s3_route_walk(cluster, root):
     assert got == b"untouched"
     assert [b["Name"] for b in root.list_buckets()["Buckets"]].count(
         "walk-bkt") == 1
+
+
+def test_cli_profile_and_policy_attach(cluster, root, tmp_path):
+    """The CLI takes credentials from a profile file like the AWS CLI's
+    (flags and CAIRN_* variables win over it), refuses one others may read,
+    and `policy attach` gives a user or a group a policy."""
+    creds = tmp_path / "credentials"
+    creds.write_text(f"""# cairn profiles
+[default]
+access_key = WRONGKEY000000000000
+secret_key = wrong
+
+[ops]
+endpoint = {cluster.endpoint}
+access_key = {cluster.access_key}
+secret_key = {cluster.secret_key}
+""")
+    os.chmod(creds, 0o600)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CAIRN_")}
+    env["CAIRN_CREDENTIALS_FILE"] = str(creds)
+
+    def run(*args, extra=None):
+        return subprocess.run([CLI, *args], env=dict(env, **(extra or {})),
+                              capture_output=True, text=True, timeout=30)
+    p = run("--profile", "ops", "admin", "user", "add", "profiled", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["user"]["name"] == "profiled"
+    p = run("admin", "user", "ls", extra={"CAIRN_PROFILE": "ops"})
+    assert p.returncode == 0 and "profiled" in p.stdout, p.stderr
+    # The default profile's wrong key is used when nothing else is said.
+    p = run("--endpoint", cluster.endpoint, "admin", "user", "ls")
+    assert p.returncode == 1 and "InvalidAccessKeyId" in p.stderr
+    # Environment variables win over the profile.
+    p = run("--profile", "ops", "admin", "user", "ls",
+            extra={"CAIRN_ACCESS_KEY": "WRONGKEY000000000000",
+                   "CAIRN_SECRET_KEY": "x"})
+    assert p.returncode == 1 and "InvalidAccessKeyId" in p.stderr
+    p = run("--profile", "nope", "admin", "user", "ls")
+    assert p.returncode == 2 and "no profile [nope]" in p.stderr
+    os.chmod(creds, 0o644)
+    p = run("--profile", "ops", "admin", "user", "ls")
+    assert p.returncode == 2 and "chmod 600" in p.stderr
+    os.chmod(creds, 0o600)
+    # policy attach, to a user and to a group.
+    doc = tmp_path / "p.json"
+    doc.write_text('[{"bucket": "shared", "actions": ["read"]}]')
+    p = run("--profile", "ops", "admin", "policy", "attach", str(doc),
+            "--user", "profiled")
+    assert p.returncode == 0, p.stderr
+    p = run("--profile", "ops", "--json", "admin", "policy", "get", "profiled")
+    assert json.loads(p.stdout)["policy"][0]["bucket"] == "shared"
+    assert run("--profile", "ops", "admin", "group", "add", "attached")\
+        .returncode == 0
+    assert run("--profile", "ops", "admin", "policy", "attach", str(doc),
+               "--group", "attached").returncode == 0
+    p = run("--profile", "ops", "--json", "admin", "group", "policy", "get",
+            "attached")
+    assert json.loads(p.stdout)["policy"][0]["actions"] == ["read"]
