@@ -78,6 +78,18 @@ const struct config_option coord_options[] = {
     {"key-rotation-grace-ms", "CAIRN_KEY_ROTATION_GRACE_MS", CONFIG_INT,
      "600000", OPT_INT(key_rotation_grace_ms), 0, 7 * 24 * 3600000LL,
      "a rotated access key keeps working this long"},
+    {"repair-interval-ms", "CAIRN_REPAIR_INTERVAL_MS", CONFIG_INT, "1000",
+     OPT_INT(repair_interval_ms), 10, 3600000,
+     "how often the repairer looks at the degraded-chunk index when idle"},
+    {"repair-rate", "CAIRN_REPAIR_RATE", CONFIG_INT, "64M",
+     OPT_INT(repair_rate), 0, 1LL << 40,
+     "bytes per second the repairer may read (0: unlimited)"},
+    {"node-dead-after-ms", "CAIRN_NODE_DEAD_AFTER_MS", CONFIG_INT, "600000",
+     OPT_INT(node_dead_after_ms), 100, 30 * 24 * 3600000LL,
+     "a node down this long is declared dead: its fragments are rebuilt"},
+    {"gc-interval-ms", "CAIRN_GC_INTERVAL_MS", CONFIG_INT, "5000",
+     OPT_INT(gc_interval_ms), 10, 3600000,
+     "how often the garbage collector deletes unreferenced fragments"},
 };
 
 const size_t coord_option_count =
