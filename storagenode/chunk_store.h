@@ -54,6 +54,11 @@ struct chunk_writer;
 /* dirs (1..32 data dirs, one per disk) are copied. */
 int chunk_store_open(char *const *dirs, size_t n, struct chunk_store **out);
 void chunk_store_close(struct chunk_store *s);
+/* Optional: the per-dir service state (disks.h) the store consults and
+ * updates: writes skip dirs out of service, and an EIO or ENOSPC takes a
+ * dir out. d is borrowed and must outlive s. */
+struct node_disks;
+void chunk_store_set_disks(struct chunk_store *s, struct node_disks *d);
 
 /* Starts a fragment of `length` bytes on the data dir with most free space
  * (CAIRN_ENOSPC when none can take it). */
