@@ -22,7 +22,6 @@ void rate_limit_init(struct rate_limit *r, uint64_t bytes_per_sec,
                      uint64_t now_ms);
 /* 0 when `bytes` may go now (they are taken), else the ms to wait before
  * asking again. */
-uint64_t rate_limit_take(struct rate_limit *r, uint64_t bytes,
-                         uint64_t now_ms);
+uint64_t rate_limit_take(struct rate_limit *r, uint64_t bytes, uint64_t now_ms);
 
 #endif

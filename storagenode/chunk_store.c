@@ -188,7 +188,7 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
         statvfs(s->dirs[i], &st) != 0)
       continue;
     uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
-    if (free_bytes > need + (16u << 20) && free_bytes > best_free) {
+    if (free_bytes > need + CHUNK_RESERVE_BYTES && free_bytes > best_free) {
       best = i;
       best_free = free_bytes;
     }
@@ -286,7 +286,8 @@ static void drop_other_copies(struct chunk_writer *w) {
   for (size_t i = 0; i < w->store->n; i++) {
     if (i == w->dir_index)
       continue;
-    snprintf(subdir, sizeof subdir, "%s", w->dir + strlen(w->store->dirs[w->dir_index]));
+    snprintf(subdir, sizeof subdir, "%s",
+             w->dir + strlen(w->store->dirs[w->dir_index]));
     snprintf(path, sizeof path, "%s%s/%s", w->store->dirs[i], subdir, name);
     if (unlink(path) == 0)
       log_info("chunk", "removed an older copy %s", path);

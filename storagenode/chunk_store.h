@@ -27,6 +27,8 @@
 #define CHUNK_MAX_FRAGMENT (64u << 20)
 #define CHUNK_CHECKSUM_CRC32C 1
 #define CHUNK_CRC_SIZE 4
+/* Space a data dir keeps free: a new fragment must leave this much. */
+#define CHUNK_RESERVE_BYTES (16u << 20)
 
 /* The fixed header at offset 0 of every fragment file (docs/chunk-format.md).
  * Kept in one struct so that the format's fields round-trip in tests and so

@@ -1,6 +1,8 @@
 /* disks.c - per-dir service state (see disks.h). */
 #include "disks.h"
 
+#include "chunk_store.h"
+
 #include "error.h"
 #include "log.h"
 
@@ -82,8 +84,8 @@ int node_disks_writable(struct node_disks *d, size_t i) {
 static void fail_locked(struct node_disks *d, size_t i, int err) {
   struct disk *k = &d->disk[i];
   if (k->failed == 0 || k->failed == CAIRN_ENOSPC)
-    log_error("disk", "data dir %s out of service for writes: %s",
-              *k->path, cairn_strerror(err));
+    log_error("disk", "data dir %s out of service for writes: %s", *k->path,
+              cairn_strerror(err));
   if (k->failed != CAIRN_EIO) /* EIO stays until restart */
     k->failed = err;
   k->failed_at_ms = mono_ms();
@@ -136,12 +138,9 @@ uint64_t node_disks_free_bytes(struct node_disks *d) {
     if (!v.writable || statvfs(v.path, &st) != 0)
       continue;
     uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
-    if (d->max_bytes) {
-      uint64_t left = v.used_bytes < d->max_bytes ? d->max_bytes - v.used_bytes
-                                                  : 0;
-      if (left < free_bytes)
-        free_bytes = left;
-    }
+    /* What chunk_writer_open leaves free is not ours to offer. */
+    free_bytes =
+        free_bytes > CHUNK_RESERVE_BYTES ? free_bytes - CHUNK_RESERVE_BYTES : 0;
     total += free_bytes; /* dirs sharing a file system count twice: rare */
   }
   return total;

@@ -8,7 +8,9 @@
  * retried after DISKS_NOSPC_RETRY_MS. Reads of every dir go on either way.
  * max_bytes (fault injection for tests, --max-bytes-per-dir) makes a dir
  * answer ENOSPC once this process has written that many fragment bytes to
- * it, as a small disk would.
+ * it, as a disk filled behind our back would (the free space the node
+ * reports does not foresee it: the first write that passes the limit
+ * fails, and the dir then reports no free space).
  */
 #ifndef CAIRN_NODE_DISKS_H
 #define CAIRN_NODE_DISKS_H
@@ -44,8 +46,8 @@ int node_disks_charge(struct node_disks *d, size_t i, uint64_t bytes);
 void node_disks_fail(struct node_disks *d, size_t i, int err);
 void node_disks_view(struct node_disks *d, size_t i,
                      struct node_disk_view *out);
-/* Free bytes a new fragment may use over all writable dirs: statvfs
- * bounded by max_bytes - used (0 for dirs out of service). */
+/* Free bytes new fragments may use over the writable dirs: statvfs less
+ * CHUNK_RESERVE_BYTES (dirs out of service count 0). */
 uint64_t node_disks_free_bytes(struct node_disks *d);
 
 #endif

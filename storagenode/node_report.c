@@ -26,8 +26,8 @@ void node_report_extend(void *msg, void *arg) {
   uint64_t free_bytes = node_disks_free_bytes(r->disks);
   if (free_bytes < hb->free_bytes)
     hb->free_bytes = free_bytes;
-  size_t c = scrubber_take_reports(r->scrubber, r->taken,
-                                   NODE_REPORT_CORRUPT_MAX);
+  size_t c =
+      scrubber_take_reports(r->scrubber, r->taken, NODE_REPORT_CORRUPT_MAX);
   for (size_t i = 0; i < c; i++) {
     cairn__corrupt_fragment__init(&r->corrupt[i]);
     r->corrupt[i].chunk_id.data = r->taken[i].chunk_id;

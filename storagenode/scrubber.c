@@ -78,8 +78,8 @@ int scrub_parse_name(const char *name, uint8_t chunk_id[16],
 static int pace(struct scrubber *s, uint64_t bytes) {
   pthread_mutex_lock(&s->lock);
   uint64_t wait;
-  while (!s->stopping && (wait = rate_limit_take(&s->rate, bytes,
-                                                 mono_ms())) != 0) {
+  while (!s->stopping &&
+         (wait = rate_limit_take(&s->rate, bytes, mono_ms())) != 0) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += (time_t)(wait / 1000);
@@ -131,9 +131,9 @@ static int verify(struct scrubber *s, const char *path, const uint8_t id[16],
       rc = 1;
       break;
     }
-    off_t off = (off_t)(CHUNK_HEADER_SIZE + at / CHUNK_BLOCK_SIZE *
-                                                (CHUNK_BLOCK_SIZE +
-                                                 CHUNK_CRC_SIZE));
+    off_t off =
+        (off_t)(CHUNK_HEADER_SIZE +
+                at / CHUNK_BLOCK_SIZE * (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE));
     rc = read_at(fd, s->block, len + CHUNK_CRC_SIZE, off);
     if (rc == 0) {
       const uint8_t *c = s->block + len;

@@ -22,8 +22,8 @@ struct node_disks;
 struct scrubber_config {
   char *const *dirs; /* borrowed: must outlive the scrubber */
   size_t n;
-  uint64_t bytes_per_sec; /* 0: the scrubber does not run */
-  uint64_t interval_ms;   /* rest between passes */
+  uint64_t bytes_per_sec;   /* 0: the scrubber does not run */
+  uint64_t interval_ms;     /* rest between passes */
   struct node_disks *disks; /* an EIO while reading takes the dir out */
 };
 

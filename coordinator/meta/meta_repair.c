@@ -211,8 +211,9 @@ int meta_degraded_mark(struct meta *m, const uint8_t chunk_id[16],
                        const char *bucket, const char *key, int corrupt_index) {
   if (valid_bucket(bucket) || valid_key(key) || corrupt_index >= 32)
     return CAIRN_EINVAL;
-  struct mark_arg a = {chunk_id, bucket, key, NULL,
-                       corrupt_index >= 0 ? 1u << corrupt_index : 0, 0, 0};
+  struct mark_arg a = {
+      chunk_id, bucket, key, NULL, corrupt_index >= 0 ? 1u << corrupt_index : 0,
+      0,        0};
   return meta_run(m, apply_mark, &a);
 }
 

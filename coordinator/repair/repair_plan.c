@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct repair_node *find(const struct repair_node *nodes,
-                                      size_t n, const char *id) {
+static const struct repair_node *find(const struct repair_node *nodes, size_t n,
+                                      const char *id) {
   for (size_t i = 0; id[0] && i < n; i++)
     if (strcmp(nodes[i].node_id, id) == 0)
       return &nodes[i];
@@ -61,9 +61,8 @@ int repair_plan_targets(const struct meta_chunk *c,
       int taken = holds_other(c, nodes[i].node_id, (uint32_t)-1);
       for (uint32_t j = 0; j < b; j++)
         taken |= p->target[j] == i;
-      cands[i] = (struct place_candidate){nodes[i].node_id, "",
-                                          nodes[i].free_bytes,
-                                          usable && !taken};
+      cands[i] = (struct place_candidate){
+          nodes[i].node_id, "", nodes[i].free_bytes, usable && !taken};
     }
     size_t pick;
     rc = place_chunk(c->id, cands, n, 1, fragment_bytes, &pick);

@@ -110,8 +110,8 @@ static int node_is_dead(const struct repairer *r,
                         const struct cluster_node_view *v, uint64_t now) {
   if (v->up)
     return 0;
-  uint64_t since = v->last_heartbeat_ms ? (uint64_t)v->last_heartbeat_ms
-                                        : r->started_ms;
+  uint64_t since =
+      v->last_heartbeat_ms ? (uint64_t)v->last_heartbeat_ms : r->started_ms;
   return now > since && now - since >= r->cfg.dead_after_ms;
 }
 
@@ -404,8 +404,8 @@ static int start_read(struct repair_job *j) {
     if (idx < 32 && (j->d.corrupt_mask >> idx & 1u))
       j->read_frags[f].missing = true;
   }
-  rc = stripe_read_start(j->r->cluster, j->r->links, &j->read_chunk,
-                         j->stored, on_stripe, j, &j->stripe);
+  rc = stripe_read_start(j->r->cluster, j->r->links, &j->read_chunk, j->stored,
+                         on_stripe, j, &j->stripe);
   return rc;
 }
 
@@ -447,10 +447,8 @@ static int pick(struct repairer *r, uint64_t *wait_ms) {
   uint64_t now = wall_ms();
   for (size_t i = 0; i < j->n_nodes; i++)
     j->nodes[i] = (struct repair_node){
-        j->views[i].node_id, j->views[i].up,
-        node_is_dead(r, &j->views[i], now),
-        j->views[i].drain_state != CLUSTER_DRAIN_NONE,
-        j->views[i].free_bytes};
+        j->views[i].node_id, j->views[i].up, node_is_dead(r, &j->views[i], now),
+        j->views[i].drain_state != CLUSTER_DRAIN_NONE, j->views[i].free_bytes};
   repair_plan_chunk(j->c, j->d.corrupt_mask, j->nodes, j->n_nodes, &j->plan);
   if (j->plan.n_bad == 0 && !j->plan.deferred) {
     meta_degraded_clear(r->meta, j->d.chunk_id); /* healthy again */

@@ -22,9 +22,9 @@ struct node_link_pool;
 struct repairer;
 
 struct repairer_config {
-  uint64_t interval_ms;    /* between looks at the index when idle */
-  uint64_t dead_after_ms;  /* a node down this long is declared dead */
-  uint64_t bytes_per_sec;  /* repair read bandwidth; 0: unlimited */
+  uint64_t interval_ms;   /* between looks at the index when idle */
+  uint64_t dead_after_ms; /* a node down this long is declared dead */
+  uint64_t bytes_per_sec; /* repair read bandwidth; 0: unlimited */
 };
 
 struct repairer_stats {
