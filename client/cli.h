@@ -37,7 +37,15 @@ int cli_signed_json(const struct cli *cli, const char *method, const char *path,
                     const char *body, size_t body_len, long *status,
                     json_t **out);
 
+/* cli_signed_json on the admin API: path is under /_cairn/admin/v1/ and
+ * each of its segments is URI-encoded as the server canonicalizes it.
+ * CLI_USAGE when the path is too long. */
+int cli_admin_json(const struct cli *cli, const char *method, const char *path,
+                   const char *body, size_t body_len, long *status,
+                   json_t **out);
+
 int cmd_cluster(const struct cli *cli, int argc, char **argv);
 int cmd_admin(const struct cli *cli, int argc, char **argv);
+int cmd_node(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sigv4.h"
 
-#define ADMIN_PATH "/_cairn/admin/v1/"
 #define POLICY_FILE_MAX (20 * 1024)
 
 static const char usage_text[] =
@@ -129,25 +127,9 @@ static void print_human(json_t *doc) {
 /* One call: prints the answer, returns the exit code. */
 static int call(const struct cli *cli, const char *method, const char *path,
                 const char *body, size_t len) {
-  /* Each segment AWS-URI-encoded, as the server canonicalizes it. */
-  char full[2048] = ADMIN_PATH;
-  size_t n = strlen(full);
-  for (const char *seg = path; *seg;) {
-    size_t seg_len = strcspn(seg, "/");
-    n += sigv4_uri_encode(seg, seg_len, 0, full + n,
-                          n < sizeof full ? sizeof full - n : 0);
-    if (n + 1 >= sizeof full)
-      return CLI_USAGE;
-    seg += seg_len;
-    if (*seg == '/') {
-      full[n++] = '/';
-      full[n] = '\0';
-      seg++;
-    }
-  }
   long status = 0;
   json_t *doc = NULL;
-  int rc = cli_signed_json(cli, method, full, body, len, &status, &doc);
+  int rc = cli_admin_json(cli, method, path, body, len, &status, &doc);
   if (rc != CLI_OK)
     return rc;
   if (status >= 300) {

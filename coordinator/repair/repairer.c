@@ -551,6 +551,11 @@ void repairer_stop(struct repairer *r) {
   uv_close((uv_handle_t *)&r->timer, on_timer_closed);
 }
 
+int repairer_node_dead(const struct repairer *r,
+                       const struct cluster_node_view *v) {
+  return node_is_dead(r, v, wall_ms());
+}
+
 void repairer_get_stats(struct repairer *r, struct repairer_stats *out) {
   *out = r->stats;
 }

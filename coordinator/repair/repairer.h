@@ -47,6 +47,10 @@ void repairer_get_stats(struct repairer *r, struct repairer_stats *out);
 /* Starts moving every fragment off node_id (the node must be known); it
  * gets no new fragments from now on. 0, CAIRN_ENOENT. */
 int repairer_drain(struct repairer *r, const char *node_id);
+/* Is this node declared dead (down at least dead_after_ms)? */
+struct cluster_node_view;
+int repairer_node_dead(const struct repairer *r,
+                       const struct cluster_node_view *v);
 /* A fragment that failed its checksum on node_id: queue it for repair. */
 void repairer_report_corrupt(struct repairer *r, const char *node_id,
                              const uint8_t chunk_id[16], uint32_t index);

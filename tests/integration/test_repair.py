@@ -198,3 +198,68 @@ def test_scrubber_finds_and_repair_rewrites_in_place(fresh_cluster):
     assert "failed verification" in c.nodes[node - 1].log()
     wait_for(lambda: repair_state(c)["degraded_chunks"] == 0, 10, "index")
     assert s3.get_object(Bucket="scrub", Key="k")["Body"].read() == data
+
+
+def cli(c, *args, check=True):
+    import subprocess
+    from cluster import CLI
+    env = dict(os.environ, CAIRN_ENDPOINT=c.endpoint,
+               CAIRN_ACCESS_KEY=c.access_key, CAIRN_SECRET_KEY=c.secret_key)
+    r = subprocess.run([CLI] + list(args), env=env, text=True,
+                       capture_output=True, timeout=120)
+    if check:
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+    return r
+
+
+def node_id(c, daemon):
+    for n in c.healthz()["nodes"]:
+        if n["address"].endswith(f":{daemon.port}"):
+            return n["id"]
+    raise AssertionError("node not registered")
+
+
+def test_drain_moves_everything_and_rm(fresh_cluster):
+    c = fresh_cluster(nodes=4, heartbeat_ms=200,
+                      coordinator_args=FAST).start()
+    s3 = boto_client(c)
+    s3.create_bucket(Bucket="rep2")  # replica:2
+    with_layout(s3, "raid5:2")
+    s3.create_bucket(Bucket="ec3")  # 2 data + 1 parity
+    stored = {}
+    for i, size in enumerate(SIZES * 2):
+        for bucket in ("rep2", "ec3"):
+            data = os.urandom(size)
+            s3.put_object(Bucket=bucket, Key=f"o{i}", Body=data)
+            stored[(bucket, f"o{i}")] = hashlib.md5(data).digest()
+    victim = c.nodes[1]
+    vid, other = node_id(c, victim), node_id(c, c.nodes[2])
+    assert fragments_on_disk(c, [2])
+    # Removing a node that may hold data is refused, clearly.
+    r = cli(c, "node", "rm", vid, check=False)
+    assert r.returncode == 1 and "drain it first" in r.stderr, r.stderr
+    out = cli(c, "node", "drain", vid, "--wait").stdout
+    assert "drained" in out.splitlines()[-1], out
+    ls = cli(c, "node", "ls").stdout
+    row = [line for line in ls.splitlines() if line.startswith(vid)][0]
+    assert "drained" in row and row.split()[6] == "0", row
+    # New writes avoid the drained node.
+    s3.put_object(Bucket="rep2", Key="after", Body=b"x" * 5000)
+    stored[("rep2", "after")] = hashlib.md5(b"x" * 5000).digest()
+    wait_for(lambda: not fragments_on_disk(c, [2]), 30,
+             "old copies collected from the drained node")
+    for (bucket, key), digest in stored.items():
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert hashlib.md5(body).digest() == digest, key
+    # Full redundancy on the three others.
+    frags = fragments_on_disk(c, [1, 3, 4])
+    assert all(set(f) in ({0, 1}, {0, 1, 2}) and
+               all(len(v) == 1 for v in f.values())
+               for f in frags.values()), frags
+    st = cli(c, "cluster", "status", check=False).stdout
+    assert "redundancy: full, 0 degraded" in st, st
+    doc = cli(c, "--json", "node", "ls").stdout
+    assert vid in doc and other in doc
+    cli(c, "node", "rm", vid)
+    assert vid not in cli(c, "node", "ls").stdout
+    victim.stop()
