@@ -126,6 +126,10 @@ static void on_tick(uv_timer_t *t) {
           g->failed[i] = 1; /* retried on a later pass */
           continue;
         }
+        /* A copy a repair has since put back on this node is live. */
+        if (meta_fragment_live(g->meta, v->node_id, c->id,
+                               c->fragments[f].index))
+          continue;
         issue_delete(g, i, v->data_addr, c->id, c->fragments[f].index);
       }
     }

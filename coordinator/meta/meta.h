@@ -523,6 +523,11 @@ int meta_fragment_report_corrupt(struct meta *m, const char *node_id,
  * node); *marked gets how many rows were scanned. Synced. */
 int meta_degraded_mark_node(struct meta *m, const char *node_id,
                             uint64_t *marked);
+/* Does a current version hold fragment (chunk_id, index) on node_id? The
+ * garbage collector asks before each delete, so a queued old copy never
+ * removes a fragment a repair has since put back on the same node. */
+bool meta_fragment_live(struct meta *m, const char *node_id,
+                        const uint8_t chunk_id[16], uint32_t index);
 /* Fragments recorded on node_id (an F range scan). */
 int meta_fragment_count_node(struct meta *m, const char *node_id,
                              uint64_t *count);

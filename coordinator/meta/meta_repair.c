@@ -316,6 +316,19 @@ int meta_degraded_mark_node(struct meta *m, const char *node_id,
   return r;
 }
 
+bool meta_fragment_live(struct meta *m, const char *node_id,
+                        const uint8_t chunk_id[16], uint32_t index) {
+  if (!valid_node(node_id))
+    return false;
+  struct meta_key k;
+  fkey(&k, node_id, chunk_id, index);
+  char *v = NULL;
+  size_t n = 0;
+  int r = db_get(m, &k, &v, &n);
+  val_free(v);
+  return r == 0;
+}
+
 static int count_row(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl,
                      void *arg) {
   (void)k, (void)kl, (void)v, (void)vl;
@@ -401,7 +414,19 @@ struct commit_arg {
 /* Queues one garbage row for chunk c holding the fragments whose node is
  * taken from old (use_old) or new side of the moves, skipping in-place
  * rewrites. */
+static int referenced(const struct meta_chunk *live, const char *node,
+                      uint32_t index) {
+  for (uint32_t f = 0; live && f < live->n_fragments; f++)
+    if (live->fragments[f].index == index && !live->fragments[f].missing &&
+        strcmp(live->fragments[f].node_id, node) == 0)
+      return 1;
+  return 0;
+}
+
+/* live: the chunk as the current record has it (NULL: none); a copy it
+ * still references is never queued. */
 static int queue_moves(struct meta_tx *tx, const struct meta_chunk *c,
+                       const struct meta_chunk *live,
                        const struct meta_repair_move *mv, uint32_t n,
                        int use_old) {
   struct meta_fragment frags[32];
@@ -410,7 +435,8 @@ static int queue_moves(struct meta_tx *tx, const struct meta_chunk *c,
   g.n_fragments = 0;
   for (uint32_t i = 0; i < n && g.n_fragments < 32; i++) {
     const char *node = use_old ? mv[i].old_node : mv[i].new_node;
-    if (strcmp(mv[i].old_node, mv[i].new_node) == 0 || !valid_node(node))
+    if (strcmp(mv[i].old_node, mv[i].new_node) == 0 || !valid_node(node) ||
+        referenced(live, node, mv[i].index))
       continue;
     struct meta_fragment *f = &frags[g.n_fragments++];
     memset(f, 0, sizeof *f);
@@ -420,18 +446,24 @@ static int queue_moves(struct meta_tx *tx, const struct meta_chunk *c,
   return g.n_fragments ? gc_queue_chunks(tx, &g, 1, NULL, 0) : 0;
 }
 
-/* Applies the moves to chunk c of the record; 0, or 1 when a fragment is
- * not where the repair found it. */
+static struct meta_fragment *find_move(struct meta_chunk *c,
+                                       const struct meta_repair_move *mv) {
+  for (uint32_t f = 0; f < c->n_fragments; f++)
+    if (c->fragments[f].index == mv->index &&
+        strcmp(c->fragments[f].node_id, mv->old_node) == 0)
+      return &c->fragments[f];
+  return NULL;
+}
+
+/* Applies the moves to chunk c of the record: all of them, or (1) none
+ * when a fragment is not where the repair found it. */
 static int apply_moves(struct meta_chunk *c, const struct meta_repair_move *mv,
                        uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) {
-    struct meta_fragment *hit = NULL;
-    for (uint32_t f = 0; f < c->n_fragments; f++)
-      if (c->fragments[f].index == mv[i].index &&
-          strcmp(c->fragments[f].node_id, mv[i].old_node) == 0)
-        hit = &c->fragments[f];
-    if (!hit)
+  for (uint32_t i = 0; i < n; i++)
+    if (!find_move(c, &mv[i]))
       return 1;
+  for (uint32_t i = 0; i < n; i++) {
+    struct meta_fragment *hit = find_move(c, &mv[i]);
     memcpy(hit->node_id, mv[i].new_node, sizeof hit->node_id);
     hit->missing = false;
   }
@@ -463,15 +495,17 @@ static int apply_commit(struct meta_tx *tx, void *arg) {
     if (memcmp(obj.chunks[i].id, a->chunk->id, META_CHUNK_ID_LEN) == 0)
       c = &obj.chunks[i];
   if (!c || apply_moves(c, a->moves, a->n)) {
-    /* The object changed under the repair: its new copies are garbage. */
+    /* The object changed under the repair: its new copies are garbage
+     * (apply_moves changed nothing). */
     a->stale = 1;
-    if (have_obj)
-      meta_object_free(&obj);
     struct meta_key d;
     dkey(&d, a->chunk->id);
     if (!c)
       tx_del(tx, &d);
-    return queue_moves(tx, a->chunk, a->moves, a->n, 0);
+    r = queue_moves(tx, a->chunk, c, a->moves, a->n, 0);
+    if (have_obj)
+      meta_object_free(&obj);
+    return r;
   }
   struct codec_out o;
   r = object_encode(&obj, &o);
@@ -490,7 +524,7 @@ static int apply_commit(struct meta_tx *tx, void *arg) {
     r = owner_put(tx, &f, a->bucket, a->key);
   }
   if (!r)
-    r = queue_moves(tx, c, a->moves, a->n, 1);
+    r = queue_moves(tx, c, NULL, a->moves, a->n, 1);
   if (!r && !a->keep_degraded) {
     dkey(&k, c->id);
     tx_del(tx, &k);
