@@ -263,3 +263,32 @@ def test_drain_moves_everything_and_rm(fresh_cluster):
     cli(c, "node", "rm", vid)
     assert vid not in cli(c, "node", "ls").stdout
     victim.stop()
+
+
+def test_dead_node_rebuilt_elsewhere_then_removed(fresh_cluster):
+    c = fresh_cluster(nodes=4, heartbeat_ms=200,
+                      coordinator_args=FAST + ["--node-dead-after-ms",
+                                               "1500"]).start()
+    s3 = boto_client(c)
+    s3.create_bucket(Bucket="dead")
+    stored = {}
+    for i in range(8):
+        data = os.urandom(SIZES[i % 3])
+        s3.put_object(Bucket="dead", Key=f"d{i}", Body=data)
+        stored[f"d{i}"] = hashlib.md5(data).digest()
+    victim = c.nodes[0]
+    vid = node_id(c, victim)
+    held = len(fragments_on_disk(c, [1]))
+    assert held > 0
+    victim.kill()
+    wait_for(lambda: repair_state(c)["queued"] >= held, 20,
+             "dead node's fragments queued", c.coordinator)
+    wait_for(lambda: repair_state(c)["degraded_chunks"] == 0, 30,
+             "rebuilt elsewhere", c.coordinator)
+    frags = fragments_on_disk(c, [2, 3, 4])
+    assert all(set(f) == {0, 1} for f in frags.values()), frags
+    ls = cli(c, "node", "ls").stdout
+    assert [r for r in ls.splitlines() if r.startswith(vid)][0].split()[2] \
+        == "dead", ls
+    cli(c, "node", "rm", vid)
+    check_all(s3, "dead", stored)
