@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define POLICY_FILE_MAX (20 * 1024)
 
 static const char usage_text[] =

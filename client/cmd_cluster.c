@@ -20,9 +20,9 @@ static void human_bytes(json_int_t bytes, char *out, size_t cap) {
 /* Capacity, used space and redundancy: the lines an operator reads first. */
 static void print_totals(json_t *doc) {
   json_int_t capacity = 0, free_bytes = 0;
-  size_t i;
-  json_t *n;
-  json_array_foreach(json_object_get(doc, "nodes"), i, n) {
+  json_t *nodes = json_object_get(doc, "nodes");
+  for (size_t i = 0; i < json_array_size(nodes); i++) {
+    json_t *n = json_array_get(nodes, i);
     capacity += json_integer_value(json_object_get(n, "capacity_bytes"));
     free_bytes += json_integer_value(json_object_get(n, "free_bytes"));
   }

@@ -67,9 +67,9 @@ static int node_ls(const struct cli *cli) {
     print_json(doc);
   } else {
     print_header();
-    size_t i;
-    json_t *n;
-    json_array_foreach(json_object_get(doc, "nodes"), i, n) print_node(n);
+    json_t *nodes = json_object_get(doc, "nodes");
+    for (size_t i = 0; i < json_array_size(nodes); i++)
+      print_node(json_array_get(nodes, i));
   }
   json_decref(doc);
   return CLI_OK;
@@ -84,8 +84,7 @@ static int node_drain(const struct cli *cli, const char *id, int wait) {
   /* Progress: fragments left, until the node says drained. */
   while (rc == CLI_OK && wait && strcmp(str(doc, "drain"), "drained") != 0) {
     if (!cli->json)
-      printf("draining %s: %lld fragment(s) left\n", id,
-             num(doc, "fragments"));
+      printf("draining %s: %lld fragment(s) left\n", id, num(doc, "fragments"));
     json_decref(doc);
     doc = NULL;
     struct timespec ts = {0, 500 * 1000 * 1000};
@@ -122,7 +121,8 @@ int cmd_node(const struct cli *cli, int argc, char **argv) {
   if (argc == 1 && strcmp(argv[0], "ls") == 0)
     return node_ls(cli);
   if (argc >= 2 && strcmp(argv[0], "drain") == 0)
-    return node_drain(cli, argv[1], argc >= 3 && strcmp(argv[2], "--wait") == 0);
+    return node_drain(cli, argv[1],
+                      argc >= 3 && strcmp(argv[2], "--wait") == 0);
   if (argc == 2 && strcmp(argv[0], "rm") == 0)
     return node_rm(cli, argv[1]);
   fputs(usage_text, stderr);

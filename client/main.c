@@ -13,20 +13,19 @@
 #include <string.h>
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: cairn [--endpoint URL] [--json] [--access-key K "
-          "--secret-key S] [--region R] <command>\n\n"
-          "commands:\n"
-          "  cluster status     nodes, capacity, used space, redundancy "
-          "(degraded chunks)\n"
-          "  node ls|drain|rm   storage nodes: list, drain, remove "
-          "(`cairn node` for usage)\n"
-          "  admin ...          users, access keys, policies, groups "
-          "(`cairn admin` for the list)\n\n"
-          "The endpoint defaults to $CAIRN_ENDPOINT, else "
-          "http://127.0.0.1:9000.\n"
-          "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 "
-          "unreachable.\n");
+  fprintf(out, "usage: cairn [--endpoint URL] [--json] [--access-key K "
+               "--secret-key S] [--region R] <command>\n\n"
+               "commands:\n"
+               "  cluster status     nodes, capacity, used space, redundancy "
+               "(degraded chunks)\n"
+               "  node ls|drain|rm   storage nodes: list, drain, remove "
+               "(`cairn node` for usage)\n"
+               "  admin ...          users, access keys, policies, groups "
+               "(`cairn admin` for the list)\n\n"
+               "The endpoint defaults to $CAIRN_ENDPOINT, else "
+               "http://127.0.0.1:9000.\n"
+               "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 "
+               "unreachable.\n");
 }
 
 /* --access-key / --secret-key / --region with their value: 1 if taken. */

@@ -118,7 +118,7 @@ static int verify(struct scrubber *s, const char *path, const uint8_t id[16],
   if (fd < 0)
     return errno == ENOENT ? 0 : cairn_err_from_errno(errno);
   uint8_t header[CHUNK_HEADER_SIZE];
-  struct chunk_header h;
+  struct chunk_header h = {0};
   int rc = read_at(fd, header, sizeof header, 0);
   if (rc == 0)
     rc = chunk_header_decode(header, &h);

@@ -26,15 +26,14 @@ static json_t *node_json(struct admin_request *a,
   meta_fragment_count_node(a->c->meta, v->node_id, &fragments);
   uint64_t used =
       v->capacity_bytes > v->free_bytes ? v->capacity_bytes - v->free_bytes : 0;
-  return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "id",
-                   v->node_id, "address", v->data_addr, "state",
-                   node_state(a, v), "drain", repair_drain_name(v->drain_state),
-                   "capacity_bytes", (json_int_t)v->capacity_bytes,
-                   "used_bytes", (json_int_t)used, "free_bytes",
-                   (json_int_t)v->free_bytes, "fragments",
-                   (json_int_t)fragments, "dirs_total",
-                   (json_int_t)v->dirs_total, "dirs_writable",
-                   (json_int_t)v->dirs_writable);
+  return json_pack(
+      "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "id", v->node_id,
+      "address", v->data_addr, "state", node_state(a, v), "drain",
+      repair_drain_name(v->drain_state), "capacity_bytes",
+      (json_int_t)v->capacity_bytes, "used_bytes", (json_int_t)used,
+      "free_bytes", (json_int_t)v->free_bytes, "fragments",
+      (json_int_t)fragments, "dirs_total", (json_int_t)v->dirs_total,
+      "dirs_writable", (json_int_t)v->dirs_writable);
 }
 
 /* The node table, malloc'd (*n entries); NULL when out of memory. */
@@ -129,12 +128,12 @@ void admin_cluster_status(struct admin_request *a) {
   json_t *repair = repairer_stats_json(a->c->repairer);
   json_int_t degraded =
       json_integer_value(json_object_get(repair, "degraded_chunks"));
-  admin_send_json(
-      a, 200,
-      json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "nodes_total",
-                (json_int_t)n, "nodes_up", (json_int_t)up, "capacity_bytes",
-                (json_int_t)capacity, "used_bytes",
-                (json_int_t)(capacity - free_bytes), "free_bytes",
-                (json_int_t)free_bytes, "redundancy",
-                degraded ? "degraded" : "full", "repair", repair));
+  admin_send_json(a, 200,
+                  json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
+                            "nodes_total", (json_int_t)n, "nodes_up",
+                            (json_int_t)up, "capacity_bytes",
+                            (json_int_t)capacity, "used_bytes",
+                            (json_int_t)(capacity - free_bytes), "free_bytes",
+                            (json_int_t)free_bytes, "redundancy",
+                            degraded ? "degraded" : "full", "repair", repair));
 }

@@ -192,7 +192,6 @@ void intent_clear_in_tx(struct meta_tx *tx, int64_t intent_ms,
 int gc_queue_chunks(struct meta_tx *tx, const struct meta_chunk *chunks,
                     uint32_t n, const struct meta_chunk *keep, uint32_t n_keep);
 
-
 /* Shared with meta_repair.c. */
 void version_key(struct meta_key *k, const char *bucket, const char *key,
                  uint64_t seq);

@@ -477,8 +477,7 @@ int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
     latest_key(&k, rec->bucket, rec->key);
     tx_put(tx, &k, o.buf, o.len);
     intent_clear_in_tx(tx, rec->intent_ms, rec->chunks, rec->n_chunks);
-    r = repair_index_add(tx, rec->bucket, rec->key, rec->chunks,
-                         rec->n_chunks);
+    r = repair_index_add(tx, rec->bucket, rec->key, rec->chunks, rec->n_chunks);
   }
   codec_out_release(&o);
   return r;

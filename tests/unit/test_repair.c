@@ -27,8 +27,8 @@ static void make_nodes(struct repair_node *n, size_t count) {
 }
 
 /* An EC k+m chunk with fragment i on node i. */
-static void make_chunk(struct meta_chunk *c, struct meta_fragment *f,
-                       uint8_t k, uint8_t m) {
+static void make_chunk(struct meta_chunk *c, struct meta_fragment *f, uint8_t k,
+                       uint8_t m) {
   memset(c, 0, sizeof *c);
   memset(c->id, 0xab, sizeof c->id);
   c->layout = (struct meta_layout){META_LAYOUT_EC, k, m};
@@ -67,8 +67,7 @@ static void test_fragment_key_orders_by_node(void **state) {
   char node[33];
   uint8_t back[16];
   uint32_t index;
-  assert_int_equal(meta_fragment_key_parse(a, sizeof a, node, back, &index),
-                   0);
+  assert_int_equal(meta_fragment_key_parse(a, sizeof a, node, back, &index), 0);
   assert_string_equal(node, "0000000000000000000000000000000a");
   assert_memory_equal(back, id, 16);
   assert_int_equal(index, 7);
@@ -178,9 +177,9 @@ static void test_scrub_names(void **state) {
       scrub_parse_name("000102030405060708090a0b0c0d0e0f.12", id, &f), 0);
   assert_int_equal(id[15], 15);
   assert_int_equal(f, 12);
-  assert_int_equal(scrub_parse_name(
-                       "000102030405060708090a0b0c0d0e0f.1.tmp-ab", id, &f),
-                   CAIRN_EINVAL);
+  assert_int_equal(
+      scrub_parse_name("000102030405060708090a0b0c0d0e0f.1.tmp-ab", id, &f),
+      CAIRN_EINVAL);
   assert_int_equal(scrub_parse_name("node.id", id, &f), CAIRN_EINVAL);
   assert_int_equal(
       scrub_parse_name("000102030405060708090a0b0c0d0e0f.99999999999", id, &f),
