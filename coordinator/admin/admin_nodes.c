@@ -48,6 +48,14 @@ static struct cluster_node_view *snapshot(struct admin_request *a, size_t *n) {
   return views;
 }
 
+/* The node of the route's {node}; answers 404 (and returns 0) if none. */
+static int find_node(struct admin_request *a, struct cluster_node_view *v) {
+  if (cluster_node_find(a->c->cluster, a->node, v) == 0)
+    return 1;
+  admin_send_error(a, 404, "NoSuchNode", "No node has this id.");
+  return 0;
+}
+
 void admin_list_nodes(struct admin_request *a) {
   size_t n = 0;
   struct cluster_node_view *views = snapshot(a, &n);
@@ -64,19 +72,15 @@ void admin_list_nodes(struct admin_request *a) {
 
 void admin_get_node(struct admin_request *a) {
   struct cluster_node_view v;
-  if (cluster_node_find(a->c->cluster, a->node, &v) != 0) {
-    admin_send_error(a, 404, "NoSuchNode", "No node has this id.");
+  if (!find_node(a, &v))
     return;
-  }
   admin_send_json(a, 200, node_json(a, &v));
 }
 
 void admin_drain_node(struct admin_request *a) {
   struct cluster_node_view v;
-  if (cluster_node_find(a->c->cluster, a->node, &v) != 0) {
-    admin_send_error(a, 404, "NoSuchNode", "No node has this id.");
+  if (!find_node(a, &v))
     return;
-  }
   if (v.drain_state == CLUSTER_DRAIN_NONE) {
     int rc = repairer_drain(a->c->repairer, a->node);
     if (rc != 0) {
@@ -90,10 +94,8 @@ void admin_drain_node(struct admin_request *a) {
 
 void admin_remove_node(struct admin_request *a) {
   struct cluster_node_view v;
-  if (cluster_node_find(a->c->cluster, a->node, &v) != 0) {
-    admin_send_error(a, 404, "NoSuchNode", "No node has this id.");
+  if (!find_node(a, &v))
     return;
-  }
   if (v.drain_state != CLUSTER_DRAIN_DRAINED &&
       !repairer_node_dead(a->c->repairer, &v)) {
     admin_send_error(a, 409, "NodeInUse",

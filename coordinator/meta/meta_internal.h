@@ -130,6 +130,12 @@ typedef int (*meta_row_fn)(const char *name, const uint8_t *v, size_t len,
                            void *arg);
 int meta_table_scan(struct meta *m, struct meta_tx *tx, char table,
                     meta_row_fn fn, void *arg);
+/* Calls fn(key, value) for every row whose key starts with prefix, in key
+ * order; non-zero from fn stops the scan and is returned. */
+typedef int (*meta_kv_fn)(const uint8_t *k, size_t kl, const uint8_t *v,
+                          size_t vl, void *arg);
+int meta_prefix_scan(struct meta *m, struct meta_tx *tx,
+                     const struct meta_key *prefix, meta_kv_fn fn, void *arg);
 
 /* Runs apply in one synced transaction on the calling thread. */
 typedef int (*meta_apply_fn)(struct meta_tx *tx, void *arg);

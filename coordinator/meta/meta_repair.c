@@ -252,28 +252,11 @@ int meta_fragment_report_corrupt(struct meta *m, const char *node_id,
 }
 
 /* Calls fn for every F row of a node (tx may be NULL). */
-typedef int (*frag_row_fn)(const uint8_t *k, size_t kl, const uint8_t *v,
-                           size_t vl, void *arg);
 static int scan_node(struct meta *m, struct meta_tx *tx, const char *node,
-                     frag_row_fn fn, void *arg) {
-  struct meta_key lo, hi;
+                     meta_kv_fn fn, void *arg) {
+  struct meta_key lo;
   node_prefix(&lo, node);
-  hi = lo;
-  key_successor(&hi);
-  struct meta_iter it;
-  int r = iter_open(m, tx, &hi, &it);
-  if (r)
-    return r;
-  for (iter_seek(&it, &lo); !r && iter_valid(&it); iter_next(&it)) {
-    size_t kl, vl;
-    const uint8_t *kb = iter_key(&it, &kl);
-    const uint8_t *vb = iter_value(&it, &vl);
-    r = fn(kb, kl, vb, vl, arg);
-  }
-  if (!r)
-    r = iter_status(&it);
-  iter_close(&it);
-  return r;
+  return meta_prefix_scan(m, tx, &lo, fn, arg);
 }
 
 struct node_mark {

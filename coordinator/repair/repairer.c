@@ -126,7 +126,8 @@ static int swept_index(struct repairer *r, const char *id) {
 
 /* Marks the chunks of nodes newly dead, re-marks draining nodes that still
  * hold fragments once the index is empty, and marks drained nodes. */
-static void sweep_nodes(struct repairer *r, uint64_t degraded) {
+static uint64_t sweep_nodes(struct repairer *r, uint64_t degraded) {
+  uint64_t queued = r->stats.queued;
   struct cluster_node_view views[MAX_NODES];
   size_t n = cluster_nodes_snapshot(r->cluster, views, MAX_NODES);
   if (n > MAX_NODES)
@@ -161,6 +162,7 @@ static void sweep_nodes(struct repairer *r, uint64_t degraded) {
       r->stats.queued += marked; /* fragments written during the drain */
     }
   }
+  return r->stats.queued - queued;
 }
 
 /* ---- the job ------------------------------------------------------------- */
@@ -226,7 +228,7 @@ static void commit(struct repair_job *j) {
                             j->plan.deferred || n < j->plan.n_bad);
     if (rc == 0) {
       r->stats.bytes_repaired += n * j->frag_len;
-      if (n == j->plan.n_bad && !j->plan.deferred)
+      if (n == j->plan.n_bad)
         r->stats.repaired++;
       log_info("repair", "%s/%s: %u fragment(s) of a chunk rebuilt",
                j->d.bucket, j->d.key, n);
@@ -481,9 +483,12 @@ static void on_tick(uv_timer_t *t) {
   if (r->job || r->stopping)
     return;
   uint64_t degraded = 0;
-  if (meta_degraded_count(r->meta, &degraded) == 0)
+  int counted = meta_degraded_count(r->meta, &degraded) == 0;
+  /* Rows a sweep adds count at once: the count is never behind them. */
+  if (counted && sweep_nodes(r, degraded) > 0)
+    counted = meta_degraded_count(r->meta, &degraded) == 0;
+  if (counted)
     r->stats.degraded_chunks = degraded;
-  sweep_nodes(r, degraded);
   uint64_t wait = 0;
   int rc = pick(r, &wait);
   if (rc == 2) { /* end of a pass: start over next interval */
@@ -508,6 +513,13 @@ static void on_tick(uv_timer_t *t) {
 }
 
 /* ---- public -------------------------------------------------------------- */
+
+/* After rows were added outside a tick: the counters must not lag them. */
+static void refresh_count(struct repairer *r) {
+  uint64_t degraded = 0;
+  if (meta_degraded_count(r->meta, &degraded) == 0)
+    r->stats.degraded_chunks = degraded;
+}
 
 static void on_corrupt_hook(void *arg, const char *node_id,
                             const uint8_t chunk_id[16], uint32_t index) {
@@ -567,6 +579,7 @@ int repairer_drain(struct repairer *r, const char *node_id) {
     rc = meta_degraded_mark_node(r->meta, node_id, &marked);
   if (rc == 0) {
     r->stats.queued += marked;
+    refresh_count(r);
     log_info("repair", "draining node %s: %llu fragment(s) to move", node_id,
              (unsigned long long)marked);
     if (!r->job)
@@ -581,6 +594,7 @@ void repairer_report_corrupt(struct repairer *r, const char *node_id,
   int rc = meta_fragment_report_corrupt(r->meta, node_id, chunk_id, index);
   if (rc == 0) {
     r->stats.queued++;
+    refresh_count(r);
     if (!r->job)
       rearm(r, 0);
   } else {

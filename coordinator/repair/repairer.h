@@ -30,7 +30,8 @@ struct repairer_config {
 struct repairer_stats {
   uint64_t degraded_chunks; /* rows in the index now */
   uint64_t queued;          /* rows added by this process (reports, sweeps) */
-  uint64_t repaired;        /* chunks brought back to full redundancy */
+  uint64_t repaired;        /* chunk repairs committed with every bad
+                               fragment rebuilt */
   uint64_t failed;          /* repair attempts that failed */
   uint64_t waiting;         /* last pass: chunks that cannot be repaired yet */
   uint64_t bytes_repaired;  /* fragment bytes written */

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from cluster import wait_for
 from s3client import boto_client
+from test_erasure_coding import with_layout
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -19,13 +20,6 @@ SIZES = [10 * KIB, 300 * KIB, 1536 * KIB, 3 * MIB + 12345]
 FAST = ["--chunk-size", "1M", "--ec-min-size", "256K",
         "--repair-interval-ms", "100", "--gc-interval-ms", "200",
         "--write-intent-grace-ms", "1000"]
-
-
-def with_layout(s3, layout):
-    def add(request, **kwargs):
-        request.headers["x-cairn-layout"] = layout
-    s3.meta.events.register("before-sign.s3.CreateBucket", add)
-    return add
 
 
 def repair_state(c):
@@ -47,13 +41,14 @@ def fragments_on_disk(c, indexes=None):
     return found
 
 
-def fully_redundant(c, expect_ec):
-    """Every chunk on disk has each fragment exactly once: 0..5 (raid6:4)
-    or 0..1 (replica:2)."""
+def fully_redundant(c, expect_ec, replicas=2):
+    """Every chunk on disk has each fragment exactly once: 0..expect-1
+    (EC k+m, or the copies of replica:N) or 0..1 (replica:2)."""
     for chunk, frags in fragments_on_disk(c).items():
         if any(len(v) != 1 for v in frags.values()):
             return False
-        if set(frags) not in ({0, 1}, set(range(expect_ec))):
+        if set(frags) not in ({0, 1}, set(range(expect_ec)),
+                              set(range(replicas))):
             return False
     return True
 
@@ -73,8 +68,11 @@ def restart(c, node):
 
 
 def test_raid6_repair_after_two_nodes_killed(fresh_cluster):
+    # Objects below --ec-min-size are replicated: three copies, so that
+    # they too survive two nodes down.
     c = fresh_cluster(nodes=6, heartbeat_ms=200,
-                      coordinator_args=FAST + ["--node-dead-after-ms",
+                      coordinator_args=FAST + ["--replicas", "3",
+                                               "--node-dead-after-ms",
                                                "600000"]).start()
     s3 = boto_client(c)
     with_layout(s3, "raid6:4")
@@ -115,7 +113,8 @@ def test_raid6_repair_after_two_nodes_killed(fresh_cluster):
         t.join(60)
     assert not errors, errors[:5]
     check_all(s3, "rep", stored)  # with two nodes down
-    assert repair_state(c)["degraded_chunks"] > 0
+    wait_for(lambda: repair_state(c)["degraded_chunks"] > 0, 5,
+             "degraded chunks indexed", c.coordinator)
     restart(c, a)
     restart(c, b)
     c.wait_nodes_up(6)
@@ -123,16 +122,27 @@ def test_raid6_repair_after_two_nodes_killed(fresh_cluster):
              "degraded chunks repaired", c.coordinator)
     st = repair_state(c)
     assert st["repaired"] > 0 and st["bytes_repaired"] > 0, st
-    wait_for(lambda: fully_redundant(c, 6), 30, "every fragment on disk")
+    wait_for(lambda: fully_redundant(c, 6, 3), 30, "every fragment on disk")
     check_all(s3, "rep", stored)
 
 
-def flip_byte(path, offset):
+def corrupt_fragment(c, index, offset):
+    """Flips a byte of fragment `index` of the only chunk on disk; returns
+    the chunk id, the file's path and original bytes, and its node."""
+    frags = fragments_on_disk(c)
+    assert len(frags) == 1
+    chunk, where = next(iter(frags.items()))
+    name, node = f"{chunk}.{index}", where[index][0]
+    for root, _, files in os.walk(os.path.join(c.workdir, f"node{node}")):
+        if name in files:
+            path = os.path.join(root, name)
+    original = open(path, "rb").read()
     with open(path, "r+b") as f:
         f.seek(offset)
         b = f.read(1)
         f.seek(offset)
         f.write(bytes([b[0] ^ 0x55]))
+    return chunk, path, original, node
 
 
 def test_corrupt_fragment_found_by_get_and_repaired(fresh_cluster):
@@ -142,16 +152,7 @@ def test_corrupt_fragment_found_by_get_and_repaired(fresh_cluster):
     s3.create_bucket(Bucket="rot")
     data = os.urandom(200 * KIB)
     s3.put_object(Bucket="rot", Key="k", Body=data)
-    frags = fragments_on_disk(c)
-    assert len(frags) == 1
-    chunk, where = next(iter(frags.items()))
-    node = where[0][0]
-    path = None
-    for root, _, files in os.walk(os.path.join(c.workdir, f"node{node}")):
-        if f"{chunk}.0" in files:
-            path = os.path.join(root, f"{chunk}.0")
-    original = open(path, "rb").read()
-    flip_byte(path, 64 + 1000)
+    chunk, path, original, _ = corrupt_fragment(c, 0, 64 + 1000)
     # The GET fails over to the good copy and reports the bad one.
     for _ in range(3):
         assert s3.get_object(Bucket="rot", Key="k")["Body"].read() == data
@@ -182,16 +183,7 @@ def test_scrubber_finds_and_repair_rewrites_in_place(fresh_cluster):
     s3.create_bucket(Bucket="scrub")
     data = os.urandom(MIB - 4321)  # one chunk, six fragments
     s3.put_object(Bucket="scrub", Key="k", Body=data)
-    frags = fragments_on_disk(c)
-    assert len(frags) == 1
-    chunk, where = next(iter(frags.items()))
-    node = where[2][0]
-    path = None
-    for root, _, files in os.walk(os.path.join(c.workdir, f"node{node}")):
-        if f"{chunk}.2" in files:
-            path = os.path.join(root, f"{chunk}.2")
-    original = open(path, "rb").read()
-    flip_byte(path, 64 + 5000)
+    chunk, path, original, node = corrupt_fragment(c, 2, 64 + 5000)
     wait_for(lambda: open(path, "rb").read() == original, 30,
              "scrubber report and in-place repair", c.coordinator)
     assert repair_state(c)["corrupt_reports"] >= 1
@@ -260,9 +252,11 @@ def test_drain_moves_everything_and_rm(fresh_cluster):
     assert "redundancy: full, 0 degraded" in st, st
     doc = cli(c, "--json", "node", "ls").stdout
     assert vid in doc and other in doc
+    # Stopped, the drained node can go (a running one would say hello again
+    # and be registered afresh, empty).
+    victim.stop()
     cli(c, "node", "rm", vid)
     assert vid not in cli(c, "node", "ls").stdout
-    victim.stop()
 
 
 def test_dead_node_rebuilt_elsewhere_then_removed(fresh_cluster):
