@@ -37,15 +37,25 @@ int cli_signed_json(const struct cli *cli, const char *method, const char *path,
                     const char *body, size_t body_len, long *status,
                     json_t **out);
 
-/* cli_signed_json on the admin API: path is under /_cairn/admin/v1/ and
- * each of its segments is URI-encoded as the server canonicalizes it.
- * CLI_USAGE when the path is too long. */
-int cli_admin_json(const struct cli *cli, const char *method, const char *path,
-                   const char *body, size_t body_len, long *status,
-                   json_t **out);
+/* A signed admin API call (path under /_cairn/admin/v1/, segments
+ * encoded here). CLI_OK with the answer in *out (caller decrefs); on an
+ * error answer it prints it (JSON with --json) and returns CLI_FAILED. */
+int cli_admin_request(const struct cli *cli, const char *method,
+                      const char *path, const char *body, size_t len,
+                      json_t **out);
+
+/* The same call, printing the answer (a table, or the JSON with --json);
+ * returns the exit code. */
+int cli_admin_call(const struct cli *cli, const char *method, const char *path,
+                   const char *body, size_t len);
 
 int cmd_cluster(const struct cli *cli, int argc, char **argv);
 int cmd_admin(const struct cli *cli, int argc, char **argv);
 int cmd_node(const struct cli *cli, int argc, char **argv);
+/* A policy file ("-": stdin), at most 20 KiB, malloc'd and NUL-terminated;
+ * NULL after saying why on stderr. */
+char *cli_read_policy(const char *file, size_t *len);
+int cmd_token(const struct cli *cli, int argc, char **argv);
+int cmd_bucket(const struct cli *cli, int argc, char **argv);
 
 #endif

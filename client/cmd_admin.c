@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sigv4.h"
+
+#define ADMIN_PATH "/_cairn/admin/v1/"
 #define POLICY_FILE_MAX (20 * 1024)
 
 static const char usage_text[] =
@@ -123,12 +126,29 @@ static void print_human(json_t *doc) {
   }
 }
 
-/* One call: prints the answer, returns the exit code. */
-static int call(const struct cli *cli, const char *method, const char *path,
-                const char *body, size_t len) {
+int cli_admin_request(const struct cli *cli, const char *method,
+                      const char *path, const char *body, size_t len,
+                      json_t **out) {
+  *out = NULL;
+  /* Each segment AWS-URI-encoded, as the server canonicalizes it. */
+  char full[2048] = ADMIN_PATH;
+  size_t n = strlen(full);
+  for (const char *seg = path; *seg;) {
+    size_t seg_len = strcspn(seg, "/");
+    n += sigv4_uri_encode(seg, seg_len, 0, full + n,
+                          n < sizeof full ? sizeof full - n : 0);
+    if (n + 1 >= sizeof full)
+      return CLI_USAGE;
+    seg += seg_len;
+    if (*seg == '/') {
+      full[n++] = '/';
+      full[n] = '\0';
+      seg++;
+    }
+  }
   long status = 0;
   json_t *doc = NULL;
-  int rc = cli_admin_json(cli, method, path, body, len, &status, &doc);
+  int rc = cli_signed_json(cli, method, full, body, len, &status, &doc);
   if (rc != CLI_OK)
     return rc;
   if (status >= 300) {
@@ -141,6 +161,16 @@ static int call(const struct cli *cli, const char *method, const char *path,
     json_decref(doc);
     return CLI_FAILED;
   }
+  *out = doc;
+  return CLI_OK;
+}
+
+int cli_admin_call(const struct cli *cli, const char *method, const char *path,
+                   const char *body, size_t len) {
+  json_t *doc;
+  int rc = cli_admin_request(cli, method, path, body, len, &doc);
+  if (rc != CLI_OK)
+    return rc;
   if (cli->json)
     print_json(doc);
   else
@@ -149,8 +179,7 @@ static int call(const struct cli *cli, const char *method, const char *path,
   return CLI_OK;
 }
 
-/* Reads a policy file ("-": stdin), at most POLICY_FILE_MAX bytes. */
-static char *read_policy(const char *file, size_t *len) {
+char *cli_read_policy(const char *file, size_t *len) {
   FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
   if (!f) {
     fprintf(stderr, "cairn: cannot open %s\n", file);
@@ -173,10 +202,10 @@ static char *read_policy(const char *file, size_t *len) {
 static int put_policy(const struct cli *cli, const char *path,
                       const char *file) {
   size_t len = 0;
-  char *text = read_policy(file, &len);
+  char *text = cli_read_policy(file, &len);
   if (!text)
     return CLI_USAGE;
-  int rc = call(cli, "PUT", path, text, len);
+  int rc = cli_admin_call(cli, "PUT", path, text, len);
   free(text);
   return rc;
 }
@@ -184,7 +213,7 @@ static int put_policy(const struct cli *cli, const char *path,
 static int admin_user(const struct cli *cli, int argc, char **argv) {
   char p[512];
   if (argc == 1 && strcmp(argv[0], "ls") == 0)
-    return call(cli, "GET", "users", NULL, 0);
+    return cli_admin_call(cli, "GET", "users", NULL, 0);
   if (argc != 2)
     return usage();
   static const struct {
@@ -197,7 +226,7 @@ static int admin_user(const struct cli *cli, int argc, char **argv) {
   for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
     if (strcmp(argv[0], verbs[i].verb) == 0) {
       snprintf(p, sizeof p, verbs[i].fmt, argv[1]);
-      return call(cli, verbs[i].method, p, NULL, 0);
+      return cli_admin_call(cli, verbs[i].method, p, NULL, 0);
     }
   }
   return usage();
@@ -207,23 +236,23 @@ static int admin_key(const struct cli *cli, int argc, char **argv) {
   char p[512];
   if (argc == 2 && strcmp(argv[0], "add") == 0) {
     snprintf(p, sizeof p, "users/%s/keys", argv[1]);
-    return call(cli, "POST", p, NULL, 0);
+    return cli_admin_call(cli, "POST", p, NULL, 0);
   }
   if (argc == 2 && strcmp(argv[0], "ls") == 0) {
     snprintf(p, sizeof p, "users/%s/keys", argv[1]);
-    return call(cli, "GET", p, NULL, 0);
+    return cli_admin_call(cli, "GET", p, NULL, 0);
   }
   if (argc != 3)
     return usage();
   if (strcmp(argv[0], "rm") == 0) {
     snprintf(p, sizeof p, "users/%s/keys/%s", argv[1], argv[2]);
-    return call(cli, "DELETE", p, NULL, 0);
+    return cli_admin_call(cli, "DELETE", p, NULL, 0);
   }
   if (strcmp(argv[0], "rotate") && strcmp(argv[0], "disable") &&
       strcmp(argv[0], "enable"))
     return usage();
   snprintf(p, sizeof p, "users/%s/keys/%s/%s", argv[1], argv[2], argv[0]);
-  return call(cli, "POST", p, NULL, 0);
+  return cli_admin_call(cli, "POST", p, NULL, 0);
 }
 
 /* `policy set|get|rm NAME [FILE]` on users/NAME or groups/NAME. */
@@ -236,29 +265,31 @@ static int admin_policy(const struct cli *cli, const char *kind, int argc,
   if (argc == 3 && strcmp(argv[0], "set") == 0)
     return put_policy(cli, p, argv[2]);
   if (argc == 2 && strcmp(argv[0], "get") == 0)
-    return call(cli, "GET", p, NULL, 0);
+    return cli_admin_call(cli, "GET", p, NULL, 0);
   if (argc == 2 && strcmp(argv[0], "rm") == 0)
-    return call(cli, "DELETE", p, NULL, 0);
+    return cli_admin_call(cli, "DELETE", p, NULL, 0);
   return usage();
 }
 
 static int admin_group(const struct cli *cli, int argc, char **argv) {
   char p[512];
   if (argc == 1 && strcmp(argv[0], "ls") == 0)
-    return call(cli, "GET", "groups", NULL, 0);
+    return cli_admin_call(cli, "GET", "groups", NULL, 0);
   if (argc >= 1 && strcmp(argv[0], "policy") == 0)
     return admin_policy(cli, "groups", argc - 1, argv + 1);
   if (argc == 2 && (!strcmp(argv[0], "add") || !strcmp(argv[0], "rm"))) {
     snprintf(p, sizeof p, "groups/%s", argv[1]);
-    return call(cli, argv[0][0] == 'a' ? "PUT" : "DELETE", p, NULL, 0);
+    return cli_admin_call(cli, argv[0][0] == 'a' ? "PUT" : "DELETE", p, NULL,
+                          0);
   }
   if (argc == 2 && strcmp(argv[0], "members") == 0) {
     snprintf(p, sizeof p, "groups/%s/members", argv[1]);
-    return call(cli, "GET", p, NULL, 0);
+    return cli_admin_call(cli, "GET", p, NULL, 0);
   }
   if (argc == 3 && (!strcmp(argv[0], "join") || !strcmp(argv[0], "leave"))) {
     snprintf(p, sizeof p, "groups/%s/members/%s", argv[1], argv[2]);
-    return call(cli, argv[0][0] == 'j' ? "PUT" : "DELETE", p, NULL, 0);
+    return cli_admin_call(cli, argv[0][0] == 'j' ? "PUT" : "DELETE", p, NULL,
+                          0);
   }
   return usage();
 }

@@ -23,21 +23,10 @@ static long long num(json_t *o, const char *k) {
   return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* One admin call; on an error status prints it and returns CLI_FAILED. */
+/* One admin call; an error answer is printed and gives CLI_FAILED. */
 static int call(const struct cli *cli, const char *method, const char *path,
                 json_t **doc) {
-  long status = 0;
-  int rc = cli_admin_json(cli, method, path, NULL, 0, &status, doc);
-  if (rc != CLI_OK)
-    return rc;
-  if (status < 300)
-    return CLI_OK;
-  json_t *e = json_object_get(*doc, "error");
-  fprintf(stderr, "cairn: %s: %s (HTTP %ld)\n", str(e, "code"),
-          str(e, "message"), status);
-  json_decref(*doc);
-  *doc = NULL;
-  return CLI_FAILED;
+  return cli_admin_request(cli, method, path, NULL, 0, doc);
 }
 
 static void print_json(json_t *doc) {

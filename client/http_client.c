@@ -181,27 +181,3 @@ int cli_signed_json(const struct cli *cli, const char *method, const char *path,
   free(answer.data);
   return rc;
 }
-
-#define ADMIN_PATH "/_cairn/admin/v1/"
-
-int cli_admin_json(const struct cli *cli, const char *method, const char *path,
-                   const char *body, size_t body_len, long *status,
-                   json_t **out) {
-  /* Each segment AWS-URI-encoded, as the server canonicalizes it. */
-  char full[2048] = ADMIN_PATH;
-  size_t n = strlen(full);
-  for (const char *seg = path; *seg;) {
-    size_t seg_len = strcspn(seg, "/");
-    n += sigv4_uri_encode(seg, seg_len, 0, full + n,
-                          n < sizeof full ? sizeof full - n : 0);
-    if (n + 1 >= sizeof full)
-      return CLI_USAGE;
-    seg += seg_len;
-    if (*seg == '/') {
-      full[n++] = '/';
-      full[n] = '\0';
-      seg++;
-    }
-  }
-  return cli_signed_json(cli, method, full, body, body_len, status, out);
-}

@@ -21,7 +21,11 @@ static void usage(FILE *out) {
                "  node ls|drain|rm   storage nodes: list, drain, remove "
                "(`cairn node` for usage)\n"
                "  admin ...          users, access keys, policies, groups "
-               "(`cairn admin` for the list)\n\n"
+               "(`cairn admin` for the list)\n"
+               "  token ...          scoped tokens: issue, inspect, revoke-all "
+               "(`cairn token` for the list)\n"
+               "  bucket policy ...  bucket policies (`cairn bucket` for the "
+               "list)\n\n"
                "The endpoint defaults to $CAIRN_ENDPOINT, else "
                "http://127.0.0.1:9000.\n"
                "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 "
@@ -97,6 +101,10 @@ int main(int argc, char **argv) {
     rc = cmd_node(&cli, rest, args);
   } else if (strcmp(argv[i], "admin") == 0) {
     rc = cmd_admin(&cli, rest, args);
+  } else if (strcmp(argv[i], "token") == 0) {
+    rc = cmd_token(&cli, rest, args);
+  } else if (strcmp(argv[i], "bucket") == 0) {
+    rc = cmd_bucket(&cli, rest, args);
   } else {
     fprintf(stderr, "cairn: unknown command '%s'\n", argv[i]);
     usage(stderr);

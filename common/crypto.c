@@ -61,20 +61,33 @@ void crypto_md5(const void *data, size_t len, uint8_t out[MD5_LEN]) {
   digest(md_md5, data, len, out);
 }
 
-void crypto_hmac_sha256(const void *key, size_t key_len, const void *data,
-                        size_t data_len, uint8_t out[SHA256_LEN]) {
+/* One HMAC with the named digest; a failure leaves zeros, which never
+ * match a real MAC by chance. */
+static void hmac(const char *digest_name, const void *key, size_t key_len,
+                 const void *data, size_t data_len, uint8_t *out,
+                 size_t out_cap) {
   if (!mac_hmac)
     crypto_init();
   EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac_hmac);
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
+                             OSSL_MAC_PARAM_DIGEST, (char *)digest_name, 0),
+                         OSSL_PARAM_construct_end()};
   size_t out_len = 0;
   if (!ctx || !EVP_MAC_init(ctx, key, key_len, params) ||
       !EVP_MAC_update(ctx, data, data_len) ||
-      !EVP_MAC_final(ctx, out, &out_len, SHA256_LEN))
-    memset(out, 0, SHA256_LEN); /* never matches a real MAC by chance */
+      !EVP_MAC_final(ctx, out, &out_len, out_cap))
+    memset(out, 0, out_cap);
   EVP_MAC_CTX_free(ctx);
+}
+
+void crypto_hmac_sha256(const void *key, size_t key_len, const void *data,
+                        size_t data_len, uint8_t out[SHA256_LEN]) {
+  hmac("SHA256", key, key_len, data, data_len, out, SHA256_LEN);
+}
+
+void crypto_hmac_sha1(const void *key, size_t key_len, const void *data,
+                      size_t data_len, uint8_t out[SHA1_LEN]) {
+  hmac("SHA1", key, key_len, data, data_len, out, SHA1_LEN);
 }
 
 struct crypto_hash {

@@ -12,6 +12,7 @@
 
 #define SHA256_LEN 32
 #define MD5_LEN 16
+#define SHA1_LEN 20
 
 int crypto_init(void); /* 0 or CAIRN_E*; idempotent, not thread-safe */
 void crypto_shutdown(void);
@@ -20,6 +21,9 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
 void crypto_md5(const void *data, size_t len, uint8_t out[MD5_LEN]);
 void crypto_hmac_sha256(const void *key, size_t key_len, const void *data,
                         size_t data_len, uint8_t out[SHA256_LEN]);
+/* AWS Signature Version 2 only: SHA-1 is what that protocol fixed. */
+void crypto_hmac_sha1(const void *key, size_t key_len, const void *data,
+                      size_t data_len, uint8_t out[SHA1_LEN]);
 
 /* Streaming digests for object bytes: hash each buffer once, as it passes. */
 struct crypto_hash; /* opaque; owned by the caller */

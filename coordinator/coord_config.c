@@ -90,6 +90,10 @@ const struct config_option coord_options[] = {
     {"gc-interval-ms", "CAIRN_GC_INTERVAL_MS", CONFIG_INT, "5000",
      OPT_INT(gc_interval_ms), 10, 3600000,
      "how often the garbage collector deletes unreferenced fragments"},
+    {"sigv2", "CAIRN_SIGV2", CONFIG_BOOL, "on",
+     offsetof(struct coord_config, sigv2), 0, 0,
+     "accept AWS Signature Version 2 (s3cmd --signature-v2, old SDKs); "
+     "off refuses it with AccessDenied"},
 };
 
 const size_t coord_option_count =

@@ -11,6 +11,7 @@
 
 #include "coord_config.h"
 #include "credentials.h"
+#include "access.h"
 #include "iam.h"
 #include "meta.h"
 
@@ -26,7 +27,8 @@ struct coordinator {
   uv_loop_t *loop;
   struct coord_config config;
   struct coord_secrets secrets;
-  struct iam iam; /* users, keys, groups; root from secrets */
+  struct iam iam;       /* users, keys, groups; root from secrets */
+  struct access access; /* what authentication accepts (iam, sigv2, tokens) */
   struct meta_layout default_layout; /* --layout, or replica:--replicas */
   struct kms *kms; /* master key: seals data keys and IAM secrets */
   struct meta *meta;

@@ -180,6 +180,11 @@ int main(int argc, char **argv) {
                         .root_access_key = c->secrets.root_access_key,
                         .root_secret_key = c->secrets.root_secret_key,
                         .rotation_grace_ms = c->config.key_rotation_grace_ms};
+  c->access = (struct access){.iam = &c->iam, .sigv2 = c->config.sigv2 != 0};
+  if (access_tokens_open(&c->access, c->meta, c->kms, err, sizeof err) != 0) {
+    fail("%s", err);
+    goto out_meta;
+  }
 
   c->loop = uv_default_loop();
   uv_async_init(c->loop, &c->meta_async, on_meta_async);
@@ -250,6 +255,7 @@ out_loop:
   uv_run(c->loop, UV_RUN_DEFAULT);
   uv_loop_close(c->loop);
 out_meta:
+  access_tokens_close(&c->access);
   meta_close(c->meta);
 out_secrets:
   kms_close(c->kms);

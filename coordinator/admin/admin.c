@@ -97,10 +97,13 @@ void admin_send_cairn_error(struct admin_request *a, int err,
   }
 }
 
-/* The IAM resource a route acts on: the group, else the user, else "*". */
+/* The resource a route acts on: the bucket, else the group, else the
+ * user, else "*". */
 static void route_resource(const struct admin_request *a, char *out,
                            size_t cap) {
-  if (a->group[0])
+  if (a->bucket[0])
+    snprintf(out, cap, "arn:aws:s3:::%.63s", a->bucket); /* names: 63 max */
+  else if (a->group[0])
     iam_arn("group", a->group, out, cap);
   else if (a->user[0])
     iam_arn("user", a->user, out, cap);
@@ -148,7 +151,10 @@ void admin_dispatch_request(struct coordinator *c, struct http_request *req) {
 
   struct access_caller caller;
   int64_t now = coord_now_ms();
-  enum auth_status st = access_authenticate(&c->iam, req, now, &caller);
+  enum auth_status st =
+      access_authenticate(&c->access, req, NULL, now, &caller);
+  if (st == AUTH_OK && caller.has_token)
+    st = AUTH_TOKEN_NOT_HERE; /* a token is a data capability only */
   if (st == AUTH_OK && caller.auth.payload != AUTH_PAYLOAD_UNSIGNED &&
       caller.auth.payload != AUTH_PAYLOAD_SHA256)
     st = AUTH_STREAMING_NOT_ALLOWED;
@@ -168,8 +174,9 @@ void admin_dispatch_request(struct coordinator *c, struct http_request *req) {
   route_resource(a, resource, sizeof resource);
   struct access_context ctx;
   access_context_init(&ctx, req, &a->who, now);
-  if (access_authorize(&c->iam, &a->who, a->route->action, resource, &ctx) !=
-      POLICY_ALLOW) {
+  if (a->route->action &&
+      access_authorize(&c->iam, &a->who, a->route->action, resource, &ctx,
+                       NULL) != POLICY_ALLOW) {
     admin_send_error(a, 403, "AccessDenied",
                      "You are not allowed to perform this admin action.");
     return;
@@ -181,7 +188,7 @@ void admin_dispatch_request(struct coordinator *c, struct http_request *req) {
   int64_t length = http_request_content_length(req);
   if (length > POLICY_DOC_MAX) {
     admin_send_error(a, 413, "EntityTooLarge",
-                     "A policy document is at most 20 KiB.");
+                     "A request body is at most 20 KiB.");
     return;
   }
   /* The body arrives through admin_dispatch_body / _body_end. */

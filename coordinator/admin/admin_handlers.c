@@ -3,6 +3,7 @@
  * answer JSON. Secrets appear only in the answers of key creation and
  * rotation, and are wiped from memory after. */
 #include "admin_internal.h"
+#include "s3_route.h"
 
 #include "coordinator.h"
 #include "error.h"
@@ -45,11 +46,23 @@ void admin_list_routes(struct admin_request *a) {
   json_t *list = json_array();
   for (size_t i = 0; i < n; i++)
     json_array_append_new(list,
-                          json_pack("{s:s, s:s, s:s, s:b}", "method",
+                          json_pack("{s:s, s:s, s:s?, s:b}", "method",
                                     r[i].method, "path", r[i].pattern, "action",
                                     r[i].action, "body", r[i].body));
-  admin_send_json(
-      a, 200, json_pack("{s:s, s:o}", "prefix", ADMIN_PREFIX, "routes", list));
+  /* The S3 operations too: every route of both tables in one answer. */
+  static const char *const targets[] = {"service", "bucket", "object"};
+  json_t *s3 = json_array();
+  for (int op = 1; op < S3_OP_COUNT; op++) {
+    const struct s3_op_info *o = s3_op_info((enum s3_operation)op);
+    json_array_append_new(
+        s3, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b, s:b}", "name", o->name,
+                      "method", o->method, "action", o->action, "target",
+                      targets[o->target], "subresource", o->sub, "copy",
+                      o->copy, "implemented", o->implemented));
+  }
+  admin_send_json(a, 200,
+                  json_pack("{s:s, s:o, s:o}", "prefix", ADMIN_PREFIX, "routes",
+                            list, "s3", s3));
 }
 
 /* ---- users --------------------------------------------------------------- */

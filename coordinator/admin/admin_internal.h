@@ -17,7 +17,7 @@ struct admin_request;
 typedef void (*admin_handler)(struct admin_request *a);
 
 /* XX(ID, "METHOD", "pattern under ADMIN_PREFIX", "iam:Action", body,
- *    handler) */
+ *    handler). Action NULL: any authenticated caller, the handler decides. */
 #define ADMIN_ROUTE_MAP(XX)                                                    \
   XX(LIST_ROUTES, "GET", "routes", "iam:ListRoutes", 0, admin_list_routes)     \
   XX(LIST_USERS, "GET", "users", "iam:ListUsers", 0, admin_list_users)         \
@@ -72,7 +72,19 @@ typedef void (*admin_handler)(struct admin_request *a);
   XX(DRAIN_NODE, "POST", "nodes/{node}/drain", "cairn:DrainNode", 0,           \
      admin_drain_node)                                                         \
   XX(REMOVE_NODE, "DELETE", "nodes/{node}", "cairn:RemoveNode", 0,             \
-     admin_remove_node)
+     admin_remove_node)                                                        \
+  /* Tokens: any signed-in caller may issue within its own rights (action      \
+   * NULL: the handler checks them) and inspect; revoking is admin's. */       \
+  XX(ISSUE_TOKEN, "POST", "tokens", NULL, 1, admin_issue_token)                \
+  XX(INSPECT_TOKEN, "POST", "tokens/inspect", NULL, 1, admin_inspect_token)    \
+  XX(REVOKE_TOKENS, "POST", "tokens/revoke-all", "iam:RevokeAllTokens", 0,     \
+     admin_revoke_tokens)                                                      \
+  XX(GET_BUCKET_POLICY, "GET", "buckets/{bucket}/policy",                      \
+     "s3:GetBucketPolicy", 0, admin_get_bucket_policy)                         \
+  XX(PUT_BUCKET_POLICY, "PUT", "buckets/{bucket}/policy",                      \
+     "s3:PutBucketPolicy", 1, admin_put_bucket_policy)                         \
+  XX(DELETE_BUCKET_POLICY, "DELETE", "buckets/{bucket}/policy",                \
+     "s3:DeleteBucketPolicy", 0, admin_delete_bucket_policy)
 
 #define XX(id, method, pattern, action, body, handler)                         \
   void handler(struct admin_request *a);
@@ -99,6 +111,7 @@ struct admin_request {
   char group[ADMIN_NAME_MAX + 1];
   char key[ADMIN_NAME_MAX + 1];
   char node[ADMIN_NAME_MAX + 1];
+  char bucket[ADMIN_NAME_MAX + 1]; /* bucket routes: arn:aws:s3:::bucket */
   struct iam_principal who;
   struct auth_payload_check check; /* AUTH_PAYLOAD_SHA256 bodies */
   int checking;

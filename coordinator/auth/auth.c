@@ -8,6 +8,9 @@
  */
 #include "auth.h"
 
+#include "auth_internal.h"
+#include "sigv2.h"
+
 #include "error.h"
 
 #include <stdio.h>
@@ -52,10 +55,8 @@ struct parsed {
   char amz_date[SIGV4_AMZ_DATE_LEN + 1];
 };
 
-/* The value of the only header named name; NULL if absent. *count tells
- * how many there were. */
-static const char *header(const struct auth_request *r, const char *name,
-                          int *count) {
+const char *auth_header_value(const struct auth_request *r, const char *name,
+                              int *count) {
   const char *found = NULL;
   int n = 0;
   for (size_t i = 0; i < r->header_count; i++)
@@ -161,9 +162,8 @@ static int parse_signature(const char *v, size_t len, struct parsed *p) {
 static enum auth_status parse_authorization(const char *h, struct parsed *p) {
   static const char scheme[] = SIGV4_ALGORITHM;
   size_t slen = sizeof scheme - 1;
-  if (strncmp(h, "AWS4-ECDSA-P256-SHA256", 22) == 0 ||
-      strncmp(h, "AWS ", 4) == 0)
-    return AUTH_NOT_IMPLEMENTED; /* SigV4a, SigV2 */
+  if (strncmp(h, "AWS4-ECDSA-P256-SHA256", 22) == 0)
+    return AUTH_NOT_IMPLEMENTED; /* SigV4a */
   if (strncmp(h, scheme, slen) != 0 || (h[slen] != ' ' && h[slen] != '\t'))
     return AUTH_HEADER_MALFORMED;
   if (strlen(h) > 8192)
@@ -209,9 +209,7 @@ static enum auth_status parse_authorization(const char *h, struct parsed *p) {
   return have == 7 ? AUTH_OK : AUTH_HEADER_MALFORMED;
 }
 
-/* Looks up name (exact, after decoding) in the raw query. 0 with the
- * decoded value in out; -1 when absent; -2 when repeated or too long. */
-static int query_get(const char *query, const char *name, char *out,
+int auth_query_param(const char *query, const char *name, char *out,
                      size_t cap) {
   char key[64];
   int found = 0;
@@ -246,9 +244,7 @@ static int is_hex64(const char *s) {
   return 1;
 }
 
-/* x-amz-content-sha256 -> payload mode. */
-static enum auth_status classify_payload(const char *v,
-                                         struct auth_result *out) {
+enum auth_status auth_classify_payload(const char *v, struct auth_result *out) {
   if (strcmp(v, SIGV4_UNSIGNED_PAYLOAD) == 0)
     out->payload = AUTH_PAYLOAD_UNSIGNED;
   else if (strcmp(v, SIGV4_STREAMING_PAYLOAD) == 0)
@@ -269,10 +265,21 @@ static enum auth_status classify_payload(const char *v,
   return AUTH_OK;
 }
 
-static int is_streaming(enum auth_payload p) {
+int auth_payload_is_streaming(enum auth_payload p) {
   return p == AUTH_PAYLOAD_STREAMING_SIGNED ||
          p == AUTH_PAYLOAD_STREAMING_SIGNED_TRAILER ||
          p == AUTH_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+}
+
+enum auth_status auth_lookup_secret(const struct auth_verifier *v,
+                                    const char *access_key, char *secret,
+                                    size_t cap) {
+  int rc = v->lookup_secret(access_key, secret, cap, v->arg);
+  if (rc == CAIRN_ENOENT)
+    return AUTH_INVALID_ACCESS_KEY;
+  if (rc != 0 || memchr(secret, '\0', cap) == NULL)
+    return AUTH_INTERNAL;
+  return AUTH_OK;
 }
 
 /* Looks the key up, rebuilds the canonical request and compares. */
@@ -298,15 +305,9 @@ static enum auth_status check_signature(const struct auth_verifier *v,
     st = presigned ? AUTH_QUERY_MALFORMED : AUTH_HEADER_MALFORMED;
     goto done;
   }
-  int rc = v->lookup_secret(p->access_key, secret, sizeof secret, v->arg);
-  if (rc == CAIRN_ENOENT) {
-    st = AUTH_INVALID_ACCESS_KEY;
+  if ((st = auth_lookup_secret(v, p->access_key, secret, sizeof secret)) !=
+      AUTH_OK)
     goto done;
-  }
-  if (rc != 0 || memchr(secret, '\0', sizeof secret) == NULL) {
-    st = AUTH_INTERNAL;
-    goto done;
-  }
   if (sigv4_signing_key(secret, p->date, p->region, p->service, key) != 0) {
     st = AUTH_INTERNAL;
     goto done;
@@ -321,7 +322,7 @@ static enum auth_status check_signature(const struct auth_verifier *v,
       .payload_hash = payload_hash,
       .exclude_signature_param = presigned,
   };
-  rc = sigv4_sign_canonical(&sr, key, p->amz_date, scope, expected);
+  int rc = sigv4_sign_canonical(&sr, key, p->amz_date, scope, expected);
   if (rc) {
     st = rc == CAIRN_ENOMEM ? AUTH_INTERNAL : AUTH_INVALID_ARGUMENT;
     goto done;
@@ -362,7 +363,7 @@ static enum auth_status verify_header(const struct auth_verifier *v,
     return AUTH_HEADER_MALFORMED;
   /* The date: x-amz-date, else Date; whichever is used must be signed. */
   int count;
-  const char *amz_date = header(r, "x-amz-date", &count);
+  const char *amz_date = auth_header_value(r, "x-amz-date", &count);
   if (amz_date) {
     if (count != 1 || sigv4_parse_amz_date(amz_date, &when) != 0)
       return AUTH_MISSING_DATE;
@@ -370,7 +371,7 @@ static enum auth_status verify_header(const struct auth_verifier *v,
       return AUTH_HEADER_MALFORMED;
     memcpy(p.amz_date, amz_date, SIGV4_AMZ_DATE_LEN + 1);
   } else {
-    const char *date = header(r, "date", &count);
+    const char *date = auth_header_value(r, "date", &count);
     if (!date || count != 1 || sigv4_parse_http_date(date, &when) != 0)
       return AUTH_MISSING_DATE;
     if (!signs(p.signed_headers, "date"))
@@ -383,17 +384,17 @@ static enum auth_status verify_header(const struct auth_verifier *v,
       r->now - when > AUTH_MAX_SKEW_SECONDS)
     return AUTH_TIME_SKEWED;
   /* The payload claim is required, and signed. */
-  const char *payload = header(r, "x-amz-content-sha256", &count);
+  const char *payload = auth_header_value(r, "x-amz-content-sha256", &count);
   if (!payload)
     return AUTH_MISSING_CONTENT_SHA256;
   if (count != 1)
     return AUTH_BAD_CONTENT_SHA256;
-  if ((st = classify_payload(payload, out)) != AUTH_OK)
+  if ((st = auth_classify_payload(payload, out)) != AUTH_OK)
     return st;
   if (!signs(p.signed_headers, "x-amz-content-sha256"))
     return AUTH_HEADER_MALFORMED;
-  if (is_streaming(out->payload) &&
-      !header(r, "x-amz-decoded-content-length", NULL))
+  if (auth_payload_is_streaming(out->payload) &&
+      !auth_header_value(r, "x-amz-decoded-content-length", NULL))
     return AUTH_MISSING_SECURITY_HEADER;
   if ((st = check_signature(v, r, &p, payload, 0, out)) != AUTH_OK)
     return st;
@@ -426,22 +427,23 @@ static enum auth_status verify_presigned(const struct auth_verifier *v,
   int64_t when;
   memset(&p, 0, sizeof p);
   const char *q = r->query;
-  if (query_get(q, "X-Amz-Algorithm", algorithm, sizeof algorithm) != 0)
+  if (auth_query_param(q, "X-Amz-Algorithm", algorithm, sizeof algorithm) != 0)
     return AUTH_QUERY_MALFORMED;
   if (strcmp(algorithm, "AWS4-ECDSA-P256-SHA256") == 0)
     return AUTH_NOT_IMPLEMENTED;
   if (strcmp(algorithm, SIGV4_ALGORITHM) != 0 ||
-      query_get(q, "X-Amz-Credential", credential, sizeof credential) != 0 ||
+      auth_query_param(q, "X-Amz-Credential", credential, sizeof credential) !=
+          0 ||
       parse_credential(credential, strlen(credential), &p) != 0 ||
-      query_get(q, "X-Amz-Date", p.amz_date, sizeof p.amz_date) != 0 ||
+      auth_query_param(q, "X-Amz-Date", p.amz_date, sizeof p.amz_date) != 0 ||
       sigv4_parse_amz_date(p.amz_date, &when) != 0 ||
       memcmp(p.amz_date, p.date, 8) != 0 ||
-      query_get(q, "X-Amz-SignedHeaders", p.signed_headers,
-                sizeof p.signed_headers) != 0 ||
+      auth_query_param(q, "X-Amz-SignedHeaders", p.signed_headers,
+                       sizeof p.signed_headers) != 0 ||
       !valid_signed_headers(p.signed_headers) ||
       !signs(p.signed_headers, "host"))
     return AUTH_QUERY_MALFORMED;
-  int rc = query_get(q, "X-Amz-Expires", expires, sizeof expires);
+  int rc = auth_query_param(q, "X-Amz-Expires", expires, sizeof expires);
   if (rc == -1)
     return AUTH_QUERY_MALFORMED;
   /* A lifetime of zero or less is a URL whose window has closed: 403
@@ -459,7 +461,7 @@ static enum auth_status verify_presigned(const struct auth_verifier *v,
     return AUTH_EXPIRES_RANGE;
   {
     char sig[SIGV4_SIGNATURE_HEX + 2];
-    if (query_get(q, "X-Amz-Signature", sig, sizeof sig) != 0 ||
+    if (auth_query_param(q, "X-Amz-Signature", sig, sizeof sig) != 0 ||
         parse_signature(sig, strlen(sig), &p) != 0)
       return AUTH_QUERY_MALFORMED;
   }
@@ -468,15 +470,15 @@ static enum auth_status verify_presigned(const struct auth_verifier *v,
   if (r->now > when + lifetime)
     return AUTH_EXPIRED;
   int count;
-  const char *payload = header(r, "x-amz-content-sha256", &count);
+  const char *payload = auth_header_value(r, "x-amz-content-sha256", &count);
   if (payload && count != 1)
     return AUTH_BAD_CONTENT_SHA256;
   if (!payload)
     payload = SIGV4_UNSIGNED_PAYLOAD;
-  enum auth_status st = classify_payload(payload, out);
+  enum auth_status st = auth_classify_payload(payload, out);
   if (st)
     return st;
-  if (is_streaming(out->payload))
+  if (auth_payload_is_streaming(out->payload))
     return AUTH_STREAMING_NOT_ALLOWED;
   return check_signature(v, r, &p, payload, 1, out);
 }
@@ -488,17 +490,30 @@ enum auth_status auth_verify(const struct auth_verifier *v,
   memset(out, 0, sizeof *out);
   if (!v || !v->lookup_secret || !r || !r->method)
     return AUTH_INTERNAL;
-  const char *authorization = header(r, "authorization", &count);
+  const char *authorization = auth_header_value(r, "authorization", &count);
   char probe[2];
   int presigned =
-      r->query && (query_get(r->query, "X-Amz-Algorithm", probe, 0) != -1 ||
-                   query_get(r->query, "X-Amz-Signature", probe, 0) != -1);
+      r->query &&
+      (auth_query_param(r->query, "X-Amz-Algorithm", probe, 0) != -1 ||
+       auth_query_param(r->query, "X-Amz-Signature", probe, 0) != -1);
+  /* SigV2's query form: AWSAccessKeyId (Signature alone is V2 too: V4
+   * names it X-Amz-Signature). */
+  int v2_query =
+      r->query && !presigned &&
+      (auth_query_param(r->query, "AWSAccessKeyId", probe, 0) != -1 ||
+       auth_query_param(r->query, "Signature", probe, 0) != -1);
+  int v2_header = authorization && strncmp(authorization, "AWS ", 4) == 0;
   enum auth_status st;
-  if (authorization && presigned)
+  if (authorization && (presigned || v2_query))
     return AUTH_INVALID_ARGUMENT; /* AWS: only one auth mechanism allowed */
-  if (authorization) {
-    if (count != 1)
-      return AUTH_HEADER_MALFORMED;
+  if ((v2_header || v2_query) && v->sigv2_disabled)
+    return AUTH_SIGV2_DISABLED;
+  if (authorization && count != 1)
+    return AUTH_HEADER_MALFORMED;
+  if (v2_header || v2_query) {
+    out->method = v2_header ? AUTH_METHOD_V2_HEADER : AUTH_METHOD_V2_QUERY;
+    st = sigv2_verify(v, r, authorization, v2_query, out);
+  } else if (authorization) {
     out->method = AUTH_METHOD_HEADER;
     st = verify_header(v, r, authorization, out);
   } else if (presigned) {

@@ -10,6 +10,9 @@
  * below, which the S3 layer turns into XML. Several statuses may share an S3
  * code with different messages (AccessDenied, InvalidRequest).
  *
+ * AWS Signature Version 2 (header and query) is verified by sigv2.c behind
+ * the same auth_verify().
+ *
  * Also here: the streaming payload-hash helper (x-amz-content-sha256 given
  * as a hex hash). The aws-chunked decoder is in aws_chunked.h.
  */
@@ -81,6 +84,24 @@
   XX(TRAILER_MALFORMED, "InvalidRequest", 400,                                 \
      "The trailing headers are malformed, too large, or not the ones "         \
      "declared in x-amz-trailer.")                                             \
+  XX(SIGV2_DISABLED, "AccessDenied", 403,                                      \
+     "AWS Signature Version 2 is disabled on this server (sigv2 off); sign "   \
+     "requests with Signature Version 4.")                                     \
+  XX(QUERY_V2_MALFORMED, "AccessDenied", 403,                                  \
+     "Query-string authentication requires the Signature, Expires and "        \
+     "AWSAccessKeyId parameters")                                              \
+  XX(TOKEN_MALFORMED, "AccessDenied", 403, "token malformed")                  \
+  XX(TOKEN_SIGNATURE, "AccessDenied", 403, "token signature invalid")          \
+  XX(TOKEN_EXPIRED, "AccessDenied", 403, "token expired")                      \
+  XX(TOKEN_REVOKED, "AccessDenied", 403, "token revoked")                      \
+  XX(TOKEN_ORIGIN, "AccessDenied", 403,                                        \
+     "token not valid from this client address")                               \
+  XX(TOKEN_SCOPE, "AccessDenied", 403,                                         \
+     "the request is outside the token's scope")                               \
+  XX(TOKEN_OWNER, "AccessDenied", 403,                                         \
+     "the token's owner no longer exists or is disabled")                      \
+  XX(TOKEN_NOT_HERE, "AccessDenied", 403,                                      \
+     "tokens grant S3 object access only, not the admin API")                  \
   XX(NOT_IMPLEMENTED, "NotImplemented", 501,                                   \
      "This signing algorithm is not implemented.")                             \
   XX(ABORTED, "InternalError", 500,                                            \
@@ -113,6 +134,9 @@ struct auth_request {
   const struct sigv4_header *headers;
   size_t header_count;
   int64_t now; /* Unix seconds */
+  /* The bucket named by the Host header of a virtual-hosted-style request,
+   * NULL for path-style: SigV2 signs "/bucket" + path. */
+  const char *virtual_bucket;
 };
 
 /* Returns 0 and the NUL-terminated secret in secret_out, CAIRN_ENOENT for an
@@ -129,9 +153,17 @@ struct auth_verifier {
   /* 0 (strict, AWS's rule): any x-amz-* header in a header-signed request
    * must be signed, else AUTH_UNSIGNED_HEADERS. */
   int allow_unsigned_amz_headers;
+  /* 1: AWS Signature Version 2 is refused (AUTH_SIGV2_DISABLED). */
+  int sigv2_disabled;
 };
 
-enum auth_method { AUTH_METHOD_HEADER = 1, AUTH_METHOD_PRESIGNED };
+enum auth_method {
+  AUTH_METHOD_HEADER = 1, /* SigV4 Authorization header */
+  AUTH_METHOD_PRESIGNED,  /* SigV4 query */
+  AUTH_METHOD_V2_HEADER,  /* "AWS AKID:signature" */
+  AUTH_METHOD_V2_QUERY,   /* AWSAccessKeyId, Expires, Signature */
+  AUTH_METHOD_TOKEN,      /* a scoped token (token.h; coordinator/access) */
+};
 
 /* What x-amz-content-sha256 says about the body. */
 enum auth_payload {
@@ -164,7 +196,11 @@ struct auth_result {
  * mode (MISSING_CONTENT_SHA256 / BAD_CONTENT_SHA256), key
  * (INVALID_ACCESS_KEY), signature (SIGNATURE_MISMATCH), unsigned x-amz-*
  * headers (UNSIGNED_HEADERS). Costs one canonical request (bounded by
- * SIGV4_CANONICAL_MAX) and six HMACs; the secret never leaves the stack. */
+ * SIGV4_CANONICAL_MAX) and six HMACs; the secret never leaves the stack.
+ * SigV2 ("Authorization: AWS ..." or AWSAccessKeyId/Signature in the
+ * query) is AUTH_SIGV2_DISABLED when the verifier says so, else checked by
+ * sigv2_verify (sigv2.h): QUERY_V2_MALFORMED, MISSING_DATE, TIME_SKEWED,
+ * EXPIRED, INVALID_ACCESS_KEY, SIGNATURE_MISMATCH. */
 enum auth_status auth_verify(const struct auth_verifier *v,
                              const struct auth_request *r,
                              struct auth_result *out);

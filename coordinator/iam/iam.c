@@ -112,6 +112,26 @@ int iam_lookup_key(const struct iam *iam, const char *access_key_id,
   return r;
 }
 
+int iam_principal_of_user(const struct iam *iam, const char *name,
+                          struct iam_principal *who) {
+  memset(who, 0, sizeof *who);
+  if (!name[0]) {
+    who->root = true;
+    snprintf(who->arn, sizeof who->arn, "arn:aws:iam::%s:root",
+             POLICY_ACCOUNT_ID);
+    return 0;
+  }
+  struct meta_iam_user u;
+  int r = meta_iam_user_get(iam->meta, name, &u);
+  if (r)
+    return r == CAIRN_EINVAL ? CAIRN_ENOENT : r;
+  who->disabled = u.disabled;
+  meta_iam_user_release(&u);
+  snprintf(who->user, sizeof who->user, "%s", name);
+  iam_arn("user", name, who->arn, sizeof who->arn);
+  return 0;
+}
+
 /* ---- authorization ----------------------------------------------------- */
 
 /* Parses a stored policy; a stored policy that no longer parses denies
@@ -133,7 +153,7 @@ static int load_policy(const char *owner, const char *text,
 enum policy_decision iam_authorize(const struct iam *iam,
                                    const struct iam_principal *who,
                                    struct policy_request *req,
-                                   const struct policy *bucket_policy) {
+                                   const struct policy_set *resource) {
   req->principal = who ? who->arn : NULL;
   if (who && who->root)
     return POLICY_ALLOW;
@@ -163,9 +183,11 @@ enum policy_decision iam_authorize(const struct iam *iam,
   }
   enum policy_decision d = POLICY_IMPLICIT_DENY;
   if (!r) {
-    struct policy_set set = {.identity = (const struct policy *const *)loaded,
-                             .n_identity = n,
-                             .bucket = bucket_policy};
+    struct policy_set set = {0};
+    if (resource)
+      set = *resource;
+    set.identity = (const struct policy *const *)loaded;
+    set.n_identity = n;
     d = policy_evaluate(req, &set);
   }
   for (size_t i = 0; i < n; i++)

@@ -57,14 +57,22 @@ int iam_lookup_key(const struct iam *iam, const char *access_key_id,
                    int64_t now_ms, char *secret, size_t cap,
                    struct iam_principal *who);
 
+/* The principal of user name (root when name is ""), for requests that
+ * act as that user without its keys (scoped tokens). CAIRN_ENOENT: no
+ * such user. */
+int iam_principal_of_user(const struct iam *iam, const char *name,
+                          struct iam_principal *who);
+
 /* The one decision for a request: root is allowed everything; a user gets
- * policy_evaluate over its inline policy and its groups' policies (plus
- * bucket_policy, may be NULL). req->principal is filled from who.
- * Storage errors deny (fail closed). */
+ * policy_evaluate over its inline policy and its groups' policies plus
+ * what `resource` brings (its bucket policy and ACL check; its identity
+ * fields are ignored; NULL: nothing); who NULL is anonymous (only the
+ * resource's policies apply). req->principal is filled from who. Storage
+ * errors deny (fail closed). */
 enum policy_decision iam_authorize(const struct iam *iam,
                                    const struct iam_principal *who,
                                    struct policy_request *req,
-                                   const struct policy *bucket_policy);
+                                   const struct policy_set *resource);
 
 /* "arn:aws:iam::000000000000:user/NAME" (kind "user" or "group"). */
 void iam_arn(const char *kind, const char *name, char *out, size_t cap);

@@ -158,6 +158,9 @@ struct meta_object_attrs {
    * NULL: the chunks hold plaintext (records from before encryption). */
   const uint8_t *sealed_key;
   uint32_t sealed_key_len;
+  /* The object's ACL in coordinator/acl's stored form; NULL: private to
+   * the bucket owner (records from before ACLs). */
+  const char *acl;
 };
 
 /* One version of an object.
@@ -199,7 +202,14 @@ struct meta_bucket {
    * SSE-S3 default) or META_SSE_AES256; bucket_key_enabled as given. */
   uint8_t sse_algorithm;
   uint8_t bucket_key_enabled;
+  /* PutBucketOwnershipControls: META_OWNERSHIP_*; NONE is never set (the
+   * coordinator's default applies). */
+  uint8_t ownership;
 };
+#define META_OWNERSHIP_NONE 0
+#define META_OWNERSHIP_BUCKET_OWNER_ENFORCED 1
+#define META_OWNERSHIP_BUCKET_OWNER_PREFERRED 2
+#define META_OWNERSHIP_OBJECT_WRITER 3
 #define META_SSE_NONE 0
 #define META_SSE_AES256 1
 #define META_BUCKET_VERSIONING_ENABLED 0x1u   /* reserved: later */
@@ -214,6 +224,19 @@ int meta_bucket_get(struct meta *m, const char *name, struct meta_bucket *out);
 int meta_bucket_set_encryption(struct meta *m, const char *name,
                                uint8_t sse_algorithm,
                                uint8_t bucket_key_enabled);
+/* The object ownership setting (META_OWNERSHIP_*); CAIRN_ENOENT when
+ * absent. */
+int meta_bucket_set_ownership(struct meta *m, const char *name,
+                              uint8_t ownership);
+/* A configuration document of a bucket (table 'C'; name "policy" or
+ * "acl"): *out is malloc'd, NUL-terminated, *len bytes (caller frees).
+ * CAIRN_ENOENT when the bucket has none (or does not exist). */
+int meta_bucket_config_get(struct meta *m, const char *bucket, const char *name,
+                           char **out, size_t *len);
+/* Stores it (value NULL removes it) in one synced batch that checks the
+ * bucket exists (else CAIRN_ENOENT); over 64 KiB is CAIRN_ETOOBIG. */
+int meta_bucket_config_set(struct meta *m, const char *bucket, const char *name,
+                           const void *value, size_t len);
 /* CAIRN_ENOENT when absent; CAIRN_EBUSY (S3 BucketNotEmpty) when it holds
  * any object version or any multipart upload. */
 int meta_bucket_delete(struct meta *m, const char *name);
@@ -233,6 +256,11 @@ int meta_object_get_latest(struct meta *m, const char *bucket, const char *key,
  * ONE synced batch; the replaced null version (if any) is removed and its
  * chunks queued as garbage. CAIRN_ENOENT if the bucket does not exist. */
 int meta_object_put(struct meta *m, const struct meta_object *rec);
+
+/* Replaces the ACL of the latest version (acl NULL: none stored), in one
+ * synced batch. CAIRN_ENOENT when there is no such object. */
+int meta_object_set_acl(struct meta *m, const char *bucket, const char *key,
+                        const char *acl);
 
 /* Unversioned delete: removes the latest version and queues its chunks as
  * garbage, in one batch. CAIRN_ENOENT when absent (S3 still answers 204). */

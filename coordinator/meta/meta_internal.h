@@ -29,6 +29,7 @@
 #define TBL_IAM_GROUP 'R'
 #define TBL_FRAGMENT 'F' /* node_id chunk_id index -> bucket, key */
 #define TBL_DEGRADED 'D' /* chunk_id -> bucket, key, corrupt mask */
+#define TBL_BUCKET_CONFIG 'C'
 
 /* The longest key: O|v|bucket\0|key\0|seq. */
 #define META_KEY_CAP                                                           \
@@ -166,12 +167,16 @@ void writer_stop(struct meta *m);
 struct codec_out;
 struct codec_in;
 int valid_bucket(const char *bucket); /* 0 or CAIRN_EINVAL */
-int valid_key(const char *key);       /* 0 or CAIRN_EINVAL */
+/* 0 when bucket exists in tx's view, CAIRN_ENOENT, or an error
+ * (meta_bucket.c). */
+int tx_bucket_exists(struct meta_tx *tx, const char *bucket);
+int valid_key(const char *key); /* 0 or CAIRN_EINVAL */
 void enc_attrs(struct codec_out *o, const struct meta_object_attrs *a);
-/* Strings point into the input; a->user_meta is malloc'd. with_key: the
- * record's version carries the sealed data key (enc_attrs always writes
- * it; older versions end before it and decode as unencrypted). */
-void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int with_key);
+/* Strings point into the input; a->user_meta is malloc'd. level: the
+ * record's value version; 2 and up carry the sealed data key, 3 and up the
+ * ACL (enc_attrs always writes both; older versions end before them and
+ * decode as unencrypted / no ACL stored). */
+void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int level);
 void enc_chunks(struct codec_out *o, const struct meta_chunk *c, uint32_t n);
 /* *out and each fragments array are malloc'd (free_chunks). */
 void dec_chunks(struct codec_in *in, struct meta_chunk **out, uint32_t *n);

@@ -35,6 +35,7 @@
 
 #define UPLOAD_VALUE_V1 1
 #define UPLOAD_VALUE_V2 2 /* attrs carry the sealed data key */
+#define UPLOAD_VALUE_V3 3 /* attrs carry the ACL the object gets */
 #define PART_VALUE_V1 1
 #define PART_VALUE_V2 2 /* + the sealed data key */
 
@@ -82,10 +83,10 @@ static int upload_decode(const void *v, size_t len, struct meta_upload *u) {
   struct codec_in in;
   codec_in_init(&in, u->owned_, len);
   uint8_t version = codec_get_u8(&in);
-  if (version != UPLOAD_VALUE_V1 && version != UPLOAD_VALUE_V2)
+  if (version < UPLOAD_VALUE_V1 || version > UPLOAD_VALUE_V3)
     in.err = CAIRN_ECORRUPT;
   u->initiated_ms = (int64_t)codec_get_u64(&in);
-  dec_attrs(&in, &u->attrs, version >= UPLOAD_VALUE_V2);
+  dec_attrs(&in, &u->attrs, version);
   if (!in.err && in.off < in.len)
     u->attrs.checksum_type = codec_get_u8(&in);
   if (in.err)
@@ -129,7 +130,7 @@ int meta_upload_create(struct meta *m, struct meta_upload *u) {
     u->initiated_ms = meta_now_ms();
   struct upload_create_arg a = {.u = u};
   codec_out_init(&a.val);
-  codec_put_u8(&a.val, UPLOAD_VALUE_V2);
+  codec_put_u8(&a.val, UPLOAD_VALUE_V3);
   codec_put_u64(&a.val, (uint64_t)u->initiated_ms);
   enc_attrs(&a.val, &u->attrs);
   codec_put_u8(&a.val, u->attrs.checksum_type);

@@ -19,7 +19,8 @@
  *      -disposition, -language, cache-control, expires; u32 n, {str name,
  *      str value}* user metadata; opt str checksum algorithm, opt str
  *      checksum value; u8 layout kind, u8 data, u8 parity;
- *      (v2) u8 present, bytes sealed data key
+ *      (v2) u8 present, bytes sealed data key; (v3) opt str ACL
+ *      (coordinator/acl's stored form; absent: the owner's private ACL)
  *   chunk: 16 raw id bytes, u64 offset, u64 length, u8 kind, u8 data,
  *      u8 parity, u32 n, {str node_id, u32 index (bit 31: missing)}*
  *   L: u8 1, u64 seq, str version_id, u8 delete_marker, u64 size, str etag,
@@ -38,6 +39,7 @@
 
 #define OBJECT_VALUE_V1 1
 #define OBJECT_VALUE_V2 2 /* attrs carry the sealed data key */
+#define OBJECT_VALUE_V3 3 /* attrs carry the object's ACL */
 #define LATEST_VALUE_V1 1
 #define GC_VALUE_V1 1
 
@@ -110,9 +112,10 @@ void enc_attrs(struct codec_out *o, const struct meta_object_attrs *a) {
   codec_put_u8(o, a->sealed_key != NULL);
   if (a->sealed_key)
     codec_put_bytes(o, a->sealed_key, a->sealed_key_len);
+  put_opt(o, a->acl);
 }
 
-void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int with_key) {
+void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int level) {
   memset(a, 0, sizeof *a);
   a->content_type = get_opt(in);
   a->content_encoding = get_opt(in);
@@ -142,11 +145,13 @@ void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int with_key) {
   a->layout.kind = codec_get_u8(in);
   a->layout.data = codec_get_u8(in);
   a->layout.parity = codec_get_u8(in);
-  if (with_key && codec_get_u8(in)) {
+  if (level >= 2 && codec_get_u8(in)) {
     size_t key_len = 0;
     a->sealed_key = (const uint8_t *)codec_get_str(in, &key_len);
     a->sealed_key_len = (uint32_t)key_len;
   }
+  if (level >= 3)
+    a->acl = get_opt(in);
 }
 
 void enc_fragments(struct codec_out *o, const struct meta_chunk *c) {
@@ -233,7 +238,7 @@ void free_chunks(struct meta_chunk *c, uint32_t n) {
 
 int object_encode(const struct meta_object *rec, struct codec_out *o) {
   codec_out_init(o);
-  codec_put_u8(o, OBJECT_VALUE_V2);
+  codec_put_u8(o, OBJECT_VALUE_V3);
   codec_put_str(o, rec->version_id);
   codec_put_u8(o, rec->delete_marker);
   codec_put_u64(o, rec->size);
@@ -280,14 +285,14 @@ int object_decode(const void *v, size_t len, const char *bucket,
   struct codec_in in;
   codec_in_init(&in, out->owned_, len);
   uint8_t version = codec_get_u8(&in);
-  if (version != OBJECT_VALUE_V1 && version != OBJECT_VALUE_V2)
+  if (version < OBJECT_VALUE_V1 || version > OBJECT_VALUE_V3)
     in.err = CAIRN_ECORRUPT;
   codec_get_str_into(&in, out->version_id, sizeof out->version_id);
   out->delete_marker = codec_get_u8(&in) != 0;
   out->size = codec_get_u64(&in);
   codec_get_str_into(&in, out->etag, sizeof out->etag);
   out->last_modified_ms = (int64_t)codec_get_u64(&in);
-  dec_attrs(&in, &out->attrs, version >= OBJECT_VALUE_V2);
+  dec_attrs(&in, &out->attrs, version);
   dec_chunks(&in, &out->chunks, &out->n_chunks);
   uint32_t np = codec_get_u32(&in);
   if (!in.err && np > len)
@@ -369,6 +374,47 @@ static int tx_latest(struct meta_tx *tx, const char *bucket, const char *key,
   return r;
 }
 
+/* ---- ACL of the latest version ------------------------------------------ */
+
+struct object_acl_arg {
+  const char *bucket, *key, *acl;
+};
+
+static int apply_object_acl(struct meta_tx *tx, void *arg) {
+  struct object_acl_arg *a = arg;
+  struct latest l;
+  int r = tx_latest(tx, a->bucket, a->key, &l);
+  if (r)
+    return r;
+  if (l.delete_marker)
+    return CAIRN_ENOENT;
+  struct meta_key k;
+  version_key(&k, a->bucket, a->key, l.seq);
+  char *v = NULL;
+  size_t n = 0;
+  struct meta_object o;
+  if ((r = tx_get(tx, &k, &v, &n)) == 0)
+    r = object_decode(v, n, a->bucket, a->key, &o);
+  val_free(v);
+  if (r)
+    return r;
+  o.attrs.acl = a->acl;
+  struct codec_out out;
+  if ((r = object_encode(&o, &out)) == 0)
+    tx_put(tx, &k, out.buf, out.len);
+  codec_out_release(&out);
+  meta_object_free(&o);
+  return r;
+}
+
+int meta_object_set_acl(struct meta *m, const char *bucket, const char *key,
+                        const char *acl) {
+  if (valid_bucket(bucket) || valid_key(key))
+    return CAIRN_EINVAL;
+  struct object_acl_arg a = {bucket, key, acl};
+  return meta_run(m, apply_object_acl, &a);
+}
+
 /* ---- garbage ------------------------------------------------------------- */
 
 static bool chunk_kept(const struct meta_chunk *c,
@@ -437,12 +483,7 @@ static int remove_version(struct meta_tx *tx, const char *bucket,
 int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
                      const void *value, size_t value_len) {
   struct meta_key k;
-  key_init(&k, TBL_BUCKET);
-  key_str(&k, rec->bucket);
-  char *v = NULL;
-  size_t n = 0;
-  int r = tx_get(tx, &k, &v, &n);
-  val_free(v);
+  int r = tx_bucket_exists(tx, rec->bucket);
   if (r)
     return r; /* CAIRN_ENOENT: NoSuchBucket */
 

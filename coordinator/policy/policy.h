@@ -82,7 +82,11 @@ struct policy_set {
   const struct policy *const *identity; /* the user's and its groups' */
   size_t n_identity;
   const struct policy *bucket; /* or NULL */
-  int acl_allows;              /* later: an ACL grant allows the request */
+  int acl_allows;              /* an ACL grant allows the request */
+  /* Or asked lazily: called only when no policy denied or allowed, since
+   * an object's ACL costs a metadata read. NULL: no such check. */
+  int (*acl_check)(void *arg);
+  void *acl_arg;
 };
 
 enum policy_decision {
@@ -93,6 +97,17 @@ enum policy_decision {
 
 enum policy_decision policy_evaluate(const struct policy_request *req,
                                      const struct policy_set *set);
+
+/* A bucket policy speaks of its own bucket only (AWS: "Policy has invalid
+ * resource"): every Resource/NotResource of p must be able to name bucket
+ * or an object in it. 0, or CAIRN_EINVAL with the reason in err. */
+int policy_check_bucket(const struct policy *p, const char *bucket, char *err,
+                        size_t err_len);
+
+/* GetBucketPolicyStatus: 1 when a statement of p allows Principal "*"
+ * (also {"AWS": "*"} or "*" among a list) without a Condition, i.e.
+ * anyone, also anonymous callers, gets something. */
+int policy_is_public(const struct policy *p);
 
 /* ---- pieces exposed for tests and for other modules ------------------ */
 

@@ -5,7 +5,10 @@
  */
 #include "policy_internal.h"
 
+#include "error.h"
+
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Iterative '*'/'?' matcher with one back-track point: O(n*m) worst case,
@@ -139,5 +142,60 @@ enum policy_decision policy_evaluate(const struct policy_request *req,
       return POLICY_EXPLICIT_DENY;
     allowed |= v;
   }
-  return allowed || set->acl_allows ? POLICY_ALLOW : POLICY_IMPLICIT_DENY;
+  if (allowed || set->acl_allows)
+    return POLICY_ALLOW;
+  return set->acl_check && set->acl_check(set->acl_arg) ? POLICY_ALLOW
+                                                        : POLICY_IMPLICIT_DENY;
+}
+
+int policy_is_public(const struct policy *p) {
+  size_t i;
+  json_t *st;
+  json_array_foreach(json_object_get(p->doc, "Statement"), i, st) {
+    json_t *who = json_object_get(st, "Principal");
+    if (!who || json_object_get(st, "Condition") ||
+        strcmp(json_string_value(json_object_get(st, "Effect")), "Allow") != 0)
+      continue;
+    /* principal_matches with no caller is true exactly for "*" */
+    if (principal_matches(who, NULL))
+      return 1;
+  }
+  return 0;
+}
+
+/* Can resource pattern res name the bucket (arn) or an object in it? */
+static int resource_in_bucket(const char *res, const char *arn,
+                              const char *object) {
+  size_t n = strlen(arn);
+  return (strncmp(res, arn, n) == 0 && (res[n] == '\0' || res[n] == '/')) ||
+         policy_wildcard_match(res, arn, 0) ||
+         policy_wildcard_match(res, object, 0);
+}
+
+int policy_check_bucket(const struct policy *p, const char *bucket, char *err,
+                        size_t err_len) {
+  char arn[96], object[100];
+  snprintf(arn, sizeof arn, "arn:aws:s3:::%.63s", bucket);
+  snprintf(object, sizeof object, "%s/k", arn);
+  size_t i, j;
+  json_t *st, *v;
+  json_array_foreach(json_object_get(p->doc, "Statement"), i, st) {
+    static const char *const fields[] = {"Resource", "NotResource"};
+    for (int f = 0; f < 2; f++) {
+      json_t *list = json_object_get(st, fields[f]);
+      if (json_is_string(list) &&
+          !resource_in_bucket(json_string_value(list), arn, object))
+        goto bad;
+      json_array_foreach(list, j, v) {
+        if (!resource_in_bucket(json_string_value(v), arn, object))
+          goto bad;
+      }
+    }
+  }
+  return 0;
+bad:
+  if (err && err_len)
+    snprintf(err, err_len,
+             "Policy has invalid resource: every Resource must be in %s", arn);
+  return CAIRN_EINVAL;
 }

@@ -6,6 +6,7 @@
 #include "http_server.h"
 #include "meta.h"
 #include "layout.h"
+#include "s3_auth.h"
 #include "s3_ops.h"
 #include "xml_parse.h"
 
@@ -114,9 +115,11 @@ void s3_list_buckets(struct s3_request *r) {
     return;
   }
   s3_xml_init(&x, "ListAllMyBucketsResult");
+  struct acl_owner me;
+  s3_caller_owner(r, &me);
   s3_xml_open(&x, "Owner");
-  s3_xml_text(&x, "ID", r->access_key);
-  s3_xml_text(&x, "DisplayName", r->access_key);
+  s3_xml_text(&x, "ID", me.id);
+  s3_xml_text(&x, "DisplayName", me.name);
   s3_xml_close(&x, "Owner");
   s3_xml_open(&x, "Buckets");
   if (body.len)
@@ -181,9 +184,25 @@ static void create_bucket_body_done(struct s3_request *r) {
                   "endpoint.");
     return;
   }
+  char msg[ACL_MSG_MAX];
+  const char *error = s3_acl_new_bucket(r, msg, sizeof msg);
+  if (error) {
+    s3_send_error(r, error, msg[0] ? msg : NULL);
+    return;
+  }
   struct meta_bucket b;
   memset(&b, 0, sizeof b);
   snprintf(b.name, sizeof b.name, "%s", r->bucket);
+  const char *ownership = s3_header(r, "x-amz-object-ownership");
+  if (ownership) {
+    for (int i = 1; i <= 3 && !b.ownership; i++)
+      if (strcmp(ownership, s3_ownership_name(i)) == 0)
+        b.ownership = (uint8_t)i;
+    if (!b.ownership) {
+      s3_send_error(r, "InvalidArgument", "Invalid x-amz-object-ownership.");
+      return;
+    }
+  }
   b.created_ms = coord_now_ms();
   memcpy(b.owner, r->access_key, sizeof b.owner - 1); /* both 128 max */
   snprintf(b.location, sizeof b.location, "%.*s", (int)sizeof b.location - 1,
@@ -195,6 +214,11 @@ static void create_bucket_body_done(struct s3_request *r) {
     s3_send_error(r, "BucketAlreadyOwnedByYou", NULL);
     return;
   }
+  /* The ACL row follows in its own batch: a crash in between leaves the
+   * bucket without one, which reads as private to root (s3_auth.c). */
+  if (rc == 0)
+    rc = meta_bucket_config_set(r->c->meta, r->bucket, "acl", r->new_acl,
+                                strlen(r->new_acl));
   if (rc != 0) {
     s3_send_cairn_error(r, rc);
     return;
@@ -211,6 +235,15 @@ void s3_create_bucket(struct s3_request *r) {
 }
 
 /* ---- HeadBucket, DeleteBucket, GetBucketLocation ------------------------ */
+
+void s3_send_bucket_write(struct s3_request *r, int rc, int status) {
+  if (rc == CAIRN_ENOENT)
+    s3_send_error(r, "NoSuchBucket", NULL);
+  else if (rc != 0)
+    s3_send_cairn_error(r, rc);
+  else
+    s3_send(r, status, NULL, 0, NULL, NULL, 0);
+}
 
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b) {
   int rc = meta_bucket_get(r->c->meta, r->bucket, b);

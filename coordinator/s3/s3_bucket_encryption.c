@@ -42,12 +42,7 @@ static void put_body_done(struct s3_request *r) {
   }
   int rc = meta_bucket_set_encryption(r->c->meta, r->bucket, META_SSE_AES256,
                                       (uint8_t)d.bucket_key);
-  if (rc == CAIRN_ENOENT)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (rc != 0)
-    s3_send_cairn_error(r, rc);
-  else
-    s3_send(r, 200, NULL, 0, NULL, NULL, 0);
+  s3_send_bucket_write(r, rc, 200);
 }
 
 void s3_put_bucket_encryption(struct s3_request *r) {
@@ -76,10 +71,5 @@ void s3_get_bucket_encryption(struct s3_request *r) {
 
 void s3_delete_bucket_encryption(struct s3_request *r) {
   int rc = meta_bucket_set_encryption(r->c->meta, r->bucket, META_SSE_NONE, 0);
-  if (rc == CAIRN_ENOENT)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (rc != 0)
-    s3_send_cairn_error(r, rc);
-  else
-    s3_send(r, 204, NULL, 0, NULL, NULL, 0);
+  s3_send_bucket_write(r, rc, 204);
 }

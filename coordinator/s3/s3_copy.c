@@ -112,6 +112,7 @@ static void commit(struct copy_op *op, const char *etag,
     rec.attrs = op->replace ? op->attrs : op->src.attrs;
     rec.attrs.layout =
         fresh_chunks ? object_writer_layout(op->writer) : op->src.attrs.layout;
+    rec.attrs.acl = r->new_acl;
     s3_sse_attach(&op->dst_key, &rec.attrs);
     rec.n_chunks = n_chunks;
     rec.chunks = (struct meta_chunk *)chunks;
@@ -303,8 +304,19 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
   if (part_number && range) {
     unsigned long long a, b;
     char tail;
-    if (sscanf(range, "bytes=%llu-%llu%c", &a, &b, &tail) != 2 || b < a ||
-        b >= op->src.size) {
+    /* Malformed is 400 InvalidArgument (as AWS); well-formed but outside
+     * the source is 416 InvalidRange. */
+    if (strncmp(range, "bytes=", 6) != 0 ||
+        !(range[6] >= '0' && range[6] <= '9') || !strchr(range, '-') ||
+        !(strchr(range, '-')[1] >= '0' && strchr(range, '-')[1] <= '9') ||
+        sscanf(range, "bytes=%llu-%llu%c", &a, &b, &tail) != 2 || b < a) {
+      s3_send_error(r, "InvalidArgument",
+                    "The x-amz-copy-source-range value must be of the form "
+                    "bytes=first-last where first and last are the "
+                    "zero-based offsets of the first and last bytes to copy");
+      return;
+    }
+    if (b >= op->src.size) {
       s3_send_error(r, "InvalidRange", NULL);
       return;
     }
@@ -385,6 +397,13 @@ void s3_copy_object(struct s3_request *r) {
   struct meta_bucket b;
   if (s3_bucket_find(r, &b) != 0)
     return;
+  /* A copy gets a new ACL from its own request (AWS never copies one). */
+  char msg[ACL_MSG_MAX];
+  const char *error = s3_acl_new_object(r, msg, sizeof msg);
+  if (error) {
+    s3_send_error(r, error, msg[0] ? msg : NULL);
+    return;
+  }
   start_copy(r, 0, NULL, NULL);
 }
 

@@ -36,6 +36,8 @@ static void request_free(struct s3_request *r) {
   s3_body_free(r->body);
   s3_route_release(&r->route);
   free(r->auth_stream);
+  s3_bucket_access_free(r->access);
+  free(r->new_acl);
   free(r->path);
   free(r->collected);
   free(r);
@@ -106,17 +108,21 @@ void s3_dispatch_request(struct coordinator *c, struct http_request *req) {
     s3_send_error(r, error, message);
     return;
   }
+  /* An operation Cairn knows is authorized before anything else is said
+   * about it, NotImplemented included: a caller without the right learns
+   * nothing but AccessDenied. */
+  r->operation = r->route.op;
+  if (r->operation != S3_OP_UNKNOWN &&
+      (error = s3_authorize(r, &message)) != NULL) {
+    s3_send_error(r, error, message);
+    return;
+  }
   const struct s3_handler *h = s3_handler_for(r->route.op);
   if (route_error != S3_OK || !h) {
     s3_send_error(r,
                   s3_error_name(route_error != S3_OK ? route_error
                                                      : S3_ERR_NotImplemented),
                   NULL);
-    return;
-  }
-  r->operation = r->route.op;
-  if ((error = s3_authorize(r)) != NULL) {
-    s3_send_error(r, error, NULL);
     return;
   }
   /* SSE-C / SSE-KMS / odd SSE values are refused before any work. */

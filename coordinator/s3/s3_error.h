@@ -18,6 +18,7 @@
 
 /* XX(Code, http_status, "default message") */
 #define S3_ERROR_MAP(XX)                                                       \
+  XX(AccessControlListNotSupported, 400, "The bucket does not allow ACLs.")    \
   XX(AccessDenied, 403, "Access Denied")                                       \
   XX(AccountProblem, 403,                                                      \
      "There is a problem with your account that prevents the action from "     \
@@ -85,6 +86,9 @@
      "The provided token is malformed or otherwise invalid.")                  \
   XX(InvalidURI, 400, "Couldn't parse the specified URI.")                     \
   XX(KeyTooLongError, 400, "Your key is too long.")                            \
+  XX(MalformedACLError, 400,                                                   \
+     "The XML you provided was not well-formed or did not validate against "   \
+     "our published schema.")                                                  \
   XX(MalformedPolicy, 400, "The policy document is not valid.")                \
   XX(MalformedXML, 400,                                                        \
      "The XML you provided was not well-formed or did not validate against "   \
@@ -147,6 +151,9 @@
   XX(SlowDown, 503, "Please reduce your request rate.")                        \
   XX(TooManyBuckets, 400,                                                      \
      "You have attempted to create more buckets than allowed.")                \
+  XX(UnexpectedContent, 400, "This request does not support content.")         \
+  XX(UnresolvableGrantByEmailAddress, 400,                                     \
+     "The email address you provided does not match any account on record.")   \
   XX(XAmzContentSHA256Mismatch, 400,                                           \
      "The provided 'x-amz-content-sha256' header does not match what was "     \
      "computed.")

@@ -6,6 +6,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "meta.h"
+#include "s3_auth.h"
 #include "s3_ops.h"
 #include "s3_uri.h"
 
@@ -55,10 +56,14 @@ static int list_entry(const struct meta_object_summary *e,
   s3_xml_textf(p->x, "ETag", "\"%s\"", e->etag);
   s3_xml_textf(p->x, "Size", "%llu", (unsigned long long)e->size);
   s3_xml_text(p->x, "StorageClass", "STANDARD");
-  if (p->fetch_owner) {
+  const struct s3_bucket_access *a;
+  if (p->fetch_owner && (a = s3_bucket_access(p->r)) != NULL) {
+    /* The bucket owner: a listing reads only 'L', which does not carry
+     * each object's ACL (an object written by a grantee of the bucket's
+     * WRITE shows its own owner in GetObjectAcl). */
     s3_xml_open(p->x, "Owner");
-    s3_xml_text(p->x, "ID", p->r->access_key);
-    s3_xml_text(p->x, "DisplayName", p->r->access_key);
+    s3_xml_text(p->x, "ID", a->acl.owner.id);
+    s3_xml_text(p->x, "DisplayName", a->acl.owner.name);
     s3_xml_close(p->x, "Owner");
   }
   s3_xml_close(p->x, "Contents");

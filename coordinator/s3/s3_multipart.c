@@ -108,6 +108,12 @@ static int parse_checksum_choice(struct s3_request *r,
 }
 
 void s3_create_multipart_upload(struct s3_request *r) {
+  char msg[ACL_MSG_MAX];
+  const char *acl_error = s3_acl_new_object(r, msg, sizeof msg);
+  if (acl_error) {
+    s3_send_error(r, acl_error, msg[0] ? msg : NULL);
+    return;
+  }
   struct meta_upload u;
   memset(&u, 0, sizeof u);
   snprintf(u.bucket, sizeof u.bucket, "%s", r->bucket);
@@ -129,6 +135,7 @@ void s3_create_multipart_upload(struct s3_request *r) {
       user[count++] = (struct meta_header){h[i].name, h[i].value};
   u.attrs.user_meta = user;
   u.attrs.n_user_meta = (uint32_t)count;
+  u.attrs.acl = r->new_acl; /* the completed object's */
   enum checksum_algorithm algorithm = CHECKSUM_NONE;
   if (parse_checksum_choice(r, &algorithm, &u.attrs.checksum_type) != 0)
     return;

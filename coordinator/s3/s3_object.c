@@ -24,6 +24,7 @@
 #include "object_writer.h"
 #include "registry.h"
 #include "s3_body.h"
+#include "s3_auth.h"
 #include "s3_ops.h"
 #include "s3_sse.h"
 #include "xml_parse.h"
@@ -64,6 +65,7 @@ static const char **attr_field(struct meta_object_attrs *a, size_t i) {
 const char *s3_attrs_from_request(struct s3_request *r,
                                   struct meta_object_attrs *a) {
   memset(a, 0, sizeof *a);
+  a->acl = r->new_acl; /* from s3_acl_new_object, when it ran */
   for (size_t i = 0; i < N_STORED; i++)
     *attr_field(a, i) = s3_header(r, stored_headers[i].header);
   /* aws-chunked is a transfer detail, not the object's encoding: drop that
@@ -125,7 +127,8 @@ size_t s3_nodes_up(struct s3_request *r) {
 /* The layout of a new upload of `size` bytes into the request's bucket:
  * the bucket's (or the cluster default), replicated instead when the
  * object is below --ec-min-size (a stripe of tiny fragments costs k + m
- * files and fsyncs for no saving). */
+ * files and fsyncs for no saving) - with m + 1 copies, so a small object
+ * survives as many lost nodes as the layout promises. */
 static int choose_layout(struct s3_request *r, uint64_t size,
                          struct meta_layout *out) {
   struct meta_bucket b;
@@ -134,8 +137,8 @@ static int choose_layout(struct s3_request *r, uint64_t size,
     return rc;
   *out = b.default_layout.kind ? b.default_layout : r->c->default_layout;
   if (out->kind == META_LAYOUT_EC && size < (uint64_t)r->c->config.ec_min_size)
-    *out = (struct meta_layout){META_LAYOUT_REPLICA,
-                                (uint8_t)r->c->config.replicas, 0};
+    *out = (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)(out->parity + 1),
+                                0};
   /* Refused before any byte moves when too few nodes are up to meet the
    * write quorum (every copy; k + 1 fragments of EC). */
   if (s3_nodes_up(r) < object_writer_quorum(*out))
@@ -570,6 +573,12 @@ void s3_put_object(struct s3_request *r) {
   struct meta_bucket bucket;
   if (s3_bucket_find(r, &bucket) != 0)
     return;
+  char msg[ACL_MSG_MAX];
+  const char *error = s3_acl_new_object(r, msg, sizeof msg);
+  if (error) {
+    s3_send_error(r, error, msg[0] ? msg : NULL);
+    return;
+  }
   if (s3_check_write_conditions(r) != 0)
     return;
   s3_put_stream(r, 0, NULL, NULL);
@@ -785,12 +794,15 @@ void s3_get_object(struct s3_request *r) {
   r->op_free = get_free;
   int rc = meta_object_get_latest(r->c->meta, r->bucket, r->key, &op->obj);
   if (rc == CAIRN_ENOENT) {
+    /* As AWS: a caller that may not list the bucket learns nothing of
+     * which keys exist (AccessDenied rather than NoSuchKey). */
     struct meta_bucket b;
-    s3_send_error(r,
-                  meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
-                      ? "NoSuchBucket"
-                      : "NoSuchKey",
-                  NULL);
+    const char *code =
+        meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT
+            ? "NoSuchBucket"
+        : s3_authorize_key(r, "s3:ListBucket", NULL, 0) ? "AccessDenied"
+                                                        : "NoSuchKey";
+    s3_send_error(r, code, NULL);
     return;
   }
   if (rc != 0) {
@@ -980,8 +992,18 @@ static void delete_objects_body_done(struct s3_request *r) {
     s3_xml_init(&x, "DeleteResult");
     for (size_t i = 0; i < doc.count; i++) {
       const char *key = doc.entries[i].key;
-      int err = meta_object_delete(r->c->meta, r->bucket, key);
-      if (err == 0 || err == CAIRN_ENOENT) {
+      /* Each key is its own s3:DeleteObject on bucket/key. */
+      const char *denied =
+          s3_authorize_key(r, "s3:DeleteObject", key, doc.entries[i].key_len);
+      int err = denied ? 0 : meta_object_delete(r->c->meta, r->bucket, key);
+      if (denied) {
+        s3_xml_open(&x, "Error");
+        s3_xml_text(&x, "Key", key);
+        s3_xml_text(&x, "Code", denied);
+        s3_xml_text(&x, "Message",
+                    s3_error_message(s3_error_from_name(denied)));
+        s3_xml_close(&x, "Error");
+      } else if (err == 0 || err == CAIRN_ENOENT) {
         if (!doc.quiet) {
           s3_xml_open(&x, "Deleted");
           s3_xml_text(&x, "Key", key);

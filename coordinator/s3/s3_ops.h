@@ -8,6 +8,7 @@
 #ifndef CAIRN_S3_OPS_H
 #define CAIRN_S3_OPS_H
 
+#include "acl.h"
 #include "s3_request.h"
 #include "s3_route.h"
 
@@ -41,6 +42,25 @@ void s3_list_multipart_uploads(struct s3_request *r);
 void s3_get_bucket_encryption(struct s3_request *r);
 void s3_put_bucket_encryption(struct s3_request *r);
 void s3_delete_bucket_encryption(struct s3_request *r);
+/* s3_bucket_policy.c */
+void s3_put_bucket_policy(struct s3_request *r);
+void s3_get_bucket_policy(struct s3_request *r);
+void s3_delete_bucket_policy(struct s3_request *r);
+void s3_get_bucket_policy_status(struct s3_request *r);
+/* s3_acl.c */
+void s3_get_bucket_acl(struct s3_request *r);
+void s3_put_bucket_acl(struct s3_request *r);
+void s3_get_object_acl(struct s3_request *r);
+void s3_put_object_acl(struct s3_request *r);
+void s3_get_bucket_ownership_controls(struct s3_request *r);
+void s3_put_bucket_ownership_controls(struct s3_request *r);
+void s3_delete_bucket_ownership_controls(struct s3_request *r);
+/* The stored ACL a new object (PutObject, CreateMultipartUpload,
+ * CopyObject) or bucket gets from x-amz-acl / x-amz-grant-*, the bucket's
+ * ownership and the caller, into r->new_acl. NULL, or the S3 error code
+ * (a message, if any, in msg[cap]). */
+const char *s3_acl_new_object(struct s3_request *r, char *msg, size_t cap);
+const char *s3_acl_new_bucket(struct s3_request *r, char *msg, size_t cap);
 
 /* Streams the body to the nodes as an object (under a fresh data key), or
  * as part `part_number` (> 0) of upload_id, whose record `upload` gives the
@@ -82,6 +102,11 @@ int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
  * answers NoSuchBucket (or the error) itself and returns non-zero. */
 struct meta_bucket;
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b);
+
+/* The answer to a write of r's bucket configuration that returned rc:
+ * NoSuchBucket for CAIRN_ENOENT, the mapped error, or `status` (200/204)
+ * with no body (s3_bucket.c). */
+void s3_send_bucket_write(struct s3_request *r, int rc, int status);
 
 /* "COMPOSITE" or "FULL_OBJECT": how o's checksum was computed. */
 const char *s3_checksum_type_name(const struct meta_object *o);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "iam.h"
+#include "token.h"
 #include "s3_route.h"
 
 struct coordinator;
@@ -24,6 +25,7 @@ struct http_request;
 struct http_header;
 struct s3_request;
 struct sigv4_stream;
+struct s3_bucket_access;
 
 #define S3_BUCKET_MAX 63
 #define S3_KEY_MAX 1024
@@ -44,13 +46,21 @@ struct s3_request {
   struct coordinator *c;
   struct http_request *http;
   const char *method;
-  struct s3_route route;            /* operation, bucket, key, parameters */
-  enum s3_operation operation;      /* = route.op, once routing succeeded */
-  char bucket[S3_BUCKET_MAX + 1];   /* "" for service-level requests */
-  const char *key;                  /* decoded (in route); NULL for buckets */
-  char *path;                       /* "/bucket/key" decoded, for Resource */
-  char access_key[129];             /* who signed it */
-  struct iam_principal principal;   /* root or an IAM user */
+  struct s3_route route;          /* operation, bucket, key, parameters */
+  enum s3_operation operation;    /* = route.op, once routing succeeded */
+  char bucket[S3_BUCKET_MAX + 1]; /* "" for service-level requests */
+  const char *key;                /* decoded (in route); NULL for buckets */
+  char *path;                     /* "/bucket/key" decoded, for Resource */
+  char access_key[129];           /* who signed it */
+  const char *signature_version;  /* s3:signatureversion (static string) */
+  bool has_token;                 /* authenticated by a scoped token: */
+  struct token token;             /* its scope bounds every decision */
+  struct iam_principal principal; /* root or an IAM user */
+  int anonymous;                  /* no credentials at all: principal "*" */
+  /* The request bucket's owner, ownership, policy and ACL, loaded once by
+   * s3_authorize or s3_bucket_access (s3_auth.c); NULL until then. */
+  struct s3_bucket_access *access;
+  char *new_acl; /* the stored ACL a new object gets (s3_acl.c), or NULL */
   struct s3_body *body;             /* aws-chunked / payload hash checks */
   int client_gone;                  /* on_abort came: no answer possible */
   struct sigv4_stream *auth_stream; /* chunk-signature state, or NULL */

@@ -13,18 +13,11 @@
 
 /* ---- the operation table ------------------------------------------------- */
 
-struct s3_op_row {
-  const char *name, *action, *method;
-  enum s3_route_target target;
-  const char *sub; /* "name" or "name=value" or NULL */
-  int copy, implemented;
-};
-
 #define S3_TARGET_OF_SERVICE S3_TARGET_SERVICE
 #define S3_TARGET_OF_BUCKET S3_TARGET_BUCKET
 #define S3_TARGET_OF_OBJECT S3_TARGET_OBJECT
 
-static const struct s3_op_row op_rows[S3_OP_COUNT] = {
+static const struct s3_op_info op_rows[S3_OP_COUNT] = {
     [S3_OP_UNKNOWN] = {"Unknown", "", "", S3_TARGET_SERVICE, NULL, 0, 0},
 #define XX(id, name, action, method, target, sub, copy, impl)                  \
   [S3_OP_##id] = {name, action, method, S3_TARGET_OF_##target, sub, copy, impl},
@@ -32,8 +25,12 @@ static const struct s3_op_row op_rows[S3_OP_COUNT] = {
 #undef XX
 };
 
-static const struct s3_op_row *op_row(enum s3_operation op) {
+static const struct s3_op_info *op_row(enum s3_operation op) {
   return (int)op > 0 && op < S3_OP_COUNT ? &op_rows[op] : &op_rows[0];
+}
+
+const struct s3_op_info *s3_op_info(enum s3_operation op) {
+  return op_row(op);
 }
 
 const char *s3_op_name(enum s3_operation op) {
@@ -297,7 +294,7 @@ static void resolve_operation(struct s3_route *rt, const char *method,
     any_sub = is_subresource(rt->params[i].name);
   int other_method = 0; /* a row serves this target/sub with another method */
   for (int i = 1; i < S3_OP_COUNT; i++) {
-    const struct s3_op_row *row = &op_rows[i];
+    const struct s3_op_info *row = &op_rows[i];
     if (row->target != rt->target)
       continue;
     if (row->sub ? !sub_matches(rt, row->sub) : any_sub)

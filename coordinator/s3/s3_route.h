@@ -67,17 +67,17 @@
   XX(PUT_BUCKET_VERSIONING, "PutBucketVersioning", "s3:PutBucketVersioning",   \
      "PUT", BUCKET, "versioning", 0, 0)                                        \
   XX(GET_BUCKET_ACL, "GetBucketAcl", "s3:GetBucketAcl", "GET", BUCKET, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(PUT_BUCKET_ACL, "PutBucketAcl", "s3:PutBucketAcl", "PUT", BUCKET, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(GET_BUCKET_POLICY, "GetBucketPolicy", "s3:GetBucketPolicy", "GET",        \
-     BUCKET, "policy", 0, 0)                                                   \
+     BUCKET, "policy", 0, 1)                                                   \
   XX(PUT_BUCKET_POLICY, "PutBucketPolicy", "s3:PutBucketPolicy", "PUT",        \
-     BUCKET, "policy", 0, 0)                                                   \
+     BUCKET, "policy", 0, 1)                                                   \
   XX(DELETE_BUCKET_POLICY, "DeleteBucketPolicy", "s3:DeleteBucketPolicy",      \
-     "DELETE", BUCKET, "policy", 0, 0)                                         \
+     "DELETE", BUCKET, "policy", 0, 1)                                         \
   XX(GET_BUCKET_POLICY_STATUS, "GetBucketPolicyStatus",                        \
-     "s3:GetBucketPolicyStatus", "GET", BUCKET, "policyStatus", 0, 0)          \
+     "s3:GetBucketPolicyStatus", "GET", BUCKET, "policyStatus", 0, 1)          \
   XX(GET_BUCKET_TAGGING, "GetBucketTagging", "s3:GetBucketTagging", "GET",     \
      BUCKET, "tagging", 0, 0)                                                  \
   XX(PUT_BUCKET_TAGGING, "PutBucketTagging", "s3:PutBucketTagging", "PUT",     \
@@ -130,13 +130,13 @@
      0)                                                                        \
   XX(GET_BUCKET_OWNERSHIP_CONTROLS, "GetBucketOwnershipControls",              \
      "s3:GetBucketOwnershipControls", "GET", BUCKET, "ownershipControls", 0,   \
-     0)                                                                        \
+     1)                                                                        \
   XX(PUT_BUCKET_OWNERSHIP_CONTROLS, "PutBucketOwnershipControls",              \
      "s3:PutBucketOwnershipControls", "PUT", BUCKET, "ownershipControls", 0,   \
-     0)                                                                        \
+     1)                                                                        \
   XX(DELETE_BUCKET_OWNERSHIP_CONTROLS, "DeleteBucketOwnershipControls",        \
      "s3:PutBucketOwnershipControls", "DELETE", BUCKET, "ownershipControls",   \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(GET_PUBLIC_ACCESS_BLOCK, "GetPublicAccessBlock",                          \
      "s3:GetBucketPublicAccessBlock", "GET", BUCKET, "publicAccessBlock", 0,   \
      0)                                                                        \
@@ -207,9 +207,9 @@
   XX(LIST_PARTS, "ListParts", "s3:ListMultipartUploadParts", "GET", OBJECT,    \
      "uploadId", 0, 1)                                                         \
   XX(GET_OBJECT_ACL, "GetObjectAcl", "s3:GetObjectAcl", "GET", OBJECT, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(PUT_OBJECT_ACL, "PutObjectAcl", "s3:PutObjectAcl", "PUT", OBJECT, "acl",  \
-     0, 0)                                                                     \
+     0, 1)                                                                     \
   XX(GET_OBJECT_TAGGING, "GetObjectTagging", "s3:GetObjectTagging", "GET",     \
      OBJECT, "tagging", 0, 0)                                                  \
   XX(PUT_OBJECT_TAGGING, "PutObjectTagging", "s3:PutObjectTagging", "PUT",     \
@@ -254,6 +254,17 @@ enum s3_route_target {
 };
 
 enum s3_addressing { S3_ADDRESSING_PATH, S3_ADDRESSING_VIRTUAL };
+
+/* One row of S3_OP_MAP, for code that walks the whole table (the admin
+ * API lists it so a test can prove every route refuses intruders). */
+struct s3_op_info {
+  const char *name, *action, *method;
+  enum s3_route_target target;
+  const char *sub; /* "name" or "name=value" or NULL */
+  int copy, implemented;
+};
+/* The row of op (the "Unknown" row for S3_OP_UNKNOWN or out of range). */
+const struct s3_op_info *s3_op_info(enum s3_operation op);
 
 /* "PutObject"; "Unknown" for S3_OP_UNKNOWN or out of range. Static. */
 const char *s3_op_name(enum s3_operation op);

@@ -522,3 +522,131 @@ void s3_complete_upload_release(struct s3_complete_upload *c) {
   xml_strings_release(&c->strings);
   memset(c, 0, sizeof *c);
 }
+
+/* ---- documents: AccessControlPolicy --------------------------------------
+ */
+
+#define ACP_GRANT "AccessControlPolicy/AccessControlList/Grant"
+
+static enum s3_error_code acp_start(void *result, const char *path) {
+  struct s3_access_control_policy *a = result;
+  if (strcmp(path, ACP_GRANT) == 0) {
+    a->grantee = 0;
+    a->id[0] = '\0';
+    a->permission = 0;
+  }
+  return S3_OK;
+}
+
+/* Sets the grant's grantee once; a second one is MalformedACLError. */
+static enum s3_error_code acp_grantee(struct s3_access_control_policy *a,
+                                      enum acl_grantee_kind kind) {
+  if (a->grantee)
+    return S3_ERR_MalformedACLError;
+  a->grantee = 1 + (int)kind;
+  return S3_OK;
+}
+
+static enum s3_error_code acp_end(void *result, const char *path,
+                                  const char *text, size_t len) {
+  struct s3_access_control_policy *a = result;
+  trim(&text, &len);
+  if (strcmp(path, "AccessControlPolicy/Owner/ID") == 0) {
+    if (!acl_id_valid(text, len))
+      return S3_ERR_InvalidArgument;
+    memcpy(a->acl.owner.id, text, len);
+    a->acl.owner.id[len] = '\0';
+    return S3_OK;
+  }
+  const size_t plen = sizeof ACP_GRANT - 1;
+  if (strncmp(path, ACP_GRANT, plen) != 0)
+    return S3_OK;
+  const char *field = path + plen;
+  if (strcmp(field, "/Grantee/ID") == 0) {
+    if (!acl_id_valid(text, len))
+      return S3_ERR_InvalidArgument;
+    memcpy(a->id, text, len);
+    a->id[len] = '\0';
+    return acp_grantee(a, ACL_GRANTEE_USER);
+  }
+  if (strcmp(field, "/Grantee/URI") == 0) {
+    if (len == sizeof ACL_URI_ALL_USERS - 1 &&
+        memcmp(text, ACL_URI_ALL_USERS, len) == 0)
+      return acp_grantee(a, ACL_GRANTEE_ALL_USERS);
+    if (len == sizeof ACL_URI_AUTHENTICATED - 1 &&
+        memcmp(text, ACL_URI_AUTHENTICATED, len) == 0)
+      return acp_grantee(a, ACL_GRANTEE_AUTHENTICATED);
+    return S3_ERR_InvalidArgument; /* LogDelivery and unknown groups */
+  }
+  if (strcmp(field, "/Grantee/EmailAddress") == 0)
+    return S3_ERR_UnresolvableGrantByEmailAddress;
+  if (strcmp(field, "/Permission") == 0) {
+    if (!(a->permission = acl_permission_parse(text, len)))
+      return S3_ERR_MalformedACLError;
+    return S3_OK;
+  }
+  if (*field == '\0') {
+    if (!a->grantee || !a->permission)
+      return S3_ERR_MalformedACLError;
+    if (acl_add(&a->acl, (enum acl_grantee_kind)(a->grantee - 1),
+                (enum acl_permission)a->permission, a->id))
+      return S3_ERR_MalformedACLError; /* over 100 grants */
+  }
+  return S3_OK;
+}
+
+const struct xml_doc_type xml_doc_access_control_policy = {
+    .root = "AccessControlPolicy",
+    .result_size = sizeof(struct s3_access_control_policy),
+    .max_bytes = S3_XML_ACL_MAX_BYTES,
+    .max_depth = 8,
+    /* per grant: Grant, Grantee, ID/URI, DisplayName, Permission */
+    .max_elements = 8 * ACL_GRANTS_MAX + 16,
+    .max_text = 1024,
+    .on_start = acp_start,
+    .on_end = acp_end,
+};
+
+/* ---- documents: OwnershipControls ----------------------------------------
+ */
+
+static const char *const ownership_names[] = {
+    "", "BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"};
+
+const char *s3_ownership_name(int ownership) {
+  return ownership >= 1 && ownership <= 3 ? ownership_names[ownership] : "";
+}
+
+static enum s3_error_code ownership_end(void *result, const char *path,
+                                        const char *text, size_t len) {
+  struct s3_ownership_controls *c = result;
+  trim(&text, &len);
+  if (strcmp(path, "OwnershipControls/Rule") == 0) {
+    c->rules++;
+  } else if (strcmp(path, "OwnershipControls/Rule/ObjectOwnership") == 0) {
+    c->ownership = 0;
+    for (int i = 1; i <= 3; i++)
+      if (strlen(ownership_names[i]) == len &&
+          memcmp(ownership_names[i], text, len) == 0)
+        c->ownership = i;
+    if (!c->ownership)
+      return S3_ERR_MalformedXML;
+  }
+  return S3_OK;
+}
+
+static enum s3_error_code ownership_finish(void *result) {
+  const struct s3_ownership_controls *c = result;
+  return c->rules == 1 && c->ownership ? S3_OK : S3_ERR_MalformedXML;
+}
+
+const struct xml_doc_type xml_doc_ownership_controls = {
+    .root = "OwnershipControls",
+    .result_size = sizeof(struct s3_ownership_controls),
+    .max_bytes = S3_XML_OWNERSHIP_MAX_BYTES,
+    .max_depth = 4,
+    .max_elements = 16,
+    .max_text = 64,
+    .on_end = ownership_end,
+    .on_finish = ownership_finish,
+};

@@ -26,6 +26,7 @@
 #ifndef CAIRN_XML_PARSE_H
 #define CAIRN_XML_PARSE_H
 
+#include "acl.h"
 #include "s3_error.h"
 
 #include <stddef.h>
@@ -151,5 +152,38 @@ struct s3_bucket_encryption_config {
   unsigned rules;
 };
 extern const struct xml_doc_type xml_doc_bucket_encryption;
+
+/* PUT ?acl body: <AccessControlPolicy> with an optional Owner (ID,
+ * DisplayName) and AccessControlList/Grant entries, each a Grantee and a
+ * Permission (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL, else
+ * MalformedACLError). The grantee's kind is read from its child element
+ * (xsi:type must agree with it in a valid document, and the driver does not
+ * hand out attributes): ID a CanonicalUser (64 hex, else InvalidArgument),
+ * URI a Group (AllUsers or AuthenticatedUsers, else InvalidArgument),
+ * EmailAddress is UnresolvableGrantByEmailAddress. At most 100 grants
+ * (MalformedACLError). The result's acl.owner holds the document's Owner
+ * ID ("" when absent); the handler decides what it means. */
+#define S3_XML_ACL_MAX_BYTES (64u * 1024)
+struct s3_access_control_policy {
+  struct acl acl;
+  /* the grant being read */
+  int grantee; /* 0 none yet, else 1 + enum acl_grantee_kind */
+  char id[ACL_ID_LEN + 1];
+  unsigned permission;
+};
+extern const struct xml_doc_type xml_doc_access_control_policy;
+
+/* PUT ?ownershipControls body: <OwnershipControls> with exactly one
+ * Rule/ObjectOwnership of BucketOwnerEnforced, BucketOwnerPreferred or
+ * ObjectWriter (else MalformedXML). ownership is META_OWNERSHIP_*'s value:
+ * 1, 2, 3. */
+#define S3_XML_OWNERSHIP_MAX_BYTES (4u * 1024)
+struct s3_ownership_controls {
+  unsigned rules;
+  int ownership;
+};
+extern const struct xml_doc_type xml_doc_ownership_controls;
+/* "BucketOwnerEnforced" for 1 ... "ObjectWriter" for 3; "" otherwise. */
+const char *s3_ownership_name(int ownership);
 
 #endif

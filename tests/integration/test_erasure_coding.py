@@ -34,6 +34,18 @@ def wait_up(c, count, timeout=20):
         time.sleep(0.1)
 
 
+def fragments_by_chunk(c):
+    """chunk id -> the fragment indexes found on the nodes' disks."""
+    found = {}
+    for n in range(1, c.node_count + 1):
+        for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
+            for f in files:
+                if "/chunks" in root and ".tmp-" not in f:
+                    chunk, index = f.rsplit(".", 1)
+                    found.setdefault(chunk, set()).add(int(index))
+    return found
+
+
 def fragment_indexes(c):
     found = set()
     for n in range(1, c.node_count + 1):
@@ -89,8 +101,12 @@ def test_raid6_survives_two_nodes_down(fresh_cluster):
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
                                    {"PartNumber": 2, "ETag": e2}]})
     objects["mp"] = p1 + p2
-    # Parity fragments (indexes 4 and 5) exist: the big objects are coded.
+    # Parity fragments (indexes 4 and 5) exist: the big objects are coded;
+    # the small ones are replicated with m + 1 = 3 copies, so they survive
+    # two lost nodes as well.
     assert {4, 5} <= fragment_indexes(c)
+    shapes = {frozenset(ix) for ix in fragments_by_chunk(c).values()}
+    assert shapes == {frozenset(range(3)), frozenset(range(6))}, shapes
     check(s3, "ecb", objects)
 
     victims = [c.nodes[1], c.nodes[4]]
@@ -107,7 +123,7 @@ def test_raid6_survives_two_nodes_down(fresh_cluster):
     assert e.value.response["Error"]["Code"] == "ServiceUnavailable"
     with pytest.raises(ClientError):
         s3.head_object(Bucket="ecb", Key="refused")
-    # Small objects are replicated (replica:2) and still go in.
+    # Small objects are replicated (3 copies) and still go in.
     small = os.urandom(5000)
     s3.put_object(Bucket="ecb", Key="small", Body=small)
     objects["small"] = small

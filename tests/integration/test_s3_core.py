@@ -471,6 +471,19 @@ def test_copy_object(s3):
             {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
     got = s3.get_object(Bucket="copy-dst", Key="parts")["Body"].read()
     assert got == data[:5242900]
+    # A malformed source range is InvalidArgument; one past the end of the
+    # source is InvalidRange.
+    up = s3.create_multipart_upload(Bucket="copy-dst", Key="bad")["UploadId"]
+    for rng, code in (("0-2", "InvalidArgument"), ("bytes=0", "InvalidArgument"),
+                      ("bytes=hello-world", "InvalidArgument"),
+                      ("bytes=0-2,3-5", "InvalidArgument"),
+                      ("bytes=%d-%d" % (len(data), len(data) + 5),
+                       "InvalidRange")):
+        with pytest.raises(ClientError) as e:
+            s3.upload_part_copy(Bucket="copy-dst", Key="bad", UploadId=up,
+                                PartNumber=1, CopySource="copy-src/a b+c",
+                                CopySourceRange=rng)
+        assert error_code(e) == code, rng
 
 
 def test_delete_bucket_aborts_unfinished_uploads(s3):

@@ -500,8 +500,70 @@ static void test_bounds(void **state) {
   assert_int_equal(parse_err("{", POLICY_IDENTITY, NULL, 0), CAIRN_EINVAL);
 }
 
+static int acl_calls;
+static int acl_yes(void *arg) {
+  acl_calls++;
+  return *(int *)arg;
+}
+
+/* The ACL slot: asked only when no policy decided; a Deny beats it. */
+static void test_acl_slot_and_public(void **state) {
+  (void)state;
+  struct policy *deny = parse_ok(
+      "{\"Statement\":{\"Effect\":\"Deny\",\"Principal\":\"*\","
+      "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/s/*\"}}",
+      POLICY_BUCKET);
+  struct policy *allow = parse_ok(
+      "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\","
+      "\"Resource\":\"*\"}}",
+      POLICY_IDENTITY);
+  int yes = 1;
+  const struct policy *ids[1] = {allow};
+  struct policy_set set = {
+      .bucket = deny, .acl_check = acl_yes, .acl_arg = &yes};
+  struct policy_request req = {.principal = NULL,
+                               .action = "s3:GetObject",
+                               .resource = "arn:aws:s3:::b/s/k"};
+  acl_calls = 0;
+  assert_int_equal(policy_evaluate(&req, &set), POLICY_EXPLICIT_DENY);
+  req.resource = "arn:aws:s3:::b/open";
+  assert_int_equal(policy_evaluate(&req, &set), POLICY_ALLOW); /* the ACL */
+  assert_int_equal(acl_calls, 1);
+  set.identity = ids;
+  set.n_identity = 1;
+  req.principal = ALICE;
+  assert_int_equal(policy_evaluate(&req, &set), POLICY_ALLOW);
+  assert_int_equal(acl_calls, 1); /* a policy allowed: no ACL read */
+  yes = 0;
+  set.n_identity = 0;
+  assert_int_equal(policy_evaluate(&req, &set), POLICY_IMPLICIT_DENY);
+  assert_false(policy_is_public(deny));
+  struct policy *pub = parse_ok(
+      "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"" BOB
+      "\",\"*\"]},\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}",
+      POLICY_BUCKET);
+  assert_true(policy_is_public(pub));
+  struct policy *cond =
+      parse_ok("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\","
+               "\"Action\":\"s3:GetObject\",\"Resource\":\"*\",\"Condition\":"
+               "{\"Bool\":{\"aws:SecureTransport\":\"true\"}}}]}",
+               POLICY_BUCKET);
+  assert_false(policy_is_public(cond));
+  char err[POLICY_ERR_MAX];
+  assert_int_equal(policy_check_bucket(deny, "b", err, sizeof err), 0);
+  assert_int_equal(policy_check_bucket(deny, "other", err, sizeof err),
+                   CAIRN_EINVAL);
+  assert_non_null(strstr(err, "arn:aws:s3:::other"));
+  assert_int_equal(policy_check_bucket(pub, "any", err, sizeof err), 0);
+  policy_free(deny);
+  policy_free(allow);
+  policy_free(pub);
+  policy_free(cond);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_acl_slot_and_public),
       cmocka_unit_test(test_wildcards),
       cmocka_unit_test(test_allow_deny_implicit),
       cmocka_unit_test(test_not_action_not_resource),

@@ -84,12 +84,12 @@ static void test_path_style(void **state) {
        S3_ERR_NotImplemented, "photos", NULL},
       {"PUT", "/photos?versioning", NULL, NULL, 0, S3_OP_PUT_BUCKET_VERSIONING,
        S3_ERR_NotImplemented, "photos", NULL},
-      {"GET", "/photos?acl", NULL, NULL, 0, S3_OP_GET_BUCKET_ACL,
-       S3_ERR_NotImplemented, "photos", NULL},
+      {"GET", "/photos?acl", NULL, NULL, 0, S3_OP_GET_BUCKET_ACL, OK, "photos",
+       NULL},
       {"DELETE", "/photos?policy", NULL, NULL, 0, S3_OP_DELETE_BUCKET_POLICY,
-       S3_ERR_NotImplemented, "photos", NULL},
+       OK, "photos", NULL},
       {"GET", "/photos?policyStatus", NULL, NULL, 0,
-       S3_OP_GET_BUCKET_POLICY_STATUS, S3_ERR_NotImplemented, "photos", NULL},
+       S3_OP_GET_BUCKET_POLICY_STATUS, OK, "photos", NULL},
       {"PUT", "/photos?tagging", NULL, NULL, 0, S3_OP_PUT_BUCKET_TAGGING,
        S3_ERR_NotImplemented, "photos", NULL},
       {"GET", "/photos?cors", NULL, NULL, 0, S3_OP_GET_BUCKET_CORS,
@@ -161,8 +161,8 @@ static void test_path_style(void **state) {
        S3_OP_SELECT_OBJECT_CONTENT, S3_ERR_NotImplemented, "photos", "a.jpg"},
       {"GET", "/photos/a.jpg?torrent", NULL, NULL, 0, S3_OP_GET_OBJECT_TORRENT,
        S3_ERR_NotImplemented, "photos", "a.jpg"},
-      {"PUT", "/photos/a.jpg?acl", NULL, NULL, CP, S3_OP_PUT_OBJECT_ACL,
-       S3_ERR_NotImplemented, "photos", "a.jpg"},
+      {"PUT", "/photos/a.jpg?acl", NULL, NULL, CP, S3_OP_PUT_OBJECT_ACL, OK,
+       "photos", "a.jpg"},
       /* the Host is not under the domain: path-style */
       {"GET", "/photos/k", "10.0.0.1:9000", DOMAIN, 0, S3_OP_GET_OBJECT, OK,
        "photos", "k"},
@@ -423,7 +423,7 @@ static void test_op_table(void **state) {
     assert_int_equal(s3_op_from_name(name), op);
     implemented += s3_op_implemented(op);
   }
-  assert_int_equal(implemented, 24);
+  assert_int_equal(implemented, 35);
   assert_string_equal(s3_op_name(S3_OP_PUT_OBJECT), "PutObject");
   assert_string_equal(s3_op_action(S3_OP_PUT_OBJECT), "s3:PutObject");
   assert_string_equal(s3_op_action(S3_OP_LIST_BUCKETS), "s3:ListAllMyBuckets");
