@@ -44,6 +44,19 @@ static uint64_t mono_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(uint64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)(ms / 1000);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -80,14 +93,7 @@ static int pace(struct scrubber *s, uint64_t bytes) {
   uint64_t wait;
   while (!s->stopping &&
          (wait = rate_limit_take(&s->rate, bytes, mono_ms())) != 0) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(wait / 1000);
-    ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_in(wait);
     pthread_cond_timedwait(&s->wake, &s->lock, &ts);
   }
   int stop = s->stopping;
@@ -210,14 +216,7 @@ static void *run(void *arg) {
     }
     pthread_mutex_lock(&s->lock);
     s->stats.passes++;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(s->cfg.interval_ms / 1000);
-    ts.tv_nsec += (long)(s->cfg.interval_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_in(s->cfg.interval_ms);
     if (!s->stopping)
       pthread_cond_timedwait(&s->wake, &s->lock, &ts);
     int stop = s->stopping;

@@ -89,6 +89,10 @@ struct repairer {
   uint64_t started_ms;
   uint64_t pass_waiting;
   struct repairer_stats stats;
+  /* Counting D is a scan: done at most once per interval (loop ms of the
+   * last count, 0: count at the next tick); rows this repairer removes
+   * are taken off the count in between. */
+  uint64_t counted_at;
   char swept[MAX_SWEPT][META_NODE_ID_LEN + 1]; /* dead nodes marked */
   size_t n_swept;
 };
@@ -184,6 +188,12 @@ static void job_free(struct repair_job *j) {
   free(j);
 }
 
+/* A row this repairer removed. */
+static void row_gone(struct repairer *r) {
+  if (r->stats.degraded_chunks)
+    r->stats.degraded_chunks--;
+}
+
 /* Ends the job and moves the cursor past its chunk. */
 static void job_end(struct repairer *r, int failed) {
   struct repair_job *j = r->job;
@@ -227,6 +237,8 @@ static void commit(struct repair_job *j) {
     rc = meta_repair_commit(r->meta, j->d.bucket, j->d.key, j->c, moves, n,
                             j->plan.deferred || n < j->plan.n_bad);
     if (rc == 0) {
+      if (!j->plan.deferred && n == j->plan.n_bad)
+        row_gone(r);
       r->stats.bytes_repaired += n * j->frag_len;
       if (n == j->plan.n_bad)
         r->stats.repaired++;
@@ -436,7 +448,9 @@ static int pick(struct repairer *r, uint64_t *wait_ms) {
     if (memcmp(j->obj.chunks[i].id, j->d.chunk_id, META_CHUNK_ID_LEN) == 0)
       j->c = &j->obj.chunks[i];
   if (rc == CAIRN_ENOENT || (rc == 0 && !j->c)) {
-    meta_degraded_clear(r->meta, j->d.chunk_id); /* replaced or deleted */
+    /* The object was replaced or deleted: nothing to repair. */
+    if (meta_degraded_clear(r->meta, j->d.chunk_id) == 0)
+      row_gone(r);
     job_end(r, 0);
     return 1;
   }
@@ -453,7 +467,8 @@ static int pick(struct repairer *r, uint64_t *wait_ms) {
         j->views[i].drain_state != CLUSTER_DRAIN_NONE, j->views[i].free_bytes};
   repair_plan_chunk(j->c, j->d.corrupt_mask, j->nodes, j->n_nodes, &j->plan);
   if (j->plan.n_bad == 0 && !j->plan.deferred) {
-    meta_degraded_clear(r->meta, j->d.chunk_id); /* healthy again */
+    if (meta_degraded_clear(r->meta, j->d.chunk_id) == 0) /* healthy again */
+      row_gone(r);
     job_end(r, 0);
     return 1;
   }
@@ -482,13 +497,20 @@ static void on_tick(uv_timer_t *t) {
   struct repairer *r = t->data;
   if (r->job || r->stopping)
     return;
-  uint64_t degraded = 0;
-  int counted = meta_degraded_count(r->meta, &degraded) == 0;
-  /* Rows a sweep adds count at once: the count is never behind them. */
-  if (counted && sweep_nodes(r, degraded) > 0)
-    counted = meta_degraded_count(r->meta, &degraded) == 0;
-  if (counted)
-    r->stats.degraded_chunks = degraded;
+  uint64_t now = uv_now(r->loop);
+  if (r->counted_at == 0 || now - r->counted_at >= r->cfg.interval_ms) {
+    uint64_t degraded = 0;
+    if (meta_degraded_count(r->meta, &degraded) == 0)
+      r->stats.degraded_chunks = degraded;
+    r->counted_at = now ? now : 1;
+  }
+  /* Rows a sweep adds count at once: the count is never behind them. The
+   * drain check uses the count only as a hint (its test is the F scan). */
+  if (sweep_nodes(r, r->stats.degraded_chunks) > 0) {
+    uint64_t degraded = 0;
+    if (meta_degraded_count(r->meta, &degraded) == 0)
+      r->stats.degraded_chunks = degraded;
+  }
   uint64_t wait = 0;
   int rc = pick(r, &wait);
   if (rc == 2) { /* end of a pass: start over next interval */
@@ -514,11 +536,9 @@ static void on_tick(uv_timer_t *t) {
 
 /* ---- public -------------------------------------------------------------- */
 
-/* After rows were added outside a tick: the counters must not lag them. */
+/* After rows were added outside a tick: count again at the next one. */
 static void refresh_count(struct repairer *r) {
-  uint64_t degraded = 0;
-  if (meta_degraded_count(r->meta, &degraded) == 0)
-    r->stats.degraded_chunks = degraded;
+  r->counted_at = 0;
 }
 
 static void on_corrupt_hook(void *arg, const char *node_id,
