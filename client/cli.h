@@ -52,6 +52,7 @@ int cli_admin_call(const struct cli *cli, const char *method, const char *path,
 
 int cmd_cluster(const struct cli *cli, int argc, char **argv);
 int cmd_admin(const struct cli *cli, int argc, char **argv);
+int cmd_node(const struct cli *cli, int argc, char **argv);
 /* A policy file ("-": stdin), at most 20 KiB, malloc'd and NUL-terminated;
  * NULL after saying why on stderr. */
 char *cli_read_policy(const char *file, size_t *len);

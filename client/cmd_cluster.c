@@ -1,4 +1,6 @@
-/* cmd_cluster.c - `cairn cluster status`: the nodes and their state. */
+/* cmd_cluster.c - `cairn cluster status`: the nodes and their state, the
+ * cluster's capacity and used space, and its redundancy (degraded chunks
+ * waiting for the repairer), all from /healthz. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -15,6 +17,32 @@ static void human_bytes(json_int_t bytes, char *out, size_t cap) {
   snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
+/* Capacity, used space and redundancy: the lines an operator reads first. */
+static void print_totals(json_t *doc) {
+  json_int_t capacity = 0, free_bytes = 0;
+  json_t *nodes = json_object_get(doc, "nodes");
+  for (size_t i = 0; i < json_array_size(nodes); i++) {
+    json_t *n = json_array_get(nodes, i);
+    capacity += json_integer_value(json_object_get(n, "capacity_bytes"));
+    free_bytes += json_integer_value(json_object_get(n, "free_bytes"));
+  }
+  char cap[32], used[32], repaired[32];
+  human_bytes(capacity, cap, sizeof cap);
+  human_bytes(capacity > free_bytes ? capacity - free_bytes : 0, used,
+              sizeof used);
+  json_t *r = json_object_get(doc, "repair");
+  json_int_t degraded =
+      json_integer_value(json_object_get(r, "degraded_chunks"));
+  human_bytes(json_integer_value(json_object_get(r, "bytes_repaired")),
+              repaired, sizeof repaired);
+  printf("capacity %s, used %s\n", cap, used);
+  printf("redundancy: %s, %lld degraded chunk(s); repaired %lld chunk(s), "
+         "%s, %lld failed attempt(s)\n\n",
+         degraded ? "DEGRADED" : "full", (long long)degraded,
+         (long long)json_integer_value(json_object_get(r, "repaired")),
+         repaired, (long long)json_integer_value(json_object_get(r, "failed")));
+}
+
 static int cluster_status(const struct cli *cli) {
   json_t *doc = NULL;
   int rc = cli_get_json(cli, "/healthz", &doc);
@@ -29,10 +57,11 @@ static int cluster_status(const struct cli *cli) {
     free(text);
   } else {
     printf(
-        "Cairn %s, up %lld s, nodes up: %lld of %lld\n\n",
+        "Cairn %s, up %lld s, nodes up: %lld of %lld\n",
         json_string_value(json_object_get(doc, "version")),
         (long long)json_integer_value(json_object_get(doc, "uptime_seconds")),
         (long long)up, (long long)total);
+    print_totals(doc);
     printf("%-32s  %-21s  %-5s  %10s  %10s  %s\n", "NODE", "ADDRESS", "STATE",
            "CAPACITY", "FREE", "LAST HEARTBEAT");
     size_t i;

@@ -18,7 +18,10 @@ static void usage(FILE *out) {
           "usage: cairn [--endpoint URL] [--json] [--profile NAME] "
           "[--access-key K --secret-key S] [--region R] <command>\n\n"
           "commands:\n"
-          "  cluster status     nodes, their state, capacity and free space\n"
+          "  cluster status     nodes, capacity, used space, redundancy "
+          "(degraded chunks)\n"
+          "  node ls|drain|rm   storage nodes: list, drain, remove "
+          "(`cairn node` for usage)\n"
           "  admin ...          users, access keys, policies, groups "
           "(`cairn admin` for the list)\n"
           "  token ...          scoped tokens: issue, inspect, revoke-all "
@@ -147,6 +150,8 @@ int main(int argc, char **argv) {
   int rc;
   if (strcmp(argv[i], "cluster") == 0) {
     rc = cmd_cluster(&cli, rest, args);
+  } else if (strcmp(argv[i], "node") == 0) {
+    rc = cmd_node(&cli, rest, args);
   } else if (strcmp(argv[i], "admin") == 0) {
     rc = cmd_admin(&cli, rest, args);
   } else if (strcmp(argv[i], "token") == 0) {

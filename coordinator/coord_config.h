@@ -35,6 +35,10 @@ struct coord_config {
   int64_t shutdown_grace_ms;
   int64_t write_intent_grace_ms;
   int64_t key_rotation_grace_ms;
+  int64_t repair_interval_ms;
+  int64_t repair_rate;
+  int64_t node_dead_after_ms;
+  int64_t gc_interval_ms;
   int sigv2; /* accept AWS Signature Version 2 */
 };
 

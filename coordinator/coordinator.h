@@ -20,6 +20,7 @@ struct cluster;
 struct http_server;
 struct node_link_pool;
 struct gc;
+struct repairer;
 struct kms;
 
 struct coordinator {
@@ -35,6 +36,7 @@ struct coordinator {
   struct http_server *http;
   struct node_link_pool *links; /* connections to the nodes' data ports */
   struct gc *gc;                /* deletes unreferenced chunks */
+  struct repairer *repairer;    /* rebuilds degraded chunks */
   int64_t started_ms;           /* unix ms, for /healthz uptime */
   uv_async_t meta_async;        /* group-commit completions (meta_set_notify) */
   uv_signal_t sigterm, sigint;

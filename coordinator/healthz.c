@@ -3,6 +3,7 @@
 
 #include "coordinator.h"
 #include "registry.h"
+#include "repair_json.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -38,21 +39,24 @@ char *healthz_render(const struct coordinator *c) {
     up += v->up != 0;
     json_array_append_new(
         nodes,
-        json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I}", "id", v->node_id,
-                  "address", v->data_addr, "state", v->up ? "up" : "down",
-                  "last_heartbeat", iso_time(v->last_heartbeat_ms),
-                  "last_heartbeat_age_ms",
+        json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:I, s:I, s:I}", "id",
+                  v->node_id, "drain", repair_drain_name(v->drain_state),
+                  "dirs_total", (json_int_t)v->dirs_total, "dirs_writable",
+                  (json_int_t)v->dirs_writable, "address", v->data_addr,
+                  "state", v->up ? "up" : "down", "last_heartbeat",
+                  iso_time(v->last_heartbeat_ms), "last_heartbeat_age_ms",
                   (json_int_t)(v->last_heartbeat_ms ? now - v->last_heartbeat_ms
                                                     : -1),
                   "capacity_bytes", (json_int_t)v->capacity_bytes, "free_bytes",
                   (json_int_t)v->free_bytes));
   }
   free(views);
-  json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}", "status", "ok",
-                          "version", CAIRN_VERSION, "uptime_seconds",
-                          (json_int_t)((now - c->started_ms) / 1000),
-                          "nodes_up", (json_int_t)up, "nodes_total",
-                          (json_int_t)count, "nodes", nodes);
+  json_t *doc =
+      json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "status", "ok",
+                "version", CAIRN_VERSION, "uptime_seconds",
+                (json_int_t)((now - c->started_ms) / 1000), "nodes_up",
+                (json_int_t)up, "nodes_total", (json_int_t)count, "nodes",
+                nodes, "repair", repairer_stats_json(c->repairer));
   char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
   json_decref(doc);
   return text;

@@ -20,6 +20,7 @@
 #include "meta.h"
 #include "node_link.h"
 #include "registry.h"
+#include "repairer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -77,9 +78,19 @@ static void on_meta_async(uv_async_t *handle) {
   meta_drain_completions(c->meta);
 }
 
+static int start_repairer(struct coordinator *c) {
+  struct repairer_config rc = {(uint64_t)c->config.repair_interval_ms,
+                               (uint64_t)c->config.node_dead_after_ms,
+                               (uint64_t)c->config.repair_rate};
+  return repairer_start(c->loop, c->meta, c->cluster, c->links, &rc,
+                        &c->repairer);
+}
+
 static void on_http_closed(void *arg) {
   struct coordinator *c = arg;
   uv_close((uv_handle_t *)&c->meta_async, NULL); /* no request is left */
+  repairer_stop(c->repairer); /* before the links its job uses */
+  c->repairer = NULL;
   gc_stop(c->gc);
   c->gc = NULL;
   node_link_pool_free(c->links);
@@ -194,7 +205,9 @@ int main(int argc, char **argv) {
 
   if (node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
-      gc_start(c->loop, c->meta, c->cluster, c->links, &c->gc) != 0) {
+      gc_start(c->loop, c->meta, c->cluster, c->links,
+               (uint64_t)c->config.gc_interval_ms, &c->gc) != 0 ||
+      start_repairer(c) != 0) {
     fail("%s", "cannot start the data path");
     cluster_stop(c->cluster);
     goto out_loop;
@@ -213,6 +226,7 @@ int main(int argc, char **argv) {
   if (http_server_start(c->loop, host, port, &limits, &handler, &c->http, err,
                         sizeof err) != 0) {
     fail("%s", err);
+    repairer_stop(c->repairer);
     gc_stop(c->gc);
     node_link_pool_free(c->links);
     cluster_stop(c->cluster);

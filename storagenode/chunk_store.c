@@ -2,6 +2,7 @@
 #include "chunk_store.h"
 
 #include "crypto.h"
+#include "disks.h"
 #include "error.h"
 #include "log.h"
 #include "secret_file.h"
@@ -24,6 +25,7 @@
 struct chunk_store {
   char *dirs[MAX_DIRS];
   size_t n;
+  struct node_disks *disks; /* service state per dir, or NULL */
 };
 
 struct chunk_writer {
@@ -35,7 +37,19 @@ struct chunk_writer {
   uint32_t crc; /* of the whole fragment */
   uint8_t block[CHUNK_BLOCK_SIZE + CRC_LEN];
   size_t block_len;
+  size_t dir_index; /* into store->dirs */
 };
+
+void chunk_store_set_disks(struct chunk_store *s, struct node_disks *d) {
+  s->disks = d;
+}
+
+/* An EIO or ENOSPC takes the writer's dir out of service for writes. */
+static int dir_failed(struct chunk_writer *w, int rc) {
+  if (rc != 0 && w->store->disks)
+    node_disks_fail(w->store->disks, w->dir_index, rc);
+  return rc;
+}
 
 /* Header: magic(8) version(4) fragment(4) length(8) block size(4)
  * checksum type(4: 1 = CRC32C) chunk id(16) reserved(12) header crc(4),
@@ -170,10 +184,11 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   uint64_t best_free = 0;
   for (size_t i = 0; i < s->n; i++) {
     struct statvfs st;
-    if (statvfs(s->dirs[i], &st) != 0)
+    if ((s->disks && !node_disks_writable(s->disks, i)) ||
+        statvfs(s->dirs[i], &st) != 0)
       continue;
     uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
-    if (free_bytes > need + (16u << 20) && free_bytes > best_free) {
+    if (free_bytes > need + CHUNK_RESERVE_BYTES && free_bytes > best_free) {
       best = i;
       best_free = free_bytes;
     }
@@ -184,6 +199,7 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   if (!w)
     return CAIRN_ENOMEM;
   w->store = s;
+  w->dir_index = best;
   w->fd = -1;
   w->length = length;
   fragment_path(s->dirs[best], id, fragment, w->dir, w->path);
@@ -210,6 +226,7 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
     rc = write_all(w->fd, header, sizeof header);
   }
   if (rc != 0) {
+    dir_failed(w, rc);
     if (w->fd >= 0) {
       close(w->fd);
       unlink(w->tmp_path);
@@ -227,9 +244,14 @@ static int flush_block(struct chunk_writer *w) {
   uint32_t crc = crc32_iscsi(w->block, (int)w->block_len, 0);
   for (int b = 0; b < 4; b++)
     w->block[w->block_len + (size_t)b] = (uint8_t)(crc >> (24 - 8 * b));
-  int rc = write_all(w->fd, w->block, w->block_len + CRC_LEN);
+  int rc = 0;
+  if (w->store->disks)
+    rc = node_disks_charge(w->store->disks, w->dir_index,
+                           w->block_len + CRC_LEN);
+  if (rc == 0)
+    rc = write_all(w->fd, w->block, w->block_len + CRC_LEN);
   w->block_len = 0;
-  return rc;
+  return dir_failed(w, rc);
 }
 
 int chunk_writer_append(struct chunk_writer *w, const void *data, size_t len) {
@@ -255,6 +277,23 @@ int chunk_writer_append(struct chunk_writer *w, const void *data, size_t len) {
   return 0;
 }
 
+/* A fragment rewritten (a repair in place) may have landed on another dir
+ * than an older copy; reads take the first dir that has one, so the old
+ * copy must go. */
+static void drop_other_copies(struct chunk_writer *w) {
+  char subdir[PATH_MAX_LEN], path[FRAGMENT_PATH_MAX];
+  const char *name = strrchr(w->path, '/') + 1;
+  for (size_t i = 0; i < w->store->n; i++) {
+    if (i == w->dir_index)
+      continue;
+    snprintf(subdir, sizeof subdir, "%s",
+             w->dir + strlen(w->store->dirs[w->dir_index]));
+    snprintf(path, sizeof path, "%s%s/%s", w->store->dirs[i], subdir, name);
+    if (unlink(path) == 0)
+      log_info("chunk", "removed an older copy %s", path);
+  }
+}
+
 int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
   int rc = 0;
   if (w->written != w->length)
@@ -273,6 +312,9 @@ int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
     rc = fsync_dir(w->dir);
   if (rc != 0)
     unlink(w->tmp_path);
+  else
+    drop_other_copies(w);
+  dir_failed(w, rc);
   free(w);
   return rc;
 }

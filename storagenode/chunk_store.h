@@ -27,6 +27,8 @@
 #define CHUNK_MAX_FRAGMENT (64u << 20)
 #define CHUNK_CHECKSUM_CRC32C 1
 #define CHUNK_CRC_SIZE 4
+/* Space a data dir keeps free: a new fragment must leave this much. */
+#define CHUNK_RESERVE_BYTES (16u << 20)
 
 /* The fixed header at offset 0 of every fragment file (docs/chunk-format.md).
  * Kept in one struct so that the format's fields round-trip in tests and so
@@ -54,6 +56,11 @@ struct chunk_writer;
 /* dirs (1..32 data dirs, one per disk) are copied. */
 int chunk_store_open(char *const *dirs, size_t n, struct chunk_store **out);
 void chunk_store_close(struct chunk_store *s);
+/* Optional: the per-dir service state (disks.h) the store consults and
+ * updates: writes skip dirs out of service, and an EIO or ENOSPC takes a
+ * dir out. d is borrowed and must outlive s. */
+struct node_disks;
+void chunk_store_set_disks(struct chunk_store *s, struct node_disks *d);
 
 /* Starts a fragment of `length` bytes on the data dir with most free space
  * (CAIRN_ENOSPC when none can take it). */

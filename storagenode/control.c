@@ -83,6 +83,9 @@ struct node_control {
   int hellos_delivered;   /* in this episode */
   uint64_t connecting_since, last_warn, last_bad_mac_log;
   uint64_t seq; /* heartbeat sequence, strictly increasing */
+  void (*cfg_extend)(void *hb, void *arg); /* node_control_config */
+  void (*cfg_done)(void *hb, void *arg);
+  void *report_arg;
 };
 
 static uint64_t wall_ms(void) {
@@ -159,8 +162,12 @@ static void send_heartbeat(struct node_control *nc) {
   hb.free_bytes = free_bytes;
   hb.timestamp_ms = wall_ms();
   hb.seq = ++nc->seq;
+  if (nc->cfg_extend)
+    nc->cfg_extend(&hb, nc->report_arg);
   int rc = send_sealed(nc, CAIRN__CONTROL_KIND__CONTROL_HEARTBEAT,
                        (const ProtobufCMessage *)&hb);
+  if (nc->cfg_done)
+    nc->cfg_done(&hb, nc->report_arg);
   if (rc == CAIRN_ECLOSED && nc->state == REGISTERED) {
     log_warn("control",
              "lost the connection to the coordinator at %s; "
@@ -383,6 +390,9 @@ int node_control_start(uv_loop_t *loop, const struct node_control_config *cfg,
   nc->refuse_after_ms =
       cfg->refuse_after_ms > 0 ? cfg->refuse_after_ms : REFUSE_AFTER_MS;
   nc->on_refused = cfg->on_refused;
+  nc->cfg_extend = cfg->heartbeat_extend;
+  nc->cfg_done = cfg->heartbeat_done;
+  nc->report_arg = cfg->report_arg;
   nc->arg = cfg->arg;
   for (char *save = NULL, *tok = strtok_r(nc->labels_buf, ",", &save);
        tok && nc->n_labels < MAX_LABELS; tok = strtok_r(NULL, ",", &save))

@@ -40,6 +40,13 @@ struct node_control_config {
    * it may call node_control_stop. NULL: keep trying. */
   void (*on_refused)(const char *reason, void *arg);
   void *arg;
+  /* Optional, loop thread: called before each heartbeat is packed to add
+   * what other parts of the node report (per-dir state, corrupt
+   * fragments; hb is a Cairn__Heartbeat). What it attaches must stay valid
+   * until heartbeat_done(hb, report_arg), called right after the send. */
+  void (*heartbeat_extend)(void *hb, void *report_arg);
+  void (*heartbeat_done)(void *hb, void *report_arg);
+  void *report_arg;
 };
 
 /* Connects (asynchronously) and sends the first hello. Returns 0, or

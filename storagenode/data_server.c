@@ -694,6 +694,8 @@ int data_server_start(uv_loop_t *loop, const struct data_server_config *cfg,
              cairn_strerror(rc));
     goto fail;
   }
+  if (cfg->disks)
+    chunk_store_set_disks(s->store, cfg->disks);
   struct sockaddr_storage addr;
   rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
                          : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);

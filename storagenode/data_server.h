@@ -11,6 +11,7 @@
 #include <uv.h>
 
 struct data_server;
+struct node_disks;
 
 struct data_server_config {
   const char *listen_addr; /* "127.0.0.1:9201" */
@@ -18,6 +19,7 @@ struct data_server_config {
   size_t secret_len;
   const char *const *data_dirs; /* one per disk; borrowed for the call */
   size_t data_dir_count;
+  struct node_disks *disks; /* per-dir service state (disks.h) or NULL */
 };
 
 /* Binds and starts serving on loop. Returns 0 or CAIRN_E*

@@ -10,6 +10,9 @@
 
 #include "crypto.h"
 #include "data_server.h"
+#include "disks.h"
+#include "node_report.h"
+#include "scrubber.h"
 #include "error.h"
 #include "log.h"
 #include "secret_file.h"
@@ -33,6 +36,9 @@ struct node {
   char id[NODE_ID_LEN + 1];
   struct data_server *data;
   struct node_control *control;
+  struct node_disks *disks;
+  struct scrubber *scrubber;
+  struct node_report report;
   uv_signal_t sigterm, sigint;
   int exit_code;
 };
@@ -87,6 +93,8 @@ static void stop(struct node *n) {
   n->control = NULL;
   data_server_stop(n->data);
   n->data = NULL;
+  scrubber_stop(n->scrubber);
+  n->scrubber = NULL;
   if (!uv_is_closing((uv_handle_t *)&n->sigterm)) {
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     uv_close((uv_handle_t *)&n->sigint, NULL);
@@ -137,8 +145,23 @@ int main(int argc, char **argv) {
     goto out;
   }
 
+  if (node_disks_new(n->dirs, n->dir_count, (uint64_t)n->cfg.max_bytes_per_dir,
+                     &n->disks) != 0) {
+    n->exit_code = fail("out of memory");
+    goto out;
+  }
+  struct scrubber_config scfg = {n->dirs, n->dir_count,
+                                 (uint64_t)n->cfg.scrub_rate,
+                                 (uint64_t)n->cfg.scrub_interval_ms, n->disks};
+  if (scrubber_start(&scfg, &n->scrubber) != 0) {
+    n->exit_code = fail("cannot start the scrubber thread");
+    goto out;
+  }
+  n->report.disks = n->disks;
+  n->report.scrubber = n->scrubber;
   n->loop = uv_default_loop();
   struct data_server_config dcfg = {
+      .disks = n->disks,
       .listen_addr = n->cfg.listen,
       .secret = (const uint8_t *)n->secret,
       .secret_len = strlen(n->secret),
@@ -161,6 +184,9 @@ int main(int argc, char **argv) {
       .labels = n->cfg.labels,
       .on_refused = on_refused,
       .arg = n,
+      .heartbeat_extend = node_report_extend,
+      .heartbeat_done = node_report_done,
+      .report_arg = &n->report,
   };
   if (node_control_start(n->loop, &ccfg, &n->control, err, sizeof err) != 0) {
     n->exit_code = fail(err);
@@ -184,6 +210,8 @@ out_loop:
   uv_run(n->loop, UV_RUN_DEFAULT);
   uv_loop_close(n->loop);
 out:
+  scrubber_stop(n->scrubber);
+  node_disks_free(n->disks);
   memset(n->secret, 0, sizeof n->secret);
   config_release(node_options, node_option_count, &n->cfg);
   crypto_shutdown();

@@ -27,6 +27,14 @@ const struct config_option node_options[] = {
      "failure-domain labels, host=a,rack=b"},
     {"log-level", "CAIRN_LOG_LEVEL", CONFIG_STRING, "info", FIELD(log_level), 0,
      0, "debug, info, warn or error"},
+    {"scrub-rate", "CAIRN_SCRUB_RATE", CONFIG_INT, "16M", FIELD(scrub_rate), 0,
+     1LL << 40, "bytes per second the scrubber reads (0: no scrubbing)"},
+    {"scrub-interval-ms", "CAIRN_SCRUB_INTERVAL_MS", CONFIG_INT, "3600000",
+     FIELD(scrub_interval_ms), 10, 30 * 24 * 3600000LL,
+     "rest between two scrub passes over every fragment"},
+    {"max-bytes-per-dir", "CAIRN_MAX_BYTES_PER_DIR", CONFIG_INT, "0",
+     FIELD(max_bytes_per_dir), 0, 1LL << 50,
+     "test knob: a data dir answers ENOSPC after this many bytes (0: off)"},
 };
 
 const size_t node_option_count = sizeof node_options / sizeof node_options[0];

@@ -21,6 +21,9 @@ struct node_config {
   char *labels; /* "host=a,rack=b" */
   char *log_level;
   int64_t heartbeat_interval_ms;
+  int64_t scrub_rate;        /* bytes/s, 0: off */
+  int64_t scrub_interval_ms; /* between passes */
+  int64_t max_bytes_per_dir; /* fault injection, 0: off */
 };
 
 extern const struct config_option node_options[];

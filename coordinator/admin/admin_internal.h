@@ -65,6 +65,14 @@ typedef void (*admin_handler)(struct admin_request *a);
      1, admin_put_group_policy)                                                \
   XX(DELETE_GROUP_POLICY, "DELETE", "groups/{group}/policy",                   \
      "iam:DeleteGroupPolicy", 0, admin_delete_group_policy)                    \
+  XX(CLUSTER_STATUS, "GET", "cluster", "cairn:GetClusterStatus", 0,            \
+     admin_cluster_status)                                                     \
+  XX(LIST_NODES, "GET", "nodes", "cairn:ListNodes", 0, admin_list_nodes)       \
+  XX(GET_NODE, "GET", "nodes/{node}", "cairn:GetNode", 0, admin_get_node)      \
+  XX(DRAIN_NODE, "POST", "nodes/{node}/drain", "cairn:DrainNode", 0,           \
+     admin_drain_node)                                                         \
+  XX(REMOVE_NODE, "DELETE", "nodes/{node}", "cairn:RemoveNode", 0,             \
+     admin_remove_node)                                                        \
   /* Tokens: any signed-in caller may issue within its own rights (action      \
    * NULL: the handler checks them) and inspect; revoking is admin's. */       \
   XX(ISSUE_TOKEN, "POST", "tokens", NULL, 1, admin_issue_token)                \
@@ -102,6 +110,7 @@ struct admin_request {
   char user[ADMIN_NAME_MAX + 1];
   char group[ADMIN_NAME_MAX + 1];
   char key[ADMIN_NAME_MAX + 1];
+  char node[ADMIN_NAME_MAX + 1];
   char bucket[ADMIN_NAME_MAX + 1]; /* bucket routes: arn:aws:s3:::bucket */
   struct iam_principal who;
   struct auth_payload_check check; /* AUTH_PAYLOAD_SHA256 bodies */

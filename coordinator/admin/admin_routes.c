@@ -69,6 +69,7 @@ static int match(struct admin_request *a, const char *pattern,
     char *out = strncmp(pseg[i], "{user}", 6) == 0     ? a->user
                 : strncmp(pseg[i], "{group}", 7) == 0  ? a->group
                 : strncmp(pseg[i], "{bucket}", 8) == 0 ? a->bucket
+                : strncmp(pseg[i], "{node}", 6) == 0   ? a->node
                                                        : a->key;
     if (capture(seg[i], len[i], out) != 0)
       return 0;

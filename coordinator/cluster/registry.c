@@ -91,6 +91,8 @@ struct cluster {
   uint64_t refusal_log_at;
   char refusal_last_id[40];
   uint64_t refusals_suppressed;
+  cluster_corrupt_hook corrupt_hook;
+  void *corrupt_arg;
 };
 
 static int64_t wall_ms(void) {
@@ -160,6 +162,22 @@ static struct node_entry *get_node(struct cluster *c, const char *id) {
   return &c->nodes[pos];
 }
 
+static void drain_key(const char *id, char *out, size_t cap) {
+  snprintf(out, cap, "node-drain:%s", id);
+}
+
+static int load_drain_state(struct cluster *c, const char *id) {
+  char name[64];
+  void *v = NULL;
+  size_t len = 0;
+  drain_key(id, name, sizeof name);
+  int state = CLUSTER_DRAIN_NONE;
+  if (meta_config_get(c->meta, name, &v, &len) == 0 && len == 1)
+    state = *(uint8_t *)v;
+  free(v);
+  return state;
+}
+
 static int load_node(const struct meta_node_record *rec, void *arg) {
   struct cluster *c = arg;
   if (!valid_node_id(rec->node_id))
@@ -172,6 +190,7 @@ static int load_node(const struct meta_node_record *rec, void *arg) {
   n->view.free_bytes = rec->free_bytes;
   n->first_seen_ms = rec->first_seen_ms;
   snprintf(n->labels, sizeof n->labels, "%s", rec->labels);
+  n->view.drain_state = load_drain_state(c, rec->node_id);
   return 0;
 }
 
@@ -301,6 +320,24 @@ done:
     cairn__node_hello__free_unpacked(hello, NULL);
 }
 
+/* Per-dir state and corruption reports riding on a heartbeat. */
+static void heartbeat_extras(struct cluster *c, struct node_entry *n,
+                             const Cairn__Heartbeat *hb) {
+  uint32_t writable = 0;
+  for (size_t i = 0; i < hb->n_dirs; i++)
+    writable += hb->dirs[i]->writable ? 1 : 0;
+  n->view.dirs_total = (uint32_t)hb->n_dirs;
+  n->view.dirs_writable = writable;
+  for (size_t i = 0; i < hb->n_corrupt; i++) {
+    const Cairn__CorruptFragment *f = hb->corrupt[i];
+    if (f->chunk_id.len != 16)
+      continue;
+    log_warn("cluster", "node %s reports fragment %u of a chunk corrupt",
+             n->view.node_id, f->fragment);
+    cluster_report_corrupt(c, n->view.node_id, f->chunk_id.data, f->fragment);
+  }
+}
+
 static void handle_heartbeat(struct cluster *c, zmq_msg_t *identity,
                              const ProtobufCBinaryData *body) {
   Cairn__Heartbeat *hb = cairn__heartbeat__unpack(NULL, body->len, body->data);
@@ -321,6 +358,7 @@ static void handle_heartbeat(struct cluster *c, zmq_msg_t *identity,
     n->last_seq = hb->seq;
     n->view.capacity_bytes = hb->capacity_bytes;
     n->view.free_bytes = hb->free_bytes;
+    heartbeat_extras(c, n, hb);
     mark_up(c, n);
   } else {
     log_debug("cluster",
@@ -579,4 +617,45 @@ int cluster_node_find(struct cluster *c, const char *node_id,
     return CAIRN_ENOENT;
   *out = n->view;
   return 0;
+}
+
+int cluster_node_set_drain(struct cluster *c, const char *node_id, int state) {
+  struct node_entry *n = find_node(c, node_id);
+  if (!n)
+    return CAIRN_ENOENT;
+  char name[64];
+  uint8_t v = (uint8_t)state;
+  drain_key(node_id, name, sizeof name);
+  int rc = meta_config_put(c->meta, name, &v, 1);
+  if (rc == 0)
+    n->view.drain_state = state;
+  return rc;
+}
+
+int cluster_node_remove(struct cluster *c, const char *node_id) {
+  int found;
+  size_t pos = node_position(c, node_id, &found);
+  if (!found)
+    return CAIRN_ENOENT;
+  int rc = meta_node_delete(c->meta, node_id);
+  if (rc != 0 && rc != CAIRN_ENOENT)
+    return rc;
+  cluster_node_set_drain(c, node_id, CLUSTER_DRAIN_NONE);
+  memmove(&c->nodes[pos], &c->nodes[pos + 1],
+          (c->count - pos - 1) * sizeof *c->nodes);
+  c->count--;
+  log_info("cluster", "node %s removed", node_id);
+  return 0;
+}
+
+void cluster_set_corrupt_hook(struct cluster *c, cluster_corrupt_hook hook,
+                              void *arg) {
+  c->corrupt_hook = hook;
+  c->corrupt_arg = arg;
+}
+
+void cluster_report_corrupt(struct cluster *c, const char *node_id,
+                            const uint8_t chunk_id[16], uint32_t index) {
+  if (c->corrupt_hook)
+    c->corrupt_hook(c->corrupt_arg, node_id, chunk_id, index);
 }

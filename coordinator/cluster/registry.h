@@ -34,7 +34,21 @@ struct cluster_node_view {
   int64_t last_heartbeat_ms; /* unix ms; 0 if never since start */
   uint64_t capacity_bytes;
   uint64_t free_bytes;
+  int drain_state;        /* CLUSTER_DRAIN_*; persisted */
+  uint32_t dirs_total;    /* data dirs the node reports */
+  uint32_t dirs_writable; /* of them, in service for writes */
 };
+
+/* Drain states: a draining node gets no new fragments while the repairer
+ * moves its fragments away; drained: none left, it may be removed. */
+#define CLUSTER_DRAIN_NONE 0
+#define CLUSTER_DRAIN_DRAINING 1
+#define CLUSTER_DRAIN_DRAINED 2
+
+/* May new fragments go to this node? */
+static inline int cluster_node_writable(const struct cluster_node_view *v) {
+  return v->up && v->drain_state == CLUSTER_DRAIN_NONE && v->free_bytes > 0;
+}
 
 /* Binds and starts serving on loop. Returns 0 or CAIRN_E* (CAIRN_EADDRINUSE
  * when the endpoint is taken) with a one-line reason in err. */
@@ -55,6 +69,22 @@ int cluster_node_find(struct cluster *c, const char *node_id,
 /* The endpoint as bound, with a wildcard port resolved
  * ("tcp://127.0.0.1:*" -> "tcp://127.0.0.1:41234"); owned by c. */
 const char *cluster_endpoint(const struct cluster *c);
+
+/* Sets and persists (config blob "node-drain:<id>") a node's drain state.
+ * 0, CAIRN_ENOENT, or a metadata error. */
+int cluster_node_set_drain(struct cluster *c, const char *node_id, int state);
+/* Forgets a node (table and metadata). CAIRN_ENOENT when unknown. */
+int cluster_node_remove(struct cluster *c, const char *node_id);
+
+/* Corruption reports that arrive in heartbeats are handed to this hook
+ * (the repairer); cluster_report_corrupt lets a reader report one too. */
+typedef void (*cluster_corrupt_hook)(void *arg, const char *node_id,
+                                     const uint8_t chunk_id[16],
+                                     uint32_t index);
+void cluster_set_corrupt_hook(struct cluster *c, cluster_corrupt_hook hook,
+                              void *arg);
+void cluster_report_corrupt(struct cluster *c, const char *node_id,
+                            const uint8_t chunk_id[16], uint32_t index);
 
 /*
  * Protocol notes (registry.c has the full table):

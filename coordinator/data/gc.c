@@ -126,6 +126,10 @@ static void on_tick(uv_timer_t *t) {
           g->failed[i] = 1; /* retried on a later pass */
           continue;
         }
+        /* A copy a repair has since put back on this node is live. */
+        if (meta_fragment_live(g->meta, v->node_id, c->id,
+                               c->fragments[f].index))
+          continue;
         issue_delete(g, i, v->data_addr, c->id, c->fragments[f].index);
       }
     }
@@ -135,7 +139,8 @@ static void on_tick(uv_timer_t *t) {
 }
 
 int gc_start(uv_loop_t *loop, struct meta *meta, struct cluster *cluster,
-             struct node_link_pool *links, struct gc **out) {
+             struct node_link_pool *links, uint64_t interval_ms,
+             struct gc **out) {
   struct gc *g = calloc(1, sizeof *g);
   if (!g)
     return CAIRN_ENOMEM;
@@ -145,7 +150,9 @@ int gc_start(uv_loop_t *loop, struct meta *meta, struct cluster *cluster,
   g->links = links;
   uv_timer_init(loop, &g->timer);
   g->timer.data = g;
-  uv_timer_start(&g->timer, on_tick, GC_INTERVAL_MS, GC_INTERVAL_MS);
+  if (interval_ms == 0)
+    interval_ms = GC_INTERVAL_MS;
+  uv_timer_start(&g->timer, on_tick, interval_ms, interval_ms);
   *out = g;
   return 0;
 }

@@ -18,8 +18,10 @@ struct gc;
 #define GC_INTERVAL_MS 5000
 #define GC_BATCH 64
 
+/* interval_ms 0: GC_INTERVAL_MS. */
 int gc_start(uv_loop_t *loop, struct meta *meta, struct cluster *cluster,
-             struct node_link_pool *links, struct gc **out);
+             struct node_link_pool *links, uint64_t interval_ms,
+             struct gc **out);
 /* Stops the timer; in-flight deletes finish on their own. */
 void gc_stop(struct gc *g);
 

@@ -255,6 +255,9 @@ static void on_node_done(struct node_get *op, int status, void *arg) {
              "read of a chunk from node %s failed (%s); trying the "
              "next copy",
              c->fragments[r->replica].node_id, cairn_strerror(status));
+    if (status == CAIRN_ECORRUPT || status == CAIRN_EAUTH) /* bad bytes */
+      cluster_report_corrupt(r->cfg.cluster, c->fragments[r->replica].node_id,
+                             c->id, c->fragments[r->replica].index);
     r->replica++;
     r->status = status;
   }

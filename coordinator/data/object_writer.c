@@ -220,9 +220,12 @@ static int place(struct object_writer *w, struct meta_chunk *chunk,
     n = MAX_NODES;
   size_t up = 0;
   for (size_t i = 0; i < n; i++) {
+    /* Draining nodes (and nodes with every dir full) take no new
+     * fragments. */
+    int writable = cluster_node_writable(&views[i]);
     cands[i] = (struct place_candidate){views[i].node_id, "",
-                                        views[i].free_bytes, views[i].up};
-    up += views[i].up ? 1 : 0;
+                                        views[i].free_bytes, writable};
+    up += writable;
   }
   size_t count = w->n_fragments;
   if (w->ec && up < count && up >= w->quorum)

@@ -115,6 +115,9 @@ static void on_done(struct node_get *op, int status, void *arg) {
   } else {
     sl->state = 3;
     s->status = status ? status : CAIRN_ECORRUPT;
+    if (s->status == CAIRN_ECORRUPT) /* a block failed its CRC: repair it */
+      cluster_report_corrupt(s->cluster, s->c->fragments[sl->frag].node_id,
+                             s->c->id, s->c->fragments[sl->frag].index);
     log_warn("data", "read of fragment %u from node %s failed (%s)",
              s->c->fragments[sl->frag].index, s->c->fragments[sl->frag].node_id,
              cairn_strerror(s->status));

@@ -354,34 +354,48 @@ void iter_close(struct meta_iter *i) {
 
 /* ---- whole-table scans ----------------------------------------------- */
 
-int meta_table_scan(struct meta *m, struct meta_tx *tx, char table,
-                    meta_row_fn fn, void *arg) {
-  struct meta_key lo, hi;
-  key_init(&lo, table);
-  hi = lo;
+int meta_prefix_scan(struct meta *m, struct meta_tx *tx,
+                     const struct meta_key *prefix, meta_kv_fn fn, void *arg) {
+  struct meta_key hi = *prefix;
   key_successor(&hi);
   struct meta_iter it;
   int r = iter_open(m, tx, &hi, &it);
   if (r)
     return r;
-  for (iter_seek(&it, &lo); iter_valid(&it); iter_next(&it)) {
+  for (iter_seek(&it, prefix); !r && iter_valid(&it); iter_next(&it)) {
     size_t kl, vl;
     const uint8_t *kb = iter_key(&it, &kl);
     const uint8_t *vb = iter_value(&it, &vl);
-    char name[META_TABLE_NAME_MAX + 1];
-    if (kl < 3 || kl - 2 > META_TABLE_NAME_MAX) {
-      r = CAIRN_ECORRUPT;
-      break;
-    }
-    memcpy(name, kb + 2, kl - 2);
-    name[kl - 2] = '\0';
-    if ((r = fn(name, vb, vl, arg)) != 0)
-      break;
+    r = fn(kb, kl, vb, vl, arg);
   }
   if (!r)
     r = iter_status(&it);
   iter_close(&it);
   return r;
+}
+
+struct table_scan {
+  meta_row_fn fn;
+  void *arg;
+};
+
+static int table_row(const uint8_t *kb, size_t kl, const uint8_t *vb, size_t vl,
+                     void *arg) {
+  struct table_scan *t = arg;
+  char name[META_TABLE_NAME_MAX + 1];
+  if (kl < 3 || kl - 2 > META_TABLE_NAME_MAX)
+    return CAIRN_ECORRUPT;
+  memcpy(name, kb + 2, kl - 2);
+  name[kl - 2] = '\0';
+  return t->fn(name, vb, vl, t->arg);
+}
+
+int meta_table_scan(struct meta *m, struct meta_tx *tx, char table,
+                    meta_row_fn fn, void *arg) {
+  struct meta_key lo;
+  key_init(&lo, table);
+  struct table_scan t = {fn, arg};
+  return meta_prefix_scan(m, tx, &lo, table_row, &t);
 }
 
 /* ---- config blobs ('K') ----------------------------------------------- */

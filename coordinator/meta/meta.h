@@ -18,6 +18,8 @@
  *   I|1|user                            -> IAM user (inline policy, groups)
  *   A|1|access_key_id                   -> access key (user, sealed secret)
  *   R|1|group                           -> IAM group (policy)
+ *   F|1|node_id|chunk_id|index (4 BE)   -> where a fragment is: bucket, key
+ *   D|1|chunk_id                        -> degraded chunk: bucket, key, mask
  * Values are a version byte then fields (coordinator/meta/codec.h).
  *
  * Errors: 0 or a negative CAIRN_E*. CAIRN_EINVAL: a name or key too long or
@@ -502,6 +504,86 @@ int meta_iam_group_get(struct meta *m, const char *name,
 int meta_iam_group_delete(struct meta *m, const char *name);
 typedef int (*meta_iam_group_cb)(const struct meta_iam_group *g, void *arg);
 int meta_iam_group_list(struct meta *m, meta_iam_group_cb cb, void *arg);
+
+/* ---- repair indexes: fragments by node ('F'), degraded chunks ('D') --- *
+ *
+ * Every fragment of a current version that names a node has an F row
+ * (written and dropped in the batches that write and remove versions), so
+ * the chunks on one node are one range scan, never a walk of all objects.
+ * A chunk that needs a repair (a fragment recorded missing at write time,
+ * reported corrupt, or on a node that is dead or draining) has a D row; the
+ * repairer works through D only. Parts of multipart uploads not yet
+ * completed are not indexed (they are at completion). */
+
+#define META_DEGRADED_KEY_LEN (2 + META_CHUNK_ID_LEN)
+#define META_FRAGMENT_KEY_LEN (2 + META_NODE_ID_LEN + META_CHUNK_ID_LEN + 4)
+
+struct meta_degraded {
+  uint8_t chunk_id[META_CHUNK_ID_LEN];
+  char bucket[META_BUCKET_MAX + 1];
+  char key[META_OBJECT_KEY_MAX + 1];
+  uint32_t corrupt_mask; /* bit i: fragment index i was reported corrupt */
+  int64_t since_ms;      /* when the row was first written */
+};
+
+/* Pure key codecs (unit-tested): the D key of a chunk, the F key of a
+ * fragment; the decoders return 0 or CAIRN_EINVAL. */
+void meta_degraded_key(const uint8_t chunk_id[META_CHUNK_ID_LEN],
+                       uint8_t out[META_DEGRADED_KEY_LEN]);
+int meta_degraded_key_parse(const uint8_t *k, size_t len,
+                            uint8_t chunk_id[META_CHUNK_ID_LEN]);
+void meta_fragment_key(const char *node_id,
+                       const uint8_t chunk_id[META_CHUNK_ID_LEN],
+                       uint32_t index, uint8_t out[META_FRAGMENT_KEY_LEN]);
+int meta_fragment_key_parse(const uint8_t *k, size_t len, char *node_id,
+                            uint8_t chunk_id[META_CHUNK_ID_LEN],
+                            uint32_t *index);
+
+/* Marks a chunk degraded (merging corrupt_index into the mask; -1: none).
+ * Synced. */
+int meta_degraded_mark(struct meta *m, const uint8_t chunk_id[16],
+                       const char *bucket, const char *key, int corrupt_index);
+/* A node reported fragment (chunk_id, index) corrupt: finds its object in
+ * F and marks the chunk. CAIRN_ENOENT when no current version holds it. */
+int meta_fragment_report_corrupt(struct meta *m, const char *node_id,
+                                 const uint8_t chunk_id[16], uint32_t index);
+/* Marks every chunk with a fragment on node_id degraded (dead or draining
+ * node); *marked gets how many rows were scanned. Synced. */
+int meta_degraded_mark_node(struct meta *m, const char *node_id,
+                            uint64_t *marked);
+/* Does a current version hold fragment (chunk_id, index) on node_id? The
+ * garbage collector asks before each delete, so a queued old copy never
+ * removes a fragment a repair has since put back on the same node. */
+bool meta_fragment_live(struct meta *m, const char *node_id,
+                        const uint8_t chunk_id[16], uint32_t index);
+/* Fragments recorded on node_id (an F range scan). */
+int meta_fragment_count_node(struct meta *m, const char *node_id,
+                             uint64_t *count);
+/* Rows of D in chunk-id order strictly after `after` (NULL: from the
+ * start), at most max; cb's record is valid during the call. */
+typedef int (*meta_degraded_cb)(const struct meta_degraded *d, void *arg);
+int meta_degraded_list(struct meta *m, const uint8_t *after, uint32_t max,
+                       meta_degraded_cb cb, void *arg);
+int meta_degraded_count(struct meta *m, uint64_t *count);
+int meta_degraded_clear(struct meta *m, const uint8_t chunk_id[16]);
+
+/* One rebuilt fragment: index `index` moved from old_node ("" if it was
+ * never placed) to new_node (may equal old_node: rewritten in place). */
+struct meta_repair_move {
+  uint32_t index;
+  char old_node[META_NODE_ID_LEN + 1];
+  char new_node[META_NODE_ID_LEN + 1];
+};
+/* Commits a repair in ONE synced batch: if bucket/key's current version
+ * still holds the chunk with each moved fragment where the repair found it,
+ * the fragments are rewritten to their new nodes (missing cleared), F is
+ * updated, old copies on other nodes are queued as garbage, and the D row
+ * is removed (kept when keep_degraded). Otherwise (the object changed) the
+ * new copies are queued as garbage instead and CAIRN_ENOENT returned. */
+int meta_repair_commit(struct meta *m, const char *bucket, const char *key,
+                       const struct meta_chunk *chunk,
+                       const struct meta_repair_move *moves, uint32_t n,
+                       bool keep_degraded);
 
 /* ---- asynchronous writes with group commit ---------------------------- *
  *

@@ -27,6 +27,8 @@
 #define TBL_IAM_USER 'I'
 #define TBL_ACCESS_KEY 'A'
 #define TBL_IAM_GROUP 'R'
+#define TBL_FRAGMENT 'F' /* node_id chunk_id index -> bucket, key */
+#define TBL_DEGRADED 'D' /* chunk_id -> bucket, key, corrupt mask */
 #define TBL_BUCKET_CONFIG 'C'
 
 /* The longest key: O|v|bucket\0|key\0|seq. */
@@ -129,6 +131,12 @@ typedef int (*meta_row_fn)(const char *name, const uint8_t *v, size_t len,
                            void *arg);
 int meta_table_scan(struct meta *m, struct meta_tx *tx, char table,
                     meta_row_fn fn, void *arg);
+/* Calls fn(key, value) for every row whose key starts with prefix, in key
+ * order; non-zero from fn stops the scan and is returned. */
+typedef int (*meta_kv_fn)(const uint8_t *k, size_t kl, const uint8_t *v,
+                          size_t vl, void *arg);
+int meta_prefix_scan(struct meta *m, struct meta_tx *tx,
+                     const struct meta_key *prefix, meta_kv_fn fn, void *arg);
 
 /* Runs apply in one synced transaction on the calling thread. */
 typedef int (*meta_apply_fn)(struct meta_tx *tx, void *arg);
@@ -194,5 +202,24 @@ void intent_clear_in_tx(struct meta_tx *tx, int64_t intent_ms,
 /* Garbage: queue chunks (skipping ids found in keep[0..n_keep)). */
 int gc_queue_chunks(struct meta_tx *tx, const struct meta_chunk *chunks,
                     uint32_t n, const struct meta_chunk *keep, uint32_t n_keep);
+
+/* Shared with meta_repair.c. */
+void version_key(struct meta_key *k, const char *bucket, const char *key,
+                 uint64_t seq);
+/* The seq of the current (non-delete-marker) version: 0 or CAIRN_ENOENT. */
+int latest_seq_in_tx(struct meta_tx *tx, const char *bucket, const char *key,
+                     uint64_t *seq);
+void enc_fragments(struct codec_out *o, const struct meta_chunk *c);
+void dec_fragments(struct codec_in *in, struct meta_chunk *c);
+
+/* The repair indexes (meta_repair.c), kept in the batch that writes or
+ * removes a version: every placed fragment gets an 'F' row, and a chunk
+ * with a missing fragment a 'D' row; removing a version drops them (chunks
+ * in keep are still referenced and left alone). */
+int repair_index_add(struct meta_tx *tx, const char *bucket, const char *key,
+                     const struct meta_chunk *chunks, uint32_t n);
+void repair_index_drop(struct meta_tx *tx, const struct meta_chunk *chunks,
+                       uint32_t n, const struct meta_chunk *keep,
+                       uint32_t n_keep);
 
 #endif

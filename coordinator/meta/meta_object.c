@@ -71,8 +71,8 @@ static void latest_key(struct meta_key *k, const char *bucket,
   key_str(k, key);
 }
 
-static void version_key(struct meta_key *k, const char *bucket, const char *key,
-                        uint64_t seq) {
+void version_key(struct meta_key *k, const char *bucket, const char *key,
+                 uint64_t seq) {
   key_bucket_prefix(k, TBL_OBJECT, bucket);
   key_str(k, key);
   key_sep(k);
@@ -154,7 +154,7 @@ void dec_attrs(struct codec_in *in, struct meta_object_attrs *a, int level) {
     a->acl = get_opt(in);
 }
 
-static void enc_fragments(struct codec_out *o, const struct meta_chunk *c) {
+void enc_fragments(struct codec_out *o, const struct meta_chunk *c) {
   codec_put_u8(o, c->layout.kind);
   codec_put_u8(o, c->layout.data);
   codec_put_u8(o, c->layout.parity);
@@ -167,7 +167,7 @@ static void enc_fragments(struct codec_out *o, const struct meta_chunk *c) {
   }
 }
 
-static void dec_fragments(struct codec_in *in, struct meta_chunk *c) {
+void dec_fragments(struct codec_in *in, struct meta_chunk *c) {
   c->layout.kind = codec_get_u8(in);
   c->layout.data = codec_get_u8(in);
   c->layout.parity = codec_get_u8(in);
@@ -349,6 +349,19 @@ static int latest_decode(const void *v, size_t len, struct latest *l) {
 
 /* Reads L inside tx: 0, CAIRN_ENOENT, or an error. */
 static int tx_latest(struct meta_tx *tx, const char *bucket, const char *key,
+                     struct latest *l);
+int latest_seq_in_tx(struct meta_tx *tx, const char *bucket, const char *key,
+                     uint64_t *seq) {
+  struct latest l;
+  int r = tx_latest(tx, bucket, key, &l);
+  if (!r && l.delete_marker)
+    r = CAIRN_ENOENT;
+  if (!r)
+    *seq = l.seq;
+  return r;
+}
+
+static int tx_latest(struct meta_tx *tx, const char *bucket, const char *key,
                      struct latest *l) {
   struct meta_key k;
   latest_key(&k, bucket, key);
@@ -456,6 +469,8 @@ static int remove_version(struct meta_tx *tx, const char *bucket,
   if (r)
     return r;
   r = gc_queue_chunks(tx, old.chunks, old.n_chunks, keep, n_keep);
+  if (!r)
+    repair_index_drop(tx, old.chunks, old.n_chunks, keep, n_keep);
   meta_object_free(&old);
   if (!r)
     tx_del(tx, &k);
@@ -503,6 +518,7 @@ int object_put_in_tx(struct meta_tx *tx, const struct meta_object *rec,
     latest_key(&k, rec->bucket, rec->key);
     tx_put(tx, &k, o.buf, o.len);
     intent_clear_in_tx(tx, rec->intent_ms, rec->chunks, rec->n_chunks);
+    r = repair_index_add(tx, rec->bucket, rec->key, rec->chunks, rec->n_chunks);
   }
   codec_out_release(&o);
   return r;

@@ -137,8 +137,8 @@ static int choose_layout(struct s3_request *r, uint64_t size,
     return rc;
   *out = b.default_layout.kind ? b.default_layout : r->c->default_layout;
   if (out->kind == META_LAYOUT_EC && size < (uint64_t)r->c->config.ec_min_size)
-    *out = (struct meta_layout){META_LAYOUT_REPLICA,
-                                (uint8_t)(out->parity + 1), 0};
+    *out = (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)(out->parity + 1),
+                                0};
   /* Refused before any byte moves when too few nodes are up to meet the
    * write quorum (every copy; k + 1 fragments of EC). */
   if (s3_nodes_up(r) < object_writer_quorum(*out))

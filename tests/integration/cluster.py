@@ -90,6 +90,8 @@ class Cluster:
         self.coordinator = None
         self.nodes = []
         self.retired = []  # daemons already stopped, logs still checked
+        self.node_extra_args = []  # added to every node's command line
+        self.node_args = {}  # node index -> extra arguments for that node
 
     # -- processes ---------------------------------------------------------
     def env(self):
@@ -123,7 +125,8 @@ class Cluster:
                 "--data-dir", os.path.join(self.workdir, f"node{index}"),
                 "--cluster-secret", secret or self.secret,
                 "--heartbeat-interval-ms", str(self.heartbeat_ms),
-                "--log-level", "debug"]
+                "--log-level", "debug"] + self.node_extra_args + \
+            self.node_args.get(index, [])
 
     def start_node(self, index, port=None, secret=None):
         port = port or free_port()

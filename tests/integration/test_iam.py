@@ -232,7 +232,7 @@ def test_admin_route_walk(cluster, root):
     nobody_key, nobody_secret = make_user(cluster, "nobody-admin", [
         {"bucket": "*", "actions": ["list", "read", "write", "delete"]}])
     fill = {"{user}": "reader", "{group}": "no-lists", "{key}": nobody_key,
-            "{bucket}": "shared"}
+            "{bucket}": "shared", "{node}": "0" * 32}
     for route in routes:
         path = route["path"]
         for k, v in fill.items():

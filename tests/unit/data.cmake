@@ -7,6 +7,7 @@ endif()
 if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_chunk_store.c)
   add_executable(test_chunk_store test_chunk_store.c
                  ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/disks.c
                  ${PROJECT_SOURCE_DIR}/storagenode/data_io.c)
   target_include_directories(test_chunk_store PRIVATE
                              ${PROJECT_SOURCE_DIR}/storagenode)
@@ -19,6 +20,7 @@ endif()
 if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_node_link.c)
   add_executable(test_node_link test_node_link.c
                  ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/disks.c
                  ${PROJECT_SOURCE_DIR}/storagenode/data_io.c
                  ${PROJECT_SOURCE_DIR}/storagenode/data_server.c
                  ${PROJECT_SOURCE_DIR}/coordinator/cluster/node_link.c)

@@ -59,6 +59,18 @@ int meta_node_delete(struct meta *m, const char *node_id) {
   return CAIRN_ENOENT;
 }
 
+/* Drain states (config blobs): none stored in this fake. */
+int meta_config_get(struct meta *m, const char *name, void **v, size_t *len) {
+  (void)m, (void)name, (void)v, (void)len;
+  return CAIRN_ENOENT;
+}
+
+int meta_config_put(struct meta *m, const char *name, const void *v,
+                    size_t len) {
+  (void)m, (void)name, (void)v, (void)len;
+  return 0;
+}
+
 /* ---- harness --------------------------------------------------------------
  */
 
