@@ -19,13 +19,11 @@ static void human_bytes(json_int_t bytes, char *out, size_t cap) {
 
 /* Capacity, used space and redundancy: the lines an operator reads first. */
 static void print_totals(json_t *doc) {
-  json_int_t capacity = 0, free_bytes = 0;
-  json_t *nodes = json_object_get(doc, "nodes");
-  for (size_t i = 0; i < json_array_size(nodes); i++) {
-    json_t *n = json_array_get(nodes, i);
-    capacity += json_integer_value(json_object_get(n, "capacity_bytes"));
-    free_bytes += json_integer_value(json_object_get(n, "free_bytes"));
-  }
+  /* The server's totals: it knows which nodes share a filesystem. */
+  json_int_t capacity =
+      json_integer_value(json_object_get(doc, "capacity_bytes"));
+  json_int_t free_bytes =
+      json_integer_value(json_object_get(doc, "free_bytes"));
   char cap[32], used[32], repaired[32];
   human_bytes(capacity, cap, sizeof cap);
   human_bytes(capacity > free_bytes ? capacity - free_bytes : 0, used,

@@ -50,13 +50,16 @@ char *healthz_render(const struct coordinator *c) {
                   "capacity_bytes", (json_int_t)v->capacity_bytes, "free_bytes",
                   (json_int_t)v->free_bytes));
   }
+  uint64_t capacity, free_bytes;
+  cluster_capacity_totals(views, count, &capacity, &free_bytes);
   free(views);
-  json_t *doc =
-      json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "status", "ok",
-                "version", CAIRN_VERSION, "uptime_seconds",
-                (json_int_t)((now - c->started_ms) / 1000), "nodes_up",
-                (json_int_t)up, "nodes_total", (json_int_t)count, "nodes",
-                nodes, "repair", repairer_stats_json(c->repairer));
+  json_t *doc = json_pack(
+      "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "status", "ok",
+      "version", CAIRN_VERSION, "uptime_seconds",
+      (json_int_t)((now - c->started_ms) / 1000), "nodes_up", (json_int_t)up,
+      "nodes_total", (json_int_t)count, "capacity_bytes", (json_int_t)capacity,
+      "free_bytes", (json_int_t)free_bytes, "nodes", nodes, "repair",
+      repairer_stats_json(c->repairer));
   char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
   json_decref(doc);
   return text;

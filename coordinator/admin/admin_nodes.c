@@ -120,12 +120,10 @@ void admin_cluster_status(struct admin_request *a) {
     admin_send_cairn_error(a, CAIRN_ENOMEM, NULL);
     return;
   }
-  uint64_t capacity = 0, free_bytes = 0, up = 0;
-  for (size_t i = 0; i < n; i++) {
-    capacity += views[i].capacity_bytes;
-    free_bytes += views[i].free_bytes;
+  uint64_t capacity, free_bytes, up = 0;
+  for (size_t i = 0; i < n; i++)
     up += views[i].up ? 1 : 0;
-  }
+  cluster_capacity_totals(views, n, &capacity, &free_bytes);
   free(views);
   json_t *repair = repairer_stats_json(a->c->repairer);
   json_int_t degraded =

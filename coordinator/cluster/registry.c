@@ -41,6 +41,8 @@
  */
 #include "registry.h"
 
+#include "placement.h"
+
 #include "cairn.pb-c.h"
 #include "config.h"
 #include "control_envelope.h"
@@ -64,10 +66,9 @@
 #define DATA_ADDR_MAX 128 /* cluster_node_view and meta_node_record */
 
 struct node_entry {
-  struct cluster_node_view view;
-  char labels[256];
-  int registered;           /* said hello to this coordinator run */
-  uint8_t nonce[NONCE_LEN]; /* of the accepted hello */
+  struct cluster_node_view view; /* view.labels: the node's labels */
+  int registered;                /* said hello to this coordinator run */
+  uint8_t nonce[NONCE_LEN];      /* of the accepted hello */
   uint64_t last_seq;
   uint64_t last_seen_mono; /* loop ms of the last valid hello/heartbeat */
   int64_t first_seen_ms;
@@ -189,7 +190,7 @@ static int load_node(const struct meta_node_record *rec, void *arg) {
   n->view.capacity_bytes = rec->capacity_bytes;
   n->view.free_bytes = rec->free_bytes;
   n->first_seen_ms = rec->first_seen_ms;
-  snprintf(n->labels, sizeof n->labels, "%s", rec->labels);
+  snprintf(n->view.labels, sizeof n->view.labels, "%s", rec->labels);
   n->view.drain_state = load_drain_state(c, rec->node_id);
   return 0;
 }
@@ -300,7 +301,7 @@ static void handle_hello(struct cluster *c, zmq_msg_t *identity,
   }
   n->first_seen_ms = rec.first_seen_ms;
   snprintf(n->view.data_addr, sizeof n->view.data_addr, "%s", rec.data_addr);
-  memcpy(n->labels, rec.labels, sizeof n->labels);
+  memcpy(n->view.labels, rec.labels, sizeof n->view.labels);
   n->view.capacity_bytes = rec.capacity_bytes;
   n->view.free_bytes = rec.free_bytes;
   memcpy(n->nonce, hello->nonce.data, NONCE_LEN);
@@ -658,4 +659,23 @@ void cluster_report_corrupt(struct cluster *c, const char *node_id,
                             const uint8_t chunk_id[16], uint32_t index) {
   if (c->corrupt_hook)
     c->corrupt_hook(c->corrupt_arg, node_id, chunk_id, index);
+}
+
+void cluster_capacity_totals(const struct cluster_node_view *views, size_t n,
+                             uint64_t *capacity, uint64_t *free_bytes) {
+  *capacity = *free_bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct place_domains d, o;
+    place_domains_from_labels(views[i].labels, views[i].node_id, &d);
+    int counted = 0;
+    for (size_t j = 0; j < i && !counted && strncmp(d.host, "fs:", 3) == 0;
+         j++) {
+      place_domains_from_labels(views[j].labels, views[j].node_id, &o);
+      counted = strcmp(d.host, o.host) == 0;
+    }
+    if (!counted) {
+      *capacity += views[i].capacity_bytes;
+      *free_bytes += views[i].free_bytes;
+    }
+  }
 }

@@ -37,6 +37,7 @@ struct cluster_node_view {
   int drain_state;        /* CLUSTER_DRAIN_*; persisted */
   uint32_t dirs_total;    /* data dirs the node reports */
   uint32_t dirs_writable; /* of them, in service for writes */
+  char labels[256];       /* "host=a,rack=b,site=c,fs=x" (placement.h) */
 };
 
 /* Drain states: a draining node gets no new fragments while the repairer
@@ -44,6 +45,11 @@ struct cluster_node_view {
 #define CLUSTER_DRAIN_NONE 0
 #define CLUSTER_DRAIN_DRAINING 1
 #define CLUSTER_DRAIN_DRAINED 2
+
+/* The cluster's capacity and free bytes over views[0..n): nodes on one
+ * shared filesystem (label fs=ID) count once. */
+void cluster_capacity_totals(const struct cluster_node_view *views, size_t n,
+                             uint64_t *capacity, uint64_t *free_bytes);
 
 /* May new fragments go to this node? */
 static inline int cluster_node_writable(const struct cluster_node_view *v) {

@@ -215,6 +215,7 @@ static int place(struct object_writer *w, struct meta_chunk *chunk,
                  struct chunk_state *state) {
   struct cluster_node_view views[MAX_NODES];
   struct place_candidate cands[MAX_NODES];
+  struct place_domains domains[MAX_NODES];
   size_t n = cluster_nodes_snapshot(w->cfg.cluster, views, MAX_NODES);
   if (n > MAX_NODES)
     n = MAX_NODES;
@@ -223,7 +224,8 @@ static int place(struct object_writer *w, struct meta_chunk *chunk,
     /* Draining nodes (and nodes with every dir full) take no new
      * fragments. */
     int writable = cluster_node_writable(&views[i]);
-    cands[i] = (struct place_candidate){views[i].node_id, "",
+    place_domains_from_labels(views[i].labels, views[i].node_id, &domains[i]);
+    cands[i] = (struct place_candidate){views[i].node_id, &domains[i],
                                         views[i].free_bytes, writable};
     up += writable;
   }

@@ -49,8 +49,23 @@ int repair_plan_targets(const struct meta_chunk *c,
                         const struct repair_node *nodes, size_t n,
                         uint64_t fragment_bytes, struct repair_plan *p) {
   struct place_candidate *cands = calloc(n ? n : 1, sizeof *cands);
-  if (!cands)
+  struct place_domains *domains = calloc(n ? n : 1, sizeof *domains);
+  size_t *held = calloc(n ? n : 1, sizeof *held);
+  if (!cands || !domains || !held) {
+    free(cands);
+    free(domains);
+    free(held);
     return CAIRN_ENOMEM;
+  }
+  /* The nodes holding the chunk's other fragments: a new fragment goes to
+   * another failure domain than theirs when one is free. */
+  size_t n_held = 0;
+  for (size_t i = 0; i < n; i++) {
+    place_domains_from_labels(nodes[i].labels ? nodes[i].labels : "",
+                              nodes[i].node_id, &domains[i]);
+    if (holds_other(c, nodes[i].node_id, (uint32_t)-1))
+      held[n_held++] = i;
+  }
   int rc = 0;
   for (uint32_t b = 0; b < p->n_bad && rc == 0; b++) {
     uint32_t self = p->bad[b];
@@ -62,10 +77,11 @@ int repair_plan_targets(const struct meta_chunk *c,
       for (uint32_t j = 0; j < b; j++)
         taken |= p->target[j] == i;
       cands[i] = (struct place_candidate){
-          nodes[i].node_id, "", nodes[i].free_bytes, usable && !taken};
+          nodes[i].node_id, &domains[i], nodes[i].free_bytes, usable && !taken};
     }
     size_t pick;
-    rc = place_chunk(c->id, cands, n, 1, fragment_bytes, &pick);
+    rc = place_chunk_around(c->id, cands, n, held, n_held, 1, fragment_bytes,
+                            &pick);
     if (rc != 0) {
       /* Fall back to rewriting in place on its own healthy node. */
       const struct meta_fragment *fr = &c->fragments[self];
@@ -85,5 +101,7 @@ int repair_plan_targets(const struct meta_chunk *c,
       p->target[b] = pick;
   }
   free(cands);
+  free(domains);
+  free(held);
   return rc;
 }

@@ -23,6 +23,7 @@ struct repair_node {
   int dead;     /* down past the grace: its fragments are lost */
   int draining; /* no new fragments; its fragments move away */
   uint64_t free_bytes;
+  const char *labels; /* failure-domain labels (placement.h), or NULL */
 };
 
 struct repair_plan {

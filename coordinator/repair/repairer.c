@@ -462,9 +462,13 @@ static int pick(struct repairer *r, uint64_t *wait_ms) {
   j->n_nodes = n > MAX_NODES ? MAX_NODES : n;
   uint64_t now = wall_ms();
   for (size_t i = 0; i < j->n_nodes; i++)
-    j->nodes[i] = (struct repair_node){
-        j->views[i].node_id, j->views[i].up, node_is_dead(r, &j->views[i], now),
-        j->views[i].drain_state != CLUSTER_DRAIN_NONE, j->views[i].free_bytes};
+    j->nodes[i] =
+        (struct repair_node){j->views[i].node_id,
+                             j->views[i].up,
+                             node_is_dead(r, &j->views[i], now),
+                             j->views[i].drain_state != CLUSTER_DRAIN_NONE,
+                             j->views[i].free_bytes,
+                             j->views[i].labels};
   repair_plan_chunk(j->c, j->d.corrupt_mask, j->nodes, j->n_nodes, &j->plan);
   if (j->plan.n_bad == 0 && !j->plan.deferred) {
     if (meta_degraded_clear(r->meta, j->d.chunk_id) == 0) /* healthy again */
