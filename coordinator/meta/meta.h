@@ -606,6 +606,13 @@ void meta_batch_free(struct meta_batch *b); /* if never submitted */
 int meta_batch_object_put(struct meta_batch *b, const struct meta_object *rec);
 int meta_batch_object_delete(struct meta_batch *b, const char *bucket,
                              const char *key);
+/* meta_intent_add as a batch operation (the group-commit writer syncs it
+ * with the other batches of its group): the PUT path records its write
+ * intents this way and sends no byte to a node before the callback. The
+ * ids are copied. */
+int meta_batch_intent_add(struct meta_batch *b, int64_t due_ms,
+                          const uint8_t (*chunk_ids)[META_CHUNK_ID_LEN],
+                          uint32_t n, uint32_t fragments);
 int meta_batch_node_put(struct meta_batch *b,
                         const struct meta_node_record *rec);
 int meta_batch_node_delete(struct meta_batch *b, const char *node_id);

@@ -824,6 +824,32 @@ int meta_intent_add(struct meta *m, int64_t due_ms,
   return n ? meta_run(m, apply_intent_add, &a) : 0;
 }
 
+/* The batch form owns a copy of the ids (the caller's may go away first). */
+struct intent_batch_arg {
+  struct intent_arg a;
+  uint8_t ids[][META_CHUNK_ID_LEN];
+};
+
+static int apply_intent_batch(struct meta_tx *tx, void *arg) {
+  struct intent_batch_arg *b = arg;
+  return apply_intent_add(tx, &b->a);
+}
+
+int meta_batch_intent_add(struct meta_batch *b, int64_t due_ms,
+                          const uint8_t (*chunk_ids)[META_CHUNK_ID_LEN],
+                          uint32_t n, uint32_t fragments) {
+  if (n == 0)
+    return CAIRN_EINVAL;
+  struct intent_batch_arg *a =
+      malloc(sizeof *a + (size_t)n * META_CHUNK_ID_LEN);
+  if (!a)
+    return CAIRN_ENOMEM;
+  memcpy(a->ids, chunk_ids, (size_t)n * META_CHUNK_ID_LEN);
+  a->a = (struct intent_arg){
+      due_ms, (const uint8_t(*)[META_CHUNK_ID_LEN])a->ids, n, fragments};
+  return batch_add(b, apply_intent_batch, free, a);
+}
+
 int meta_gc_add(struct meta *m, const struct meta_chunk *chunks, uint32_t n) {
   struct gc_add_arg a = {chunks, n};
   return n ? meta_run(m, apply_gc_add, &a) : 0;

@@ -2,15 +2,18 @@
  * s3_object.c - PutObject, GetObject, HeadObject, DeleteObject and
  * DeleteObjects.
  *
- * PUT:  head --checks--> STREAMING (bytes -> MD5, checksum, object_writer)
- *         --body end + writer done--> verify digests --> meta put (one
- *         synced batch) --> 200 ETag.  Any failure: the chunks written so
- *         far go to the garbage table; the client gets the error.
+ * PUT:  head --checks--> INTENT (body paused; the chunks' write intents in
+ *         the group-commit writer) --synced--> STREAMING (bytes -> MD5,
+ *         checksum, object_writer) --body end + writer done--> verify
+ *         digests --> meta put (group-commit batch) --> 200 ETag.  Any
+ *         failure: the chunks written so far go to the garbage table; the
+ *         client gets the error.
  * GET:  meta lookup --> conditions --> range --> headers --> object_reader
  *         streams chunks, pausing while the socket's queue is full.
  *
- * Invariant: an object becomes visible only through meta_object_put, after
- * every chunk is fsync'd on its nodes and every integrity check passed.
+ * Invariants: an object becomes visible only through meta_object_put, after
+ * every chunk is fsync'd on its nodes and every integrity check passed; no
+ * byte goes to a node before the write intents of its chunks are synced.
  */
 #include "checksum.h"
 #include "coordinator.h"
@@ -146,11 +149,14 @@ static int choose_layout(struct s3_request *r, uint64_t size,
   return 0;
 }
 
-static int write_intent(struct s3_request *r, uint64_t size, uint32_t fragments,
-                        uint8_t (**ids)[16], int64_t *intent_ms) {
+/* The chunk ids of a size-byte upload (*ids malloc'd, NULL and *n 0 for
+ * 0 bytes) and the due time of their write intents. */
+static int choose_ids(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
+                      uint32_t *n_ids, int64_t *intent_ms) {
   uint64_t chunk = (uint64_t)r->c->config.chunk_size;
   uint64_t n = (size + chunk - 1) / chunk;
   *ids = NULL;
+  *n_ids = 0;
   *intent_ms = 0;
   if (n == 0)
     return 0;
@@ -158,27 +164,20 @@ static int write_intent(struct s3_request *r, uint64_t size, uint32_t fragments,
   if (!*ids)
     return CAIRN_ENOMEM;
   int rc = crypto_random(*ids, n * sizeof **ids);
-  if (rc == 0) {
-    *intent_ms = coord_now_ms() + r->c->config.write_intent_grace_ms;
-    rc = meta_intent_add(r->c->meta, *intent_ms, (const uint8_t(*)[16]) * ids,
-                         (uint32_t)n, fragments);
-  }
   if (rc != 0) {
     free(*ids);
     *ids = NULL;
+    return rc;
   }
-  return rc;
+  *n_ids = (uint32_t)n;
+  *intent_ms = coord_now_ms() + r->c->config.write_intent_grace_ms;
+  return 0;
 }
 
-int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
-                    int64_t *intent_ms, const struct object_writer_config *cb,
-                    struct object_writer **out) {
-  struct meta_layout layout;
-  int rc = choose_layout(r, size, &layout);
-  if (rc == 0)
-    rc = write_intent(r, size, layout_fragments(layout), ids, intent_ms);
-  if (rc != 0)
-    return rc;
+static int open_writer(struct s3_request *r, uint64_t size,
+                       struct meta_layout layout, const uint8_t (*ids)[16],
+                       const struct object_writer_config *cb,
+                       struct object_writer **out) {
   struct object_writer_config wc = *cb;
   wc.cluster = r->c->cluster;
   wc.links = r->c->links;
@@ -186,8 +185,29 @@ int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
   wc.layout = layout;
   wc.chunk_size = (uint64_t)r->c->config.chunk_size;
   wc.size = size;
-  wc.chunk_ids = (const uint8_t(*)[16]) * ids;
+  wc.chunk_ids = ids;
   return object_writer_new(&wc, out);
+}
+
+int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
+                    int64_t *intent_ms, const struct object_writer_config *cb,
+                    struct object_writer **out) {
+  struct meta_layout layout;
+  uint32_t n = 0;
+  int rc = choose_layout(r, size, &layout);
+  if (rc == 0)
+    rc = choose_ids(r, size, ids, &n, intent_ms);
+  if (rc == 0 && n > 0) {
+    rc = meta_intent_add(r->c->meta, *intent_ms, (const uint8_t(*)[16]) * ids,
+                         n, layout_fragments(layout));
+    if (rc != 0) {
+      free(*ids);
+      *ids = NULL;
+    }
+  }
+  if (rc != 0)
+    return rc;
+  return open_writer(r, size, layout, (const uint8_t(*)[16]) * ids, cb, out);
 }
 
 /* ---- PutObject ---------------------------------------------------------- */
@@ -210,7 +230,13 @@ struct put_op {
   const char *upload_id;
   uint8_t (*chunk_ids)[16]; /* chosen before any byte moves */
   int64_t intent_ms;        /* their write intents, cleared at commit */
-  struct s3_sse_key sse;    /* the object's (or upload's) data key */
+  struct meta_layout layout;
+  /* The write intents are in the group-commit writer: the body is paused
+   * and no writer exists yet; an abort only marks the op, the intent's
+   * callback finishes it. */
+  int intent_pending;
+  struct object_writer_config wc;
+  struct s3_sse_key sse; /* the object's (or upload's) data key */
   /* The metadata commit is in the group-commit writer: an abort then only
    * marks the op abandoned, the commit's callback finishes it. */
   int committing;
@@ -422,6 +448,13 @@ static void put_end(struct s3_request *r) {
 
 static void put_abort(struct s3_request *r, const char *code) {
   struct put_op *op = r->op;
+  if (op->intent_pending) { /* the intent's callback answers, or ends r */
+    if (code)
+      op->error = code;
+    else
+      op->abandoned = 1;
+    return;
+  }
   if (op->committing) { /* the commit's callback answers, or ends r */
     if (!code)
       op->abandoned = 1;
@@ -435,6 +468,63 @@ static void put_abort(struct s3_request *r, const char *code) {
     put_settle(op);
   else
     object_writer_abort(op->w);
+}
+
+/* The write intents are durable (status 0): open the writer and let the
+ * body flow. */
+static void put_intent_done(int status, void *arg) {
+  struct put_op *op = arg;
+  struct s3_request *r = op->r;
+  op->intent_pending = 0;
+  if (op->abandoned) { /* no byte was sent: the intents expire harmlessly */
+    s3_request_end(r);
+    return;
+  }
+  if (status == 0 && op->error)
+    status = CAIRN_EINVAL; /* answered with op->error below */
+  if (status == 0)
+    status = open_writer(r, op->size, op->layout,
+                         (const uint8_t(*)[16])op->chunk_ids, &op->wc, &op->w);
+  if (status != 0) {
+    if (op->error)
+      s3_send_error(r, op->error, NULL);
+    else
+      s3_send_cairn_error(r, status);
+    return;
+  }
+  http_request_resume_body(r->http);
+}
+
+/* Records the write intents in the group-commit writer, the body paused
+ * until they are synced (or, for an empty body, opens the writer now). */
+static int put_start_writer(struct put_op *op) {
+  struct s3_request *r = op->r;
+  uint32_t n = 0;
+  int rc = choose_layout(r, op->size, &op->layout);
+  if (rc == 0)
+    rc = choose_ids(r, op->size, &op->chunk_ids, &n, &op->intent_ms);
+  if (rc != 0)
+    return rc;
+  if (n == 0)
+    return open_writer(r, op->size, op->layout,
+                       (const uint8_t(*)[16])op->chunk_ids, &op->wc, &op->w);
+  struct meta_batch *b = meta_batch_new();
+  rc = b ? meta_batch_intent_add(b, op->intent_ms,
+                                 (const uint8_t(*)[16])op->chunk_ids, n,
+                                 layout_fragments(op->layout))
+         : CAIRN_ENOMEM;
+  if (rc != 0) {
+    meta_batch_free(b);
+    return rc;
+  }
+  http_request_pause_body(r->http);
+  op->intent_pending = 1;
+  rc = meta_write_async(r->c->meta, b, put_intent_done, op);
+  if (rc != 0) {
+    op->intent_pending = 0;
+    http_request_resume_body(r->http);
+  }
+  return rc;
 }
 
 /* Starts streaming the body to the nodes: the object itself, or one part
@@ -523,13 +613,12 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_cairn_error(r, rc);
     return;
   }
-  struct object_writer_config wc = {.pause = put_pause,
-                                    .resume = put_resume,
-                                    .done = put_writer_done,
-                                    .data_key = s3_sse_data_key(&op->sse),
-                                    .arg = op};
-  rc =
-      s3_writer_start(r, op->size, &op->chunk_ids, &op->intent_ms, &wc, &op->w);
+  op->wc = (struct object_writer_config){.pause = put_pause,
+                                         .resume = put_resume,
+                                         .done = put_writer_done,
+                                         .data_key = s3_sse_data_key(&op->sse),
+                                         .arg = op};
+  rc = put_start_writer(op);
   if (rc != 0) {
     s3_send_cairn_error(r, rc);
     return;

@@ -80,8 +80,10 @@ void s3_upload_part_copy(struct s3_request *r);
 /* Starts the writer of a size-byte upload: chooses its chunk ids (*ids,
  * malloc'd, NULL for 0 bytes) and records their write intents, due after
  * --write-intent-grace-ms (an upload may be slow, not dead), before any
- * byte goes to a node. cb gives pause/resume/done/arg and data_key; the
- * rest comes from the configuration. 0 or CAIRN_E*. */
+ * byte goes to a node (synchronously: a synced write on the caller's
+ * thread; PutObject and UploadPart record them through the group-commit
+ * writer instead, see s3_object.c). cb gives pause/resume/done/arg and
+ * data_key; the rest comes from the configuration. 0 or CAIRN_E*. */
 struct object_writer;
 struct object_writer_config;
 int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],

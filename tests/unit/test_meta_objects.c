@@ -782,6 +782,62 @@ static void test_reopen(void **state) {
   meta_object_free(&o);
 }
 
+static void intent_cb(int status, void *arg) {
+  *(int *)arg = status == 0 ? 1 : -1;
+}
+
+/* Write intents recorded through the group-commit writer (the PUT path):
+ * durable once the callback ran (they survive a close/reopen standing in
+ * for a crash, so the collector finds the chunks), and the commit that
+ * makes the chunks live removes them in its own batch. */
+static void test_intents_in_groups(void **state) {
+  (void)state;
+  make_bucket("intents");
+  const int64_t due = 1700000999000;
+  uint8_t ids[3][16];
+  for (int i = 0; i < 3; i++) {
+    memset(ids[i], 0, 16);
+    ids[i][0] = 0x70;
+    ids[i][1] = (uint8_t)i;
+  }
+  uint8_t scratch[2][16];
+  memcpy(scratch, ids, sizeof scratch);
+  struct meta_batch *b = meta_batch_new();
+  assert_int_equal(meta_batch_intent_add(b, due, scratch, 0, 2), CAIRN_EINVAL);
+  assert_int_equal(meta_batch_intent_add(b, due, scratch, 2, 2), 0);
+  memset(scratch, 0xee, sizeof scratch); /* the batch holds its own copy */
+  struct meta_batch *b2 = meta_batch_new();
+  assert_int_equal(meta_batch_intent_add(b2, due, ids + 2, 1, 2), 0);
+  int done = 0, done2 = 0;
+  assert_int_equal(meta_write_async(m, b, intent_cb, &done), 0);
+  assert_int_equal(meta_write_async(m, b2, intent_cb, &done2), 0);
+  while (!done || !done2) {
+    meta_drain_completions(m);
+    usleep(1000);
+  }
+  assert_int_equal(done, 1);
+  assert_int_equal(done2, 1);
+  meta_close(m); /* as a crash after the intents: they are on disk */
+  open_store();
+  struct meta_gc_list l;
+  assert_int_equal(meta_gc_take(m, 100, &l), 0);
+  assert_int_equal(l.n, 3);
+  for (uint32_t i = 0; i < l.n; i++) {
+    assert_int_equal(l.items[i].queued_ms, due);
+    assert_int_equal(l.items[i].chunk.id[0], 0x70);
+    assert_int_equal(l.items[i].chunk.n_fragments, 2);
+  }
+  meta_gc_list_free(&l);
+  /* The object that uses chunks 0 and 1 clears their intents. */
+  struct test_obj t;
+  fill_obj(&t, "intents", "obj", 0x70, 2);
+  for (int i = 0; i < 2; i++)
+    memcpy(t.chunks[i].id, ids[i], 16);
+  t.o.intent_ms = due;
+  assert_int_equal(meta_object_put(m, &t.o), 0);
+  assert_int_equal(gc_count(), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_buckets, setup, teardown),
@@ -791,6 +847,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_multipart_checksums, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_intents_in_groups, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
