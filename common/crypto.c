@@ -12,7 +12,7 @@
 #include <string.h>
 
 static EVP_MD *md_sha256, *md_md5, *md_sha1;
-static EVP_MAC *mac_hmac;
+static EVP_MAC *mac_hmac; /* HMAC-SHA1 (SigV2); HMAC-SHA256 is hand-rolled */
 static EVP_CIPHER *cipher_aes_gcm;
 
 int crypto_init(void) {
@@ -80,9 +80,42 @@ static void hmac(const char *digest_name, const void *key, size_t key_len,
   EVP_MAC_CTX_free(ctx);
 }
 
+/* HMAC (RFC 2104) on one SHA-256 digest context, reused for the inner and
+ * the outer hash. EVP_MAC costs ~18,600 instructions a call here (a MAC
+ * context, the digest fetched again by name, parameter parsing); this
+ * costs about a third of that (callgrind), and SigV4 does 5 per request.
+ * Checked against RFC 4231 in test_crypto. */
 void crypto_hmac_sha256(const void *key, size_t key_len, const void *data,
                         size_t data_len, uint8_t out[SHA256_LEN]) {
-  hmac("SHA256", key, key_len, data, data_len, out, SHA256_LEN);
+  if (!md_sha256)
+    crypto_init();
+  enum { BLOCK = 64 };
+  uint8_t k[BLOCK], pad[BLOCK], inner[SHA256_LEN];
+  memset(k, 0, sizeof k);
+  if (key_len > BLOCK)
+    digest(md_sha256, key, key_len, k);
+  else if (key_len)
+    memcpy(k, key, key_len);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int n = 0;
+  for (int i = 0; i < BLOCK; i++)
+    pad[i] = k[i] ^ 0x36;
+  int ok = ctx && EVP_DigestInit_ex(ctx, md_sha256, NULL) &&
+           EVP_DigestUpdate(ctx, pad, BLOCK) &&
+           EVP_DigestUpdate(ctx, data, data_len) &&
+           EVP_DigestFinal_ex(ctx, inner, &n);
+  for (int i = 0; i < BLOCK; i++)
+    pad[i] = k[i] ^ 0x5c;
+  ok = ok && EVP_DigestInit_ex(ctx, md_sha256, NULL) &&
+       EVP_DigestUpdate(ctx, pad, BLOCK) &&
+       EVP_DigestUpdate(ctx, inner, SHA256_LEN) &&
+       EVP_DigestFinal_ex(ctx, out, &n);
+  if (!ok)
+    memset(out, 0, SHA256_LEN); /* never matches a real MAC by chance */
+  EVP_MD_CTX_free(ctx);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+  OPENSSL_cleanse(inner, sizeof inner);
 }
 
 void crypto_hmac_sha1(const void *key, size_t key_len, const void *data,

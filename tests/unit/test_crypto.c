@@ -39,7 +39,8 @@ static void test_sha256_md5(void **state) {
   assert_memory_equal(s, o, SHA256_LEN);
 }
 
-/* RFC 4231 test case 2. */
+/* RFC 4231 test cases 2 (short key), 1 (20-byte key), 6 (a key longer
+ * than the block: hashed first), and the output written over the key. */
 static void test_hmac(void **state) {
   (void)state;
   uint8_t mac[SHA256_LEN];
@@ -48,6 +49,23 @@ static void test_hmac(void **state) {
   crypto_hex(mac, SHA256_LEN, hex);
   assert_string_equal(
       hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  uint8_t key[131];
+  memset(key, 0x0b, 20);
+  crypto_hmac_sha256(key, 20, "Hi There", 8, mac);
+  crypto_hex(mac, SHA256_LEN, hex);
+  assert_string_equal(
+      hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  memset(key, 0xaa, sizeof key);
+  const char *m = "Test Using Larger Than Block-Size Key - Hash Key First";
+  crypto_hmac_sha256(key, sizeof key, m, strlen(m), mac);
+  crypto_hex(mac, SHA256_LEN, hex);
+  assert_string_equal(
+      hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  memset(key, 0x0b, 20);
+  crypto_hmac_sha256(key, 20, "Hi There", 8, key); /* in place */
+  crypto_hex(key, SHA256_LEN, hex);
+  assert_string_equal(
+      hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 }
 
 static void test_hex_base64(void **state) {
