@@ -329,6 +329,42 @@ int sigv4_signing_key(const char *secret, const char *date, const char *region,
   return 0;
 }
 
+int sigv4_signing_key_cached(struct sigv4_key_cache *cache, const char *secret,
+                             const char *date, const char *region,
+                             const char *service, uint8_t key[SHA256_LEN]) {
+  if (!cache || strlen(date) >= sizeof cache->slot[0].date ||
+      strlen(region) > SIGV4_REGION_MAX || strlen(service) > SIGV4_SERVICE_MAX)
+    return sigv4_signing_key(secret, date, region, service, key);
+  for (unsigned i = 0; i < SIGV4_KEY_CACHE_SLOTS; i++) {
+    const struct sigv4_key_cache_slot *e = &cache->slot[i];
+    if (e->used && strcmp(e->date, date) == 0 &&
+        strcmp(e->region, region) == 0 && strcmp(e->service, service) == 0 &&
+        strcmp(e->secret, secret) == 0) {
+      memcpy(key, e->key, SHA256_LEN);
+      cache->hits++;
+      return 0;
+    }
+  }
+  int rc = sigv4_signing_key(secret, date, region, service, key);
+  if (rc != 0)
+    return rc;
+  cache->misses++;
+  struct sigv4_key_cache_slot *e =
+      &cache->slot[cache->next++ % SIGV4_KEY_CACHE_SLOTS];
+  snprintf(e->secret, sizeof e->secret, "%s", secret);
+  snprintf(e->date, sizeof e->date, "%s", date);
+  snprintf(e->region, sizeof e->region, "%s", region);
+  snprintf(e->service, sizeof e->service, "%s", service);
+  memcpy(e->key, key, SHA256_LEN);
+  e->used = 1;
+  return 0;
+}
+
+void sigv4_key_cache_clear(struct sigv4_key_cache *cache) {
+  if (cache)
+    explicit_bzero(cache, sizeof *cache);
+}
+
 static void hmac_hex(const uint8_t key[SHA256_LEN], const char *msg, size_t len,
                      char out[SIGV4_SIGNATURE_HEX + 1]) {
   uint8_t mac[SHA256_LEN];

@@ -14,6 +14,7 @@
 #include "access.h"
 #include "iam.h"
 #include "meta.h"
+#include "sigv4.h"
 
 struct meta;
 struct cluster;
@@ -29,6 +30,7 @@ struct coordinator {
   struct coord_secrets secrets;
   struct iam iam;       /* users, keys, groups; root from secrets */
   struct access access; /* what authentication accepts (iam, sigv2, tokens) */
+  struct sigv4_key_cache key_cache;  /* derived signing keys (loop thread) */
   struct meta_layout default_layout; /* --layout, or replica:--replicas */
   struct kms *kms; /* master key: seals data keys and IAM secrets */
   struct meta *meta;

@@ -180,7 +180,9 @@ int main(int argc, char **argv) {
                         .root_access_key = c->secrets.root_access_key,
                         .root_secret_key = c->secrets.root_secret_key,
                         .rotation_grace_ms = c->config.key_rotation_grace_ms};
-  c->access = (struct access){.iam = &c->iam, .sigv2 = c->config.sigv2 != 0};
+  c->access = (struct access){.iam = &c->iam,
+                              .sigv2 = c->config.sigv2 != 0,
+                              .key_cache = &c->key_cache};
   if (access_tokens_open(&c->access, c->meta, c->kms, err, sizeof err) != 0) {
     fail("%s", err);
     goto out_meta;
@@ -260,6 +262,7 @@ out_meta:
 out_secrets:
   kms_close(c->kms);
   credentials_clear(&c->secrets);
+  sigv4_key_cache_clear(&c->key_cache);
 out_config:
   config_release(coord_options, coord_option_count, &c->config);
   crypto_shutdown();

@@ -109,7 +109,8 @@ enum auth_status access_authenticate(const struct access *acc,
   struct lookup_arg la = {.iam = acc->iam, .now_ms = now_ms, .who = &out->who};
   struct auth_verifier v = {.lookup_secret = lookup_secret,
                             .arg = &la,
-                            .sigv2_disabled = !acc->sigv2};
+                            .sigv2_disabled = !acc->sigv2,
+                            .key_cache = acc->key_cache};
   enum auth_status status = auth_verify(&v, &ar, &out->auth);
   free(path);
   if (status == AUTH_OK && out->who.disabled)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 struct http_request;
+struct sigv4_key_cache;
 struct kms;
 
 /* What authentication accepts, set once at start (coordinator.h owns it;
@@ -29,6 +30,9 @@ struct access {
   bool tokens; /* the token key is loaded */
   uint8_t token_key[TOKEN_KEY_LEN]; /* never logged; wiped at close */
   uint64_t token_generation;        /* tokens below it are revoked */
+  /* Derived SigV4 signing keys kept between requests (loop thread only),
+   * or NULL (common/sigv4.h). */
+  struct sigv4_key_cache *key_cache;
 };
 
 struct access_caller {

@@ -308,7 +308,8 @@ static enum auth_status check_signature(const struct auth_verifier *v,
   if ((st = auth_lookup_secret(v, p->access_key, secret, sizeof secret)) !=
       AUTH_OK)
     goto done;
-  if (sigv4_signing_key(secret, p->date, p->region, p->service, key) != 0) {
+  if (sigv4_signing_key_cached(v->key_cache, secret, p->date, p->region,
+                               p->service, key) != 0) {
     st = AUTH_INTERNAL;
     goto done;
   }

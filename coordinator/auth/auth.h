@@ -155,6 +155,9 @@ struct auth_verifier {
   int allow_unsigned_amz_headers;
   /* 1: AWS Signature Version 2 is refused (AUTH_SIGV2_DISABLED). */
   int sigv2_disabled;
+  /* If not NULL, signing keys are taken from and kept in it (the caller's,
+   * used by one thread; common/sigv4.h). */
+  struct sigv4_key_cache *key_cache;
 };
 
 enum auth_method {

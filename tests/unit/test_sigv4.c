@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,6 +332,54 @@ static void test_client_limits(void **state) {
                    CAIRN_EINVAL);
 }
 
+/* The signing-key cache gives the derived key, misses on any other input
+ * (a rotated secret among them) and is wiped by clear. */
+static void test_key_cache(void **state) {
+  (void)state;
+  struct sigv4_key_cache *c = calloc(1, sizeof *c);
+  const char *secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  uint8_t want[32], got[32];
+  assert_int_equal(
+      sigv4_signing_key(secret, "20130524", "us-east-1", "s3", want), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(
+        sigv4_signing_key_cached(c, secret, "20130524", "us-east-1", "s3", got),
+        0);
+    assert_memory_equal(got, want, 32);
+  }
+  assert_int_equal(c->misses, 1);
+  assert_int_equal(c->hits, 2);
+  uint8_t other[32];
+  assert_int_equal(sigv4_signing_key_cached(c, "another-secret", "20130524",
+                                            "us-east-1", "s3", other),
+                   0);
+  assert_memory_not_equal(other, want, 32);
+  assert_int_equal(
+      sigv4_signing_key_cached(c, secret, "20130525", "us-east-1", "s3", other),
+      0);
+  assert_memory_not_equal(other, want, 32);
+  assert_int_equal(c->misses, 3);
+  /* More inputs than slots: still right, old ones replaced. */
+  for (int d = 0; d < 2 * SIGV4_KEY_CACHE_SLOTS; d++) {
+    char date[16];
+    snprintf(date, sizeof date, "201301%02d", d % 28 + 1);
+    uint8_t plain[32];
+    assert_int_equal(sigv4_signing_key(secret, date, "eu-west-1", "s3", plain),
+                     0);
+    assert_int_equal(
+        sigv4_signing_key_cached(c, secret, date, "eu-west-1", "s3", got), 0);
+    assert_memory_equal(got, plain, 32);
+  }
+  assert_int_equal(sigv4_signing_key_cached(NULL, secret, "20130524",
+                                            "us-east-1", "s3", got),
+                   0);
+  assert_memory_equal(got, want, 32);
+  sigv4_key_cache_clear(c);
+  assert_int_equal(c->slot[0].used, 0);
+  assert_int_equal(c->slot[0].secret[0], 0);
+  free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get_object),
@@ -342,6 +391,7 @@ int main(void) {
       cmocka_unit_test(test_canonical_details),
       cmocka_unit_test(test_dates),
       cmocka_unit_test(test_client_limits),
+      cmocka_unit_test(test_key_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
