@@ -106,6 +106,10 @@ struct http_request {
   uint64_t body_received;
   int64_t response_length; /* announced Content-Length, -1 if none */
   uint64_t response_sent;  /* body bytes queued so far */
+  /* The head of a response with a body, held back to go out in one write
+   * with the first body bytes (one segment, one wakeup of the client). */
+  struct write_op *held_head;
+  size_t held_len;
   unsigned in_field : 1, head_ready : 1, has_body : 1, chunked : 1,
       keep_alive : 1, http10 : 1, is_head_method : 1, expect_continue : 1,
       dispatched : 1, message_complete : 1, body_end_sent : 1, ended : 1,
@@ -158,6 +162,7 @@ static void conn_schedule_timer(struct http_conn *conn);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void server_maybe_done(struct http_server *s);
+static void op_put(struct http_conn *conn, struct write_op *op);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -252,6 +257,10 @@ static void request_release(struct http_request *req) {
   if (--req->refs > 0)
     return;
   struct http_conn *conn = req->conn;
+  if (req->held_head) { /* never sent: the request was aborted */
+    op_put(conn, req->held_head);
+    req->held_head = NULL;
+  }
   if (conn->closing != CONN_CLOSED && !conn->spare) {
     char *head = req->head;
     size_t head_cap = req->head_cap;
@@ -635,7 +644,22 @@ int http_response_start(struct http_request *req, int status,
       build_head(req, status, headers, n, content_length, 0, &len);
   if (!op)
     return CAIRN_ENOMEM;
+  if (content_length > 0 && !req->is_head_method) {
+    req->held_head = op; /* sent with the first body bytes */
+    req->held_len = len;
+    return 0;
+  }
   uv_buf_t buf = uv_buf_init(op->data, (unsigned)len);
+  return queue_write(req, op, &buf, 1, NULL, NULL);
+}
+
+/* Sends a held head on its own (the response ends without body bytes). */
+static int flush_held_head(struct http_request *req) {
+  struct write_op *op = req->held_head;
+  if (!op)
+    return 0;
+  req->held_head = NULL;
+  uv_buf_t buf = uv_buf_init(op->data, (unsigned)req->held_len);
   return queue_write(req, op, &buf, 1, NULL, NULL);
 }
 
@@ -652,8 +676,9 @@ int http_response_write(struct http_request *req, const void *data, size_t len,
   if (uv_stream_get_write_queue_size((uv_stream_t *)&conn->tcp) >= bound)
     return CAIRN_EBUSY;
   if (req->is_head_method || len == 0) {
-    if (!cb)
-      return 0;
+    int rc = flush_held_head(req);
+    if (rc != 0 || !cb)
+      return rc;
     /* Nothing to send: the callback still runs, asynchronously. */
     uv_buf_t empty = uv_buf_init(NULL, 0);
     return queue_write(req, NULL, &empty, 1, cb, arg);
@@ -665,6 +690,12 @@ int http_response_write(struct http_request *req, const void *data, size_t len,
   uv_buf_t body; /* uv_buf_init takes an unsigned int: sizes may not fit */
   body.base = (char *)data;
   body.len = len;
+  if (req->held_head) { /* head and first bytes in one write */
+    struct write_op *op = req->held_head;
+    req->held_head = NULL;
+    uv_buf_t bufs[2] = {uv_buf_init(op->data, (unsigned)req->held_len), body};
+    return queue_write(req, op, bufs, 2, cb, arg);
+  }
   if (!req->response_chunked)
     return queue_write(req, NULL, &body, 1, cb, arg);
   struct write_op *op = op_get(conn, 24);
@@ -681,6 +712,7 @@ void http_response_end(struct http_request *req) {
     return;
   struct http_conn *conn = req->conn;
   if (!req->aborted) {
+    flush_held_head(req);
     if (!req->response_started) {
       log_warn("http", "%s: request %s ended without a response", conn->peer,
                req->id);
