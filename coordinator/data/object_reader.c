@@ -184,16 +184,29 @@ static int on_sealed_data(struct object_reader *r, const uint8_t *data,
       r->bad_block = 1; /* more bytes than the range needs */
       break;
     }
-    size_t take = block_stored - r->fill;
-    if (take > len)
-      take = len;
-    memcpy(r->buf + r->fill, data, take);
-    r->fill += take;
-    data += take;
-    len -= take;
-    if (r->fill < block_stored)
-      break;
-    if (chunk_cipher_open(&r->cipher, r->block, r->buf, block_stored, r->buf) !=
+    const uint8_t *stored;
+    if (r->fill == 0 && len >= block_stored) {
+      stored = data; /* whole in the network piece: opened from there */
+      data += block_stored;
+      len -= block_stored;
+    } else {
+      size_t take = block_stored - r->fill;
+      if (take > len)
+        take = len;
+      memcpy(r->buf + r->fill, data, take);
+      r->fill += take;
+      data += take;
+      len -= take;
+      if (r->fill < block_stored)
+        break;
+      stored = r->buf;
+    }
+    uint8_t *out = NULL;
+    if (r->cfg.block_buffer)
+      out = r->cfg.block_buffer(block_stored - CHUNK_CIPHER_TAG, r->cfg.arg);
+    if (!out)
+      out = r->buf;
+    if (chunk_cipher_open(&r->cipher, r->block, stored, block_stored, out) !=
         0) {
       r->bad_block = 1; /* on_node_done fails over from this block */
       break;
@@ -201,7 +214,7 @@ static int on_sealed_data(struct object_reader *r, const uint8_t *data,
     size_t n = block_stored - CHUNK_CIPHER_TAG - r->skip;
     if (n > r->want)
       n = (size_t)r->want;
-    const uint8_t *plain = r->buf + r->skip;
+    const uint8_t *plain = out + r->skip;
     r->want -= n;
     r->delivered += n;
     r->block++;

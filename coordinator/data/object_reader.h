@@ -44,6 +44,11 @@ struct object_reader_config {
   uint64_t offset, length; /* the byte range of the object */
   const uint8_t *data_key; /* 32 bytes (copied), or NULL: plaintext */
   int (*on_data)(const void *data, size_t len, void *arg);
+  /* Optional (NULL: none). With a data key, each block is opened straight
+   * into a buffer of len bytes from here, and on_data's data then points
+   * into it: the caller keeps (and frees) it instead of copying. A NULL
+   * answer falls back to the reader's own buffer for that block. */
+  void *(*block_buffer)(size_t len, void *arg);
   void (*done)(struct object_reader *r, int status, void *arg);
   void *arg;
 };

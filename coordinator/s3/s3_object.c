@@ -682,10 +682,12 @@ struct get_op {
   struct object_reader *reader;
   size_t queued; /* response bytes not yet flushed */
   int reader_paused, reader_done, reader_status, writes_pending;
+  struct piece *fresh; /* from get_block_buffer, not yet handed out */
 };
 
 static void get_free(void *p) {
   struct get_op *op = p;
+  free(op->fresh);
   if (op->reader)
     object_reader_free(op->reader);
   meta_object_free(&op->obj);
@@ -736,20 +738,41 @@ static void piece_written(struct http_request *req, int status, void *arg) {
   get_written(req, status, op);
 }
 
+/* The reader opens each sealed block straight into a piece of ours, which
+ * then goes to the socket as it is (no copy of the plaintext). */
+static void *get_block_buffer(size_t len, void *arg) {
+  struct get_op *op = arg;
+  free(op->fresh); /* the previous one failed to open: never handed out */
+  op->fresh = malloc(sizeof *op->fresh + len);
+  if (!op->fresh)
+    return NULL;
+  op->fresh->op = op;
+  op->fresh->len = len;
+  return op->fresh->data;
+}
+
 static int get_on_data(const void *data, size_t len, void *arg) {
   struct get_op *op = arg;
-  struct piece *p = malloc(sizeof *p + len);
-  if (!p) {
-    op->reader_status = CAIRN_ENOMEM;
-    object_reader_cancel(op->reader);
-    return 0;
+  struct piece *p = op->fresh;
+  uintptr_t at = (uintptr_t)data, base = p ? (uintptr_t)p->data : 0;
+  if (p && at >= base && at + len <= base + p->len) {
+    op->fresh = NULL; /* ours: data points into it */
+    p->len = len;
+  } else {
+    p = malloc(sizeof *p + len);
+    if (!p) {
+      op->reader_status = CAIRN_ENOMEM;
+      object_reader_cancel(op->reader);
+      return 0;
+    }
+    p->op = op;
+    p->len = len;
+    memcpy(p->data, data, len);
+    data = p->data;
   }
-  p->op = op;
-  p->len = len;
-  memcpy(p->data, data, len);
   op->queued += len;
   op->writes_pending++;
-  if (http_response_write(op->r->http, p->data, len, piece_written, p) != 0) {
+  if (http_response_write(op->r->http, data, len, piece_written, p) != 0) {
     op->queued -= len;
     op->writes_pending--;
     free(p);
@@ -1021,6 +1044,7 @@ void s3_get_object(struct s3_request *r) {
       .length = length_bytes,
       .data_key = s3_sse_data_key(&op->sse),
       .on_data = get_on_data,
+      .block_buffer = get_block_buffer,
       .done = get_reader_done,
       .arg = op,
   };
