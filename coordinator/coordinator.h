@@ -40,7 +40,10 @@ struct coordinator {
   struct gc *gc;                /* deletes unreferenced chunks */
   struct repairer *repairer;    /* rebuilds degraded chunks */
   int64_t started_ms;           /* unix ms, for /healthz uptime */
-  uv_async_t meta_async;        /* group-commit completions (meta_set_notify) */
+  /* Object PUTs and GETs streaming now: their windows share a budget
+   * (s3_object.c), so memory stays bounded at many connections. */
+  uint32_t puts_active, gets_active;
+  uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
   uv_signal_t sigterm, sigint;
   int stopping;
 };

@@ -79,6 +79,7 @@ struct object_writer {
   struct chunk_state *states;
   uint32_t n_chunks, cap_chunks;
   struct piece *current; /* being filled */
+  struct piece *spare;   /* a sent replica piece kept for the next one */
   uint64_t received;     /* bytes accepted from the caller */
   uint64_t inflight;     /* bytes of buffers being sent */
   uint64_t window;       /* pause above this many in flight */
@@ -183,7 +184,12 @@ static void piece_release(void *arg) {
   if (--p->refs > 0)
     return;
   w->inflight -= p->counted;
-  free(p);
+  /* Replica pieces all have one size: the next one reuses this buffer
+   * (fewer page faults and less heap churn than malloc per 256 KiB). */
+  if (!w->ec && !w->spare)
+    w->spare = p;
+  else
+    free(p);
   if (w->paused && w->inflight <= w->resume_at) {
     w->paused = 0;
     if (w->cfg.resume && !w->done_called)
@@ -418,7 +424,11 @@ int object_writer_new(const struct object_writer_config *cfg,
   w->n_fragments = n;
   w->quorum = ec ? object_writer_quorum(layout) : n;
   w->window = OBJECT_WRITER_WINDOW;
-  w->resume_at = OBJECT_WRITER_WINDOW / 2;
+  if (cfg->window) {
+    uint64_t least = 2 * stored_length(w, OBJECT_WRITER_PIECE);
+    w->window = cfg->window > least ? cfg->window : least;
+  }
+  w->resume_at = w->window / 2;
   if (ec) {
     int rc = erasure_init(&w->erasure, layout.data, layout.parity);
     if (rc != 0) {
@@ -498,7 +508,12 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
     struct chunk_state *state = &w->states[w->n_chunks - 1];
     if (rc == 0 && !w->current) {
       size_t cap = piece_capacity(w, state);
-      w->current = malloc(sizeof *w->current + cap);
+      if (w->spare) {
+        w->current = w->spare;
+        w->spare = NULL;
+      } else {
+        w->current = malloc(sizeof *w->current + cap);
+      }
       if (!w->current) {
         rc = CAIRN_ENOMEM;
       } else {
@@ -576,6 +591,7 @@ void object_writer_free(struct object_writer *w) {
   free(w->chunks);
   free(w->states);
   free(w->current);
+  free(w->spare);
   if (w->ec)
     erasure_release(&w->erasure);
   chunk_cipher_wipe(&w->cipher);

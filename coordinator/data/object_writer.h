@@ -53,6 +53,10 @@ struct object_writer_config {
   /* Ids for the chunks, in order (ceil(size / chunk_size) of them), chosen
    * by the caller so it can record write intents first; borrowed. */
   const uint8_t (*chunk_ids)[16];
+  /* Replicated layouts: in-flight bytes before pause (0: the default,
+   * OBJECT_WRITER_WINDOW; at least two pieces). A coordinator with many
+   * uploads at once gives each a smaller share to bound its memory. */
+  uint64_t window;
   void (*pause)(void *arg);
   void (*resume)(void *arg);
   /* status 0: every chunk is fsync'd on all its nodes. */
