@@ -184,6 +184,10 @@ for run in $(seq "$runs"); do
   prepare put --endpoint "$endpoint" --prefix "$p/get1m/" --size 1m --ops 32 --concurrency 16
   measure get-1m get "${common[@]}" --prefix "$p/get1m/" --existing --prefill 32 --keys random --concurrency 16
   measure nginx-1m get "${nginx[@]}" --prefix 1m/ --prefill 32 --concurrency 16
+  # 256 connections at once: what bounds the coordinator's memory.
+  measure put-1m-256 put "${common[@]}" --prefix "$p/put1m256/" --size 1m --concurrency 256
+  measure get-1m-256 get "${common[@]}" --prefix "$p/get1m/" --existing --prefill 32 --keys random \
+    --concurrency 256
   measure put-64m multipart --endpoint "$endpoint" --prefix "$p/mp/" --size 64m --part-size 16m \
     --ops "$multipart_ops" --concurrency 4
   measure get-64m get "${common[@]}" --prefix "$p/mp/" --existing --prefill "$multipart_ops" \
@@ -229,6 +233,8 @@ tests = [
     ("get-4k", "GET 4 KiB", 32, "nginx-4k"),
     ("put-1m", "PUT 1 MiB", 16, None),
     ("get-1m", "GET 1 MiB", 16, "nginx-1m"),
+    ("put-1m-256", "PUT 1 MiB, 256 connections", 256, None),
+    ("get-1m-256", "GET 1 MiB, 256 connections", 256, None),
     ("put-64m", "PUT 64 MiB multipart", 4, None),
     ("get-64m", "GET 64 MiB", 4, None),
     ("list", f"LIST {int(list_keys):,} keys (keys/s)", 1, None),
@@ -251,13 +257,14 @@ for test, label, conc, ceiling in tests:
         line += f"  {nginx_ops:>11.0f} {ratio:>11.2f}"
     print(line)
 
-data = ("put-4k", "get-4k", "put-1m", "get-1m", "put-64m", "get-64m")
+data = ("put-4k", "get-4k", "put-1m", "get-1m", "put-1m-256", "get-1m-256",
+        "put-64m", "get-64m")
 def cpu_per_gib(field):
     gib = sum(r["result"]["gib"] for r in rows if r["test"] in data)
     ticks = sum(r[field] for r in rows if r["test"] in data)
     return ticks / clk_tck / gib if gib else 0.0
 print("-" * len(head))
-print(f"coordinator: peak RSS {coord_rss / 1024:.0f} MiB, "
+print(f"coordinator: peak RSS {coord_rss / 1024:.0f} MiB (256-connection tests included), "
       f"{cpu_per_gib('cpu_coord'):.2f} CPU s per GiB moved (PUT+GET tests)")
 print(f"nodes:       peak RSS {node_rss / 1024:.0f} MiB (largest of 3), "
       f"{cpu_per_gib('cpu_nodes'):.2f} CPU s per GiB moved (all 3 together)")
