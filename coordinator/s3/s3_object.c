@@ -1077,8 +1077,26 @@ void s3_get_object(struct s3_request *r) {
 
 /* ---- DeleteObject / DeleteObjects --------------------------------------- */
 
-void s3_delete_object(struct s3_request *r) {
-  int rc = meta_object_delete(r->c->meta, r->bucket, r->key);
+/* DeleteObject commits through the group-commit writer, like PutObject:
+ * its synced write is shared with the other requests of the group and the
+ * loop does not wait for it. A client gone meanwhile only marks the op;
+ * the callback ends the request. */
+struct delete_op {
+  struct s3_request *r;
+  int abandoned;
+};
+
+static void delete_free(void *p) {
+  free(p);
+}
+
+static void delete_abort(struct s3_request *r, const char *code) {
+  struct delete_op *op = r->op;
+  (void)code; /* no body: only the client can go away */
+  op->abandoned = 1;
+}
+
+static void delete_answer(struct s3_request *r, int rc) {
   if (rc == CAIRN_ENOENT) {
     struct meta_bucket b;
     if (meta_bucket_get(r->c->meta, r->bucket, &b) == CAIRN_ENOENT) {
@@ -1092,6 +1110,35 @@ void s3_delete_object(struct s3_request *r) {
     return;
   }
   s3_send(r, 204, NULL, 0, NULL, NULL, 0);
+}
+
+static void delete_done(int status, void *arg) {
+  struct delete_op *op = arg;
+  if (op->abandoned)
+    s3_request_end(op->r);
+  else
+    delete_answer(op->r, status);
+}
+
+void s3_delete_object(struct s3_request *r) {
+  struct delete_op *op = calloc(1, sizeof *op);
+  struct meta_batch *b = op ? meta_batch_new() : NULL;
+  int rc = b ? meta_batch_object_delete(b, r->bucket, r->key) : CAIRN_ENOMEM;
+  if (rc != 0) {
+    meta_batch_free(b);
+    free(op);
+    delete_answer(r, rc);
+    return;
+  }
+  op->r = r;
+  r->op = op;
+  r->op_free = delete_free;
+  r->sink.abort = delete_abort;
+  rc = meta_write_async(r->c->meta, b, delete_done, op);
+  if (rc != 0) {
+    r->sink.abort = NULL;
+    delete_answer(r, rc);
+  }
 }
 
 static void delete_objects_body_done(struct s3_request *r) {

@@ -373,7 +373,7 @@ static void test_cancel(void **state) {
   /* The node notices the cut and removes its temporary file. */
   char cmd[256];
   snprintf(cmd, sizeof cmd, "find %s -name '*.tmp-*' | grep -q .", E.dir);
-  for (int i = 0; i < 500 && system(cmd) == 0; i++) {
+  for (int i = 0; i < 5000 && system(cmd) == 0; i++) { /* up to ~10 s */
     uv_run(&E.loop, UV_RUN_NOWAIT);
     usleep(2000);
   }
