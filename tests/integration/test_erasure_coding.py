@@ -34,10 +34,11 @@ def wait_up(c, count, timeout=20):
         time.sleep(0.1)
 
 
-def fragments_by_chunk(c):
-    """chunk id -> the fragment indexes found on the nodes' disks."""
+def fragments_by_chunk(c, nodes=None):
+    """chunk id -> the fragment indexes found on the nodes' disks (all
+    nodes, or the node numbers given)."""
     found = {}
-    for n in range(1, c.node_count + 1):
+    for n in nodes or range(1, c.node_count + 1):
         for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
             for f in files:
                 if "/chunks" in root and ".tmp-" not in f:

@@ -203,12 +203,13 @@ def test_admin_errors_through_cli(cluster, root):
     assert out.splitlines()[0].split()[:2] == ["USER", "STATE"]
 
 
-def admin_call(cluster, method, path, key=None, secret=None, body=b"",
-               sign=True):
-    url = cluster.endpoint + ADMIN + path
-    headers = {}
+def raw_call(cluster, method, url, headers=None, key=None, secret=None,
+             body=b"", sign=True):
+    """One HTTP request, SigV4-signed unless sign is False (with key and
+    secret, or the cluster's root); returns (status, body bytes)."""
+    headers = dict(headers or {})
     if sign:
-        req = AWSRequest(method=method, url=url, data=body)
+        req = AWSRequest(method=method, url=url, data=body, headers=headers)
         S3SigV4Auth(Credentials(key or cluster.access_key,
                                 secret or cluster.secret_key),
                     "s3", "us-east-1").add_auth(req)
@@ -217,9 +218,16 @@ def admin_call(cluster, method, path, key=None, secret=None, body=b"",
                                else None, method=method, headers=headers)
     try:
         with urllib.request.urlopen(r, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
+            return resp.status, resp.read()
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+        return e.code, e.read()
+
+
+def admin_call(cluster, method, path, key=None, secret=None, body=b"",
+               sign=True):
+    status, text = raw_call(cluster, method, cluster.endpoint + ADMIN + path,
+                            key=key, secret=secret, body=body, sign=sign)
+    return status, json.loads(text or b"{}")
 
 
 def test_admin_route_walk(cluster, root):
@@ -267,19 +275,8 @@ def s3_call(cluster, method, path, query, headers, key=None, secret=None,
     or None)."""
     import re
     url = cluster.endpoint + path + ("?" + query if query else "")
-    if sign:
-        req = AWSRequest(method=method, url=url, data=body, headers=headers)
-        S3SigV4Auth(Credentials(key or cluster.access_key,
-                                secret or cluster.secret_key),
-                    "s3", "us-east-1").add_auth(req)
-        headers = dict(req.headers.items())
-    r = urllib.request.Request(url, data=body if method in ("PUT", "POST")
-                               else None, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(r, timeout=10) as resp:
-            status, text = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read()
+    status, text = raw_call(cluster, method, url, headers, key=key,
+                            secret=secret, body=body, sign=sign)
     m = re.search(rb"<Code>([^<]*)</Code>", text or b"")
     return status, m.group(1).decode() if m else None
 

@@ -8,16 +8,15 @@ import subprocess
 
 from cluster import CLI
 from s3client import boto_client
+from test_erasure_coding import fragments_by_chunk
 
 
 def holders(c):
-    """chunk id -> the node indexes holding a copy, from the nodes' disks."""
+    """chunk id -> the node numbers holding a copy, from the nodes' disks."""
     found = {}
     for n in range(1, c.node_count + 1):
-        for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
-            for f in files:
-                if "/chunks" in root and ".tmp-" not in f:
-                    found.setdefault(f.rsplit(".", 1)[0], set()).add(n)
+        for chunk in fragments_by_chunk(c, nodes=[n]):
+            found.setdefault(chunk, set()).add(n)
     return found
 
 
