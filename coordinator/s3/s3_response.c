@@ -301,13 +301,18 @@ void s3_collect_body(struct s3_request *r, size_t max, const char *too_large,
     s3_send_error(r, too_large, NULL);
     return;
   }
-  r->collected = malloc(max + 1);
+  /* A declared length bounds the body (the HTTP layer refuses more), so a
+   * small document costs its own size, not the limit: thousands of open
+   * CompleteMultipartUploads must not hold 4 MiB each. aws-chunked framing
+   * only makes the declared length larger than the decoded body. */
+  size_t cap = declared >= 0 ? (size_t)declared : max;
+  r->collected = malloc(cap + 1);
   if (!r->collected) {
     s3_send_error(r, "InternalError", NULL);
     return;
   }
   r->collected[0] = '\0';
-  r->collect_max = max;
+  r->collect_max = cap;
   r->collect_too_large = too_large;
   r->collected_done = done;
   r->sink.data = collect_data;
