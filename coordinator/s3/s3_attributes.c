@@ -139,7 +139,8 @@ void s3_get_object_attributes(struct s3_request *r) {
   if ((wanted & WANT_CHECKSUM) && o.attrs.checksum_value && element[0]) {
     s3_xml_open(&x, "Checksum");
     s3_xml_text(&x, element, o.attrs.checksum_value);
-    s3_xml_text(&x, "ChecksumType", s3_checksum_type_name(&o));
+    s3_xml_text(&x, "ChecksumType",
+                s3_checksum_type_name(o.attrs.checksum_type));
     s3_xml_close(&x, "Checksum");
   }
   if ((wanted & WANT_PARTS) && o.n_parts)

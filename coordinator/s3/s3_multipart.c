@@ -57,9 +57,9 @@ static int find_upload(struct s3_request *r, struct meta_upload *u) {
   return -1;
 }
 
-const char *s3_checksum_type_name(const struct meta_object *o) {
-  return o->attrs.checksum_type == META_CHECKSUM_COMPOSITE ? "COMPOSITE"
-                                                           : "FULL_OBJECT";
+const char *s3_checksum_type_name(uint8_t type) {
+  /* An upload recorded before checksum types is completed as COMPOSITE. */
+  return type == META_CHECKSUM_FULL_OBJECT ? "FULL_OBJECT" : "COMPOSITE";
 }
 
 /* x-amz-checksum-algorithm and x-amz-checksum-type of a new upload, with
@@ -174,9 +174,7 @@ void s3_create_multipart_upload(struct s3_request *r) {
     hdr[nh++] = (struct http_header){"x-amz-checksum-algorithm",
                                      checksum_name(algorithm)};
     hdr[nh++] = (struct http_header){
-        "x-amz-checksum-type", u.attrs.checksum_type == META_CHECKSUM_COMPOSITE
-                                   ? "COMPOSITE"
-                                   : "FULL_OBJECT"};
+        "x-amz-checksum-type", s3_checksum_type_name(u.attrs.checksum_type)};
   }
   s3_send_xml_headers(r, &x, hdr, nh);
 }
@@ -213,7 +211,8 @@ static void send_complete_result(struct s3_request *r,
     snprintf(element, sizeof element, "Checksum%s",
              obj->attrs.checksum_algorithm);
     s3_xml_text(&x, element, obj->attrs.checksum_value);
-    s3_xml_text(&x, "ChecksumType", s3_checksum_type_name(obj));
+    s3_xml_text(&x, "ChecksumType",
+                s3_checksum_type_name(obj->attrs.checksum_type));
   }
   s3_xml_close(&x, "CompleteMultipartUploadResult");
   s3_send_xml_sse(r, &x, obj->attrs.sealed_key != NULL);
@@ -386,9 +385,7 @@ void s3_list_parts(struct s3_request *r) {
   if (u.attrs.checksum_algorithm) {
     s3_xml_text(&x, "ChecksumAlgorithm", u.attrs.checksum_algorithm);
     s3_xml_text(&x, "ChecksumType",
-                u.attrs.checksum_type == META_CHECKSUM_FULL_OBJECT
-                    ? "FULL_OBJECT"
-                    : "COMPOSITE");
+                s3_checksum_type_name(u.attrs.checksum_type));
   }
   if (body.len)
     s3_xml_chars_raw(&x, body.buf, body.len);

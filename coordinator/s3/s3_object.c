@@ -202,14 +202,21 @@ static int open_writer(struct s3_request *r, uint64_t size,
   return object_writer_new(&wc, out);
 }
 
+/* What every upload decides before a byte moves: its layout and its chunk
+ * ids with their write-intent due time. */
+static int plan_upload(struct s3_request *r, uint64_t size,
+                       struct meta_layout *layout, uint8_t (**ids)[16],
+                       uint32_t *n_ids, int64_t *intent_ms) {
+  int rc = choose_layout(r, size, layout);
+  return rc != 0 ? rc : choose_ids(r, size, ids, n_ids, intent_ms);
+}
+
 int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
                     int64_t *intent_ms, const struct object_writer_config *cb,
                     struct object_writer **out) {
   struct meta_layout layout;
   uint32_t n = 0;
-  int rc = choose_layout(r, size, &layout);
-  if (rc == 0)
-    rc = choose_ids(r, size, ids, &n, intent_ms);
+  int rc = plan_upload(r, size, &layout, ids, &n, intent_ms);
   if (rc == 0 && n > 0) {
     rc = meta_intent_add(r->c->meta, *intent_ms, (const uint8_t(*)[16]) * ids,
                          n, layout_fragments(layout));
@@ -514,9 +521,8 @@ static void put_intent_done(int status, void *arg) {
 static int put_start_writer(struct put_op *op) {
   struct s3_request *r = op->r;
   uint32_t n = 0;
-  int rc = choose_layout(r, op->size, &op->layout);
-  if (rc == 0)
-    rc = choose_ids(r, op->size, &op->chunk_ids, &n, &op->intent_ms);
+  int rc =
+      plan_upload(r, op->size, &op->layout, &op->chunk_ids, &n, &op->intent_ms);
   if (rc != 0)
     return rc;
   if (n == 0)
@@ -1040,8 +1046,8 @@ void s3_get_object(struct s3_request *r) {
       o->attrs.checksum_algorithm) {
     h[n++] = (struct http_header){
         checksum_header(checksum_parse(o->attrs.checksum_algorithm)), checksum};
-    h[n++] =
-        (struct http_header){"x-amz-checksum-type", s3_checksum_type_name(o)};
+    h[n++] = (struct http_header){
+        "x-amz-checksum-type", s3_checksum_type_name(o->attrs.checksum_type)};
   }
 
   if (s3_start_response(r, ranged ? 206 : 200, h, n, (int64_t)length_bytes) !=

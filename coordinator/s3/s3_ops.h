@@ -110,8 +110,9 @@ int s3_bucket_find(struct s3_request *r, struct meta_bucket *b);
  * with no body (s3_bucket.c). */
 void s3_send_bucket_write(struct s3_request *r, int rc, int status);
 
-/* "COMPOSITE" or "FULL_OBJECT": how o's checksum was computed. */
-const char *s3_checksum_type_name(const struct meta_object *o);
+/* "COMPOSITE" or "FULL_OBJECT" for an enum meta_checksum_type: how an
+ * object's (or an upload's) checksum is computed from its parts'. */
+const char *s3_checksum_type_name(uint8_t type);
 
 /* Storage nodes up now (for layouts that need one node per fragment). */
 size_t s3_nodes_up(struct s3_request *r);
