@@ -1007,6 +1007,13 @@ static void conn_start_linger(struct http_conn *conn) {
   conn->reading = 1;
 }
 
+/* The interim answer to Expect: 100-continue, once per request. */
+static void send_continue(struct http_request *req) {
+  req->continue_sent = 1;
+  uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
+  queue_write(req, NULL, &b, 1, NULL, NULL);
+}
+
 static void dispatch(struct http_conn *conn) {
   struct http_request *req = conn->req;
   struct http_server *s = conn->srv;
@@ -1018,11 +1025,8 @@ static void dispatch(struct http_conn *conn) {
    * final answer in its place leaves its connection out of step and its
    * next request on it stalls for the 60 s read timeout. */
   if (req->expect_continue && !req->continue_sent && !req->chunked &&
-      req->content_length == 0) {
-    req->continue_sent = 1;
-    uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
-    queue_write(req, NULL, &b, 1, NULL, NULL);
-  }
+      req->content_length == 0)
+    send_continue(req);
   s->handler.on_request(req, s->handler.arg);
 }
 
@@ -1098,15 +1102,14 @@ static void conn_advance(struct http_conn *conn) {
     }
     if (!req->ended && !req->response_started && req->expect_continue &&
         !req->continue_sent && !req->body_paused) {
-      req->continue_sent = 1;
       /* A client that stopped waiting and sent the body gets no 100: a
        * late interim response ahead of the final one is misread by some
        * clients (botocore takes it as the answer). RFC 9110 15.2.1 lets a
        * server omit it once body bytes have arrived. */
-      if (req->body_received == 0 && conn->pending_len == 0) {
-        uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
-        queue_write(req, NULL, &b, 1, NULL, NULL);
-      }
+      if (req->body_received == 0 && conn->pending_len == 0)
+        send_continue(req);
+      else
+        req->continue_sent = 1; /* as good as sent: the body is coming */
     }
     if (req->body_paused && !req->ended) {
       set_reading(conn, 0);
