@@ -199,3 +199,30 @@ def wait_for(predicate, timeout, what, daemon=None):
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def segment_fragments(node_dir):
+    """The (chunk id, fragment) pairs stored in a node's segment files
+    (small fragments, docs/chunk-format.md): images in file order, a
+    tombstone (bit 0 of header byte 48) removing an earlier image, a scan
+    of a file stopping at a torn tail as the node's does."""
+    live = set()
+    seg_dir = os.path.join(node_dir, "segments")
+    if not os.path.isdir(seg_dir):
+        return live
+    for name in sorted(os.listdir(seg_dir)):
+        if not name.endswith(".seg"):
+            continue
+        with open(os.path.join(seg_dir, name), "rb") as f:
+            raw = f.read()
+        at = 0
+        while at + 64 <= len(raw) and raw[at:at + 8] == b"CAIRNFR1":
+            length = int.from_bytes(raw[at + 16:at + 24], "big")
+            frag = int.from_bytes(raw[at + 12:at + 16], "big")
+            key = (raw[at + 32:at + 48], frag)
+            if raw[at + 48] & 1:
+                live.discard(key)
+            else:
+                live.add(key)
+            at += 64 + length + 4 * (-(-length // 65536))
+    return live

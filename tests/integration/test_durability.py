@@ -11,6 +11,7 @@ import time
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cluster import segment_fragments
 from s3client import boto_client
 
 
@@ -134,6 +135,7 @@ def fragment_files(c):
         for _, _, files in os.walk(os.path.join(c.workdir, f"node{i}",
                                                 "chunks")):
             n += sum(1 for f in files if ".tmp-" not in f)
+        n += len(segment_fragments(os.path.join(c.workdir, f"node{i}")))
     return n
 
 

@@ -11,6 +11,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from cluster import segment_fragments
 from s3client import boto_client
 
 MIB = 1024 * 1024
@@ -39,21 +40,26 @@ def fragments_by_chunk(c, nodes=None):
     nodes, or the node numbers given)."""
     found = {}
     for n in nodes or range(1, c.node_count + 1):
-        for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
+        node_dir = os.path.join(c.workdir, f"node{n}")
+        for root, _, files in os.walk(node_dir):
             for f in files:
                 if "/chunks" in root and ".tmp-" not in f:
                     chunk, index = f.rsplit(".", 1)
                     found.setdefault(chunk, set()).add(int(index))
+        for chunk_id, index in segment_fragments(node_dir):
+            found.setdefault(chunk_id.hex(), set()).add(index)
     return found
 
 
 def fragment_indexes(c):
     found = set()
     for n in range(1, c.node_count + 1):
-        for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
+        node_dir = os.path.join(c.workdir, f"node{n}")
+        for root, _, files in os.walk(node_dir):
             for f in files:
                 if "/chunks" in root and ".tmp-" not in f:
                     found.add(int(f.rsplit(".", 1)[1]))
+        found.update(frag for _, frag in segment_fragments(node_dir))
     return found
 
 

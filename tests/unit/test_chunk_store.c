@@ -1,6 +1,9 @@
 /* test_chunk_store.c - fragment files in a temporary dir: put/get/range/
  * delete, header fields round trip, a flipped byte is ECORRUPT, commit
- * checks, and the node's I/O threads (data_io) report on the loop. */
+ * checks, and the node's I/O threads (data_io) report on the loop; small
+ * fragments in segment files: concurrent appends are acknowledged only
+ * after the one sync of their group and survive a reopen, deletes and torn
+ * tails, a failed fdatasync (wrapped) is never acknowledged. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,8 +26,22 @@
 #include "crypto.h"
 #include "data_io.h"
 #include "error.h"
+#include "segment_log.h"
 
 static char dir[64], dir2[80];
+
+/* Fault injection: -Wl,--wrap=fdatasync (tests/unit/data.cmake). */
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+static atomic_int fail_fdatasync, fdatasync_calls;
+int __wrap_fdatasync(int fd) {
+  atomic_fetch_add(&fdatasync_calls, 1);
+  if (atomic_load(&fail_fdatasync)) {
+    errno = EIO;
+    return -1;
+  }
+  return __real_fdatasync(fd);
+}
 
 static int setup(void **state) {
   (void)state;
@@ -159,12 +179,12 @@ static void test_header_round_trip(void **state) {
   /* What a put writes to disk decodes to what was asked. */
   struct chunk_store *s = open_store();
   uint8_t id[16] = {0x77, 0x66, 5};
-  uint8_t *data = random_bytes(100000);
-  put(s, id, 7, data, 100000, 4096);
+  uint8_t *data = random_bytes(1200000); /* a file: over CHUNK_SEGMENT_MAX */
+  put(s, id, 7, data, 1200000, 65536);
   assert_int_equal(chunk_read_header(s, id, 7, &back), 0);
   assert_int_equal(back.version, CHUNK_FORMAT_VERSION);
   assert_int_equal(back.fragment, 7);
-  assert_int_equal(back.length, 100000);
+  assert_int_equal(back.length, 1200000);
   assert_int_equal(back.block_size, CHUNK_BLOCK_SIZE);
   assert_int_equal(back.checksum_type, CHUNK_CHECKSUM_CRC32C);
   assert_memory_equal(back.chunk_id, id, 16);
@@ -194,7 +214,7 @@ static void test_flipped_byte_is_corrupt(void **state) {
   (void)state;
   struct chunk_store *s = open_store();
   uint8_t id[16] = {0x12, 0x34, 2};
-  size_t n = 200000;
+  size_t n = 1200000; /* a file: over CHUNK_SEGMENT_MAX */
   uint8_t *data = random_bytes(n), *back = malloc(n);
   put(s, id, 0, data, n, n);
   char path[256];
@@ -331,6 +351,292 @@ static void test_io_threads(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- small fragments: segment files and group commit ------------------- */
+
+#define APPENDERS 8
+
+struct appender {
+  struct segment_log *log;
+  uint8_t id[16];
+  uint8_t image[CHUNK_HEADER_SIZE + 500 + CHUNK_CRC_SIZE];
+  int status;
+  atomic_int returned;
+};
+
+static void make_image(struct appender *a, int i) {
+  memset(a->id, 0, 16);
+  a->id[0] = 0x5e;
+  a->id[1] = (uint8_t)i;
+  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                           .fragment = 1,
+                           .length = 500,
+                           .block_size = CHUNK_BLOCK_SIZE,
+                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
+  memcpy(h.chunk_id, a->id, 16);
+  chunk_header_encode(&h, a->image);
+  memset(a->image + CHUNK_HEADER_SIZE, i, 500);
+  uint32_t crc = crc32_iscsi(a->image + CHUNK_HEADER_SIZE, 500, 0);
+  for (int b = 0; b < 4; b++)
+    a->image[CHUNK_HEADER_SIZE + 500 + b] = (uint8_t)(crc >> (24 - 8 * b));
+}
+
+static void *append_main(void *arg) {
+  struct appender *a = arg;
+  a->status = segment_log_append(a->log, a->id, 1, a->image, sizeof a->image);
+  atomic_store(&a->returned, 1);
+  return NULL;
+}
+
+/* The newest segment file of seg_dir, into path. */
+static void last_segment(const char *seg_dir, char *path, size_t len) {
+  DIR *d = opendir(seg_dir);
+  assert_non_null(d);
+  char best[256] = "";
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strstr(e->d_name, ".seg") && strcmp(e->d_name, best) > 0)
+      snprintf(best, sizeof best, "%s", e->d_name);
+  closedir(d);
+  assert_true(best[0]);
+  snprintf(path, len, "%s/%s", seg_dir, best);
+}
+
+static void test_segment_group_commit(void **state) {
+  (void)state;
+  char seg_dir[128];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog", dir);
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  /* Hold the syncer: appends queue up and none is acknowledged. */
+  segment_log_hold(log, 1);
+  struct appender *a = calloc(APPENDERS, sizeof *a);
+  pthread_t threads[APPENDERS];
+  int syncs_before = atomic_load(&fdatasync_calls);
+  for (int i = 0; i < APPENDERS; i++) {
+    a[i].log = log;
+    make_image(&a[i], i);
+    assert_int_equal(pthread_create(&threads[i], NULL, append_main, &a[i]), 0);
+  }
+  uint64_t groups, images, waiting = 0;
+  while (waiting < APPENDERS) { /* every append is queued */
+    segment_log_stats(log, &groups, &images, &waiting);
+    usleep(1000);
+  }
+  for (int i = 0; i < APPENDERS; i++)
+    assert_int_equal(atomic_load(&a[i].returned), 0);
+  uint8_t buf[CHUNK_HEADER_SIZE + CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE];
+  size_t len;
+  assert_int_equal(
+      segment_log_read(log, a[0].id, 1, 0, buf, sizeof a[0].image, &len, 0),
+      CAIRN_ENOENT); /* not durable: not readable either */
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs_before);
+  /* Released: one group, one fdatasync, every append acknowledged. */
+  segment_log_hold(log, 0);
+  for (int i = 0; i < APPENDERS; i++) {
+    pthread_join(threads[i], NULL);
+    assert_int_equal(a[i].status, 0);
+  }
+  segment_log_stats(log, &groups, &images, &waiting);
+  assert_int_equal(groups, 1);
+  assert_int_equal(images, APPENDERS);
+  assert_int_equal(waiting, 0);
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs_before + 1);
+  /* Deletes are tombstones; a reopen rebuilds the index from the files. */
+  assert_int_equal(segment_log_delete(log, a[3].id, 1), 0);
+  assert_int_equal(segment_log_delete(log, a[3].id, 1), CAIRN_ENOENT);
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  for (int i = 0; i < APPENDERS; i++) {
+    int rc =
+        segment_log_read(log, a[i].id, 1, 0, buf, sizeof a[0].image, &len, 0);
+    if (i == 3) {
+      assert_int_equal(rc, CAIRN_ENOENT);
+      continue;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(len, sizeof a[i].image);
+    assert_memory_equal(buf, a[i].image, len);
+  }
+  segment_log_close(log);
+  /* A torn tail (a group cut by a crash, never acknowledged) is ignored. */
+  char path[256];
+  last_segment(seg_dir, path, sizeof path);
+  int fd = open(path, O_WRONLY | O_APPEND);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, a[0].image, 100), 100);
+  close(fd);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  assert_int_equal(
+      segment_log_read(log, a[7].id, 1, 0, buf, sizeof a[0].image, &len, 0), 0);
+  /* Everything deleted: the old segments go away. */
+  for (int i = 0; i < APPENDERS; i++)
+    if (i != 3)
+      assert_int_equal(segment_log_delete(log, a[i].id, 1), 0);
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  assert_int_equal(
+      segment_log_read(log, a[0].id, 1, 0, buf, sizeof a[0].image, &len, 0),
+      CAIRN_ENOENT);
+  segment_log_close(log);
+  free(a);
+}
+
+static atomic_int async_calls, async_status;
+static void on_async(int status, void *arg) {
+  (void)arg;
+  atomic_store(&async_status, status);
+  atomic_fetch_add(&async_calls, 1);
+}
+
+/* Async appends (the node's loop commits segment puts this way): the
+ * callback runs once, only after the group's sync; flush waits for it; a
+ * commit_async through the store makes the fragment readable. */
+static void test_segment_async(void **state) {
+  (void)state;
+  char seg_dir[128];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog-async", dir);
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  struct appender a;
+  memset(&a, 0, sizeof a);
+  make_image(&a, 42);
+  segment_log_hold(log, 1);
+  int syncs = atomic_load(&fdatasync_calls);
+  atomic_store(&async_calls, 0);
+  assert_int_equal(segment_log_append_async(log, a.id, 1, a.image,
+                                            sizeof a.image, on_async, NULL),
+                   0);
+  usleep(20000);
+  assert_int_equal(atomic_load(&async_calls), 0); /* held: not durable yet */
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs);
+  segment_log_flush(log); /* releases the hold, waits for the callback */
+  assert_int_equal(atomic_load(&async_calls), 1);
+  assert_int_equal(atomic_load(&async_status), 0);
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs + 1);
+  uint8_t buf[sizeof a.image];
+  size_t len;
+  assert_int_equal(segment_log_read(log, a.id, 1, 0, buf, sizeof buf, &len, 0),
+                   0);
+  assert_memory_equal(buf, a.image, sizeof buf);
+  segment_log_close(log);
+  /* Through the chunk store; a wrong CRC fails at once, no callback. */
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0xa5, 0x1c};
+  uint8_t *data = random_bytes(3000);
+  struct chunk_writer *w;
+  assert_int_equal(chunk_writer_open(s, id, 0, 3000, &w), 0);
+  assert_int_equal(chunk_writer_append(w, data, 3000), 0);
+  assert_int_equal(chunk_writer_commit_async(w, 1234, on_async, NULL),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(chunk_writer_open(s, id, 0, 3000, &w), 0);
+  assert_int_equal(chunk_writer_append(w, data, 3000), 0);
+  assert_int_equal(
+      chunk_writer_commit_async(w, crc32_iscsi(data, 3000, 0), on_async, NULL),
+      0);
+  chunk_store_flush(s);
+  assert_int_equal(atomic_load(&async_calls), 2);
+  assert_int_equal(atomic_load(&async_status), 0);
+  uint8_t back[3000];
+  assert_int_equal(chunk_read(s, id, 0, 0, 3000, back), 0);
+  assert_memory_equal(back, data, 3000);
+  free(data);
+  chunk_store_close(s);
+}
+
+/* Small fragments through the chunk store: ranges, stat, delete, a
+ * flipped byte in the segment is ECORRUPT, a failed sync is no success. */
+static void test_small_fragments(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0x5a, 0x11, 9};
+  size_t n = 4112; /* a sealed 4 KiB object */
+  uint8_t *data = random_bytes(CHUNK_BLOCK_SIZE), *back = malloc(n);
+  put(s, id, 0, data, n, 1000);
+  uint64_t len;
+  assert_int_equal(chunk_stat(s, id, 0, &len), 0);
+  assert_int_equal(len, n);
+  assert_int_equal(chunk_read(s, id, 0, 10, 100, back), 0);
+  assert_memory_equal(back, data + 10, 100);
+  assert_int_equal(chunk_read(s, id, 0, n - 1, 2, back), CAIRN_ERANGE);
+  char hex[33], path[256];
+  crypto_hex(id, 16, hex);
+  snprintf(path, sizeof path, "%s/chunks/%.2s/%.2s/%s.0", dir, hex, hex + 2,
+           hex);
+  assert_int_equal(access(path, F_OK), -1); /* no file of its own */
+  /* A whole block is still small; one byte more is a file. */
+  put(s, id, 1, data, CHUNK_BLOCK_SIZE, CHUNK_BLOCK_SIZE);
+  uint8_t *whole = malloc(CHUNK_BLOCK_SIZE);
+  assert_int_equal(chunk_read(s, id, 1, 0, CHUNK_BLOCK_SIZE, whole), 0);
+  assert_memory_equal(whole, data, CHUNK_BLOCK_SIZE);
+  free(whole);
+  char seg_dir[128];
+  /* One read gives length and bytes; the loop's variant never blocks. */
+  uint64_t frag_len = 0;
+  assert_int_equal(chunk_read_small(s, id, 1, 5, 100, back, &frag_len, 0), 0);
+  assert_int_equal(frag_len, CHUNK_BLOCK_SIZE);
+  assert_memory_equal(back, data + 5, 100);
+  int nowait = chunk_read_small(s, id, 1, 5, 100, back, &frag_len, 1);
+  assert_true(nowait == 0 || nowait == CAIRN_EBUSY); /* EBUSY: not cached */
+  if (nowait == 0)
+    assert_memory_equal(back, data + 5, 100);
+  assert_int_equal(chunk_read_small(s, id, 9, 0, 1, back, &frag_len, 1),
+                   CAIRN_ENOENT);
+  /* Several blocks in a segment: ranges across blocks, one read each. */
+  uint8_t id3[16] = {0x5a, 0x33};
+  size_t big = 5 * CHUNK_BLOCK_SIZE + 1234;
+  uint8_t *many = random_bytes(big), *got = malloc(big);
+  put(s, id3, 2, many, big, 70001);
+  assert_int_equal(chunk_stat(s, id3, 2, &len), 0);
+  assert_int_equal(len, big);
+  assert_int_equal(chunk_read(s, id3, 2, 0, big, got), 0);
+  assert_memory_equal(got, many, big);
+  assert_int_equal(chunk_read(s, id3, 2, 65530, 70000, got), 0);
+  assert_memory_equal(got, many + 65530, 70000);
+  assert_int_equal(chunk_read(s, id3, 2, big - 3, 3, got), 0);
+  assert_memory_equal(got, many + big - 3, 3);
+  assert_int_equal(chunk_read(s, id3, 2, big, 1, got), CAIRN_ERANGE);
+  /* A flipped byte in block 2 fails the reads that touch block 2 only. */
+  snprintf(seg_dir, sizeof seg_dir, "%s/segments", dir);
+  last_segment(seg_dir, path, sizeof path);
+  struct stat seg_st;
+  assert_int_equal(stat(path, &seg_st), 0);
+  off_t image_at = seg_st.st_size - (off_t)(CHUNK_HEADER_SIZE + big + 6 * 4);
+  flip_byte(path,
+            image_at + CHUNK_HEADER_SIZE + 2 * (CHUNK_BLOCK_SIZE + 4) + 9);
+  assert_int_equal(chunk_read(s, id3, 2, 0, 100, got), 0);
+  assert_int_equal(chunk_read(s, id3, 2, 2 * CHUNK_BLOCK_SIZE + 5, 10, got),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(chunk_read(s, id3, 2, 3 * CHUNK_BLOCK_SIZE, 10, got), 0);
+  free(many);
+  free(got);
+  /* Flip a data byte of fragment 0 inside the segment file. */
+  last_segment(seg_dir, path, sizeof path);
+  flip_byte(path, CHUNK_HEADER_SIZE + 50); /* the segment's first image */
+  assert_int_equal(chunk_read(s, id, 0, 0, 10, back), CAIRN_ECORRUPT);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_stat(s, id, 0, &len), CAIRN_ENOENT);
+  /* A failed fdatasync: the commit fails and nothing is readable. */
+  atomic_store(&fail_fdatasync, 1);
+  struct chunk_writer *w;
+  uint8_t id2[16] = {0x5a, 0x22};
+  assert_int_equal(chunk_writer_open(s, id2, 0, 100, &w), 0);
+  assert_int_equal(chunk_writer_append(w, data, 100), 0);
+  assert_int_not_equal(chunk_writer_commit(w, crc32_iscsi(data, 100, 0)), 0);
+  atomic_store(&fail_fdatasync, 0);
+  assert_int_equal(chunk_stat(s, id2, 0, &len), CAIRN_ENOENT);
+  put(s, id2, 0, data, 100, 100); /* the next group starts a new segment */
+  chunk_store_close(s);
+  s = open_store();
+  assert_int_equal(chunk_read(s, id2, 0, 0, 100, back), 0);
+  assert_memory_equal(back, data, 100);
+  assert_int_equal(chunk_read(s, id, 1, 0, 100, back), 0);
+  assert_memory_equal(back, data, 100);
+  assert_int_equal(chunk_stat(s, id, 0, &len), CAIRN_ENOENT);
+  free(data);
+  free(back);
+  chunk_store_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_put_get_range_delete),
@@ -338,6 +644,9 @@ int main(void) {
       cmocka_unit_test(test_flipped_byte_is_corrupt),
       cmocka_unit_test(test_commit_checks),
       cmocka_unit_test(test_io_threads),
+      cmocka_unit_test(test_segment_group_commit),
+      cmocka_unit_test(test_small_fragments),
+      cmocka_unit_test(test_segment_async),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
