@@ -24,11 +24,12 @@
 #define CRC_LEN 4
 
 #define STRIDE (CHUNK_BLOCK_SIZE + CRC_LEN) /* a block and its CRC */
+#define SEGMENT_DIR 0 /* the data dir that holds the segment log */
 
 struct chunk_store {
   char *dirs[MAX_DIRS];
   size_t n;
-  struct node_disks *disks; /* service state per dir, or NULL */
+  struct node_disks *disks;  /* service state per dir, or NULL */
   struct segment_log *small; /* fragments <= CHUNK_SEGMENT_MAX: segments */
 };
 
@@ -210,26 +211,43 @@ static int write_all(int fd, const uint8_t *data, size_t len) {
   return 0;
 }
 
-int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
-                      uint32_t fragment, uint64_t length,
-                      struct chunk_writer **out) {
+/* Free bytes of dir i if a new fragment needing `need` bytes may go there
+ * (in service, room beyond the reserve), else 0. */
+static uint64_t dir_room(struct chunk_store *s, size_t i, uint64_t need) {
+  struct statvfs st;
+  if ((s->disks && !node_disks_writable(s->disks, i)) ||
+      statvfs(s->dirs[i], &st) != 0)
+    return 0;
+  uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+  return free_bytes > need + CHUNK_RESERVE_BYTES ? free_bytes : 0;
+}
+
+/* Does a fragment of `length` bytes go to the segment log now? Only while
+ * the log's dir (dir 0) is in service and has room: else it goes to a file
+ * in another dir, as any fragment would. */
+static int segment_takes(struct chunk_store *s, uint64_t length) {
+  return s->small && length <= CHUNK_SEGMENT_MAX &&
+         dir_room(s, SEGMENT_DIR, image_length(length)) != 0;
+}
+
+static int writer_open(struct chunk_store *s, const uint8_t id[16],
+                       uint32_t fragment, uint64_t length, int segment_only,
+                       struct chunk_writer **out) {
   if (length > CHUNK_MAX_FRAGMENT)
     return CAIRN_ETOOBIG;
-  /* The dir with the most free space that can hold the file. */
-  uint64_t need =
-      CHUNK_HEADER_SIZE + length + (length / CHUNK_BLOCK_SIZE + 1) * CRC_LEN;
-  int small = s->small && length <= CHUNK_SEGMENT_MAX;
-  size_t best = s->n;
+  int small = segment_takes(s, length);
+  if (segment_only && !small)
+    return CAIRN_EBUSY;
+  /* A segment writer: dir 0. A file: the dir with the most free space that
+   * can hold it. */
+  uint64_t need = image_length(length);
+  size_t best = small ? SEGMENT_DIR : s->n;
   uint64_t best_free = 0;
-  for (size_t i = 0; i < (small ? 1 : s->n); i++) { /* segments: dir 0 */
-    struct statvfs st;
-    if ((s->disks && !node_disks_writable(s->disks, i)) ||
-        statvfs(s->dirs[i], &st) != 0)
-      continue;
-    uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
-    if (free_bytes > need + CHUNK_RESERVE_BYTES && free_bytes > best_free) {
+  for (size_t i = 0; !small && i < s->n; i++) {
+    uint64_t room = dir_room(s, i, need);
+    if (room > best_free) {
       best = i;
-      best_free = free_bytes;
+      best_free = room;
     }
   }
   if (best == s->n)
@@ -291,6 +309,18 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   return 0;
 }
 
+int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
+                      uint32_t fragment, uint64_t length,
+                      struct chunk_writer **out) {
+  return writer_open(s, id, fragment, length, 0, out);
+}
+
+int chunk_writer_open_segment(struct chunk_store *s, const uint8_t id[16],
+                              uint32_t fragment, uint64_t length,
+                              struct chunk_writer **out) {
+  return writer_open(s, id, fragment, length, 1, out);
+}
+
 static int flush_block(struct chunk_writer *w) {
   if (w->block_len == 0)
     return 0;
@@ -339,18 +369,26 @@ int chunk_writer_append(struct chunk_writer *w, const void *data, size_t len) {
 /* A fragment rewritten (a repair in place) may have landed on another dir
  * than an older copy; reads take the first dir that has one, so the old
  * copy must go. */
-static void drop_other_copies(struct chunk_writer *w) {
+static void drop_other_files(struct chunk_store *s, const uint8_t id[16],
+                             uint32_t fragment, size_t keep) {
   char subdir[PATH_MAX_LEN], path[FRAGMENT_PATH_MAX];
-  const char *name = strrchr(w->path, '/') + 1;
-  for (size_t i = 0; i < w->store->n; i++) {
-    if (i == w->dir_index)
+  for (size_t i = 0; i < s->n; i++) {
+    if (i == keep)
       continue;
-    snprintf(subdir, sizeof subdir, "%s",
-             w->dir + strlen(w->store->dirs[w->dir_index]));
-    snprintf(path, sizeof path, "%s%s/%s", w->store->dirs[i], subdir, name);
+    fragment_path(s->dirs[i], id, fragment, subdir, path);
     if (unlink(path) == 0)
       log_info("chunk", "removed an older copy %s", path);
   }
+}
+
+/* A file just committed: an older image of the same fragment in the
+ * segment log (read first) must go too. */
+static void drop_other_copies(struct chunk_writer *w) {
+  drop_other_files(w->store, w->id, w->fragment, w->dir_index);
+  if (w->store->small &&
+      segment_log_delete(w->store->small, w->id, w->fragment) == 0)
+    log_info("chunk", "removed an older segment image of fragment %u",
+             w->fragment);
 }
 
 /* The image of a small fragment into the segment log: durable on return. */
@@ -365,8 +403,15 @@ static int commit_small(struct chunk_writer *w) {
   if (w->block_len)
     put_u32(w->block + w->block_len,
             crc32_iscsi(w->block, (int)w->block_len, 0));
-  return segment_log_append(w->store->small, w->id, w->fragment, w->image,
-                            (size_t)image_length(w->length));
+  size_t len = (size_t)image_length(w->length);
+  int rc = 0;
+  if (w->store->disks)
+    rc = node_disks_charge(w->store->disks, SEGMENT_DIR, len);
+  if (rc == 0)
+    rc = segment_log_append(w->store->small, w->id, w->fragment, w->image, len);
+  if (rc == 0)
+    drop_other_files(w->store, w->id, w->fragment, w->store->n);
+  return dir_failed(w, rc);
 }
 
 struct async_commit {
@@ -375,14 +420,26 @@ struct async_commit {
   void *arg;
 };
 
+/* The syncer thread: the group is synced (or failed). The put is answered
+ * first; then older file copies of the fragment (a repair in place of a
+ * fragment once written to a file) are removed: the image, read first,
+ * is durable by now. */
 static void async_committed(int status, void *arg) {
   struct async_commit *a = arg;
+  struct chunk_writer *w = a->w;
   void (*done)(int, void *) = a->done;
   void *done_arg = a->arg;
-  free(a->w->image);
-  free(a->w);
+  struct chunk_store *s = w->store;
+  uint8_t id[16];
+  uint32_t fragment = w->fragment;
+  memcpy(id, w->id, 16);
+  dir_failed(w, status);
+  free(w->image);
+  free(w);
   free(a);
   done(status, done_arg);
+  if (status == 0)
+    drop_other_files(s, id, fragment, s->n);
 }
 
 int chunk_writer_commit_async(struct chunk_writer *w, uint32_t crc32c,
@@ -409,11 +466,15 @@ int chunk_writer_commit_async(struct chunk_writer *w, uint32_t crc32c,
       put_u32(w->block + w->block_len,
               crc32_iscsi(w->block, (int)w->block_len, 0));
     *a = (struct async_commit){w, done, arg};
-    rc = segment_log_append_async(w->store->small, w->id, w->fragment, w->image,
-                                  (size_t)image_length(w->length),
-                                  async_committed, a);
+    size_t len = (size_t)image_length(w->length);
+    if (w->store->disks)
+      rc = node_disks_charge(w->store->disks, SEGMENT_DIR, len);
+    if (rc == 0)
+      rc = segment_log_append_async(w->store->small, w->id, w->fragment,
+                                    w->image, len, async_committed, a);
     if (rc == 0)
       return 0; /* w is freed by async_committed */
+    dir_failed(w, rc);
   }
   free(a);
   chunk_writer_abort(w);
@@ -675,15 +736,22 @@ int chunk_read_header(struct chunk_store *s, const uint8_t id[16],
 
 int chunk_delete(struct chunk_store *s, const uint8_t id[16],
                  uint32_t fragment) {
-  int small =
-      s->small ? segment_log_delete(s->small, id, fragment) : CAIRN_ENOENT;
-  if (small != CAIRN_ENOENT)
-    return small;
-  char path[FRAGMENT_PATH_MAX];
-  int rc = find_fragment(s, id, fragment, path);
-  if (rc != 0)
+  /* Every copy: the segment image and any file (a crash between a
+   * rewrite and the removal of its older copy can leave both). */
+  int rc = s->small ? segment_log_delete(s->small, id, fragment) : CAIRN_ENOENT;
+  if (rc != 0 && rc != CAIRN_ENOENT)
     return rc;
-  if (unlink(path) != 0)
-    return cairn_err_from_errno(errno);
-  return 0;
+  char subdir[PATH_MAX_LEN], path[FRAGMENT_PATH_MAX];
+  for (size_t i = 0; i < s->n; i++) {
+    fragment_path(s->dirs[i], id, fragment, subdir, path);
+    if (unlink(path) == 0)
+      rc = 0;
+    else if (errno != ENOENT)
+      return cairn_err_from_errno(errno);
+  }
+  return rc;
+}
+
+struct segment_log *chunk_store_segments(struct chunk_store *s) {
+  return s->small;
 }

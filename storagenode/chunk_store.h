@@ -13,7 +13,10 @@
  * gets no file: its same image is appended to a segment file of the first
  * data dir and synced together with the other small puts in flight
  * (segment_log.h, group commit); commit still returns only once it is
- * durable. Reads, stats and deletes look in the segment index first.
+ * durable. Reads and stats look in the segment index first, deletes
+ * remove both. While dir 0 is out of service (disks.h) small fragments go
+ * to files in the other dirs; a fragment committed in one place drops any
+ * older copy in the other (a repair in place).
  *
  * All functions but the header codec block (disk I/O): call them from the
  * node's I/O threads (data_io.h), never from an event loop. A store is
@@ -74,17 +77,28 @@ void chunk_store_close(struct chunk_store *s);
  * dir out. d is borrowed and must outlive s. */
 struct node_disks;
 void chunk_store_set_disks(struct chunk_store *s, struct node_disks *d);
-/* 1 if fragments up to CHUNK_SEGMENT_MAX go to segments. Then, for such a
- * fragment, chunk_writer_open and chunk_writer_append do no disk I/O but a
- * statvfs (an image in memory): an event loop may call them; only the
- * commit (the group commit's wait) must run on an I/O thread. */
+/* 1 if the store has a segment log (fragments up to CHUNK_SEGMENT_MAX go
+ * there while its dir is in service). */
 int chunk_store_has_segments(const struct chunk_store *s);
+/* The store's segment log (for the scrubber), or NULL; owned by s. */
+struct segment_log;
+struct segment_log *chunk_store_segments(struct chunk_store *s);
 
 /* Starts a fragment of `length` bytes on the data dir with most free space
  * (CAIRN_ENOSPC when none can take it). */
 int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
                       uint32_t fragment, uint64_t length,
                       struct chunk_writer **out);
+/* chunk_writer_open for a fragment that goes to the segment log now:
+ * CAIRN_EBUSY (and nothing opened) when it would go to a file instead (no
+ * log, too large, the log's dir out of service or without room). Such a
+ * writer's open and appends do no disk I/O but a statvfs (an image in
+ * memory): an event loop may call them; only chunk_writer_commit (the
+ * group commit's wait) must run on an I/O thread, or use
+ * chunk_writer_commit_async. */
+int chunk_writer_open_segment(struct chunk_store *s, const uint8_t id[16],
+                              uint32_t fragment, uint64_t length,
+                              struct chunk_writer **out);
 /* Appends data (never more than the declared length in total). */
 int chunk_writer_append(struct chunk_writer *w, const void *data, size_t len);
 /* Checks the length and the CRC32C of the whole fragment, makes it durable
@@ -120,7 +134,8 @@ int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
 /* The fragment's decoded file header (CAIRN_ENOENT / CAIRN_ECORRUPT). */
 int chunk_read_header(struct chunk_store *s, const uint8_t id[16],
                       uint32_t fragment, struct chunk_header *out);
-/* Removes the fragment's file (CAIRN_ENOENT if there is none). */
+/* Removes the fragment: its segment image and its file(s) in any dir
+ * (CAIRN_ENOENT if there was none). */
 int chunk_delete(struct chunk_store *s, const uint8_t id[16],
                  uint32_t fragment);
 

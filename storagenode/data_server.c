@@ -489,16 +489,16 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
         chunk_store_has_segments(c->srv->store)) {
       /* A segment fragment: opening its writer touches no disk (a statvfs)
        * and its bytes are copied into the writer's image right here, so
-       * it needs no put buffer and no I/O-thread trip before its commit. */
-      arm_timer(c);
-      c->status = chunk_writer_open(c->srv->store, c->chunk_id, c->fragment,
-                                    c->length, &c->writer);
-      if (c->status != 0) {
-        put_failed_early(c);
-        return 1;
+       * it needs no put buffer and no I/O-thread trip before its commit.
+       * EBUSY: the log's dir cannot take it now; a file, as below. */
+      c->status = chunk_writer_open_segment(c->srv->store, c->chunk_id,
+                                            c->fragment, c->length, &c->writer);
+      if (c->status == 0) {
+        arm_timer(c);
+        c->direct = 1;
+        return 0;
       }
-      c->direct = 1;
-      return 0;
+      c->status = 0;
     }
     c->buf_cap = h->length < PUT_BUFFER ? (size_t)h->length : PUT_BUFFER;
     c->buf = malloc(c->buf_cap ? c->buf_cap : 1);
@@ -821,6 +821,10 @@ fail:
     free(s);
   }
   return rc;
+}
+
+struct segment_log *data_server_segments(struct data_server *s) {
+  return chunk_store_segments(s->store);
 }
 
 static void on_listener_closed(uv_handle_t *h) {

@@ -45,14 +45,20 @@
    CHUNK_CRC_SIZE * (CHUNK_SEGMENT_MAX / CHUNK_BLOCK_SIZE + 1))
 #define IOV_BATCH 512
 
+struct entry;
+
 struct segment {
   uint64_t number;
   int fd;        /* -1 once removed */
   uint64_t live; /* indexed fragments in it */
+  /* Its live entries in offset order (images are indexed as appended):
+   * the scrubber's walk, segment_log_list. */
+  struct entry *first, *last;
 };
 
 struct entry {
   struct entry *next;
+  struct entry *seg_prev, *seg_next; /* in segments[segment]'s list */
   uint8_t id[16];
   uint32_t fragment;
   uint32_t segment; /* index into segments[] */
@@ -139,6 +145,31 @@ static int grow_index(struct segment_log *l) {
 
 static void segment_release(struct segment_log *l, uint32_t seg);
 
+static void list_unlink(struct segment_log *l, struct entry *e) {
+  struct segment *s = &l->segments[e->segment];
+  if (e->seg_prev)
+    e->seg_prev->seg_next = e->seg_next;
+  else
+    s->first = e->seg_next;
+  if (e->seg_next)
+    e->seg_next->seg_prev = e->seg_prev;
+  else
+    s->last = e->seg_prev;
+  e->seg_prev = e->seg_next = NULL;
+}
+
+/* Appends e to its segment's list: offsets only grow within a segment. */
+static void list_append(struct segment_log *l, struct entry *e) {
+  struct segment *s = &l->segments[e->segment];
+  e->seg_prev = s->last;
+  e->seg_next = NULL;
+  if (s->last)
+    s->last->seg_next = e;
+  else
+    s->first = e;
+  s->last = e;
+}
+
 /* Index (write-locked): (id, fragment) now lives at (seg, offset, len). */
 static int index_put(struct segment_log *l, const uint8_t id[16],
                      uint32_t fragment, uint32_t seg, uint64_t offset,
@@ -149,6 +180,7 @@ static int index_put(struct segment_log *l, const uint8_t id[16],
   struct entry *e = *p;
   if (e) { /* written again: the newer image wins */
     uint32_t old = e->segment;
+    list_unlink(l, e);
     l->segments[old].live--;
     segment_release(l, old);
   } else {
@@ -163,6 +195,7 @@ static int index_put(struct segment_log *l, const uint8_t id[16],
   e->segment = seg;
   e->offset = offset;
   e->len = len;
+  list_append(l, e);
   l->segments[seg].live++;
   return 0;
 }
@@ -177,6 +210,7 @@ static int index_remove(struct segment_log *l, const uint8_t id[16],
   *p = e->next;
   l->n_entries--;
   uint32_t seg = e->segment;
+  list_unlink(l, e);
   free(e);
   l->segments[seg].live--;
   segment_release(l, seg);
@@ -222,7 +256,7 @@ static int add_segment(struct segment_log *l, uint64_t number, int fd,
     l->segments = s;
     l->cap_segments = cap;
   }
-  l->segments[l->n_segments] = (struct segment){number, fd, 0};
+  l->segments[l->n_segments] = (struct segment){number, fd, 0, NULL, NULL};
   *index = l->n_segments++;
   return 0;
 }
@@ -671,6 +705,42 @@ int segment_log_delete(struct segment_log *l, const uint8_t id[16],
     enqueue(l, t);
   pthread_mutex_unlock(&l->q_lock);
   return 0;
+}
+
+size_t segment_log_list(struct segment_log *l, struct segment_cursor *cursor,
+                        struct segment_image *out, size_t cap) {
+  size_t n = 0;
+  pthread_rwlock_rdlock(&l->index_lock);
+  for (uint32_t i = l->first_kept; i < l->n_segments && n < cap; i++) {
+    const struct segment *seg = &l->segments[i];
+    if (seg->fd < 0 || seg->number < cursor->segment)
+      continue;
+    for (const struct entry *e = seg->first; e && n < cap; e = e->seg_next) {
+      if (seg->number == cursor->segment && e->offset < cursor->offset)
+        continue;
+      memcpy(out[n].id, e->id, 16);
+      out[n].fragment = e->fragment;
+      out[n].segment = seg->number;
+      out[n].offset = e->offset;
+      out[n].len = e->len;
+      n++;
+      cursor->segment = seg->number;
+      cursor->offset = e->offset + 1;
+    }
+  }
+  pthread_rwlock_unlock(&l->index_lock);
+  return n;
+}
+
+void segment_log_end(struct segment_log *l, struct segment_cursor *out) {
+  pthread_rwlock_rdlock(&l->index_lock);
+  out->segment = l->active < l->n_segments ? l->segments[l->active].number : 0;
+  out->offset = l->active_size;
+  pthread_rwlock_unlock(&l->index_lock);
+}
+
+const char *segment_log_dir(const struct segment_log *l) {
+  return l->dir;
 }
 
 void segment_log_stats(struct segment_log *l, uint64_t *groups,

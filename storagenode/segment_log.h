@@ -76,6 +76,34 @@ int segment_log_read(struct segment_log *l, const uint8_t id[16],
 int segment_log_delete(struct segment_log *l, const uint8_t id[16],
                        uint32_t fragment);
 
+/* A live image, as segment_log_list reports it. */
+struct segment_image {
+  uint8_t id[16];
+  uint32_t fragment;
+  uint64_t segment; /* the segment's number (its file name) */
+  uint64_t offset;  /* of the image in the segment */
+  uint32_t len;     /* image bytes */
+};
+
+/* A position in the log: (segment number, offset). {0, 0} is the start. */
+struct segment_cursor {
+  uint64_t segment, offset;
+};
+
+/* The scrubber's iterator over live images, in log order: fills out with
+ * up to cap images at or after *cursor and moves the cursor past them;
+ * returns how many (0: none left). Images indexed meanwhile behind the
+ * cursor are reported by a later walk; one deleted after it is listed is
+ * then CAIRN_ENOENT to segment_log_read. Takes the index lock only while
+ * it copies (no disk I/O). */
+size_t segment_log_list(struct segment_log *l, struct segment_cursor *cursor,
+                        struct segment_image *out, size_t cap);
+/* The position after the last image synced so far (a walk that stops there
+ * ends even while puts go on). */
+void segment_log_end(struct segment_log *l, struct segment_cursor *out);
+/* The segments' directory (for log messages); owned by l. */
+const char *segment_log_dir(const struct segment_log *l);
+
 /* Tests: group commits done, images appended, images waiting now. */
 void segment_log_stats(struct segment_log *l, uint64_t *groups,
                        uint64_t *images, uint64_t *waiting);
