@@ -11,7 +11,7 @@ import time
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cluster import segment_fragments
+from cluster import node_fragments
 from s3client import boto_client
 
 
@@ -130,13 +130,8 @@ def test_listing_ten_thousand_keys(cluster):
 
 
 def fragment_files(c):
-    n = 0
-    for i in range(1, c.node_count + 1):
-        for _, _, files in os.walk(os.path.join(c.workdir, f"node{i}",
-                                                "chunks")):
-            n += sum(1 for f in files if ".tmp-" not in f)
-        n += len(segment_fragments(os.path.join(c.workdir, f"node{i}")))
-    return n
+    """Fragments on the nodes' disks: files and live segment images."""
+    return len(node_fragments(c.workdir, range(1, c.node_count + 1)))
 
 
 def test_orphans_of_a_crashed_upload_are_collected(fresh_cluster):
