@@ -9,6 +9,7 @@ if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_chunk_store.c)
                  ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
                  ${PROJECT_SOURCE_DIR}/storagenode/disks.c
                  ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/scrubber.c
                  ${PROJECT_SOURCE_DIR}/storagenode/data_io.c)
   target_include_directories(test_chunk_store PRIVATE
                              ${PROJECT_SOURCE_DIR}/storagenode)

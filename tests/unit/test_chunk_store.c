@@ -3,7 +3,10 @@
  * checks, and the node's I/O threads (data_io) report on the loop; small
  * fragments in segment files: concurrent appends are acknowledged only
  * after the one sync of their group and survive a reopen, deletes and torn
- * tails, a failed fdatasync (wrapped) is never acknowledged. */
+ * tails, a failed fdatasync (wrapped) is never acknowledged; the scrubber
+ * finds a flipped byte in a segment image (data or header) and reports
+ * that fragment; a segment log whose dir leaves service (disks.h) hands
+ * small fragments to files in another dir, and one copy stays. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +28,9 @@
 #include "chunk_store.h"
 #include "crypto.h"
 #include "data_io.h"
+#include "disks.h"
 #include "error.h"
+#include "scrubber.h"
 #include "segment_log.h"
 
 static char dir[64], dir2[80];
@@ -637,6 +642,180 @@ static void test_small_fragments(void **state) {
   chunk_store_close(s);
 }
 
+/* The live images of a store's segment log whose chunk id starts with
+ * `tag` (the dir is shared by the tests), in log order. */
+static size_t list_images(struct chunk_store *s, uint8_t tag,
+                          struct segment_image *out, size_t cap) {
+  struct segment_cursor cursor = {0, 0};
+  struct segment_image batch[3]; /* small: the cursor is exercised */
+  size_t n = 0, got;
+  while ((got = segment_log_list(chunk_store_segments(s), &cursor, batch, 3)) >
+         0)
+    for (size_t i = 0; i < got; i++)
+      if (batch[i].id[0] == tag && n < cap)
+        out[n++] = batch[i];
+  return n;
+}
+
+static void image_path(const char *data_dir, const struct segment_image *img,
+                       char *path, size_t len) {
+  snprintf(path, len, "%s/segments/%016llx.seg", data_dir,
+           (unsigned long long)img->segment);
+}
+
+/* Waits (bounded) until the scrubber has queued `want` reports. */
+static size_t wait_reports(struct scrubber *scrub, struct scrub_report *out,
+                           size_t want) {
+  size_t n = 0;
+  for (int i = 0; i < 3000 && n < want; i++) {
+    n += scrubber_take_reports(scrub, out + n, SCRUB_REPORTS_MAX - n);
+    if (n < want)
+      usleep(10000);
+  }
+  return n;
+}
+
+/* The scrubber walks segment images as it walks files: a flipped data
+ * byte, then a flipped header byte, each gets its fragment reported (and
+ * no other); a deleted image is not walked; the bad block is no longer
+ * served. */
+static void test_scrub_segment_images(void **state) {
+  (void)state;
+  /* Dirs of its own: earlier tests left corrupt fragments behind. */
+  char d1[128], d2[160];
+  snprintf(d1, sizeof d1, "%s/scrub", dir);
+  snprintf(d2, sizeof d2, "%s/scrub/disk2", dir);
+  assert_int_equal(mkdir(d1, 0700), 0);
+  assert_int_equal(mkdir(d2, 0700), 0);
+  char *dirs[] = {d1, d2};
+  struct chunk_store *s;
+  assert_int_equal(chunk_store_open(dirs, 2, &s), 0);
+  uint8_t a[16] = {0x5c, 1}, b[16] = {0x5c, 2}, gone[16] = {0x5c, 3};
+  uint8_t big_id[16] = {0x5c, 4};
+  size_t big = CHUNK_SEGMENT_MAX + 1; /* a file */
+  uint8_t *data = random_bytes(big), *back = malloc(big);
+  put(s, a, 0, data, 4112, 4112);
+  put(s, b, 1, data, 3 * CHUNK_BLOCK_SIZE + 7, 50000);
+  put(s, gone, 0, data, 100, 100);
+  put(s, big_id, 0, data, big, 1 << 20);
+  assert_int_equal(chunk_delete(s, gone, 0), 0);
+  struct segment_image imgs[8];
+  assert_int_equal(list_images(s, 0x5c, imgs, 8), 2);
+  assert_memory_equal(imgs[0].id, a, 16);
+  assert_memory_equal(imgs[1].id, b, 16);
+  assert_int_equal(imgs[1].fragment, 1);
+  assert_true(imgs[1].segment > imgs[0].segment ||
+              imgs[1].offset > imgs[0].offset);
+  char path[256];
+  image_path(d1, &imgs[1], path, sizeof path);
+  flip_byte(path, (off_t)imgs[1].offset + CHUNK_HEADER_SIZE + CHUNK_BLOCK_SIZE +
+                      CHUNK_CRC_SIZE + 77); /* block 1 */
+  assert_int_equal(chunk_read(s, b, 1, CHUNK_BLOCK_SIZE, 10, back),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(chunk_read(s, b, 1, 0, 10, back), 0);
+
+  struct scrubber_config cfg = {.dirs = dirs,
+                                .n = 2,
+                                .bytes_per_sec = 256u << 20,
+                                .interval_ms = 20,
+                                .segments = chunk_store_segments(s),
+                                .segment_dir = 0};
+  struct scrubber *scrub;
+  assert_int_equal(scrubber_start(&cfg, &scrub), 0);
+  struct scrub_report reports[SCRUB_REPORTS_MAX];
+  assert_int_equal(wait_reports(scrub, reports, 1), 1);
+  assert_memory_equal(reports[0].chunk_id, b, 16);
+  assert_int_equal(reports[0].fragment, 1);
+  struct scrub_stats st;
+  scrubber_get_stats(scrub, &st);
+  assert_true(st.files >= 3); /* two images and the file */
+  assert_true(st.corrupt >= 1);
+  /* A header byte of the other image: that one is reported next. */
+  image_path(d1, &imgs[0], path, sizeof path);
+  flip_byte(path, (off_t)imgs[0].offset + 20);
+  assert_int_equal(chunk_read(s, a, 0, 0, 10, back), CAIRN_ECORRUPT);
+  int found_a = 0;
+  for (int pass = 0; pass < 50 && !found_a; pass++) {
+    size_t n = wait_reports(scrub, reports, 1);
+    for (size_t i = 0; i < n; i++) {
+      if (memcmp(reports[i].chunk_id, a, 16) == 0)
+        found_a = 1;
+      else
+        assert_memory_equal(reports[i].chunk_id, b, 16); /* again */
+    }
+  }
+  assert_true(found_a);
+  scrubber_stop(scrub);
+  free(data);
+  free(back);
+  chunk_store_close(s);
+}
+
+/* dir 0 out of service (EIO): small fragments go to files in dir 2, a
+ * rewrite of one held in a segment drops the image (reads and a reopen
+ * see the new bytes only); a dir whose byte budget runs out refuses the
+ * image (ENOSPC, nothing readable) and leaves service. */
+static void test_segment_dir_service(void **state) {
+  (void)state;
+  char *dirs[] = {dir, dir2};
+  struct node_disks *disks;
+  assert_int_equal(node_disks_new(dirs, 2, 0, &disks), 0);
+  struct chunk_store *s = open_store();
+  chunk_store_set_disks(s, disks);
+  uint8_t id[16] = {0x5d, 1};
+  uint8_t *old = random_bytes(5000), *fresh = random_bytes(5000);
+  uint8_t *back = malloc(5000);
+  put(s, id, 0, old, 5000, 5000);
+  struct segment_image imgs[4];
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 1);
+  struct chunk_writer *w;
+  assert_int_equal(chunk_writer_open_segment(s, id, 1, 100, &w), 0);
+  chunk_writer_abort(w);
+  node_disks_fail(disks, 0, CAIRN_EIO);
+  assert_int_equal(chunk_writer_open_segment(s, id, 1, 100, &w), CAIRN_EBUSY);
+  put(s, id, 0, fresh, 5000, 1000); /* a file, in dir 2 */
+  char path[256];
+  file_of(id, 0, path, sizeof path);
+  assert_non_null(strstr(path, "/disk2/"));
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 0); /* the older image went */
+  assert_int_equal(chunk_read(s, id, 0, 0, 5000, back), 0);
+  assert_memory_equal(back, fresh, 5000);
+  chunk_store_close(s);
+  node_disks_free(disks);
+  s = open_store(); /* the tombstone was synced at close */
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 0);
+  assert_int_equal(chunk_read(s, id, 0, 0, 5000, back), 0);
+  assert_memory_equal(back, fresh, 5000);
+  /* Back in a segment: the file copy goes, one copy is left. */
+  put(s, id, 0, old, 5000, 5000);
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 1);
+  assert_int_equal(access(path, F_OK), -1);
+  assert_int_equal(chunk_read(s, id, 0, 0, 5000, back), 0);
+  assert_memory_equal(back, old, 5000);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_delete(s, id, 0), CAIRN_ENOENT);
+  chunk_store_close(s);
+
+  /* A byte budget of 1000 per dir: the image does not fit. */
+  assert_int_equal(node_disks_new(dirs, 2, 1000, &disks), 0);
+  s = open_store();
+  chunk_store_set_disks(s, disks);
+  uint8_t id2[16] = {0x5d, 2};
+  assert_int_equal(chunk_writer_open(s, id2, 0, 4112, &w), 0);
+  assert_int_equal(chunk_writer_append(w, fresh, 4112), 0);
+  assert_int_equal(chunk_writer_commit(w, crc32_iscsi(fresh, 4112, 0)),
+                   CAIRN_ENOSPC);
+  uint64_t len;
+  assert_int_equal(chunk_stat(s, id2, 0, &len), CAIRN_ENOENT);
+  assert_int_equal(node_disks_writable(disks, 0), 0);
+  assert_int_equal(chunk_writer_open_segment(s, id2, 0, 4112, &w), CAIRN_EBUSY);
+  chunk_store_close(s);
+  node_disks_free(disks);
+  free(old);
+  free(fresh);
+  free(back);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_put_get_range_delete),
@@ -647,6 +826,8 @@ int main(void) {
       cmocka_unit_test(test_segment_group_commit),
       cmocka_unit_test(test_small_fragments),
       cmocka_unit_test(test_segment_async),
+      cmocka_unit_test(test_scrub_segment_images),
+      cmocka_unit_test(test_segment_dir_service),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
