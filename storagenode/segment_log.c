@@ -299,7 +299,54 @@ static uint64_t image_length(uint64_t data) {
          CHUNK_CRC_SIZE * ((data + CHUNK_BLOCK_SIZE - 1) / CHUNK_BLOCK_SIZE);
 }
 
-/* Open: indexes one segment's images, stopping at a torn tail. */
+/* Decodes the header at `at` of a segment of `size` bytes: 0 and the
+ * image's length if a whole image starts there, else CAIRN_ECORRUPT. */
+static int header_at(int fd, uint64_t at, uint64_t size, uint8_t *raw,
+                     struct chunk_header *h, uint64_t *len) {
+  if (at + CHUNK_HEADER_SIZE > size ||
+      pread(fd, raw, CHUNK_HEADER_SIZE, (off_t)at) != CHUNK_HEADER_SIZE ||
+      chunk_header_decode(raw, h) != 0)
+    return CAIRN_ECORRUPT;
+  *len = image_length(h->length);
+  return *len <= IMAGE_MAX && at + *len <= size ? 0 : CAIRN_ECORRUPT;
+}
+
+/* The offset of the next whole image after `from` (its magic, then a
+ * header that decodes, CRC and all), or size if there is none. */
+static uint64_t next_header(int fd, uint64_t from, uint64_t size) {
+  enum { WINDOW = 1 << 20 };
+  uint8_t *buf = malloc(WINDOW);
+  if (!buf)
+    return size;
+  uint64_t found = size;
+  for (uint64_t at = from; found == size && at + CHUNK_HEADER_SIZE <= size;) {
+    size_t want = size - at < WINDOW ? (size_t)(size - at) : WINDOW;
+    ssize_t got = pread(fd, buf, want, (off_t)at);
+    if (got < 8)
+      break;
+    for (size_t i = 0; i + 8 <= (size_t)got; i++) {
+      uint8_t raw[CHUNK_HEADER_SIZE];
+      struct chunk_header h;
+      uint64_t len;
+      if (buf[i] == CHUNK_MAGIC[0] && memcmp(buf + i, CHUNK_MAGIC, 8) == 0 &&
+          header_at(fd, at + i, size, raw, &h, &len) == 0) {
+        found = at + i;
+        break;
+      }
+    }
+    at += (uint64_t)got - 7; /* a magic across the window's end */
+  }
+  free(buf);
+  return found;
+}
+
+/* Open: indexes one segment's images. A header that does not decode is
+ * the torn tail of a group cut by a crash (never acknowledged), or a
+ * header rotted in place: the scan goes on at the next header that
+ * decodes, so one bad header does not hide the acknowledged images after
+ * it (only its own image is lost; the images of a torn group that did
+ * reach the disk whole are indexed: they were never acknowledged, and are
+ * collected like any orphan). */
 static int scan_segment(struct segment_log *l, uint32_t seg) {
   int fd = l->segments[seg].fd;
   struct stat st;
@@ -309,12 +356,16 @@ static int scan_segment(struct segment_log *l, uint32_t seg) {
   while (at + CHUNK_HEADER_SIZE <= size) {
     uint8_t raw[CHUNK_HEADER_SIZE];
     struct chunk_header h;
-    if (pread(fd, raw, sizeof raw, (off_t)at) != (ssize_t)sizeof raw ||
-        chunk_header_decode(raw, &h) != 0)
-      break;
-    uint64_t len = image_length(h.length);
-    if (len > IMAGE_MAX || at + len > size)
-      break;
+    uint64_t len;
+    if (header_at(fd, at, size, raw, &h, &len) != 0) {
+      uint64_t next = next_header(fd, at + 1, size);
+      log_warn("segment",
+               "segment %016" PRIx64 ": %" PRIu64 " bytes at offset %" PRIu64
+               " hold no whole image (a torn tail or a bad header), skipped",
+               l->segments[seg].number, next - at, at);
+      at = next;
+      continue;
+    }
     int rc = 0;
     if (raw[SEGMENT_TOMBSTONE_FLAG_OFFSET] & 1)
       index_remove(l, h.chunk_id, h.fragment);

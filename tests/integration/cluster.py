@@ -257,8 +257,9 @@ def segment_images(seg_dir):
     """{(chunk id hex, fragment): (path, offset, image length)}: the live
     images of one segments dir, as the node's scan at start finds them:
     segments in order, images and tombstones (bit 0 of header byte 48) in
-    file order, a newer image replacing an older one, a scan of a file
-    stopping at a torn tail (a bad magic, or an image past the end)."""
+    file order, a newer image replacing an older one; where no whole
+    image starts (a torn tail, a bad header) the scan goes on at the next
+    magic that starts one."""
     live = {}
     if not os.path.isdir(seg_dir):
         return live
@@ -272,11 +273,14 @@ def segment_images(seg_dir):
         except FileNotFoundError:  # removed meanwhile: nothing live in it
             continue
         at = 0
-        while at + HEADER <= len(raw) and raw[at:at + 8] == b"CAIRNFR1":
+        while at + HEADER <= len(raw):
             length = int.from_bytes(raw[at + 16:at + 24], "big")
             size = image_length(length)
-            if at + size > len(raw):
-                break
+            if raw[at:at + 8] != b"CAIRNFR1" or at + size > len(raw):
+                at = raw.find(b"CAIRNFR1", at + 1)
+                if at < 0:
+                    break
+                continue
             frag = int.from_bytes(raw[at + 12:at + 16], "big")
             key = (raw[at + 32:at + 48].hex(), frag)
             if raw[at + 48] & 1:
