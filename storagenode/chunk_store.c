@@ -382,13 +382,21 @@ static void drop_other_files(struct chunk_store *s, const uint8_t id[16],
 }
 
 /* A file just committed: an older image of the same fragment in the
- * segment log (read first) must go too. */
-static void drop_other_copies(struct chunk_writer *w) {
+ * segment log (read first) must go too, durably before the put is
+ * answered (else a crash could bring the older image back in front of
+ * the file). 0, or the tombstone's sync error. */
+static int drop_other_copies(struct chunk_writer *w) {
   drop_other_files(w->store, w->id, w->fragment, w->dir_index);
-  if (w->store->small &&
-      segment_log_delete(w->store->small, w->id, w->fragment) == 0)
+  if (!w->store->small)
+    return 0;
+  int rc = segment_log_delete_durable(w->store->small, w->id, w->fragment);
+  if (rc == 0)
     log_info("chunk", "removed an older segment image of fragment %u",
              w->fragment);
+  else if (rc != CAIRN_ENOENT)
+    log_error("chunk", "removing an older segment image of fragment %u: %s",
+              w->fragment, cairn_strerror(rc));
+  return rc == CAIRN_ENOENT ? 0 : rc;
 }
 
 /* The image of a small fragment into the segment log: durable on return. */
@@ -511,9 +519,9 @@ int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
     rc = fsync_dir(w->dir);
   if (rc != 0)
     unlink(w->tmp_path);
-  else
-    drop_other_copies(w);
   dir_failed(w, rc);
+  if (rc == 0 && (rc = drop_other_copies(w)) != 0 && w->store->disks)
+    node_disks_fail(w->store->disks, SEGMENT_DIR, rc); /* the log's dir */
   free(w);
   return rc;
 }

@@ -74,6 +74,7 @@ struct pending {
   size_t len;
   uint8_t tombstone[CHUNK_HEADER_SIZE]; /* owned copy when a tombstone */
   int is_tombstone;
+  int waited; /* a tombstone whose deleter waits for its sync */
   /* segment_log_append_async: called by the syncer instead of a waiter. */
   void (*async_done)(int status, void *arg);
   void *async_arg;
@@ -523,13 +524,14 @@ static void *syncer_main(void *arg) {
     while (p) {
       struct pending *next = p->next;
       l->images++;
-      if (p->is_tombstone || p->async_done) {
+      if ((p->is_tombstone && !p->waited) || p->async_done) {
         free(p); /* nobody waits for it */
       } else {
         if (rc != 0)
           p->status = rc;
         p->done = 1;
-        l->waiting--;
+        if (!p->is_tombstone)
+          l->waiting--;
       }
       p = next;
     }
@@ -728,8 +730,8 @@ int segment_log_read(struct segment_log *l, const uint8_t id[16],
   return rc;
 }
 
-int segment_log_delete(struct segment_log *l, const uint8_t id[16],
-                       uint32_t fragment) {
+static int delete_image(struct segment_log *l, const uint8_t id[16],
+                        uint32_t fragment, int wait) {
   struct pending *t = calloc(1, sizeof *t);
   if (!t)
     return CAIRN_ENOMEM;
@@ -748,14 +750,33 @@ int segment_log_delete(struct segment_log *l, const uint8_t id[16],
   memcpy(h.chunk_id, id, 16);
   chunk_header_encode_flags(&h, 1, t->tombstone);
   t->is_tombstone = 1;
+  t->waited = wait;
   t->len = CHUNK_HEADER_SIZE;
   pthread_mutex_lock(&l->q_lock);
-  if (l->stopping)
+  if (l->stopping) {
     free(t); /* shut down: like an unsynced unlink, may come back */
-  else
+    rc = wait ? CAIRN_ECANCELED : 0;
+  } else {
     enqueue(l, t);
+    while (wait && !t->done)
+      pthread_cond_wait(&l->done_cond, &l->q_lock);
+    if (wait) {
+      rc = t->status;
+      free(t);
+    }
+  }
   pthread_mutex_unlock(&l->q_lock);
-  return 0;
+  return rc;
+}
+
+int segment_log_delete(struct segment_log *l, const uint8_t id[16],
+                       uint32_t fragment) {
+  return delete_image(l, id, fragment, 0);
+}
+
+int segment_log_delete_durable(struct segment_log *l, const uint8_t id[16],
+                               uint32_t fragment) {
+  return delete_image(l, id, fragment, 1);
 }
 
 size_t segment_log_list(struct segment_log *l, struct segment_cursor *cursor,

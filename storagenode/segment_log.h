@@ -75,6 +75,12 @@ int segment_log_read(struct segment_log *l, const uint8_t id[16],
 /* Forgets (id, fragment) and queues its tombstone. CAIRN_ENOENT if absent. */
 int segment_log_delete(struct segment_log *l, const uint8_t id[16],
                        uint32_t fragment);
+/* As segment_log_delete, and blocks until the tombstone is durable (for a
+ * fragment rewritten elsewhere: its acknowledgement then implies that the
+ * older image cannot come back). 0, CAIRN_ENOENT, or the group's error
+ * (the image is forgotten either way). */
+int segment_log_delete_durable(struct segment_log *l, const uint8_t id[16],
+                               uint32_t fragment);
 
 /* A live image, as segment_log_list reports it. */
 struct segment_image {

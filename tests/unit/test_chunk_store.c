@@ -808,6 +808,23 @@ static void test_segment_dir_service(void **state) {
   file_of(id, 0, path, sizeof path);
   assert_non_null(strstr(path, "/disk2/"));
   assert_int_equal(list_images(s, 0x5d, imgs, 4), 0); /* the older image went */
+  /* ... durably before the put returned: its tombstone ends the segment. */
+  char seg_dir[128], seg[256];
+  snprintf(seg_dir, sizeof seg_dir, "%s/segments", dir);
+  last_segment(seg_dir, seg, sizeof seg);
+  struct stat seg_st;
+  assert_int_equal(stat(seg, &seg_st), 0);
+  uint8_t raw[CHUNK_HEADER_SIZE];
+  int fd = open(seg, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(
+      pread(fd, raw, sizeof raw, seg_st.st_size - CHUNK_HEADER_SIZE),
+      CHUNK_HEADER_SIZE);
+  close(fd);
+  struct chunk_header th;
+  assert_int_equal(chunk_header_decode(raw, &th), 0);
+  assert_true(raw[SEGMENT_TOMBSTONE_FLAG_OFFSET] & 1);
+  assert_memory_equal(th.chunk_id, id, 16);
   assert_int_equal(chunk_read(s, id, 0, 0, 5000, back), 0);
   assert_memory_equal(back, fresh, 5000);
   chunk_store_close(s);
