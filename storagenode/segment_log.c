@@ -91,6 +91,12 @@ struct segment_log {
   uint32_t n_segments, cap_segments;
   uint32_t first_kept; /* segments below this index are all removed */
   int scanning;        /* open: nothing is removed before the scan ends */
+  /* segment_log_list: the entry it listed last (moved back to its list
+   * predecessor when it leaves the list), where the next call starts
+   * instead of the segment's head. walk_lock (under the read lock) orders
+   * listers; writers change it under the write lock. */
+  struct entry *walk_hint;
+  pthread_mutex_t walk_lock;
   struct entry **buckets;
   size_t n_buckets, n_entries;
   /* q_lock: the queue, the counters, hold, stopping. */
@@ -148,6 +154,8 @@ static void segment_release(struct segment_log *l, uint32_t seg);
 
 static void list_unlink(struct segment_log *l, struct entry *e) {
   struct segment *s = &l->segments[e->segment];
+  if (l->walk_hint == e)
+    l->walk_hint = e->seg_prev;
   if (e->seg_prev)
     e->seg_prev->seg_next = e->seg_next;
   else
@@ -559,6 +567,7 @@ int segment_log_open(const char *dir, struct segment_log **out) {
     return CAIRN_ENOMEM;
   l->dir_fd = -1;
   pthread_rwlock_init(&l->index_lock, NULL);
+  pthread_mutex_init(&l->walk_lock, NULL);
   pthread_mutex_init(&l->q_lock, NULL);
   pthread_cond_init(&l->q_cond, NULL);
   pthread_cond_init(&l->done_cond, NULL);
@@ -627,6 +636,7 @@ void segment_log_close(struct segment_log *l) {
   pthread_cond_destroy(&l->q_cond);
   pthread_mutex_destroy(&l->q_lock);
   pthread_rwlock_destroy(&l->index_lock);
+  pthread_mutex_destroy(&l->walk_lock);
   free(l);
 }
 
@@ -783,13 +793,20 @@ size_t segment_log_list(struct segment_log *l, struct segment_cursor *cursor,
                         struct segment_image *out, size_t cap) {
   size_t n = 0;
   pthread_rwlock_rdlock(&l->index_lock);
+  pthread_mutex_lock(&l->walk_lock);
   for (uint32_t i = l->first_kept; i < l->n_segments && n < cap; i++) {
     const struct segment *seg = &l->segments[i];
     if (seg->fd < 0 || seg->number < cursor->segment)
       continue;
-    for (const struct entry *e = seg->first; e && n < cap; e = e->seg_next) {
+    struct entry *e = seg->first, *hint = l->walk_hint;
+    if (seg->number == cursor->segment && hint &&
+        l->segments[hint->segment].number == seg->number &&
+        hint->offset < cursor->offset)
+      e = hint; /* a walk that goes on: no rescan from the head */
+    for (; e && n < cap; e = e->seg_next) {
       if (seg->number == cursor->segment && e->offset < cursor->offset)
         continue;
+      l->walk_hint = e;
       memcpy(out[n].id, e->id, 16);
       out[n].fragment = e->fragment;
       out[n].segment = seg->number;
@@ -800,6 +817,7 @@ size_t segment_log_list(struct segment_log *l, struct segment_cursor *cursor,
       cursor->offset = e->offset + 1;
     }
   }
+  pthread_mutex_unlock(&l->walk_lock);
   pthread_rwlock_unlock(&l->index_lock);
   return n;
 }

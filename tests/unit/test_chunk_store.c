@@ -781,6 +781,46 @@ static void test_scrub_segment_images(void **state) {
   chunk_store_close(s);
 }
 
+/* segment_log_list goes on where it stopped although the image it listed
+ * last, and the next one, were deleted in between; a rewritten image is
+ * listed at its new place. */
+static void test_segment_list_cursor(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  struct segment_log *l = chunk_store_segments(s);
+  uint8_t *data = random_bytes(300);
+  uint8_t ids[10][16];
+  for (int i = 0; i < 10; i++) {
+    memset(ids[i], 0, 16);
+    ids[i][0] = 0x5f;
+    ids[i][1] = (uint8_t)i;
+    put(s, ids[i], 0, data, 300, 300);
+  }
+  struct segment_cursor cursor = {0, 0};
+  struct segment_image got[16];
+  size_t n = 0, k;
+  /* Skip what earlier tests left, up to the first of ours. */
+  while ((k = segment_log_list(l, &cursor, got, 1)) > 0 && got[0].id[0] != 0x5f)
+    ;
+  assert_int_equal(k, 1);
+  assert_memory_equal(got[0].id, ids[0], 16);
+  n = 1;
+  k = segment_log_list(l, &cursor, got + n, 2); /* ids 1 and 2 */
+  assert_int_equal(k, 2);
+  n += k;
+  assert_int_equal(chunk_delete(s, ids[2], 0), 0); /* the hint */
+  assert_int_equal(chunk_delete(s, ids[3], 0), 0);
+  put(s, ids[4], 0, data, 300, 300); /* moves to the log's end */
+  while ((k = segment_log_list(l, &cursor, got + n, 2)) > 0)
+    n += k;
+  assert_int_equal(n, 9); /* 0, 1, 2 (listed before), 5..9, then 4 */
+  assert_memory_equal(got[3].id, ids[5], 16);
+  assert_memory_equal(got[7].id, ids[9], 16);
+  assert_memory_equal(got[8].id, ids[4], 16);
+  free(data);
+  chunk_store_close(s);
+}
+
 /* dir 0 out of service (EIO): small fragments go to files in dir 2, a
  * rewrite of one held in a segment drops the image (reads and a reopen
  * see the new bytes only); a dir whose byte budget runs out refuses the
@@ -875,6 +915,7 @@ int main(void) {
       cmocka_unit_test(test_segment_async),
       cmocka_unit_test(test_segment_bad_header_mid_segment),
       cmocka_unit_test(test_scrub_segment_images),
+      cmocka_unit_test(test_segment_list_cursor),
       cmocka_unit_test(test_segment_dir_service),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
