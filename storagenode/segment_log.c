@@ -444,7 +444,14 @@ static int scan_all(struct segment_log *l) {
 
 static int write_group(struct segment_log *l, struct pending *group) {
   int rc = 0;
-  if (l->active_broken || l->active_size >= SEGMENT_TARGET_SIZE)
+  /* An active segment whose images are all dead goes like a full one, so
+   * that its space comes back (segment_release) without waiting for 64 MiB
+   * of appends: a small or nearly full dir would else never reclaim it. */
+  pthread_rwlock_rdlock(&l->index_lock);
+  int dead = l->segments[l->active].live == 0 &&
+             l->active_size >= SEGMENT_DEAD_ROTATE_SIZE;
+  pthread_rwlock_unlock(&l->index_lock);
+  if (l->active_broken || l->active_size >= SEGMENT_TARGET_SIZE || dead)
     rc = open_active(l);
   if (rc != 0)
     return rc;

@@ -23,8 +23,10 @@
  * a new segment, so a torn tail is never appended to.
  *
  * Space: a segment is removed once it holds no live fragment AND every
- * older segment is gone (so no tombstone that a later scan needs is lost).
- * Compacting partly-dead segments is not done yet.
+ * older segment is gone (so no tombstone that a later scan needs is lost);
+ * the active one is first closed by the next group once it holds
+ * SEGMENT_DEAD_ROTATE_SIZE bytes and nothing live. Compacting partly-dead
+ * segments is not done yet.
  *
  * Threads: every function may be called from any thread; append blocks for
  * one group commit (call it from the node's I/O threads, never a loop);
@@ -36,7 +38,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEGMENT_TARGET_SIZE (64u << 20)  /* a new segment after this many */
+#define SEGMENT_TARGET_SIZE (64u << 20) /* a new segment after this many */
+/* ... or after this many when nothing in it is live any more. */
+#define SEGMENT_DEAD_ROTATE_SIZE (1u << 20)
 #define SEGMENT_TOMBSTONE_FLAG_OFFSET 48 /* a reserved header byte */
 
 struct segment_log;

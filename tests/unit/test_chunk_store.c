@@ -516,6 +516,72 @@ static void test_segment_bad_header_mid_segment(void **state) {
   segment_log_close(log);
 }
 
+/* The image of a fragment of `len` bytes of `fill` (one block at most). */
+static size_t build_image(const uint8_t id[16], uint32_t frag, size_t len,
+                          uint8_t fill, uint8_t *out) {
+  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                           .fragment = frag,
+                           .length = len,
+                           .block_size = CHUNK_BLOCK_SIZE,
+                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
+  memcpy(h.chunk_id, id, 16);
+  chunk_header_encode(&h, out);
+  memset(out + CHUNK_HEADER_SIZE, fill, len);
+  uint32_t crc = crc32_iscsi(out + CHUNK_HEADER_SIZE, (int)len, 0);
+  for (int b = 0; b < 4; b++)
+    out[CHUNK_HEADER_SIZE + len + (size_t)b] = (uint8_t)(crc >> (24 - 8 * b));
+  return CHUNK_HEADER_SIZE + len + CHUNK_CRC_SIZE;
+}
+
+static int count_segments(const char *seg_dir) {
+  DIR *d = opendir(seg_dir);
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    n += strstr(e->d_name, ".seg") != NULL;
+  closedir(d);
+  return n;
+}
+
+/* An active segment of more than 1 MiB whose images are all deleted is
+ * closed by the next group and removed: its space comes back. */
+static void test_segment_dead_active_reclaimed(void **state) {
+  (void)state;
+  char seg_dir[128];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog-dead", dir);
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  uint8_t *image = malloc(CHUNK_HEADER_SIZE + CHUNK_BLOCK_SIZE + 4);
+  uint8_t id[16] = {0x60};
+  for (int i = 0; i < 17; i++) { /* 17 x 64 KiB: past 1 MiB */
+    id[1] = (uint8_t)i;
+    size_t len = build_image(id, 0, CHUNK_BLOCK_SIZE, (uint8_t)i, image);
+    assert_int_equal(segment_log_append(log, id, 0, image, len), 0);
+  }
+  assert_int_equal(count_segments(seg_dir), 1);
+  for (int i = 0; i < 17; i++) {
+    id[1] = (uint8_t)i;
+    assert_int_equal(segment_log_delete(log, id, 0), 0);
+  }
+  id[1] = 99;
+  size_t len = build_image(id, 0, 100, 7, image);
+  assert_int_equal(segment_log_append(log, id, 0, image, len), 0);
+  assert_int_equal(count_segments(seg_dir), 1); /* a new one; the old went */
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  uint8_t back[CHUNK_HEADER_SIZE + 104];
+  size_t image_len;
+  assert_int_equal(segment_log_read(log, id, 0, 0, back, len, &image_len, 0),
+                   0);
+  assert_memory_equal(back, image, len);
+  id[1] = 3;
+  assert_int_equal(segment_log_read(log, id, 0, 0, back, 10, &image_len, 0),
+                   CAIRN_ENOENT);
+  segment_log_close(log);
+  free(image);
+}
+
 static atomic_int async_calls, async_status;
 static void on_async(int status, void *arg) {
   (void)arg;
@@ -914,6 +980,7 @@ int main(void) {
       cmocka_unit_test(test_small_fragments),
       cmocka_unit_test(test_segment_async),
       cmocka_unit_test(test_segment_bad_header_mid_segment),
+      cmocka_unit_test(test_segment_dead_active_reclaimed),
       cmocka_unit_test(test_scrub_segment_images),
       cmocka_unit_test(test_segment_list_cursor),
       cmocka_unit_test(test_segment_dir_service),
