@@ -14,10 +14,19 @@
  * Back-pressure: when more than OBJECT_WRITER_WINDOW bytes are in flight the
  * writer calls pause(arg); it calls resume(arg) once they drain below half.
  *
- * Encryption: with a data key, each 64 KiB block of a chunk is sealed as
- * soon as it is complete, in the piece buffer itself, so nodes only ever
- * receive ciphertext and the bytes are still copied once.
  * The caller stops feeding between the two (uv_read_stop on the client).
+ *
+ * Encryption: with a data key, each 64 KiB block of a chunk is sealed in
+ * the piece buffer itself, so nodes only ever receive ciphertext and the
+ * bytes are still copied once (from the caller into a piece).
+ *
+ * CPU work: the per-byte work of a stream - the caller's digest (ETag,
+ * checksums) of the plaintext, sealing, the CRC32C the nodes check, EC
+ * encoding - runs on cfg.cpu's worker threads, in one ordered lane per
+ * writer (cpu_pool.h): object_writer_write only copies bytes into pieces
+ * and hands full ones to the lane; a piece goes to the nodes when its job
+ * is done. Pieces waiting for or in their job count toward the window, so
+ * memory stays bounded. Without cfg.cpu the same work runs inline.
  *
  * Lifecycle: object_writer_new -> object_writer_write* -> object_writer_finish
  * -> done(status) exactly once -> object_writer_free. object_writer_abort may
@@ -33,6 +42,7 @@
 #include "meta.h"
 
 struct cluster;
+struct cpu_pool;
 struct node_link_pool;
 struct object_writer;
 
@@ -57,9 +67,16 @@ struct object_writer_config {
    * OBJECT_WRITER_WINDOW; at least two pieces). A coordinator with many
    * uploads at once gives each a smaller share to bound its memory. */
   uint64_t window;
+  /* Where the per-byte work runs; NULL: on the caller's thread. */
+  struct cpu_pool *cpu;
+  /* Sees every plaintext byte once, in order, before it is sealed (the
+   * ETag and checksums); may be NULL. Runs on a worker thread when cpu is
+   * set: what it touches must not be used elsewhere until done() fired. */
+  void (*digest)(void *arg, const void *plain, size_t len);
   void (*pause)(void *arg);
   void (*resume)(void *arg);
-  /* status 0: every chunk is fsync'd on all its nodes. */
+  /* status 0: every chunk is fsync'd on all its nodes (and digest has seen
+   * every byte). */
   void (*done)(struct object_writer *w, int status, void *arg);
   void *arg;
 };

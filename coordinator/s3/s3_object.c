@@ -194,6 +194,7 @@ static int open_writer(struct s3_request *r, uint64_t size,
   struct object_writer_config wc = *cb;
   wc.cluster = r->c->cluster;
   wc.links = r->c->links;
+  wc.cpu = r->c->cpu; /* hashing and sealing off the loop thread */
   wc.replicas = (uint32_t)r->c->config.replicas;
   wc.layout = layout;
   wc.chunk_size = (uint64_t)r->c->config.chunk_size;
@@ -434,14 +435,20 @@ static void put_writer_done(struct object_writer *w, int status, void *arg) {
   put_settle(op);
 }
 
+/* The writer's digest: every body byte once, in order, on a cpu_pool
+ * worker; op->md5 and op->sum are read only after the writer is done. */
+static void put_digest(void *arg, const void *data, size_t len) {
+  struct put_op *op = arg;
+  crypto_hash_update(op->md5, data, len);
+  if (op->algorithm != CHECKSUM_NONE)
+    checksum_update(&op->sum, data, len);
+}
+
 static void put_data(struct s3_request *r, const char *data, size_t len) {
   struct put_op *op = r->op;
   if (op->error || op->writer_status)
     return;
   op->received += len;
-  crypto_hash_update(op->md5, data, len);
-  if (op->algorithm != CHECKSUM_NONE)
-    checksum_update(&op->sum, data, len);
   int rc = object_writer_write(op->w, data, len);
   if (rc == CAIRN_ETOOBIG) {
     op->error = "IncompleteBody"; /* more bytes than declared */
@@ -634,7 +641,8 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_cairn_error(r, rc);
     return;
   }
-  op->wc = (struct object_writer_config){.pause = put_pause,
+  op->wc = (struct object_writer_config){.digest = put_digest,
+                                         .pause = put_pause,
                                          .resume = put_resume,
                                          .done = put_writer_done,
                                          .data_key = s3_sse_data_key(&op->sse),
