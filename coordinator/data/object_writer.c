@@ -584,6 +584,13 @@ int object_writer_new(const struct object_writer_config *cfg,
   w->ec = ec;
   w->n_fragments = n;
   w->quorum = ec ? object_writer_quorum(layout) : n;
+  /* Before the windows: a sealed piece is larger than its plaintext, and a
+   * window under two sealed pieces (with resume_at under one) would pause
+   * the body for good while the piece being filled holds its reserve. */
+  if (cfg->data_key) {
+    w->encrypt = 1;
+    memcpy(w->key, cfg->data_key, sizeof w->key);
+  }
   w->window = OBJECT_WRITER_WINDOW;
   if (cfg->window) {
     uint64_t least = 2 * stored_length(w, OBJECT_WRITER_PIECE);
@@ -603,10 +610,6 @@ int object_writer_new(const struct object_writer_config *cfg,
                       n;
     w->window = 2 * stripe - 1;
     w->resume_at = stripe;
-  }
-  if (cfg->data_key) {
-    w->encrypt = 1;
-    memcpy(w->key, cfg->data_key, sizeof w->key);
   }
   w->cfg.data_key = NULL; /* the copy in w->key is the one used */
   *out = w;

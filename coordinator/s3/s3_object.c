@@ -641,12 +641,17 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_cairn_error(r, rc);
     return;
   }
-  op->wc = (struct object_writer_config){.digest = put_digest,
-                                         .pause = put_pause,
-                                         .resume = put_resume,
-                                         .done = put_writer_done,
-                                         .data_key = s3_sse_data_key(&op->sse),
-                                         .arg = op};
+  /* Bytes now wait for the worker threads as well as for the nodes: at
+   * many connections each upload gets a share of PUT_BUDGET (at least two
+   * pieces, object_writer_new), so memory stays bounded. */
+  op->wc = (struct object_writer_config){
+      .window = share(PUT_BUDGET, r->c->puts_active, 0, OBJECT_WRITER_WINDOW),
+      .digest = put_digest,
+      .pause = put_pause,
+      .resume = put_resume,
+      .done = put_writer_done,
+      .data_key = s3_sse_data_key(&op->sse),
+      .arg = op};
   rc = put_start_writer(op);
   if (rc != 0) {
     s3_send_cairn_error(r, rc);
