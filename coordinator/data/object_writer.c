@@ -640,7 +640,9 @@ static size_t take_bytes(struct object_writer *w, const uint8_t *bytes,
     take = (size_t)chunk_left;
   if (w->encrypt && take > CHUNK_CIPHER_BLOCK - w->block_fill)
     take = CHUNK_CIPHER_BLOCK - w->block_fill;
-  memcpy(p->data + p->len, bytes, take);
+  /* Bytes read straight into the buffer (object_writer_buffer) are home. */
+  if (p->data + p->len != bytes)
+    memcpy(p->data + p->len, bytes, take);
   p->len += take;
   p->plain += take;
   w->received += take;
@@ -655,6 +657,52 @@ static size_t take_bytes(struct object_writer *w, const uint8_t *bytes,
   return take;
 }
 
+/* Makes sure the next byte has a chunk and a buffer (w->current). Requires
+ * w->received < cfg.size. */
+static int prepare_current(struct object_writer *w) {
+  int rc = 0;
+  /* Start a chunk when the previous one is complete. */
+  if (w->received == (uint64_t)w->n_chunks * w->cfg.chunk_size)
+    rc = begin_chunk(w);
+  if (rc != 0 || w->current)
+    return rc;
+  size_t cap = piece_capacity(w, &w->states[w->n_chunks - 1]);
+  struct piece *p = w->spare ? w->spare : malloc(sizeof *p + cap);
+  if (!p)
+    return CAIRN_ENOMEM;
+  w->spare = NULL;
+  p->w = w;
+  p->refs = 1; /* the filler's */
+  p->len = p->plain = 0;
+  p->submitted = p->plain_submitted = 0;
+  p->block = w->block;
+  /* A replica piece counts from the start; a stripe once sent. */
+  p->counted = w->ec ? 0 : cap;
+  w->inflight += p->counted;
+  w->current = p;
+  return 0;
+}
+
+void *object_writer_buffer(struct object_writer *w, size_t *len) {
+  if (w->status != 0 || w->received >= w->cfg.size)
+    return NULL;
+  int rc = prepare_current(w);
+  if (rc != 0) {
+    fail(w, rc); /* the next write reports it */
+    return NULL;
+  }
+  struct piece *p = w->current;
+  const struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
+  uint64_t room = chunk->offset + chunk->length - w->received;
+  if (room > piece_plain_max(w) - p->plain)
+    room = piece_plain_max(w) - p->plain;
+  if (w->encrypt && room > CHUNK_CIPHER_BLOCK - w->block_fill)
+    room = CHUNK_CIPHER_BLOCK - w->block_fill; /* a tag follows the block */
+  if (*len > room)
+    *len = (size_t)room;
+  return p->data + p->len;
+}
+
 int object_writer_write(struct object_writer *w, const void *data, size_t len) {
   const uint8_t *bytes = data;
   if (w->status != 0)
@@ -664,32 +712,7 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
     return CAIRN_ETOOBIG;
   }
   while (len > 0) {
-    int rc = 0;
-    /* Start a chunk when the previous one is complete. */
-    if (w->received == (uint64_t)w->n_chunks * w->cfg.chunk_size)
-      rc = begin_chunk(w);
-    struct chunk_state *state = &w->states[w->n_chunks - 1];
-    if (rc == 0 && !w->current) {
-      size_t cap = piece_capacity(w, state);
-      if (w->spare) {
-        w->current = w->spare;
-        w->spare = NULL;
-      } else {
-        w->current = malloc(sizeof *w->current + cap);
-      }
-      if (!w->current) {
-        rc = CAIRN_ENOMEM;
-      } else {
-        w->current->w = w;
-        w->current->refs = 1; /* the filler's */
-        w->current->len = w->current->plain = 0;
-        w->current->submitted = w->current->plain_submitted = 0;
-        w->current->block = w->block;
-        /* A replica piece counts from the start; a stripe once sent. */
-        w->current->counted = w->ec ? 0 : cap;
-        w->inflight += w->current->counted;
-      }
-    }
+    int rc = prepare_current(w);
     if (rc != 0) {
       fail(w, rc);
       return rc;

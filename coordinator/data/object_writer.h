@@ -83,8 +83,16 @@ struct object_writer_config {
 
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out);
-/* Copies data; never more than cfg->size bytes in total (CAIRN_ETOOBIG). */
+/* Copies data; never more than cfg->size bytes in total (CAIRN_ETOOBIG).
+ * data may also be (a prefix of) the space object_writer_buffer returned,
+ * filled since: then nothing is copied. */
 int object_writer_write(struct object_writer *w, const void *data, size_t len);
+/* Where the next bytes will be stored, for a caller that can read them
+ * there itself (a socket read), saving the copy: at most *len bytes
+ * (lowered to fit the current piece, chunk and cipher block). Valid until
+ * the next call on w. NULL when the writer takes no more bytes (failed,
+ * or all cfg->size received). */
+void *object_writer_buffer(struct object_writer *w, size_t *len);
 /* No more data. CAIRN_EINVAL if fewer than cfg->size bytes were written
  * (the writer is then aborted and done still fires). */
 int object_writer_finish(struct object_writer *w);

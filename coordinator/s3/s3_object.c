@@ -459,6 +459,14 @@ static void put_data(struct s3_request *r, const char *data, size_t len) {
   }
 }
 
+/* The body is read straight into the writer's piece (one copy less). */
+static char *put_buffer(struct s3_request *r, size_t *len) {
+  struct put_op *op = r->op;
+  if (op->error || op->writer_status || !op->w)
+    return NULL;
+  return object_writer_buffer(op->w, len);
+}
+
 /* Both end paths hand over to the writer, whose done callback settles the
  * request (possibly before they return: op may be gone then). */
 static void put_end(struct s3_request *r) {
@@ -658,6 +666,7 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     return;
   }
   r->sink.data = put_data;
+  r->sink.buffer = put_buffer;
   r->sink.end = put_end;
   r->sink.abort = put_abort;
 }
