@@ -936,9 +936,6 @@ static void on_timer(uv_timer_t *t) {
   }
 }
 
-/* Below this a handler's buffer is not worth a read of its own. */
-#define DIRECT_READ_MIN (4u << 10)
-
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   struct http_conn *conn = h->data;
   struct http_request *req = conn->req;
@@ -955,10 +952,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   uint64_t owed = (uint64_t)req->content_length - req->body_received;
   size_t len =
       owed < sizeof conn->read_buf ? (size_t)owed : sizeof conn->read_buf;
-  if (len < DIRECT_READ_MIN)
-    return;
+  /* Even a short place is taken: it is the rest of the handler's block,
+   * and the reads after it line up with the handler's buffers again. */
   char *direct = hd->body_buffer(req, &len, hd->arg);
-  if (direct && len >= DIRECT_READ_MIN && len <= owed) {
+  if (direct && len > 0 && len <= owed) {
     buf->base = direct;
     buf->len = len;
   }
