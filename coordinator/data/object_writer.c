@@ -730,6 +730,8 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
     else if (w->ec && p->plain - p->plain_submitted >= OBJECT_WRITER_PIECE &&
              (!w->encrypt || w->block_fill == 0))
       rc = submit_range(w, 0);
+    if (rc == 0)
+      rc = w->status; /* an inline job (no cfg.cpu) may have failed it */
     if (rc != 0) {
       fail(w, rc);
       return rc;

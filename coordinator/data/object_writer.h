@@ -18,7 +18,8 @@
  *
  * Encryption: with a data key, each 64 KiB block of a chunk is sealed in
  * the piece buffer itself, so nodes only ever receive ciphertext and the
- * bytes are still copied once (from the caller into a piece).
+ * bytes are copied at most once (from the caller into a piece; not at all
+ * when the caller reads them into object_writer_buffer's space).
  *
  * CPU work: the per-byte work of a stream - the caller's digest (ETag,
  * checksums) of the plaintext, sealing, the CRC32C the nodes check, EC

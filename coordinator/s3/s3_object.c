@@ -3,8 +3,9 @@
  * DeleteObjects.
  *
  * PUT:  head --checks--> INTENT (body paused; the chunks' write intents in
- *         the group-commit writer) --synced--> STREAMING (bytes -> MD5,
- *         checksum, object_writer) --body end + writer done--> verify
+ *         the group-commit writer) --synced--> STREAMING (bytes read
+ *         into object_writer's pieces; MD5 and checksum on its worker
+ *         threads via put_digest) --body end + writer done--> verify
  *         digests --> meta put (group-commit batch) --> 200 ETag.  Any
  *         failure: the chunks written so far go to the garbage table; the
  *         client gets the error.
