@@ -9,6 +9,7 @@
 #include "coordinator.h"
 
 #include "config.h"
+#include "cpu_pool.h"
 #include "crypto.h"
 #include "error.h"
 #include "frontend.h"
@@ -90,6 +91,8 @@ static int start_repairer(struct coordinator *c) {
 static void on_http_closed(void *arg) {
   struct coordinator *c = arg;
   uv_close((uv_handle_t *)&c->meta_async, NULL); /* no request is left */
+  cpu_pool_close(c->cpu);                        /* no writer is left either */
+  c->cpu = NULL;
   repairer_stop(c->repairer); /* before the links its job uses */
   c->repairer = NULL;
   gc_stop(c->gc);
@@ -212,12 +215,18 @@ int main(int argc, char **argv) {
     goto out_meta;
   }
 
+  if (cpu_pool_new(c->loop, 0, &c->cpu) != 0) {
+    fail("%s", "cannot start the worker threads");
+    cluster_stop(c->cluster);
+    goto out_loop;
+  }
   if (node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
                (uint64_t)c->config.gc_interval_ms, &c->gc) != 0 ||
       start_repairer(c) != 0) {
     fail("%s", "cannot start the data path");
+    cpu_pool_close(c->cpu);
     cluster_stop(c->cluster);
     goto out_loop;
   }
@@ -235,6 +244,7 @@ int main(int argc, char **argv) {
   if (http_server_start(c->loop, host, port, &limits, &handler, &c->http, err,
                         sizeof err) != 0) {
     fail("%s", err);
+    cpu_pool_close(c->cpu);
     repairer_stop(c->repairer);
     gc_stop(c->gc);
     node_link_pool_free(c->links);
