@@ -134,16 +134,19 @@ int iam_principal_of_user(const struct iam *iam, const char *name,
 
 /* ---- authorization ----------------------------------------------------- */
 
-/* Parses a stored policy; a stored policy that no longer parses denies
- * (logged), it never silently allows. */
-static int load_policy(const char *owner, const char *text,
-                       struct policy **out) {
+/* Parses a stored policy (or finds it parsed: iam->policies, keyed by the
+ * text, so a changed policy is parsed anew); a stored policy that no
+ * longer parses denies (logged), it never silently allows. */
+static int load_policy(const struct iam *iam, const char *owner,
+                       const char *text, struct policy_cache_entry **ref,
+                       const struct policy **out) {
   char err[POLICY_ERR_MAX];
   *out = NULL;
+  *ref = NULL;
   if (!text)
     return 0;
-  int r =
-      policy_parse(text, strlen(text), POLICY_IDENTITY, out, err, sizeof err);
+  int r = policy_cache_get(iam->policies, text, strlen(text), POLICY_IDENTITY,
+                           ref, out, err, sizeof err);
   if (r)
     log_error("coord.iam", "stored policy of %s does not parse: %s", owner,
               err);
@@ -157,7 +160,8 @@ enum policy_decision iam_authorize(const struct iam *iam,
   req->principal = who ? who->arn : NULL;
   if (who && who->root)
     return POLICY_ALLOW;
-  struct policy *loaded[1 + META_IAM_GROUPS_MAX] = {0};
+  const struct policy *loaded[1 + META_IAM_GROUPS_MAX] = {0};
+  struct policy_cache_entry *refs[1 + META_IAM_GROUPS_MAX] = {0};
   size_t n = 0;
   int r = 0;
   if (who) {
@@ -165,7 +169,9 @@ enum policy_decision iam_authorize(const struct iam *iam,
     r = meta_iam_user_get(iam->meta, who->user, &u);
     if (!r && u.disabled)
       r = CAIRN_EPERM;
-    if (!r && (r = load_policy(u.name, u.policy, &loaded[n])) == 0 && loaded[n])
+    if (!r && (r = load_policy(iam, u.name, u.policy, &refs[n], &loaded[n])) ==
+                  0 &&
+        loaded[n])
       n++;
     for (uint32_t i = 0; !r && i < u.n_groups; i++) {
       struct meta_iam_group g;
@@ -174,7 +180,8 @@ enum policy_decision iam_authorize(const struct iam *iam,
         r = 0; /* deleted meanwhile: it grants nothing */
         continue;
       }
-      if (!r && (r = load_policy(g.name, g.policy, &loaded[n])) == 0 &&
+      if (!r &&
+          (r = load_policy(iam, g.name, g.policy, &refs[n], &loaded[n])) == 0 &&
           loaded[n])
         n++;
       meta_iam_group_release(&g);
@@ -186,12 +193,12 @@ enum policy_decision iam_authorize(const struct iam *iam,
     struct policy_set set = {0};
     if (resource)
       set = *resource;
-    set.identity = (const struct policy *const *)loaded;
+    set.identity = loaded;
     set.n_identity = n;
     d = policy_evaluate(req, &set);
   }
   for (size_t i = 0; i < n; i++)
-    policy_free(loaded[i]);
+    policy_cache_release(refs[i]);
   return d;
 }
 

@@ -18,6 +18,7 @@
 
 #include "meta.h"
 #include "policy.h"
+#include "policy_cache.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +40,9 @@ struct iam {
   const char *root_access_key;
   const char *root_secret_key;
   int64_t rotation_grace_ms; /* a rotated key stays valid this long */
+  /* Parsed identity policies by text (owned by whoever set it up; NULL:
+   * every request parses its policies). */
+  struct policy_cache *policies;
 };
 
 /* Who signed a request. */

@@ -220,13 +220,39 @@ int tx_get(struct meta_tx *tx, const struct meta_key *k, char **val,
   return *val ? 0 : CAIRN_ENOENT;
 }
 
+/* The tables whose rows caches outside meta hold (meta_config_generation). */
+static void note_config(struct meta_tx *tx, const struct meta_key *k) {
+  switch (k->len ? k->b[0] : 0) {
+  case TBL_BUCKET:
+  case TBL_BUCKET_CONFIG:
+  case TBL_IAM_USER:
+  case TBL_ACCESS_KEY:
+  case TBL_IAM_GROUP:
+    tx->config_touched = true;
+    break;
+  default:
+    break;
+  }
+}
+
+void tx_after_write(struct meta_tx *tx) {
+  if (tx->config_touched)
+    atomic_fetch_add(&tx->m->config_generation, 1);
+}
+
+uint64_t meta_config_generation(struct meta *m) {
+  return atomic_load(&m->config_generation);
+}
+
 void tx_put(struct meta_tx *tx, const struct meta_key *k, const void *v,
             size_t len) {
+  note_config(tx, k);
   rocksdb_writebatch_wi_put(tx->wb, (const char *)k->b, k->len, (const char *)v,
                             len);
 }
 
 void tx_del(struct meta_tx *tx, const struct meta_key *k) {
+  note_config(tx, k);
   rocksdb_writebatch_wi_delete(tx->wb, (const char *)k->b, k->len);
 }
 
@@ -255,6 +281,7 @@ int meta_run(struct meta *m, meta_apply_fn apply, void *arg) {
   if (r || rocksdb_writebatch_wi_count(tx.wb) == 0)
     goto out;
   rocksdb_write_writebatch_wi(m->db, m->wo_sync, tx.wb, &err);
+  tx_after_write(&tx);
   if (err) {
     log_error("coord.meta", "synced write: %s", err);
     rocksdb_free(err);

@@ -631,4 +631,11 @@ int meta_drain_completions(struct meta *m);
  * thread). */
 void meta_writer_stats(struct meta *m, uint64_t *groups, uint64_t *batches);
 
+/* A counter that grows after every committed (or failed) write touching a
+ * bucket record, a bucket configuration (policy, ACL) or an IAM user,
+ * access key or group, before that write's caller learns it is done. A
+ * cache of such rows read at generation g (read BEFORE the rows) is
+ * current while meta_config_generation() is still g. Any thread. */
+uint64_t meta_config_generation(struct meta *m);
+
 #endif

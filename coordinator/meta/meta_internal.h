@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <rocksdb/c.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #define META_FORMAT 1 /* the format-version byte of every key */
@@ -77,6 +78,10 @@ struct meta {
   void *notify_arg;
   uint64_t groups_written; /* statistics, under q_lock */
   uint64_t jobs_written;
+
+  /* meta_config_generation: bumped after every write that touched a
+   * bucket, bucket configuration or IAM row (tx.config_touched). */
+  _Atomic uint64_t config_generation;
 };
 
 /* A transaction: reads see the store plus this batch's own writes. */
@@ -84,7 +89,12 @@ struct meta_tx {
   struct meta *m;
   rocksdb_writebatch_wi_t *wb;
   int64_t now_ms;
+  bool config_touched; /* a B, C, I, A or R key was put or deleted */
 };
+
+/* After a transaction's write returned (written or failed): a touched
+ * configuration bumps the generation, so caches keyed by it reload. */
+void tx_after_write(struct meta_tx *tx);
 
 int64_t meta_now_ms(void);
 void val_free(char *v);

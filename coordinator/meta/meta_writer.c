@@ -117,6 +117,7 @@ static void write_group(struct meta *m, struct meta_job *jobs) {
   }
   if (tx.wb && written > 0 && rocksdb_writebatch_wi_count(tx.wb) > 0) {
     rocksdb_write_writebatch_wi(m->db, m->wo_sync, tx.wb, &err);
+    tx_after_write(&tx);
     if (err) {
       log_error("coord.meta", "group write: %s", err);
       rocksdb_free(err);

@@ -147,11 +147,13 @@ size_t s3_nodes_up(struct s3_request *r) {
  * survives as many lost nodes as the layout promises. */
 static int choose_layout(struct s3_request *r, uint64_t size,
                          struct meta_layout *out) {
-  struct meta_bucket b;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
-  if (rc != 0)
-    return rc;
-  *out = b.default_layout.kind ? b.default_layout : r->c->default_layout;
+  const struct s3_bucket_access *a = s3_bucket_access(r);
+  if (!a)
+    return CAIRN_ENOMEM;
+  if (!a->exists)
+    return CAIRN_ENOENT;
+  const struct meta_bucket *b = &a->bucket;
+  *out = b->default_layout.kind ? b->default_layout : r->c->default_layout;
   if (out->kind == META_LAYOUT_EC && size < (uint64_t)r->c->config.ec_min_size)
     *out = (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)(out->parity + 1),
                                 0};
