@@ -126,8 +126,10 @@ int meta_open(const char *dir, struct meta **out, char *err, size_t err_len) {
   m->table_opts = rocksdb_block_based_options_create();
   m->cache = rocksdb_cache_create_lru(META_BLOCK_CACHE_BYTES);
   m->wo_sync = rocksdb_writeoptions_create();
+  m->wo_logged = rocksdb_writeoptions_create();
   m->ro = rocksdb_readoptions_create();
-  if (!m->opts || !m->table_opts || !m->cache || !m->wo_sync || !m->ro) {
+  if (!m->opts || !m->table_opts || !m->cache || !m->wo_sync ||
+      !m->wo_logged || !m->ro) {
     snprintf(err, err_len, "out of memory");
     goto fail;
   }
@@ -182,6 +184,8 @@ void meta_close(struct meta *m) {
     rocksdb_readoptions_destroy(m->ro);
   if (m->wo_sync)
     rocksdb_writeoptions_destroy(m->wo_sync);
+  if (m->wo_logged)
+    rocksdb_writeoptions_destroy(m->wo_logged);
   if (m->opts)
     rocksdb_options_destroy(m->opts);
   if (m->table_opts)

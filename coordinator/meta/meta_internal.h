@@ -59,6 +59,7 @@ struct meta {
   rocksdb_block_based_table_options_t *table_opts;
   rocksdb_cache_t *cache;
   rocksdb_writeoptions_t *wo_sync;
+  rocksdb_writeoptions_t *wo_logged; /* WAL on, no sync: logged batches */
   rocksdb_readoptions_t *ro;
 
   /* Serializes every read-modify-write: held by a synchronous write on the
@@ -78,6 +79,7 @@ struct meta {
   void *notify_arg;
   uint64_t groups_written; /* statistics, under q_lock */
   uint64_t jobs_written;
+  bool wal_unsynced; /* writer thread only: a logged group awaits a sync */
 
   /* meta_config_generation: bumped after every write that touched a
    * bucket, bucket configuration or IAM row (tx.config_touched). */
@@ -163,6 +165,7 @@ struct meta_op {
 };
 struct meta_batch {
   struct meta_op *head, *tail;
+  bool logged; /* meta_write_logged_async: WAL append, synced after */
 };
 int batch_add(struct meta_batch *b, meta_apply_fn apply,
               void (*release)(void *arg), void *arg);

@@ -4,23 +4,36 @@
  *   loop thread                     writer thread
  *   -----------                     -------------
  *   meta_write_async(batch) --->    pending queue
- *                                   take ALL pending jobs
+ *   meta_write_logged_async(batch)  take ALL pending jobs, split them:
+ *                                   logged jobs first, then synced ones;
+ *                                   for each of the two groups:
  *                                   lock write_lock, one WriteBatchWithIndex
  *                                   per job: save point, apply its ops,
  *                                            roll back to the save point on
  *                                            error (the job fails alone)
- *                                   ONE synced rocksdb_write for the group
- *   meta_drain_completions() <---   done queue + notify(arg)
- *   runs callbacks
+ *                                   ONE rocksdb_write for the group: WAL
+ *                                   append only (logged), or synced
+ *   meta_drain_completions() <---   done queue + notify(arg) per group
+ *   runs callbacks                  idle with a logged group not synced
+ *                                   yet: rocksdb_flush_wal(sync)
  *
  * Invariants:
  *  1. Only the writer thread and meta_run (under write_lock) write to the
  *     store, so every read-modify-write sees a stable state plus the
  *     earlier writes of its own group (WriteBatchWithIndex reads).
  *  2. A job's callback runs exactly once, on the loop thread, after the
- *     synced write of its group returned (or it failed) - never from
- *     meta_write_async itself.
- *  3. Jobs complete in submission order.
+ *     write of its group returned (or it failed) - never from
+ *     meta_write_async itself. For a synced job that write was synced;
+ *     for a logged job it is in the WAL (it survives a crash of this
+ *     process, not a power loss until the next sync).
+ *  3. Synced jobs complete in submission order, and so do logged jobs; a
+ *     logged job may complete before a synced job submitted earlier.
+ *  4. Every synced write also syncs every logged write before it (one WAL,
+ *     appended in order): a synced job whose batch was submitted after a
+ *     logged job's callback makes that logged batch durable too. The
+ *     writer syncs a logged group itself as soon as it has nothing else
+ *     to do, so no logged batch stays unsynced longer than the writer is
+ *     busy.
  */
 #include "meta_internal.h"
 
@@ -91,7 +104,8 @@ int batch_apply(struct meta_tx *tx, void *arg) {
 /* ---- the writer thread ------------------------------------------------------
  */
 
-static void write_group(struct meta *m, struct meta_job *jobs) {
+static void write_group(struct meta *m, struct meta_job *jobs,
+                        const rocksdb_writeoptions_t *wo) {
   char *err = NULL;
   int written = 0;
   pthread_mutex_lock(&m->write_lock);
@@ -116,7 +130,8 @@ static void write_group(struct meta *m, struct meta_job *jobs) {
     }
   }
   if (tx.wb && written > 0 && rocksdb_writebatch_wi_count(tx.wb) > 0) {
-    rocksdb_write_writebatch_wi(m->db, m->wo_sync, tx.wb, &err);
+    rocksdb_write_writebatch_wi(m->db, (rocksdb_writeoptions_t *)wo, tx.wb,
+                                &err);
     tx_after_write(&tx);
     if (err) {
       log_error("coord.meta", "group write: %s", err);
@@ -131,36 +146,83 @@ static void write_group(struct meta *m, struct meta_job *jobs) {
   pthread_mutex_unlock(&m->write_lock);
 }
 
+/* Writes one group (jobs linked through next, last its tail) and hands
+ * it to the loop. Called without q_lock. */
+static void write_and_post(struct meta *m, struct meta_job *jobs,
+                           struct meta_job *last, bool logged) {
+  write_group(m, jobs, logged ? m->wo_logged : m->wo_sync);
+  if (logged)
+    m->wal_unsynced = true;
+  else
+    m->wal_unsynced = false; /* invariant 4: the sync covered them */
+  uint64_t n = 0;
+  for (struct meta_job *j = jobs; j; j = j->next)
+    n++;
+  pthread_mutex_lock(&m->q_lock);
+  if (m->done_tail)
+    m->done_tail->next = jobs;
+  else
+    m->done_head = jobs;
+  m->done_tail = last;
+  m->groups_written++;
+  m->jobs_written += n;
+  void (*notify)(void *) = m->notify;
+  void *notify_arg = m->notify_arg;
+  pthread_mutex_unlock(&m->q_lock);
+  if (notify)
+    notify(notify_arg);
+}
+
+/* Syncs the WAL when logged batches wait for it and nothing else is
+ * queued (a queued synced group would sync them anyway). Called without
+ * q_lock. */
+static void sync_logged(struct meta *m) {
+  char *err = NULL;
+  rocksdb_flush_wal(m->db, 1, &err);
+  if (err) { /* the next synced group retries; nothing was acknowledged */
+    log_error("coord.meta", "WAL sync: %s", err);
+    rocksdb_free(err);
+    return;
+  }
+  m->wal_unsynced = false;
+}
+
 static void *writer_main(void *arg) {
   struct meta *m = arg;
   pthread_mutex_lock(&m->q_lock);
   for (;;) {
+    if (!m->pending_head && m->wal_unsynced) {
+      pthread_mutex_unlock(&m->q_lock);
+      sync_logged(m);
+      pthread_mutex_lock(&m->q_lock);
+      continue;
+    }
     while (!m->pending_head && !m->stopping)
       pthread_cond_wait(&m->q_cond, &m->q_lock);
     if (!m->pending_head)
-      break; /* stopping and drained */
-    struct meta_job *jobs = m->pending_head, *last = m->pending_tail;
+      break; /* stopping and drained (a logged group was synced above) */
+    struct meta_job *jobs = m->pending_head;
     m->pending_head = m->pending_tail = NULL;
     pthread_mutex_unlock(&m->q_lock);
 
-    write_group(m, jobs);
-    uint64_t n = 0;
-    for (struct meta_job *j = jobs; j; j = j->next)
-      n++;
-
-    pthread_mutex_lock(&m->q_lock);
-    if (m->done_tail)
-      m->done_tail->next = jobs;
-    else
-      m->done_head = jobs;
-    m->done_tail = last;
-    m->groups_written++;
-    m->jobs_written += n;
-    void (*notify)(void *) = m->notify;
-    void *notify_arg = m->notify_arg;
-    pthread_mutex_unlock(&m->q_lock);
-    if (notify)
-      notify(notify_arg);
+    /* Split, keeping the order within each kind. */
+    struct meta_job *lhead = NULL, *ltail = NULL, *shead = NULL, *stail = NULL;
+    while (jobs) {
+      struct meta_job *j = jobs;
+      jobs = j->next;
+      j->next = NULL;
+      struct meta_job **head = j->batch->logged ? &lhead : &shead;
+      struct meta_job **tail = j->batch->logged ? &ltail : &stail;
+      if (*tail)
+        (*tail)->next = j;
+      else
+        *head = j;
+      *tail = j;
+    }
+    if (lhead)
+      write_and_post(m, lhead, ltail, true);
+    if (shead)
+      write_and_post(m, shead, stail, false);
     pthread_mutex_lock(&m->q_lock);
   }
   pthread_mutex_unlock(&m->q_lock);
@@ -233,6 +295,13 @@ int meta_write_async(struct meta *m, struct meta_batch *b, meta_write_cb cb,
   pthread_cond_signal(&m->q_cond);
   pthread_mutex_unlock(&m->q_lock);
   return 0;
+}
+
+int meta_write_logged_async(struct meta *m, struct meta_batch *b,
+                            meta_write_cb cb, void *arg) {
+  if (b)
+    b->logged = true;
+  return meta_write_async(m, b, cb, arg);
 }
 
 int meta_drain_completions(struct meta *m) {

@@ -541,7 +541,7 @@ static int put_start_writer(struct put_op *op) {
   }
   http_request_pause_body(r->http);
   op->intent_pending = 1;
-  rc = meta_write_async(r->c->meta, b, put_intent_done, op);
+  rc = meta_write_logged_async(r->c->meta, b, put_intent_done, op);
   if (rc != 0) {
     op->intent_pending = 0;
     http_request_resume_body(r->http);
