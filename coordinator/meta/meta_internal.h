@@ -99,6 +99,9 @@ struct meta_tx {
 void tx_after_write(struct meta_tx *tx);
 
 int64_t meta_now_ms(void);
+/* Per-thread RocksDB settings (perf counters off): meta_open calls it for
+ * its thread, the writer thread for itself. */
+void meta_thread_init(void);
 void val_free(char *v);
 /* Allocates the next version sequence and persists the high-water mark in
  * the same batch. */

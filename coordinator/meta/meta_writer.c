@@ -189,6 +189,7 @@ static void sync_logged(struct meta *m) {
 
 static void *writer_main(void *arg) {
   struct meta *m = arg;
+  meta_thread_init();
   pthread_mutex_lock(&m->q_lock);
   for (;;) {
     if (!m->pending_head && m->wal_unsynced) {
