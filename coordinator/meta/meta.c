@@ -277,14 +277,20 @@ void tx_del(struct meta_tx *tx, const struct meta_key *k) {
 }
 
 uint64_t tx_next_seq(struct meta_tx *tx) {
-  uint64_t seq = ++tx->m->version_seq;
+  tx->seq_dirty = true;
+  return ++tx->m->version_seq;
+}
+
+void tx_write_seq(struct meta_tx *tx) {
+  if (!tx->seq_dirty)
+    return;
   struct meta_key k;
   key_init(&k, TBL_CONFIG);
   key_str(&k, "\x01vseq");
   uint8_t b[8];
-  codec_be64(b, seq);
+  codec_be64(b, tx->m->version_seq);
   tx_put(tx, &k, b, 8);
-  return seq;
+  tx->seq_dirty = false;
 }
 
 int meta_run(struct meta *m, meta_apply_fn apply, void *arg) {
@@ -300,6 +306,7 @@ int meta_run(struct meta *m, meta_apply_fn apply, void *arg) {
   r = apply(&tx, arg);
   if (r || rocksdb_writebatch_wi_count(tx.wb) == 0)
     goto out;
+  tx_write_seq(&tx);
   rocksdb_write_writebatch_wi(m->db, m->wo_sync, tx.wb, &err);
   tx_after_write(&tx);
   if (err) {

@@ -92,6 +92,7 @@ struct meta_tx {
   rocksdb_writebatch_wi_t *wb;
   int64_t now_ms;
   bool config_touched; /* a B, C, I, A or R key was put or deleted */
+  bool seq_dirty;      /* tx_next_seq ran: tx_write_seq before the write */
 };
 
 /* After a transaction's write returned (written or failed): a touched
@@ -103,9 +104,15 @@ int64_t meta_now_ms(void);
  * its thread, the writer thread for itself. */
 void meta_thread_init(void);
 void val_free(char *v);
-/* Allocates the next version sequence and persists the high-water mark in
- * the same batch. */
+/* Allocates the next version sequence; the high-water mark is persisted in
+ * the same write by tx_write_seq, once per write however many sequences
+ * the transaction (or group) took. A sequence taken by a job that is then
+ * rolled back is simply never used: gaps are fine, reuse never happens. */
 uint64_t tx_next_seq(struct meta_tx *tx);
+/* Puts the high-water mark (m->version_seq) when a sequence was taken:
+ * called right before the transaction's rocksdb_write, outside any save
+ * point. */
+void tx_write_seq(struct meta_tx *tx);
 
 /* 0 and a value to release with val_free, CAIRN_ENOENT, or CAIRN_EDB. */
 int tx_get(struct meta_tx *tx, const struct meta_key *k, char **val,

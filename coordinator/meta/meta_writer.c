@@ -130,6 +130,7 @@ static void write_group(struct meta *m, struct meta_job *jobs,
     }
   }
   if (tx.wb && written > 0 && rocksdb_writebatch_wi_count(tx.wb) > 0) {
+    tx_write_seq(&tx); /* once for the group's PUTs */
     rocksdb_write_writebatch_wi(m->db, (rocksdb_writeoptions_t *)wo, tx.wb,
                                 &err);
     tx_after_write(&tx);
