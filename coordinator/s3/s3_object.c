@@ -856,15 +856,18 @@ static int etag_matches(const char *list, const char *etag) {
 
 int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
                         const char *prefix) {
-  char name[64];
-  snprintf(name, sizeof name, "%sif-match", prefix);
-  const char *if_match = s3_header(r, name);
-  snprintf(name, sizeof name, "%sif-none-match", prefix);
-  const char *if_none = s3_header(r, name);
-  snprintf(name, sizeof name, "%sif-unmodified-since", prefix);
-  const char *if_unmod = s3_header(r, name);
-  snprintf(name, sizeof name, "%sif-modified-since", prefix);
-  const char *if_mod = s3_header(r, name);
+  /* prefix is "" or "x-amz-copy-source-": the names are spelled out,
+   * not formatted (this runs for every GET and HEAD). */
+  int copy = prefix[0] != '\0';
+  const char *if_match =
+      s3_header(r, copy ? "x-amz-copy-source-if-match" : "if-match");
+  const char *if_none =
+      s3_header(r, copy ? "x-amz-copy-source-if-none-match" : "if-none-match");
+  const char *if_unmod =
+      s3_header(r, copy ? "x-amz-copy-source-if-unmodified-since"
+                        : "if-unmodified-since");
+  const char *if_mod = s3_header(
+      r, copy ? "x-amz-copy-source-if-modified-since" : "if-modified-since");
   int64_t modified = o->last_modified_ms / 1000 * 1000;
   if (if_match && !etag_matches(if_match, o->etag))
     return 412;
