@@ -439,7 +439,7 @@ def test_policy_changes_apply_to_the_next_request(cluster, root):
     root.put_bucket_policy(Bucket="flip", Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": arn},
-            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}]}))
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::flip/*"}]}))
     denied(s3.get_object, Bucket="flip", Key="k")
     root.delete_bucket_policy(Bucket="flip")
     # A bucket ACL grant to authenticated users, then its removal.
