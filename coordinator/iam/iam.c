@@ -169,8 +169,8 @@ enum policy_decision iam_authorize(const struct iam *iam,
     r = meta_iam_user_get(iam->meta, who->user, &u);
     if (!r && u.disabled)
       r = CAIRN_EPERM;
-    if (!r && (r = load_policy(iam, u.name, u.policy, &refs[n], &loaded[n])) ==
-                  0 &&
+    if (!r &&
+        (r = load_policy(iam, u.name, u.policy, &refs[n], &loaded[n])) == 0 &&
         loaded[n])
       n++;
     for (uint32_t i = 0; !r && i < u.n_groups; i++) {

@@ -137,8 +137,8 @@ int meta_open(const char *dir, struct meta **out, char *err, size_t err_len) {
   m->wo_sync = rocksdb_writeoptions_create();
   m->wo_logged = rocksdb_writeoptions_create();
   m->ro = rocksdb_readoptions_create();
-  if (!m->opts || !m->table_opts || !m->cache || !m->wo_sync ||
-      !m->wo_logged || !m->ro) {
+  if (!m->opts || !m->table_opts || !m->cache || !m->wo_sync || !m->wo_logged ||
+      !m->ro) {
     snprintf(err, err_len, "out of memory");
     goto fail;
   }
@@ -242,17 +242,10 @@ int tx_get(struct meta_tx *tx, const struct meta_key *k, char **val,
 
 /* The tables whose rows caches outside meta hold (meta_config_generation). */
 static void note_config(struct meta_tx *tx, const struct meta_key *k) {
-  switch (k->len ? k->b[0] : 0) {
-  case TBL_BUCKET:
-  case TBL_BUCKET_CONFIG:
-  case TBL_IAM_USER:
-  case TBL_ACCESS_KEY:
-  case TBL_IAM_GROUP:
+  char t = k->len ? (char)k->b[0] : 0;
+  if (t == TBL_BUCKET || t == TBL_BUCKET_CONFIG || t == TBL_IAM_USER ||
+      t == TBL_ACCESS_KEY || t == TBL_IAM_GROUP)
     tx->config_touched = true;
-    break;
-  default:
-    break;
-  }
 }
 
 void tx_after_write(struct meta_tx *tx) {

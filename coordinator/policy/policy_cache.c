@@ -54,7 +54,8 @@ int policy_cache_get(struct policy_cache *c, const char *text, size_t len,
   *policy = NULL;
   size_t s = c ? slot_of(text, len, kind) : 0;
   struct policy_cache_entry *e = c ? c->slot[s] : NULL;
-  if (e && e->kind == kind && e->len == len && memcmp(e->text, text, len) == 0) {
+  if (e && e->kind == kind && e->len == len &&
+      memcmp(e->text, text, len) == 0) {
     e->refs++;
     *out = e;
     *policy = e->policy;

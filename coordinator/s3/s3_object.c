@@ -866,8 +866,8 @@ int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
   const char *if_unmod =
       s3_header(r, copy ? "x-amz-copy-source-if-unmodified-since"
                         : "if-unmodified-since");
-  const char *if_mod = s3_header(
-      r, copy ? "x-amz-copy-source-if-modified-since" : "if-modified-since");
+  const char *if_mod = s3_header(r, copy ? "x-amz-copy-source-if-modified-since"
+                                         : "if-modified-since");
   int64_t modified = o->last_modified_ms / 1000 * 1000;
   if (if_match && !etag_matches(if_match, o->etag))
     return 412;

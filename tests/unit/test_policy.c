@@ -587,8 +587,8 @@ static void test_policy_cache(void **state) {
   assert_ptr_equal(p1, p2);
   assert_int_equal(policy_cache_parses(c), 1);
   /* A changed document: parsed again, its own decision. */
-  assert_int_equal(policy_cache_get(c, deny, strlen(deny), POLICY_IDENTITY,
-                                    &e3, &p3, err, sizeof err),
+  assert_int_equal(policy_cache_get(c, deny, strlen(deny), POLICY_IDENTITY, &e3,
+                                    &p3, err, sizeof err),
                    0);
   assert_int_equal(policy_cache_parses(c), 2);
   assert_int_equal(eval(p3, "s3:GetObject", "arn:aws:s3:::b/k"),
@@ -602,9 +602,9 @@ static void test_policy_cache(void **state) {
                        0);
   assert_null(bad);
   assert_null(pb);
-  assert_int_not_equal(policy_cache_get(c, "{", 1, POLICY_IDENTITY, &bad, &pb,
-                                        err, sizeof err),
-                       0);
+  assert_int_not_equal(
+      policy_cache_get(c, "{", 1, POLICY_IDENTITY, &bad, &pb, err, sizeof err),
+      0);
   assert_int_equal(policy_cache_parses(c), 4); /* failures are not kept */
   /* Fill every slot: whatever was evicted stays valid for its holders. */
   for (int i = 0; i < 4 * POLICY_CACHE_SLOTS; i++) {
@@ -628,8 +628,8 @@ static void test_policy_cache(void **state) {
   policy_cache_release(e2);
   policy_cache_release(e3);
   /* No cache: parsed for the caller alone. */
-  assert_int_equal(policy_cache_get(NULL, allow, strlen(allow),
-                                    POLICY_IDENTITY, &e1, &p1, err, sizeof err),
+  assert_int_equal(policy_cache_get(NULL, allow, strlen(allow), POLICY_IDENTITY,
+                                    &e1, &p1, err, sizeof err),
                    0);
   assert_int_equal(eval(p1, "s3:GetObject", "arn:aws:s3:::b/k"), POLICY_ALLOW);
   policy_cache_release(e1);
