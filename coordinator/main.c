@@ -188,7 +188,8 @@ int main(int argc, char **argv) {
                         .root_access_key = c->secrets.root_access_key,
                         .root_secret_key = c->secrets.root_secret_key,
                         .rotation_grace_ms = c->config.key_rotation_grace_ms,
-                        .policies = policy_cache_new()};
+                        .policies = policy_cache_new(),
+                        .keys = iam_key_cache_new()};
   c->access = (struct access){.iam = &c->iam,
                               .sigv2 = c->config.sigv2 != 0,
                               .key_cache = &c->key_cache};
@@ -268,6 +269,7 @@ out_loop:
 out_meta:
   s3_bucket_cache_clear(c);
   policy_cache_free(c->iam.policies);
+  iam_key_cache_free(c->iam.keys);
   access_tokens_close(&c->access);
   meta_close(c->meta);
 out_secrets:
