@@ -112,10 +112,13 @@ int batch_apply(struct meta_tx *tx, void *arg) {
 /* ---- the writer thread ------------------------------------------------------
  */
 
-static void write_group(struct meta *m, struct meta_job *jobs,
+/* Returns whether a write reached the store (and, with wo_sync, the WAL
+ * was synced). */
+static bool write_group(struct meta *m, struct meta_job *jobs,
                         const rocksdb_writeoptions_t *wo) {
   char *err = NULL;
   int written = 0;
+  bool wrote = false;
   pthread_mutex_lock(&m->write_lock);
   struct meta_tx tx = {.m = m, .now_ms = meta_now_ms()};
   tx.wb = rocksdb_writebatch_wi_create(0, 1);
@@ -148,21 +151,24 @@ static void write_group(struct meta *m, struct meta_job *jobs,
       for (struct meta_job *j = jobs; j; j = j->next)
         if (j->status == 0)
           j->status = CAIRN_EDB;
+    } else {
+      wrote = true;
     }
   }
   if (tx.wb)
     rocksdb_writebatch_wi_destroy(tx.wb);
   pthread_mutex_unlock(&m->write_lock);
+  return wrote;
 }
 
 /* Writes one group (jobs linked through next, last its tail) and hands
  * it to the loop. Called without q_lock. */
 static void write_and_post(struct meta *m, struct meta_job *jobs,
                            struct meta_job *last, bool logged) {
-  write_group(m, jobs, logged ? m->wo_logged : m->wo_sync);
-  if (logged)
+  bool wrote = write_group(m, jobs, logged ? m->wo_logged : m->wo_sync);
+  if (logged && wrote)
     m->wal_unsynced = true;
-  else
+  else if (!logged && wrote)
     m->wal_unsynced = false; /* invariant 4: the sync covered them */
   uint64_t n = 0;
   for (struct meta_job *j = jobs; j; j = j->next)
