@@ -24,6 +24,10 @@ struct cpu_pool;
 struct gc;
 struct repairer;
 struct kms;
+struct s3_bucket_access;
+
+/* Buckets whose access (record, policy, ACL) the S3 layer keeps loaded. */
+#define S3_BUCKET_CACHE_SLOTS 64
 
 struct coordinator {
   uv_loop_t *loop;
@@ -46,6 +50,8 @@ struct coordinator {
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
   uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
+  /* s3_auth.c: by hash of the bucket name, NULL or a reference. */
+  struct s3_bucket_access *bucket_cache[S3_BUCKET_CACHE_SLOTS];
   uv_signal_t sigterm, sigint;
   int stopping;
 };

@@ -22,6 +22,7 @@
 #include "node_link.h"
 #include "registry.h"
 #include "repairer.h"
+#include "s3_auth.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -189,7 +190,9 @@ int main(int argc, char **argv) {
                         .kms = c->kms,
                         .root_access_key = c->secrets.root_access_key,
                         .root_secret_key = c->secrets.root_secret_key,
-                        .rotation_grace_ms = c->config.key_rotation_grace_ms};
+                        .rotation_grace_ms = c->config.key_rotation_grace_ms,
+                        .policies = policy_cache_new(),
+                        .keys = iam_key_cache_new()};
   c->access = (struct access){.iam = &c->iam,
                               .sigv2 = c->config.sigv2 != 0,
                               .key_cache = &c->key_cache};
@@ -274,6 +277,9 @@ out_loop:
   uv_run(c->loop, UV_RUN_DEFAULT);
   uv_loop_close(c->loop);
 out_meta:
+  s3_bucket_cache_clear(c);
+  policy_cache_free(c->iam.policies);
+  iam_key_cache_free(c->iam.keys);
   access_tokens_close(&c->access);
   meta_close(c->meta);
 out_secrets:

@@ -547,42 +547,75 @@ static void decide_close(struct http_request *req) {
     req->close_after = 1;
 }
 
+/* Appends n bytes at *off of buf (room checked by the caller's cap). */
+static void head_add(char *buf, size_t *off, const char *p, size_t n) {
+  memcpy(buf + *off, p, n);
+  *off += n;
+}
+
+static void head_str(char *buf, size_t *off, const char *s) {
+  head_add(buf, off, s, strlen(s));
+}
+
 /* Writes the status line and headers into a write op with room for extra
- * more bytes after them; *len is the head's length. */
+ * more bytes after them; *len is the head's length. Plain copies, no
+ * printf: this runs for every response. */
 static struct write_op *build_head(struct http_request *req, int status,
                                    const struct http_header *headers, size_t n,
                                    int64_t content_length, size_t extra,
                                    size_t *len) {
   struct http_conn *conn = req->conn;
-  size_t cap = 256 + extra;
+  const char *text = status_text(status), *date = server_date(conn->srv);
+  /* The fixed lines (status, Date, Server, Content-Length or
+   * Transfer-Encoding, Connection, the blank line) fit in 256 bytes with
+   * room to spare; each header costs its name, value, ": " and CRLF. */
+  size_t cap = 256 + strlen(text) + strlen(date) + extra;
   for (size_t i = 0; i < n; i++)
     cap += strlen(headers[i].name) + strlen(headers[i].value) + 4;
   struct write_op *op = op_get(conn, cap);
   if (!op)
     return NULL;
   char *buf = op->data;
-  cap = op->cap;
-  size_t off =
-      (size_t)snprintf(buf, cap,
-                       "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-                       "Server: Cairn\r\n",
-                       status, status_text(status), server_date(conn->srv));
-  for (size_t i = 0; i < n; i++)
-    off += (size_t)snprintf(buf + off, cap - off, "%s: %s\r\n", headers[i].name,
-                            headers[i].value);
+  size_t off = 0;
+  char num[24];
+  int code = status < 100 || status > 999 ? 500 : status;
+  num[0] = (char)('0' + code / 100);
+  num[1] = (char)('0' + code / 10 % 10);
+  num[2] = (char)('0' + code % 10);
+  head_add(buf, &off, "HTTP/1.1 ", 9);
+  head_add(buf, &off, num, 3);
+  head_add(buf, &off, " ", 1);
+  head_str(buf, &off, text);
+  head_add(buf, &off, "\r\nDate: ", 8);
+  head_str(buf, &off, date);
+  head_add(buf, &off, "\r\nServer: Cairn\r\n", 17);
+  for (size_t i = 0; i < n; i++) {
+    head_str(buf, &off, headers[i].name);
+    head_add(buf, &off, ": ", 2);
+    head_str(buf, &off, headers[i].value);
+    head_add(buf, &off, "\r\n", 2);
+  }
   if (status >= 200 && status != 204 && status != 304) {
-    if (content_length >= 0)
-      off += (size_t)snprintf(buf + off, cap - off, "Content-Length: %lld\r\n",
-                              (long long)content_length);
-    else if (req->response_chunked)
-      off += (size_t)snprintf(buf + off, cap - off,
-                              "Transfer-Encoding: chunked\r\n");
+    if (content_length >= 0) {
+      /* Decimal digits by hand: the one number of most responses. */
+      char *end = num + sizeof num, *p = end;
+      unsigned long long v = (unsigned long long)content_length;
+      do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+      } while (v);
+      head_add(buf, &off, "Content-Length: ", 16);
+      head_add(buf, &off, p, (size_t)(end - p));
+      head_add(buf, &off, "\r\n", 2);
+    } else if (req->response_chunked) {
+      head_str(buf, &off, "Transfer-Encoding: chunked\r\n");
+    }
   }
   if (req->close_after)
-    off += (size_t)snprintf(buf + off, cap - off, "Connection: close\r\n");
+    head_str(buf, &off, "Connection: close\r\n");
   else if (req->http10)
-    off += (size_t)snprintf(buf + off, cap - off, "Connection: keep-alive\r\n");
-  off += (size_t)snprintf(buf + off, cap - off, "\r\n");
+    head_str(buf, &off, "Connection: keep-alive\r\n");
+  head_add(buf, &off, "\r\n", 2);
   *len = off;
   return op;
 }

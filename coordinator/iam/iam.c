@@ -75,19 +75,40 @@ static int secret_open(const struct iam *iam, const struct meta_access_key *k,
 
 /* ---- authentication ---------------------------------------------------- */
 
-int iam_lookup_key(const struct iam *iam, const char *access_key_id,
-                   int64_t now_ms, char *secret, size_t cap,
-                   struct iam_principal *who) {
-  memset(who, 0, sizeof *who);
-  snprintf(who->access_key, sizeof who->access_key, "%s", access_key_id);
-  if (iam->root_access_key &&
-      strcmp(access_key_id, iam->root_access_key) == 0) {
-    who->root = true;
-    snprintf(who->arn, sizeof who->arn, "arn:aws:iam::%s:root",
-             POLICY_ACCOUNT_ID);
-    snprintf(secret, cap, "%s", iam->root_secret_key);
-    return 0;
-  }
+struct iam_key_entry {
+  bool used;
+  uint64_t generation; /* meta_config_generation before the rows were read */
+  int64_t expires_ms;
+  struct iam_principal who;
+  char secret[IAM_SECRET_KEY_LEN + 1];
+};
+
+struct iam_key_cache {
+  struct iam_key_entry slot[IAM_KEY_CACHE_SLOTS];
+};
+
+struct iam_key_cache *iam_key_cache_new(void) {
+  return calloc(1, sizeof(struct iam_key_cache));
+}
+
+void iam_key_cache_free(struct iam_key_cache *c) {
+  if (!c)
+    return;
+  OPENSSL_cleanse(c, sizeof *c);
+  free(c);
+}
+
+static struct iam_key_entry *key_slot(struct iam_key_cache *c, const char *id) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return &c->slot[h % IAM_KEY_CACHE_SLOTS];
+}
+
+/* The key read and opened from the store (the uncached path). */
+static int lookup_stored_key(const struct iam *iam, const char *access_key_id,
+                             int64_t now_ms, char *secret, size_t cap,
+                             struct iam_principal *who, int64_t *expires_ms) {
   struct meta_access_key k;
   int r = meta_access_key_get(iam->meta, access_key_id, &k);
   if (r == CAIRN_EINVAL)
@@ -96,6 +117,7 @@ int iam_lookup_key(const struct iam *iam, const char *access_key_id,
     return r;
   if (k.status != META_KEY_ACTIVE || (k.expires_ms && now_ms >= k.expires_ms))
     return CAIRN_ENOENT;
+  *expires_ms = k.expires_ms;
   struct meta_iam_user u;
   r = meta_iam_user_get(iam->meta, k.user, &u);
   if (r)
@@ -109,6 +131,44 @@ int iam_lookup_key(const struct iam *iam, const char *access_key_id,
     log_error("coord.iam", "access key %s: its secret does not open (%s)",
               access_key_id, cairn_strerror(r));
   OPENSSL_cleanse(&k, sizeof k);
+  return r;
+}
+
+int iam_lookup_key(const struct iam *iam, const char *access_key_id,
+                   int64_t now_ms, char *secret, size_t cap,
+                   struct iam_principal *who) {
+  memset(who, 0, sizeof *who);
+  snprintf(who->access_key, sizeof who->access_key, "%s", access_key_id);
+  if (iam->root_access_key &&
+      strcmp(access_key_id, iam->root_access_key) == 0) {
+    who->root = true;
+    snprintf(who->arn, sizeof who->arn, "arn:aws:iam::%s:root",
+             POLICY_ACCOUNT_ID);
+    snprintf(secret, cap, "%s", iam->root_secret_key);
+    return 0;
+  }
+  uint64_t generation = meta_config_generation(iam->meta);
+  struct iam_key_entry *e =
+      iam->keys ? key_slot(iam->keys, access_key_id) : NULL;
+  if (e && e->used && e->generation == generation &&
+      strcmp(e->who.access_key, access_key_id) == 0) {
+    if (e->expires_ms && now_ms >= e->expires_ms)
+      return CAIRN_ENOENT; /* rotated out: its grace is over */
+    *who = e->who;
+    snprintf(secret, cap, "%s", e->secret);
+    return 0;
+  }
+  int64_t expires_ms = 0;
+  int r = lookup_stored_key(iam, access_key_id, now_ms, secret, cap, who,
+                            &expires_ms);
+  if (r == 0 && e && strlen(secret) < sizeof e->secret) {
+    OPENSSL_cleanse(e, sizeof *e);
+    e->used = true;
+    e->generation = generation;
+    e->expires_ms = expires_ms;
+    e->who = *who;
+    memcpy(e->secret, secret, strlen(secret) + 1);
+  }
   return r;
 }
 
@@ -134,16 +194,19 @@ int iam_principal_of_user(const struct iam *iam, const char *name,
 
 /* ---- authorization ----------------------------------------------------- */
 
-/* Parses a stored policy; a stored policy that no longer parses denies
- * (logged), it never silently allows. */
-static int load_policy(const char *owner, const char *text,
-                       struct policy **out) {
+/* Parses a stored policy (or finds it parsed: iam->policies, keyed by the
+ * text, so a changed policy is parsed anew); a stored policy that no
+ * longer parses denies (logged), it never silently allows. */
+static int load_policy(const struct iam *iam, const char *owner,
+                       const char *text, struct policy_cache_entry **ref,
+                       const struct policy **out) {
   char err[POLICY_ERR_MAX];
   *out = NULL;
+  *ref = NULL;
   if (!text)
     return 0;
-  int r =
-      policy_parse(text, strlen(text), POLICY_IDENTITY, out, err, sizeof err);
+  int r = policy_cache_get(iam->policies, text, strlen(text), POLICY_IDENTITY,
+                           ref, out, err, sizeof err);
   if (r)
     log_error("coord.iam", "stored policy of %s does not parse: %s", owner,
               err);
@@ -157,7 +220,8 @@ enum policy_decision iam_authorize(const struct iam *iam,
   req->principal = who ? who->arn : NULL;
   if (who && who->root)
     return POLICY_ALLOW;
-  struct policy *loaded[1 + META_IAM_GROUPS_MAX] = {0};
+  const struct policy *loaded[1 + META_IAM_GROUPS_MAX] = {0};
+  struct policy_cache_entry *refs[1 + META_IAM_GROUPS_MAX] = {0};
   size_t n = 0;
   int r = 0;
   if (who) {
@@ -165,7 +229,9 @@ enum policy_decision iam_authorize(const struct iam *iam,
     r = meta_iam_user_get(iam->meta, who->user, &u);
     if (!r && u.disabled)
       r = CAIRN_EPERM;
-    if (!r && (r = load_policy(u.name, u.policy, &loaded[n])) == 0 && loaded[n])
+    if (!r &&
+        (r = load_policy(iam, u.name, u.policy, &refs[n], &loaded[n])) == 0 &&
+        loaded[n])
       n++;
     for (uint32_t i = 0; !r && i < u.n_groups; i++) {
       struct meta_iam_group g;
@@ -174,7 +240,8 @@ enum policy_decision iam_authorize(const struct iam *iam,
         r = 0; /* deleted meanwhile: it grants nothing */
         continue;
       }
-      if (!r && (r = load_policy(g.name, g.policy, &loaded[n])) == 0 &&
+      if (!r &&
+          (r = load_policy(iam, g.name, g.policy, &refs[n], &loaded[n])) == 0 &&
           loaded[n])
         n++;
       meta_iam_group_release(&g);
@@ -186,12 +253,12 @@ enum policy_decision iam_authorize(const struct iam *iam,
     struct policy_set set = {0};
     if (resource)
       set = *resource;
-    set.identity = (const struct policy *const *)loaded;
+    set.identity = loaded;
     set.n_identity = n;
     d = policy_evaluate(req, &set);
   }
   for (size_t i = 0; i < n; i++)
-    policy_free(loaded[i]);
+    policy_cache_release(refs[i]);
   return d;
 }
 

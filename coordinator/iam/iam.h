@@ -18,6 +18,7 @@
 
 #include "meta.h"
 #include "policy.h"
+#include "policy_cache.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,7 +40,22 @@ struct iam {
   const char *root_access_key;
   const char *root_secret_key;
   int64_t rotation_grace_ms; /* a rotated key stays valid this long */
+  /* Parsed identity policies by text (owned by whoever set it up; NULL:
+   * every request parses its policies). */
+  struct policy_cache *policies;
+  /* Opened access keys (iam_key_cache_new; NULL: every request reads and
+   * opens its key). */
+  struct iam_key_cache *keys;
 };
+
+/* What iam_lookup_key found for an IAM user's key, kept while no IAM row
+ * was written since (meta_config_generation): a key deleted, deactivated,
+ * rotated or moved, a user disabled or deleted, reloads on the next
+ * request. Expiry (a rotated key's grace) is checked on every use. The
+ * secrets are wiped when an entry goes. Loop thread only. */
+#define IAM_KEY_CACHE_SLOTS 32
+struct iam_key_cache *iam_key_cache_new(void);
+void iam_key_cache_free(struct iam_key_cache *c);
 
 /* Who signed a request. */
 struct iam_principal {

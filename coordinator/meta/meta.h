@@ -624,11 +624,28 @@ void meta_set_notify(struct meta *m, void (*notify)(void *arg), void *arg);
  * runs. */
 int meta_write_async(struct meta *m, struct meta_batch *b, meta_write_cb cb,
                      void *arg);
+/* The same, but cb runs once b is appended to the WAL, before it is
+ * synced: it survives a crash of this process, and the writer syncs it
+ * right after (with the next synced group, or on its own as soon as it is
+ * idle). For batches whose loss in a power failure costs nothing but
+ * space, and whose callers never need it durable before a later synced
+ * batch of theirs (which syncs it too): the write intents of an upload
+ * (docs/metadata.md, "Write intents"). It may complete before synced
+ * batches submitted earlier. */
+int meta_write_logged_async(struct meta *m, struct meta_batch *b,
+                            meta_write_cb cb, void *arg);
 /* Runs the callbacks of finished batches; returns how many ran. Loop
  * thread. */
 int meta_drain_completions(struct meta *m);
 /* Statistics: synced group writes and batches written so far (any
  * thread). */
 void meta_writer_stats(struct meta *m, uint64_t *groups, uint64_t *batches);
+
+/* A counter that grows after every committed (or failed) write touching a
+ * bucket record, a bucket configuration (policy, ACL) or an IAM user,
+ * access key or group, before that write's caller learns it is done. A
+ * cache of such rows read at generation g (read BEFORE the rows) is
+ * current while meta_config_generation() is still g. Any thread. */
+uint64_t meta_config_generation(struct meta *m);
 
 #endif

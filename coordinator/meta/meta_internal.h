@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <rocksdb/c.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #define META_FORMAT 1 /* the format-version byte of every key */
@@ -58,6 +59,7 @@ struct meta {
   rocksdb_block_based_table_options_t *table_opts;
   rocksdb_cache_t *cache;
   rocksdb_writeoptions_t *wo_sync;
+  rocksdb_writeoptions_t *wo_logged; /* WAL on, no sync: logged batches */
   rocksdb_readoptions_t *ro;
 
   /* Serializes every read-modify-write: held by a synchronous write on the
@@ -77,6 +79,11 @@ struct meta {
   void *notify_arg;
   uint64_t groups_written; /* statistics, under q_lock */
   uint64_t jobs_written;
+  bool wal_unsynced; /* writer thread only: a logged group awaits a sync */
+
+  /* meta_config_generation: bumped after every write that touched a
+   * bucket, bucket configuration or IAM row (tx.config_touched). */
+  _Atomic uint64_t config_generation;
 };
 
 /* A transaction: reads see the store plus this batch's own writes. */
@@ -84,13 +91,28 @@ struct meta_tx {
   struct meta *m;
   rocksdb_writebatch_wi_t *wb;
   int64_t now_ms;
+  bool config_touched; /* a B, C, I, A or R key was put or deleted */
+  bool seq_dirty;      /* tx_next_seq ran: tx_write_seq before the write */
 };
 
+/* After a transaction's write returned (written or failed): a touched
+ * configuration bumps the generation, so caches keyed by it reload. */
+void tx_after_write(struct meta_tx *tx);
+
 int64_t meta_now_ms(void);
+/* Per-thread RocksDB settings (perf counters off): meta_open calls it for
+ * its thread, the writer thread for itself. */
+void meta_thread_init(void);
 void val_free(char *v);
-/* Allocates the next version sequence and persists the high-water mark in
- * the same batch. */
+/* Allocates the next version sequence; the high-water mark is persisted in
+ * the same write by tx_write_seq, once per write however many sequences
+ * the transaction (or group) took. A sequence taken by a job that is then
+ * rolled back is simply never used: gaps are fine, reuse never happens. */
 uint64_t tx_next_seq(struct meta_tx *tx);
+/* Puts the high-water mark (m->version_seq) when a sequence was taken:
+ * called right before the transaction's rocksdb_write, outside any save
+ * point. */
+void tx_write_seq(struct meta_tx *tx);
 
 /* 0 and a value to release with val_free, CAIRN_ENOENT, or CAIRN_EDB. */
 int tx_get(struct meta_tx *tx, const struct meta_key *k, char **val,
@@ -153,6 +175,7 @@ struct meta_op {
 };
 struct meta_batch {
   struct meta_op *head, *tail;
+  bool logged; /* meta_write_logged_async: WAL append, synced after */
 };
 int batch_add(struct meta_batch *b, meta_apply_fn apply,
               void (*release)(void *arg), void *arg);

@@ -4,23 +4,37 @@
  *   loop thread                     writer thread
  *   -----------                     -------------
  *   meta_write_async(batch) --->    pending queue
- *                                   take ALL pending jobs
+ *   meta_write_logged_async(batch)  take ALL pending jobs, split them:
+ *                                   logged jobs first, then synced ones;
+ *                                   for each of the two groups:
  *                                   lock write_lock, one WriteBatchWithIndex
  *                                   per job: save point, apply its ops,
  *                                            roll back to the save point on
  *                                            error (the job fails alone)
- *                                   ONE synced rocksdb_write for the group
- *   meta_drain_completions() <---   done queue + notify(arg)
- *   runs callbacks
+ *                                   ONE rocksdb_write for the group: WAL
+ *                                   append only (logged), or synced
+ *   meta_drain_completions() <---   done queue + notify(arg) per group
+ *   runs callbacks                  a logged group not synced yet and
+ *                                   nothing queued for 2 ms:
+ *                                   rocksdb_flush_wal(sync)
  *
  * Invariants:
  *  1. Only the writer thread and meta_run (under write_lock) write to the
  *     store, so every read-modify-write sees a stable state plus the
  *     earlier writes of its own group (WriteBatchWithIndex reads).
  *  2. A job's callback runs exactly once, on the loop thread, after the
- *     synced write of its group returned (or it failed) - never from
- *     meta_write_async itself.
- *  3. Jobs complete in submission order.
+ *     write of its group returned (or it failed) - never from
+ *     meta_write_async itself. For a synced job that write was synced;
+ *     for a logged job it is in the WAL (it survives a crash of this
+ *     process, not a power loss until the next sync).
+ *  3. Synced jobs complete in submission order, and so do logged jobs; a
+ *     logged job may complete before a synced job submitted earlier.
+ *  4. Every synced write also syncs every logged write before it (one WAL,
+ *     appended in order): a synced job whose batch was submitted after a
+ *     logged job's callback makes that logged batch durable too. The
+ *     writer syncs a logged group itself when nothing else arrives within
+ *     META_LOGGED_SYNC_DELAY_MS (and before it stops), so no logged batch
+ *     stays unsynced longer than that plus the writer's current group.
  */
 #include "meta_internal.h"
 
@@ -29,6 +43,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* How long a logged batch may wait for a synced group to sync it before
+ * the writer syncs it alone: bounds what a power loss can leak (chunks of
+ * uploads never acknowledged) to the uploads of a few milliseconds, and
+ * spares an fsync whenever commits follow, as they do under load. */
+#define META_LOGGED_SYNC_DELAY_MS 2
 
 struct meta_job {
   struct meta_job *next;
@@ -91,9 +112,13 @@ int batch_apply(struct meta_tx *tx, void *arg) {
 /* ---- the writer thread ------------------------------------------------------
  */
 
-static void write_group(struct meta *m, struct meta_job *jobs) {
+/* Returns whether a write reached the store (and, with wo_sync, the WAL
+ * was synced). */
+static bool write_group(struct meta *m, struct meta_job *jobs,
+                        const rocksdb_writeoptions_t *wo) {
   char *err = NULL;
   int written = 0;
+  bool wrote = false;
   pthread_mutex_lock(&m->write_lock);
   struct meta_tx tx = {.m = m, .now_ms = meta_now_ms()};
   tx.wb = rocksdb_writebatch_wi_create(0, 1);
@@ -116,50 +141,123 @@ static void write_group(struct meta *m, struct meta_job *jobs) {
     }
   }
   if (tx.wb && written > 0 && rocksdb_writebatch_wi_count(tx.wb) > 0) {
-    rocksdb_write_writebatch_wi(m->db, m->wo_sync, tx.wb, &err);
+    tx_write_seq(&tx); /* once for the group's PUTs */
+    rocksdb_write_writebatch_wi(m->db, (rocksdb_writeoptions_t *)wo, tx.wb,
+                                &err);
+    tx_after_write(&tx);
     if (err) {
       log_error("coord.meta", "group write: %s", err);
       rocksdb_free(err);
       for (struct meta_job *j = jobs; j; j = j->next)
         if (j->status == 0)
           j->status = CAIRN_EDB;
+    } else {
+      wrote = true;
     }
   }
   if (tx.wb)
     rocksdb_writebatch_wi_destroy(tx.wb);
   pthread_mutex_unlock(&m->write_lock);
+  return wrote;
+}
+
+/* Writes one group (jobs linked through next, last its tail) and hands
+ * it to the loop. Called without q_lock. */
+static void write_and_post(struct meta *m, struct meta_job *jobs,
+                           struct meta_job *last, bool logged) {
+  bool wrote = write_group(m, jobs, logged ? m->wo_logged : m->wo_sync);
+  if (logged && wrote)
+    m->wal_unsynced = true;
+  else if (!logged && wrote)
+    m->wal_unsynced = false; /* invariant 4: the sync covered them */
+  uint64_t n = 0;
+  for (struct meta_job *j = jobs; j; j = j->next)
+    n++;
+  pthread_mutex_lock(&m->q_lock);
+  if (m->done_tail)
+    m->done_tail->next = jobs;
+  else
+    m->done_head = jobs;
+  m->done_tail = last;
+  m->groups_written++;
+  m->jobs_written += n;
+  void (*notify)(void *) = m->notify;
+  void *notify_arg = m->notify_arg;
+  pthread_mutex_unlock(&m->q_lock);
+  if (notify)
+    notify(notify_arg);
+}
+
+/* Syncs the WAL when logged batches wait for it and nothing else is
+ * queued (a queued synced group would sync them anyway). Called without
+ * q_lock. */
+static void sync_logged(struct meta *m) {
+  char *err = NULL;
+  rocksdb_flush_wal(m->db, 1, &err);
+  if (err) { /* the next synced group retries; nothing was acknowledged */
+    log_error("coord.meta", "WAL sync: %s", err);
+    rocksdb_free(err);
+    return;
+  }
+  m->wal_unsynced = false;
+}
+
+/* Waits (q_lock held) up to META_LOGGED_SYNC_DELAY_MS for work; false
+ * when none came. */
+static bool wait_for_work(struct meta *m) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until); /* q_cond's clock */
+  until.tv_nsec += META_LOGGED_SYNC_DELAY_MS * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  while (!m->pending_head && !m->stopping)
+    if (pthread_cond_timedwait(&m->q_cond, &m->q_lock, &until) != 0)
+      break; /* timed out (or a clock step: a sync comes early, harmless) */
+  return m->pending_head != NULL;
 }
 
 static void *writer_main(void *arg) {
   struct meta *m = arg;
+  meta_thread_init();
   pthread_mutex_lock(&m->q_lock);
   for (;;) {
+    /* Logged batches wait for a sync: the commits that follow them
+     * usually bring one within milliseconds; else sync them alone. */
+    if (!m->pending_head && m->wal_unsynced &&
+        (m->stopping || !wait_for_work(m))) {
+      pthread_mutex_unlock(&m->q_lock);
+      sync_logged(m);
+      pthread_mutex_lock(&m->q_lock);
+      continue;
+    }
     while (!m->pending_head && !m->stopping)
       pthread_cond_wait(&m->q_cond, &m->q_lock);
     if (!m->pending_head)
-      break; /* stopping and drained */
-    struct meta_job *jobs = m->pending_head, *last = m->pending_tail;
+      break; /* stopping and drained (a logged group was synced above) */
+    struct meta_job *jobs = m->pending_head;
     m->pending_head = m->pending_tail = NULL;
     pthread_mutex_unlock(&m->q_lock);
 
-    write_group(m, jobs);
-    uint64_t n = 0;
-    for (struct meta_job *j = jobs; j; j = j->next)
-      n++;
-
-    pthread_mutex_lock(&m->q_lock);
-    if (m->done_tail)
-      m->done_tail->next = jobs;
-    else
-      m->done_head = jobs;
-    m->done_tail = last;
-    m->groups_written++;
-    m->jobs_written += n;
-    void (*notify)(void *) = m->notify;
-    void *notify_arg = m->notify_arg;
-    pthread_mutex_unlock(&m->q_lock);
-    if (notify)
-      notify(notify_arg);
+    /* Split, keeping the order within each kind. */
+    struct meta_job *lhead = NULL, *ltail = NULL, *shead = NULL, *stail = NULL;
+    while (jobs) {
+      struct meta_job *j = jobs;
+      jobs = j->next;
+      j->next = NULL;
+      struct meta_job **head = j->batch->logged ? &lhead : &shead;
+      struct meta_job **tail = j->batch->logged ? &ltail : &stail;
+      if (*tail)
+        (*tail)->next = j;
+      else
+        *head = j;
+      *tail = j;
+    }
+    if (lhead)
+      write_and_post(m, lhead, ltail, true);
+    if (shead)
+      write_and_post(m, shead, stail, false);
     pthread_mutex_lock(&m->q_lock);
   }
   pthread_mutex_unlock(&m->q_lock);
@@ -232,6 +330,13 @@ int meta_write_async(struct meta *m, struct meta_batch *b, meta_write_cb cb,
   pthread_cond_signal(&m->q_cond);
   pthread_mutex_unlock(&m->q_lock);
   return 0;
+}
+
+int meta_write_logged_async(struct meta *m, struct meta_batch *b,
+                            meta_write_cb cb, void *arg) {
+  if (b)
+    b->logged = true;
+  return meta_write_async(m, b, cb, arg);
 }
 
 int meta_drain_completions(struct meta *m) {

@@ -154,25 +154,68 @@ static int bucket_access_load(struct s3_request *r, const char *bucket,
   return 0;
 }
 
-void s3_bucket_access_free(struct s3_bucket_access *a) {
-  if (!a)
-    return;
+static void access_destroy(struct s3_bucket_access *a) {
   policy_free(a->policy);
   free(a->policy_text);
   free(a);
 }
 
-const struct s3_bucket_access *s3_bucket_access(struct s3_request *r) {
-  if (r->access)
-    return r->access;
+void s3_bucket_access_free(struct s3_bucket_access *a) {
+  if (a && --a->refs == 0)
+    access_destroy(a);
+}
+
+static size_t cache_slot(const char *bucket) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)bucket; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return h % S3_BUCKET_CACHE_SLOTS;
+}
+
+/* A reference to bucket's access: the cached one when no configuration
+ * was written since it was loaded, else loaded now (and cached). The
+ * generation is read before the rows, so a write that lands while they
+ * are read leaves an entry that is already out of date. */
+static struct s3_bucket_access *bucket_access_get(struct s3_request *r,
+                                                  const char *bucket) {
+  struct coordinator *c = r->c;
+  uint64_t generation = meta_config_generation(c->meta);
+  size_t len = strlen(bucket);
+  size_t slot = cache_slot(bucket);
+  struct s3_bucket_access *e = c->bucket_cache[slot];
+  if (e && e->generation == generation && strcmp(e->name, bucket) == 0) {
+    e->refs++;
+    return e;
+  }
   struct s3_bucket_access *a = malloc(sizeof *a);
   if (!a)
     return NULL;
-  if (bucket_access_load(r, r->bucket, a) != 0) {
-    s3_bucket_access_free(a);
+  if (bucket_access_load(r, bucket, a) != 0) {
+    access_destroy(a);
     return NULL;
   }
-  return r->access = a;
+  a->refs = 1;
+  if (len < sizeof a->name) {
+    memcpy(a->name, bucket, len + 1);
+    a->generation = generation;
+    a->refs++;
+    s3_bucket_access_free(e);
+    c->bucket_cache[slot] = a;
+  }
+  return a;
+}
+
+void s3_bucket_cache_clear(struct coordinator *c) {
+  for (size_t i = 0; i < S3_BUCKET_CACHE_SLOTS; i++) {
+    s3_bucket_access_free(c->bucket_cache[i]);
+    c->bucket_cache[i] = NULL;
+  }
+}
+
+const struct s3_bucket_access *s3_bucket_access(struct s3_request *r) {
+  if (!r->access)
+    r->access = bucket_access_get(r, r->bucket);
+  return r->access;
 }
 
 const struct s3_bucket_access *s3_bucket_access_existing(struct s3_request *r) {
@@ -304,13 +347,13 @@ static const char *authorize_copy_source(struct s3_request *r,
   char bucket[S3_BUCKET_MAX + 1];
   size_t blen = (size_t)(slash - decoded);
   const char *error = NULL;
-  struct s3_bucket_access *b = calloc(1, sizeof *b); /* freeable as is */
-  if (!b || blen > S3_BUCKET_MAX) {
-    error = b ? "InvalidArgument" : "InternalError";
+  struct s3_bucket_access *b = NULL;
+  if (blen > S3_BUCKET_MAX) {
+    error = "InvalidArgument";
   } else {
     memcpy(bucket, decoded, blen);
     bucket[blen] = '\0';
-    if (bucket_access_load(r, bucket, b) != 0)
+    if (!(b = bucket_access_get(r, bucket)))
       error = "InternalError";
   }
   if (!error)

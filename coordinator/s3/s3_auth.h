@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+struct coordinator;
 struct s3_request;
 struct policy;
 
@@ -25,7 +26,13 @@ struct policy;
  * new buckets is BucketOwnerEnforced; README says why Cairn differs). */
 #define S3_DEFAULT_OWNERSHIP META_OWNERSHIP_OBJECT_WRITER
 
-/* What a bucket brings to a decision, loaded once per request. */
+/* What a bucket brings to a decision. Immutable once loaded, and shared:
+ * the coordinator keeps the last loaded access of up to
+ * S3_BUCKET_CACHE_SLOTS buckets (c->bucket_cache), each valid while the
+ * store's meta_config_generation() is the one read before it was loaded,
+ * so every write of a bucket record, policy or ACL (or of any IAM row)
+ * makes the next request load again: a changed policy or ACL applies to
+ * the next request, never a stale one. */
 struct s3_bucket_access {
   int exists;
   struct meta_bucket bucket;
@@ -33,15 +40,23 @@ struct s3_bucket_access {
   size_t policy_len;
   struct policy *policy; /* parsed; NULL: none */
   struct acl acl;        /* stored, or root's private ACL for old buckets */
+  /* The cache's bookkeeping (s3_auth.c). */
+  char name[META_BUCKET_MAX + 1]; /* the bucket asked for */
+  uint64_t generation;            /* meta_config_generation before loading */
+  unsigned refs;                  /* the cache's and each request's */
 };
 
-/* r's bucket (r->access, owned by r), loaded on first use; NULL when the
- * store fails or memory runs out (answer InternalError). */
+/* Drops every cached bucket access (at shutdown, loop thread). */
+void s3_bucket_cache_clear(struct coordinator *c);
+
+/* r's bucket (r->access, a reference owned by r, from the cache or loaded
+ * on first use); NULL when the store fails or memory runs out (answer
+ * InternalError). */
 const struct s3_bucket_access *s3_bucket_access(struct s3_request *r);
 /* The same for a bucket that must exist: else NoSuchBucket (or
  * InternalError) is answered and NULL returned. */
 const struct s3_bucket_access *s3_bucket_access_existing(struct s3_request *r);
-/* Frees a loaded (or half-loaded) access; NULL is fine. */
+/* Drops a reference from s3_bucket_access; NULL is fine. */
 void s3_bucket_access_free(struct s3_bucket_access *a);
 /* META_OWNERSHIP_* in force (the default applied). */
 int s3_bucket_ownership(const struct s3_bucket_access *a);

@@ -246,12 +246,13 @@ void s3_send_bucket_write(struct s3_request *r, int rc, int status) {
 }
 
 int s3_bucket_find(struct s3_request *r, struct meta_bucket *b) {
-  int rc = meta_bucket_get(r->c->meta, r->bucket, b);
-  if (rc == CAIRN_ENOENT)
-    s3_send_error(r, "NoSuchBucket", NULL);
-  else if (rc != 0)
-    s3_send_cairn_error(r, rc);
-  return rc;
+  /* The request's bucket access (cached across requests until any bucket
+   * configuration changes): the record comes with it. */
+  const struct s3_bucket_access *a = s3_bucket_access_existing(r);
+  if (!a)
+    return CAIRN_ENOENT;
+  *b = a->bucket;
+  return 0;
 }
 
 void s3_head_bucket(struct s3_request *r) {

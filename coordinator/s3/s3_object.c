@@ -148,11 +148,13 @@ size_t s3_nodes_up(struct s3_request *r) {
  * survives as many lost nodes as the layout promises. */
 static int choose_layout(struct s3_request *r, uint64_t size,
                          struct meta_layout *out) {
-  struct meta_bucket b;
-  int rc = meta_bucket_get(r->c->meta, r->bucket, &b);
-  if (rc != 0)
-    return rc;
-  *out = b.default_layout.kind ? b.default_layout : r->c->default_layout;
+  const struct s3_bucket_access *a = s3_bucket_access(r);
+  if (!a)
+    return CAIRN_ENOMEM;
+  if (!a->exists)
+    return CAIRN_ENOENT;
+  const struct meta_bucket *b = &a->bucket;
+  *out = b->default_layout.kind ? b->default_layout : r->c->default_layout;
   if (out->kind == META_LAYOUT_EC && size < (uint64_t)r->c->config.ec_min_size)
     *out = (struct meta_layout){META_LAYOUT_REPLICA, (uint8_t)(out->parity + 1),
                                 0};
@@ -555,7 +557,7 @@ static int put_start_writer(struct put_op *op) {
   }
   http_request_pause_body(r->http);
   op->intent_pending = 1;
-  rc = meta_write_async(r->c->meta, b, put_intent_done, op);
+  rc = meta_write_logged_async(r->c->meta, b, put_intent_done, op);
   if (rc != 0) {
     op->intent_pending = 0;
     http_request_resume_body(r->http);
@@ -877,15 +879,18 @@ static int etag_matches(const char *list, const char *etag) {
 
 int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
                         const char *prefix) {
-  char name[64];
-  snprintf(name, sizeof name, "%sif-match", prefix);
-  const char *if_match = s3_header(r, name);
-  snprintf(name, sizeof name, "%sif-none-match", prefix);
-  const char *if_none = s3_header(r, name);
-  snprintf(name, sizeof name, "%sif-unmodified-since", prefix);
-  const char *if_unmod = s3_header(r, name);
-  snprintf(name, sizeof name, "%sif-modified-since", prefix);
-  const char *if_mod = s3_header(r, name);
+  /* prefix is "" or "x-amz-copy-source-": the names are spelled out,
+   * not formatted (this runs for every GET and HEAD). */
+  int copy = prefix[0] != '\0';
+  const char *if_match =
+      s3_header(r, copy ? "x-amz-copy-source-if-match" : "if-match");
+  const char *if_none =
+      s3_header(r, copy ? "x-amz-copy-source-if-none-match" : "if-none-match");
+  const char *if_unmod =
+      s3_header(r, copy ? "x-amz-copy-source-if-unmodified-since"
+                        : "if-unmodified-since");
+  const char *if_mod = s3_header(r, copy ? "x-amz-copy-source-if-modified-since"
+                                         : "if-modified-since");
   int64_t modified = o->last_modified_ms / 1000 * 1000;
   if (if_match && !etag_matches(if_match, o->etag))
     return 412;

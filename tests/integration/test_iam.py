@@ -380,3 +380,75 @@ secret_key = {cluster.secret_key}
     p = run("--profile", "ops", "--json", "admin", "group", "policy", "get",
             "attached")
     assert json.loads(p.stdout)["policy"][0]["actions"] == ["read"]
+
+
+def test_policy_changes_apply_to_the_next_request(cluster, root):
+    """The coordinator keeps parsed policies and bucket ACLs between
+    requests; every change must still decide the very next request: a
+    user's policy replaced or removed, a group policy, group membership, a
+    bucket policy put and deleted, a bucket ACL, a disabled user. Each step
+    first warms the caches with an allowed request."""
+    root.create_bucket(Bucket="flip")
+    root.put_object(Bucket="flip", Key="k", Body=b"v")
+    read = [{"bucket": "flip", "actions": ["list", "read"]}]
+    s3 = client_as(cluster, *make_user(cluster, "flipper", read))
+
+    def allowed():
+        for _ in range(3):
+            assert s3.get_object(Bucket="flip", Key="k")["Body"].read() == b"v"
+
+    allowed()
+    # The user's own policy: replaced by one that grants another bucket.
+    cli(cluster, "policy", "set", "flipper", "-", stdin=json.dumps(
+        [{"bucket": "shared", "actions": ["read"]}]))
+    denied(s3.get_object, Bucket="flip", Key="k")
+    cli(cluster, "policy", "set", "flipper", "-", stdin=json.dumps(read))
+    allowed()
+    # A group's policy: a Deny through membership, then through an edit.
+    cli(cluster, "group", "add", "flip-group")
+    cli(cluster, "group", "policy", "set", "flip-group", "-", stdin=json.dumps(
+        {"Statement": {"Effect": "Allow", "Action": "s3:ListBucket",
+                       "Resource": "*"}}))
+    cli(cluster, "group", "join", "flip-group", "flipper")
+    allowed()
+    cli(cluster, "group", "policy", "set", "flip-group", "-", stdin=json.dumps(
+        {"Statement": {"Effect": "Deny", "Action": "s3:GetObject",
+                       "Resource": "arn:aws:s3:::flip/*"}}))
+    denied(s3.get_object, Bucket="flip", Key="k")
+    cli(cluster, "group", "leave", "flip-group", "flipper")
+    allowed()
+    # A bucket policy that denies the user, then its deletion.
+    arn = "arn:aws:iam::000000000000:user/flipper"
+    root.put_bucket_policy(Bucket="flip", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": {"AWS": arn},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flip/*"}]}))
+    denied(s3.get_object, Bucket="flip", Key="k")
+    root.delete_bucket_policy(Bucket="flip")
+    allowed()
+    # A bucket policy that allows a user without any policy of its own,
+    # then one that no longer names it.
+    cli(cluster, "policy", "set", "flipper", "-", stdin=json.dumps(
+        [{"bucket": "shared", "actions": ["read"]}]))
+    denied(s3.get_object, Bucket="flip", Key="k")
+    root.put_bucket_policy(Bucket="flip", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": arn},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flip/*"}]}))
+    allowed()
+    root.put_bucket_policy(Bucket="flip", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": arn},
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::flip/*"}]}))
+    denied(s3.get_object, Bucket="flip", Key="k")
+    root.delete_bucket_policy(Bucket="flip")
+    # A bucket ACL grant to authenticated users, then its removal.
+    root.put_bucket_acl(Bucket="flip", ACL="authenticated-read")
+    s3.list_objects_v2(Bucket="flip")
+    root.put_bucket_acl(Bucket="flip", ACL="private")
+    denied(s3.list_objects_v2, Bucket="flip")
+    # A disabled user is refused at once.
+    cli(cluster, "policy", "set", "flipper", "-", stdin=json.dumps(read))
+    allowed()
+    cli(cluster, "user", "disable", "flipper")
+    denied(s3.get_object, Bucket="flip", Key="k")

@@ -18,8 +18,6 @@
 #include "kms.h"
 #include "meta.h"
 
-static char dir[] = "/tmp/cairn-iam-XXXXXX";
-
 static enum policy_decision can(const struct iam *iam, const char *user,
                                 const char *action, const char *resource) {
   struct iam_principal who = {0};
@@ -29,8 +27,11 @@ static enum policy_decision can(const struct iam *iam, const char *user,
   return iam_authorize(iam, &who, &req, NULL);
 }
 
-static void test_iam(void **state) {
-  (void)state;
+/* The whole table twice: without caches, and with the parsed-policy and
+ * opened-key caches of the coordinator, where every lookup before a
+ * change warms them and the change must still decide the next lookup. */
+static void run_iam(bool cached) {
+  char dir[] = "/tmp/cairn-iam-XXXXXX";
   assert_int_equal(crypto_init(), 0);
   assert_non_null(mkdtemp(dir));
   char err[256] = "", path[128];
@@ -43,7 +44,13 @@ static void test_iam(void **state) {
                     .kms = kms,
                     .root_access_key = "ROOTKEY",
                     .root_secret_key = "rootsecret",
-                    .rotation_grace_ms = 1000};
+                    .rotation_grace_ms = 1000,
+                    .policies = cached ? policy_cache_new() : NULL,
+                    .keys = cached ? iam_key_cache_new() : NULL};
+  if (cached) {
+    assert_non_null(iam.policies);
+    assert_non_null(iam.keys);
+  }
 
   char secret[256];
   struct iam_principal who;
@@ -88,6 +95,9 @@ static void test_iam(void **state) {
                    CAIRN_ENOENT);
   assert_int_equal(iam_key_set_active(&iam, "alice", id, true), 0);
   assert_int_equal(iam_key_set_active(&iam, "bob", id, true), CAIRN_ENOENT);
+  assert_int_equal(iam_lookup_key(&iam, id, 2000, secret, sizeof secret, &who),
+                   0); /* warm */
+  assert_false(who.disabled);
   assert_int_equal(iam_user_set_disabled(&iam, "alice", true), 0);
   assert_int_equal(iam_lookup_key(&iam, id, 2000, secret, sizeof secret, &who),
                    0);
@@ -119,6 +129,18 @@ static void test_iam(void **state) {
                    POLICY_ALLOW);
   assert_int_equal(can(&iam, "alice", "s3:PutObject", "arn:aws:s3:::b/k"),
                    POLICY_IMPLICIT_DENY);
+  /* A replaced policy decides the next request (the cache is by text). */
+  const char *write = "[{\"bucket\":\"*\",\"actions\":[\"write\"]}]";
+  assert_int_equal(
+      iam_user_set_policy(&iam, "alice", write, strlen(write), err, sizeof err),
+      0);
+  assert_int_equal(can(&iam, "alice", "s3:GetObject", "arn:aws:s3:::b/k"),
+                   POLICY_IMPLICIT_DENY);
+  assert_int_equal(
+      iam_user_set_policy(&iam, "alice", allow, strlen(allow), err, sizeof err),
+      0);
+  assert_int_equal(can(&iam, "alice", "s3:GetObject", "arn:aws:s3:::b/k"),
+                   POLICY_ALLOW);
   assert_int_equal(iam_user_set_policy(&iam, "alice", "{", 1, err, sizeof err),
                    CAIRN_EINVAL);
   assert_non_null(strstr(err, "JSON"));
@@ -151,6 +173,8 @@ static void test_iam(void **state) {
   assert_int_equal(iam_lookup_key(&iam, id2, 6000, secret, sizeof secret, &who),
                    CAIRN_ENOENT);
 
+  policy_cache_free(iam.policies);
+  iam_key_cache_free(iam.keys);
   meta_close(meta);
   kms_close(kms);
   crypto_shutdown();
@@ -159,7 +183,18 @@ static void test_iam(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+static void test_iam(void **state) {
+  (void)state;
+  run_iam(false);
+}
+
+static void test_iam_cached(void **state) {
+  (void)state;
+  run_iam(true);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_iam)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_iam),
+                                     cmocka_unit_test(test_iam_cached)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

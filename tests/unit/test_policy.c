@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "policy.h"
+#include "policy_cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,6 +562,79 @@ static void test_acl_slot_and_public(void **state) {
   policy_free(cond);
 }
 
+/* The parsed-policy cache is keyed by the exact text: the same document is
+ * parsed once, a changed one (even by a byte) is parsed anew and decides
+ * by its own statements, a document that does not parse is refused and
+ * never cached, and entries outlive their eviction while referenced. */
+static void test_policy_cache(void **state) {
+  (void)state;
+  const char *allow = "{\"Statement\":{\"Effect\":\"Allow\","
+                      "\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}}";
+  const char *deny = "{\"Statement\":{\"Effect\":\"Deny\","
+                     "\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}}";
+  char err[POLICY_ERR_MAX];
+  struct policy_cache *c = policy_cache_new();
+  assert_non_null(c);
+  struct policy_cache_entry *e1, *e2, *e3;
+  const struct policy *p1, *p2, *p3;
+  assert_int_equal(policy_cache_get(c, allow, strlen(allow), POLICY_IDENTITY,
+                                    &e1, &p1, err, sizeof err),
+                   0);
+  assert_int_equal(eval(p1, "s3:GetObject", "arn:aws:s3:::b/k"), POLICY_ALLOW);
+  assert_int_equal(policy_cache_get(c, allow, strlen(allow), POLICY_IDENTITY,
+                                    &e2, &p2, err, sizeof err),
+                   0);
+  assert_ptr_equal(p1, p2);
+  assert_int_equal(policy_cache_parses(c), 1);
+  /* A changed document: parsed again, its own decision. */
+  assert_int_equal(policy_cache_get(c, deny, strlen(deny), POLICY_IDENTITY, &e3,
+                                    &p3, err, sizeof err),
+                   0);
+  assert_int_equal(policy_cache_parses(c), 2);
+  assert_int_equal(eval(p3, "s3:GetObject", "arn:aws:s3:::b/k"),
+                   POLICY_EXPLICIT_DENY);
+  /* The same text under the other kind is another key (a bucket policy
+   * needs a Principal: this one does not parse as one). */
+  struct policy_cache_entry *bad;
+  const struct policy *pb;
+  assert_int_not_equal(policy_cache_get(c, allow, strlen(allow), POLICY_BUCKET,
+                                        &bad, &pb, err, sizeof err),
+                       0);
+  assert_null(bad);
+  assert_null(pb);
+  assert_int_not_equal(
+      policy_cache_get(c, "{", 1, POLICY_IDENTITY, &bad, &pb, err, sizeof err),
+      0);
+  assert_int_equal(policy_cache_parses(c), 4); /* failures are not kept */
+  /* Fill every slot: whatever was evicted stays valid for its holders. */
+  for (int i = 0; i < 4 * POLICY_CACHE_SLOTS; i++) {
+    char text[256];
+    snprintf(text, sizeof text,
+             "{\"Statement\":{\"Sid\":\"s%d\",\"Effect\":\"Allow\","
+             "\"Action\":\"s3:PutObject\",\"Resource\":\"*\"}}",
+             i);
+    struct policy_cache_entry *e;
+    const struct policy *p;
+    assert_int_equal(policy_cache_get(c, text, strlen(text), POLICY_IDENTITY,
+                                      &e, &p, err, sizeof err),
+                     0);
+    policy_cache_release(e);
+  }
+  policy_cache_free(c); /* entries still held live on */
+  assert_int_equal(eval(p1, "s3:GetObject", "arn:aws:s3:::b/k"), POLICY_ALLOW);
+  assert_int_equal(eval(p3, "s3:GetObject", "arn:aws:s3:::b/k"),
+                   POLICY_EXPLICIT_DENY);
+  policy_cache_release(e1);
+  policy_cache_release(e2);
+  policy_cache_release(e3);
+  /* No cache: parsed for the caller alone. */
+  assert_int_equal(policy_cache_get(NULL, allow, strlen(allow), POLICY_IDENTITY,
+                                    &e1, &p1, err, sizeof err),
+                   0);
+  assert_int_equal(eval(p1, "s3:GetObject", "arn:aws:s3:::b/k"), POLICY_ALLOW);
+  policy_cache_release(e1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_acl_slot_and_public),
@@ -573,6 +647,7 @@ int main(void) {
       cmocka_unit_test(test_condition_bool_numeric),
       cmocka_unit_test(test_condition_dates),
       cmocka_unit_test(test_compact_form),
+      cmocka_unit_test(test_policy_cache),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_bounds),
   };
