@@ -77,6 +77,7 @@ struct piece {
   uint32_t refs;
   size_t len;       /* stored bytes (blocks with room for tags + open one) */
   size_t plain;     /* plaintext bytes taken */
+  size_t cap;       /* bytes data[] holds */
   size_t counted;   /* bytes of it in w->inflight */
   size_t submitted; /* stored bytes handed to jobs */
   size_t plain_submitted;
@@ -152,11 +153,17 @@ static size_t piece_plain_max(const struct object_writer *w) {
   return w->ec ? (size_t)w->cfg.chunk_size : OBJECT_WRITER_PIECE;
 }
 
+/* A replica piece holds at most what is left of its chunk: a 4 KiB PUT
+ * takes a 4 KiB buffer, not a 256 KiB one (which malloc would map and
+ * unmap for every request). */
 static size_t piece_capacity(const struct object_writer *w,
                              const struct chunk_state *state) {
   if (w->ec)
     return (size_t)(state->frag_len * w->n_fragments);
-  return (size_t)stored_length(w, OBJECT_WRITER_PIECE);
+  const struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
+  uint64_t left = chunk->offset + chunk->length - w->received;
+  return (size_t)stored_length(
+      w, left < OBJECT_WRITER_PIECE ? left : OBJECT_WRITER_PIECE);
 }
 
 static void maybe_done(struct object_writer *w) {
@@ -234,8 +241,8 @@ static void piece_unref(struct piece *p) {
   if (--p->refs > 0)
     return;
   w->inflight -= p->counted;
-  /* Replica pieces all have one size: the next one reuses this buffer
-   * (fewer page faults and less heap churn than malloc per 256 KiB). */
+  /* The next replica piece reuses this buffer when it fits (fewer page
+   * faults and less heap churn than malloc per 256 KiB). */
   if (!w->ec && !w->spare)
     w->spare = p;
   else
@@ -667,7 +674,13 @@ static int prepare_current(struct object_writer *w) {
   if (rc != 0 || w->current)
     return rc;
   size_t cap = piece_capacity(w, &w->states[w->n_chunks - 1]);
-  struct piece *p = w->spare ? w->spare : malloc(sizeof *p + cap);
+  struct piece *p = w->spare;
+  if (p && p->cap < cap) {
+    free(p);
+    p = NULL;
+  }
+  if (!p && (p = malloc(sizeof *p + cap)) != NULL)
+    p->cap = cap;
   if (!p)
     return CAIRN_ENOMEM;
   w->spare = NULL;
