@@ -23,6 +23,7 @@ struct node_link_pool;
 struct gc;
 struct repairer;
 struct kms;
+struct buf_pool;
 
 struct coordinator {
   uv_loop_t *loop;
@@ -43,7 +44,8 @@ struct coordinator {
   /* Object PUTs and GETs streaming now: their windows share a budget
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
-  uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
+  struct buf_pool *get_buffers; /* GET response batches (s3_ops.h) */
+  uv_async_t meta_async;        /* group-commit completions (meta_set_notify) */
   uv_signal_t sigterm, sigint;
   int stopping;
 };

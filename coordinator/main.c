@@ -8,6 +8,7 @@
  */
 #include "coordinator.h"
 
+#include "buf_pool.h"
 #include "config.h"
 #include "crypto.h"
 #include "error.h"
@@ -21,6 +22,7 @@
 #include "node_link.h"
 #include "registry.h"
 #include "repairer.h"
+#include "s3_ops.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -212,7 +214,9 @@ int main(int argc, char **argv) {
     goto out_meta;
   }
 
-  if (node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
+  c->get_buffers = buf_pool_new(S3_GET_BUFFER_SIZE, S3_GET_BUFFERS_IDLE);
+  if (!c->get_buffers ||
+      node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
                (uint64_t)c->config.gc_interval_ms, &c->gc) != 0 ||
@@ -263,6 +267,8 @@ out_loop:
   uv_walk(c->loop, walk_close, NULL);
   uv_run(c->loop, UV_RUN_DEFAULT);
   uv_loop_close(c->loop);
+  buf_pool_free(c->get_buffers); /* every request has ended */
+  c->get_buffers = NULL;
 out_meta:
   access_tokens_close(&c->access);
   meta_close(c->meta);

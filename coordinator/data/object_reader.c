@@ -45,12 +45,12 @@ struct object_reader {
   uint8_t key[CHUNK_CIPHER_KEY_LEN];
   struct chunk_cipher cipher;
   struct crypto_gcm *gcm; /* keyed once per chunk, reused for its blocks */
-  uint32_t block; /* index of the block being received */
-  uint32_t skip;  /* plaintext bytes of it before the range */
-  uint64_t want;  /* plaintext bytes of this chunk still to deliver */
-  size_t fill;    /* stored bytes of the block received so far */
-  int bad_block;  /* a block failed to open: discard the rest */
-  uint8_t *buf;   /* one stored block (CHUNK_CIPHER_STRIDE) */
+  uint32_t block;         /* index of the block being received */
+  uint32_t skip;          /* plaintext bytes of it before the range */
+  uint64_t want;          /* plaintext bytes of this chunk still to deliver */
+  size_t fill;            /* stored bytes of the block received so far */
+  int bad_block;          /* a block failed to open: discard the rest */
+  uint8_t *buf;           /* one stored block (CHUNK_CIPHER_STRIDE) */
   /* on_data may cancel the reader and its owner free it; while several
    * blocks of one piece are being delivered the free waits (free_pending)
    * until the loop is out of the reader's memory. */
@@ -209,8 +209,8 @@ static int on_sealed_data(struct object_reader *r, const uint8_t *data,
       out = r->cfg.block_buffer(block_stored - CHUNK_CIPHER_TAG, r->cfg.arg);
     if (!out)
       out = r->buf;
-    if (chunk_cipher_open_on(&r->cipher, r->gcm, r->block, stored,
-                             block_stored, out) != 0) {
+    if (chunk_cipher_open_on(&r->cipher, r->gcm, r->block, stored, block_stored,
+                             out) != 0) {
       r->bad_block = 1; /* on_node_done fails over from this block */
       break;
     }

@@ -12,6 +12,14 @@
 #include "s3_request.h"
 #include "s3_route.h"
 
+/* GET responses go out in batches of up to 256 KiB from a pool the
+ * coordinator keeps (struct coordinator's get_buffers; s3_object.c): the
+ * size of its buffers (a batch and its small header) and how many idle
+ * ones it keeps (16 MiB). */
+#define S3_GET_BATCH (256u << 10)
+#define S3_GET_BUFFER_SIZE (S3_GET_BATCH + 64)
+#define S3_GET_BUFFERS_IDLE 64
+
 struct s3_handler {
   void (*run)(struct s3_request *r);
   int needs_body; /* the dispatcher sets up body decoding and checks */

@@ -135,8 +135,7 @@ static void test_gcm_context_reuse(void **state) {
   struct crypto_gcm *g = crypto_gcm_new();
   assert_non_null(g);
   crypto_gcm_set_key(g, key);
-  assert_int_equal(crypto_gcm_encrypt(g, nonce, NULL, 0, zero, 16, ct, tag),
-                   0);
+  assert_int_equal(crypto_gcm_encrypt(g, nonce, NULL, 0, zero, 16, ct, tag), 0);
   assert_memory_equal(ct, gcm14_ct, 16);
   assert_memory_equal(tag, gcm14_tag, 16);
 
@@ -183,9 +182,9 @@ static void test_gcm_context_reuse(void **state) {
                        CAIRN_EAUTH);
       continue;
     }
-    assert_int_equal(
-        crypto_gcm_decrypt(g, nonce, aad, sizeof aad, one, LEN, many, one + LEN),
-        0);
+    assert_int_equal(crypto_gcm_decrypt(g, nonce, aad, sizeof aad, one, LEN,
+                                        many, one + LEN),
+                     0);
     assert_memory_equal(many, plain, LEN);
   }
   /* A new key takes effect: blocks of the old key no longer open. */
@@ -208,9 +207,9 @@ static void test_gcm_context_reuse(void **state) {
   /* One-shot agrees with the known answer too. */
   memset(key, 0, sizeof key);
   memset(nonce, 0, sizeof nonce);
-  assert_int_equal(
-      crypto_aes_gcm_decrypt(key, nonce, NULL, 0, gcm14_ct, 16, back, gcm14_tag),
-      0);
+  assert_int_equal(crypto_aes_gcm_decrypt(key, nonce, NULL, 0, gcm14_ct, 16,
+                                          back, gcm14_tag),
+                   0);
   assert_memory_equal(back, zero, 16);
   crypto_gcm_free(g);
   crypto_gcm_free(NULL);
