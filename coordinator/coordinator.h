@@ -44,8 +44,9 @@ struct coordinator {
   /* Object PUTs and GETs streaming now: their windows share a budget
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
-  struct buf_pool *get_buffers; /* GET response batches (s3_ops.h) */
-  uv_async_t meta_async;        /* group-commit completions (meta_set_notify) */
+  /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
+  struct buf_pool *get_buffers[2];
+  uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
   uv_signal_t sigterm, sigint;
   int stopping;
 };

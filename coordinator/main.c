@@ -214,8 +214,11 @@ int main(int argc, char **argv) {
     goto out_meta;
   }
 
-  c->get_buffers = buf_pool_new(S3_GET_BUFFER_SIZE, S3_GET_BUFFERS_IDLE);
-  if (!c->get_buffers ||
+  c->get_buffers[0] =
+      buf_pool_new(S3_GET_BATCH + S3_GET_BUFFER_HEADER, S3_GET_BUFFERS_IDLE);
+  c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
+                                   S3_GET_SMALL_BUFFERS_IDLE);
+  if (!c->get_buffers[0] || !c->get_buffers[1] ||
       node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
@@ -267,8 +270,10 @@ out_loop:
   uv_walk(c->loop, walk_close, NULL);
   uv_run(c->loop, UV_RUN_DEFAULT);
   uv_loop_close(c->loop);
-  buf_pool_free(c->get_buffers); /* every request has ended */
-  c->get_buffers = NULL;
+  for (int i = 0; i < 2; i++) { /* every request has ended */
+    buf_pool_free(c->get_buffers[i]);
+    c->get_buffers[i] = NULL;
+  }
 out_meta:
   access_tokens_close(&c->access);
   meta_close(c->meta);

@@ -770,15 +770,21 @@ static void get_maybe_end(struct get_op *op) {
   s3_request_end(op->r);
 }
 
-/* A new batch for at least `need` bytes: GET_BATCH (pooled) unless the
- * rest of the body is smaller. */
+/* A new batch for at least `need` bytes: GET_BATCH while the window
+ * holds two of them, else one block (many GETs at once: a GET's buffers
+ * then stay within its window and what one network piece adds past it),
+ * or the rest of the body when that is smaller. Full-size batches come
+ * from the coordinator's pools, so that no batch is a fresh mapping (128
+ * KiB and more: mmap, page faults, munmap) or grows the heap. */
 static struct piece *batch_new(struct get_op *op, size_t need) {
-  struct buf_pool *pool = op->r->c->get_buffers;
-  size_t cap = op->to_gather < GET_BATCH ? (size_t)op->to_gather : GET_BATCH;
+  int small = op->window < 2 * GET_BATCH;
+  size_t most = small ? S3_GET_SMALL_BATCH : GET_BATCH;
+  size_t cap = op->to_gather < most ? (size_t)op->to_gather : most;
   if (cap < need)
     cap = need;
+  struct buf_pool *pool = op->r->c->get_buffers[small];
   struct piece *p;
-  if (pool && cap == GET_BATCH && buf_pool_size(pool) >= sizeof *p + cap) {
+  if (pool && cap == most && buf_pool_size(pool) >= sizeof *p + cap) {
     p = buf_pool_get(pool);
   } else {
     p = malloc(sizeof *p + cap);
@@ -875,8 +881,7 @@ static int gather(struct get_op *op, const void *data, size_t len) {
      * buffer: copied in. */
     const char *src = data;
     while (len > 0) {
-      if (!op->batch &&
-          !(op->batch = batch_new(op, len < GET_BATCH ? len : GET_BATCH))) {
+      if (!op->batch && !(op->batch = batch_new(op, 1))) {
         op->reader_status = CAIRN_ENOMEM;
         object_reader_cancel(op->reader);
         return 0;

@@ -12,13 +12,18 @@
 #include "s3_request.h"
 #include "s3_route.h"
 
-/* GET responses go out in batches of up to 256 KiB from a pool the
- * coordinator keeps (struct coordinator's get_buffers; s3_object.c): the
- * size of its buffers (a batch and its small header) and how many idle
- * ones it keeps (16 MiB). */
+/* GET responses go out in batches from two pools the coordinator keeps
+ * (struct coordinator's get_buffers; s3_object.c): batches of 256 KiB
+ * while GET windows are large, of one 64 KiB block when many GETs share
+ * the budget (their windows are then 256 KiB). A buffer holds a batch
+ * and its small header; each pool keeps up to 4 MiB idle (enough to
+ * absorb the ups and downs of the buffers in use; more idle memory only
+ * adds to the peak RSS measured at 256 connections). */
 #define S3_GET_BATCH (256u << 10)
-#define S3_GET_BUFFER_SIZE (S3_GET_BATCH + 64)
-#define S3_GET_BUFFERS_IDLE 64
+#define S3_GET_SMALL_BATCH (64u << 10)
+#define S3_GET_BUFFER_HEADER 64
+#define S3_GET_BUFFERS_IDLE 16
+#define S3_GET_SMALL_BUFFERS_IDLE 64
 
 struct s3_handler {
   void (*run)(struct s3_request *r);
