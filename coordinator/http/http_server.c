@@ -547,6 +547,38 @@ static void decide_close(struct http_request *req) {
     req->close_after = 1;
 }
 
+/* A response head being written into a buffer of cap bytes. cap is
+ * computed from the headers before (build_head), so it is never reached;
+ * if it were, the head is cut there rather than the buffer overrun. */
+struct head_out {
+  char *buf;
+  size_t len, cap;
+};
+
+static void head_put_n(struct head_out *h, const char *s, size_t n) {
+  if (n > h->cap - h->len)
+    n = h->cap - h->len;
+  memcpy(h->buf + h->len, s, n);
+  h->len += n;
+}
+
+static void head_put(struct head_out *h, const char *s) {
+  head_put_n(h, s, strlen(s));
+}
+
+/* Decimal digits of v into out (no terminator); returns their count. */
+static size_t format_u64(char out[24], uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  return n;
+}
+
 /* Writes the status line and headers into a write op with room for extra
  * more bytes after them; *len is the head's length. */
 static struct write_op *build_head(struct http_request *req, int status,
@@ -560,30 +592,38 @@ static struct write_op *build_head(struct http_request *req, int status,
   struct write_op *op = op_get(conn, cap);
   if (!op)
     return NULL;
-  char *buf = op->data;
-  cap = op->cap;
-  size_t off =
-      (size_t)snprintf(buf, cap,
-                       "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-                       "Server: Cairn\r\n",
-                       status, status_text(status), server_date(conn->srv));
-  for (size_t i = 0; i < n; i++)
-    off += (size_t)snprintf(buf + off, cap - off, "%s: %s\r\n", headers[i].name,
-                            headers[i].value);
+  /* Appended piece by piece: snprintf cost ~10 calls and ~9,000
+   * instructions a head (callgrind), a tenth of a small GET's own work. */
+  struct head_out h = {op->data, 0, op->cap - extra};
+  char digits[24];
+  head_put(&h, "HTTP/1.1 ");
+  head_put_n(&h, digits, format_u64(digits, (uint64_t)status));
+  head_put(&h, " ");
+  head_put(&h, status_text(status));
+  head_put(&h, "\r\nDate: ");
+  head_put(&h, server_date(conn->srv));
+  head_put(&h, "\r\nServer: Cairn\r\n");
+  for (size_t i = 0; i < n; i++) {
+    head_put(&h, headers[i].name);
+    head_put(&h, ": ");
+    head_put(&h, headers[i].value);
+    head_put(&h, "\r\n");
+  }
   if (status >= 200 && status != 204 && status != 304) {
-    if (content_length >= 0)
-      off += (size_t)snprintf(buf + off, cap - off, "Content-Length: %lld\r\n",
-                              (long long)content_length);
-    else if (req->response_chunked)
-      off += (size_t)snprintf(buf + off, cap - off,
-                              "Transfer-Encoding: chunked\r\n");
+    if (content_length >= 0) {
+      head_put(&h, "Content-Length: ");
+      head_put_n(&h, digits, format_u64(digits, (uint64_t)content_length));
+      head_put(&h, "\r\n");
+    } else if (req->response_chunked) {
+      head_put(&h, "Transfer-Encoding: chunked\r\n");
+    }
   }
   if (req->close_after)
-    off += (size_t)snprintf(buf + off, cap - off, "Connection: close\r\n");
+    head_put(&h, "Connection: close\r\n");
   else if (req->http10)
-    off += (size_t)snprintf(buf + off, cap - off, "Connection: keep-alive\r\n");
-  off += (size_t)snprintf(buf + off, cap - off, "\r\n");
-  *len = off;
+    head_put(&h, "Connection: keep-alive\r\n");
+  head_put(&h, "\r\n");
+  *len = h.len;
   return op;
 }
 
