@@ -597,7 +597,8 @@ static struct write_op *build_head(struct http_request *req, int status,
   struct head_out h = {op->data, 0, op->cap - extra};
   char digits[24];
   head_put(&h, "HTTP/1.1 ");
-  head_put_n(&h, digits, format_u64(digits, (uint64_t)status));
+  size_t n_digits = format_u64(digits, (uint64_t)status);
+  head_put_n(&h, digits, n_digits);
   head_put(&h, " ");
   head_put(&h, status_text(status));
   head_put(&h, "\r\nDate: ");
@@ -612,7 +613,8 @@ static struct write_op *build_head(struct http_request *req, int status,
   if (status >= 200 && status != 204 && status != 304) {
     if (content_length >= 0) {
       head_put(&h, "Content-Length: ");
-      head_put_n(&h, digits, format_u64(digits, (uint64_t)content_length));
+      n_digits = format_u64(digits, (uint64_t)content_length);
+      head_put_n(&h, digits, n_digits);
       head_put(&h, "\r\n");
     } else if (req->response_chunked) {
       head_put(&h, "Transfer-Encoding: chunked\r\n");
