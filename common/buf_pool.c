@@ -44,6 +44,15 @@ void buf_pool_put(struct buf_pool *p, void *buf) {
   p->idle++;
 }
 
+void buf_pool_trim(struct buf_pool *p, size_t keep) {
+  while (p->idle > keep) {
+    void *buf = p->free_list;
+    p->free_list = *(void **)buf;
+    p->idle--;
+    free(buf);
+  }
+}
+
 size_t buf_pool_idle(const struct buf_pool *p) {
   return p->idle;
 }

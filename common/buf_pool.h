@@ -28,6 +28,9 @@ size_t buf_pool_size(const struct buf_pool *p);
 void *buf_pool_get(struct buf_pool *p);
 /* Gives buf (from buf_pool_get of this pool, or NULL) back. */
 void buf_pool_put(struct buf_pool *p, void *buf);
+/* Frees idle buffers until at most keep are left (a quiet moment: the
+ * memory a burst needed goes back to the system). */
+void buf_pool_trim(struct buf_pool *p, size_t keep);
 /* Idle buffers held now (tests). */
 size_t buf_pool_idle(const struct buf_pool *p);
 /* Frees the pool and its idle buffers; NULL is a no-op. */

@@ -747,8 +747,12 @@ static void piece_release(struct piece *p) {
 
 static void get_free(void *p) {
   struct get_op *op = p;
-  op->r->c->gets_active--;
+  struct coordinator *c = op->r->c;
   piece_release(op->batch);
+  if (--c->gets_active == 0) /* quiet: the burst's buffers go back */
+    for (int i = 0; i < 2; i++)
+      if (c->get_buffers[i])
+        buf_pool_trim(c->get_buffers[i], S3_GET_BUFFERS_QUIET);
   if (op->reader)
     object_reader_free(op->reader);
   meta_object_free(&op->obj);

@@ -42,6 +42,16 @@ static void test_reuse_and_bound(void **state) {
   buf_pool_put(p, x);
   free(y); /* a taken buffer may also just be freed */
   buf_pool_put(p, z);
+  assert_int_equal(buf_pool_idle(p), 2);
+  buf_pool_trim(p, 5); /* fewer than keep: nothing to do */
+  assert_int_equal(buf_pool_idle(p), 2);
+  buf_pool_trim(p, 1);
+  assert_int_equal(buf_pool_idle(p), 1);
+  assert_ptr_equal(buf_pool_get(p), x); /* the one given back first stays */
+  buf_pool_put(p, x);
+  buf_pool_trim(p, 0);
+  assert_int_equal(buf_pool_idle(p), 0);
+  buf_pool_put(p, buf_pool_get(p));
   buf_pool_free(p); /* frees the idle ones */
   buf_pool_free(NULL);
 }
