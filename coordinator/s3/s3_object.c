@@ -777,9 +777,10 @@ static void get_maybe_end(struct get_op *op) {
 /* A new batch for at least `need` bytes: GET_BATCH while the window
  * holds two of them, else one block (many GETs at once: a GET's buffers
  * then stay within its window and what one network piece adds past it),
- * or the rest of the body when that is smaller. Full-size batches come
- * from the coordinator's pools, so that no batch is a fresh mapping (128
- * KiB and more: mmap, page faults, munmap) or grows the heap. */
+ * or the rest of the body when that is smaller. Batches of more than
+ * half that size (the tail of a 1 MiB body is 192 KiB) come from the
+ * coordinator's pools, so that no large batch is a fresh mapping (128 KiB
+ * and more: mmap, page faults, munmap) or grows the heap. */
 static struct piece *batch_new(struct get_op *op, size_t need) {
   int small = op->window < 2 * GET_BATCH;
   size_t most = small ? S3_GET_SMALL_BATCH : GET_BATCH;
@@ -788,7 +789,8 @@ static struct piece *batch_new(struct get_op *op, size_t need) {
     cap = need;
   struct buf_pool *pool = op->r->c->get_buffers[small];
   struct piece *p;
-  if (pool && cap == most && buf_pool_size(pool) >= sizeof *p + cap) {
+  if (pool && cap > most / 2 && cap <= most &&
+      buf_pool_size(pool) >= sizeof *p + cap) {
     p = buf_pool_get(pool);
   } else {
     p = malloc(sizeof *p + cap);
