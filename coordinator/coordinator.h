@@ -20,6 +20,7 @@ struct meta;
 struct cluster;
 struct http_server;
 struct node_link_pool;
+struct cpu_pool;
 struct gc;
 struct repairer;
 struct kms;
@@ -38,9 +39,10 @@ struct coordinator {
   struct cluster *cluster;
   struct http_server *http;
   struct node_link_pool *links; /* connections to the nodes' data ports */
-  struct gc *gc;                /* deletes unreferenced chunks */
-  struct repairer *repairer;    /* rebuilds degraded chunks */
-  int64_t started_ms;           /* unix ms, for /healthz uptime */
+  struct cpu_pool *cpu; /* PUT hashing/sealing/encoding threads (cpu_pool.h) */
+  struct gc *gc;        /* deletes unreferenced chunks */
+  struct repairer *repairer; /* rebuilds degraded chunks */
+  int64_t started_ms;        /* unix ms, for /healthz uptime */
   /* Object PUTs and GETs streaming now: their windows share a budget
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;

@@ -50,6 +50,12 @@ static void on_body(struct http_request *req, const char *data, size_t len,
     s3_dispatch_body(req, data, len, arg);
 }
 
+static char *body_buffer(struct http_request *req, size_t *len, void *arg) {
+  if (admin_owns_target(http_request_target(req)))
+    return NULL;
+  return s3_dispatch_body_buffer(req, len, arg);
+}
+
 static void on_body_end(struct http_request *req, void *arg) {
   if (admin_owns_target(http_request_target(req)))
     admin_dispatch_body_end(req);
@@ -68,6 +74,7 @@ void frontend_handler(struct coordinator *c, struct http_handler *out) {
   memset(out, 0, sizeof *out);
   out->on_request = on_request;
   out->on_body = on_body;
+  out->body_buffer = body_buffer;
   out->on_body_end = on_body_end;
   out->on_abort = on_abort;
   out->render_error = s3_dispatch_render_error;

@@ -10,6 +10,7 @@
 
 #include "buf_pool.h"
 #include "config.h"
+#include "cpu_pool.h"
 #include "crypto.h"
 #include "error.h"
 #include "frontend.h"
@@ -92,6 +93,8 @@ static int start_repairer(struct coordinator *c) {
 static void on_http_closed(void *arg) {
   struct coordinator *c = arg;
   uv_close((uv_handle_t *)&c->meta_async, NULL); /* no request is left */
+  cpu_pool_close(c->cpu);                        /* no writer is left either */
+  c->cpu = NULL;
   repairer_stop(c->repairer); /* before the links its job uses */
   c->repairer = NULL;
   gc_stop(c->gc);
@@ -214,6 +217,11 @@ int main(int argc, char **argv) {
     goto out_meta;
   }
 
+  if (cpu_pool_new(c->loop, 0, &c->cpu) != 0) {
+    fail("%s", "cannot start the worker threads");
+    cluster_stop(c->cluster);
+    goto out_loop;
+  }
   c->get_buffers[0] =
       buf_pool_new(S3_GET_BATCH + S3_GET_BUFFER_HEADER, S3_GET_BUFFERS_IDLE);
   c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
@@ -225,6 +233,7 @@ int main(int argc, char **argv) {
                (uint64_t)c->config.gc_interval_ms, &c->gc) != 0 ||
       start_repairer(c) != 0) {
     fail("%s", "cannot start the data path");
+    cpu_pool_close(c->cpu);
     cluster_stop(c->cluster);
     goto out_loop;
   }
@@ -242,6 +251,7 @@ int main(int argc, char **argv) {
   if (http_server_start(c->loop, host, port, &limits, &handler, &c->http, err,
                         sizeof err) != 0) {
     fail("%s", err);
+    cpu_pool_close(c->cpu);
     repairer_stop(c->repairer);
     gc_stop(c->gc);
     node_link_pool_free(c->links);

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "log.h"
 #include "secret_file.h"
+#include "segment_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,23 +23,42 @@
 #define FRAGMENT_PATH_MAX (PATH_MAX_LEN + 64) /* dir + chunk file name */
 #define CRC_LEN 4
 
+#define STRIDE (CHUNK_BLOCK_SIZE + CRC_LEN) /* a block and its CRC */
+#define SEGMENT_DIR 0 /* the data dir that holds the segment log */
+
 struct chunk_store {
   char *dirs[MAX_DIRS];
   size_t n;
-  struct node_disks *disks; /* service state per dir, or NULL */
+  struct node_disks *disks;  /* service state per dir, or NULL */
+  struct segment_log *small; /* fragments <= CHUNK_SEGMENT_MAX: segments */
 };
 
+/* A small writer (length <= CHUNK_SEGMENT_MAX) has no file: the fragment's
+ * whole image (header, blocks and their CRCs) is built in `image` and
+ * appended to the segment log at commit. A file writer fills one block in
+ * file_block and writes it out when full. */
 struct chunk_writer {
   struct chunk_store *store;
   int fd;
+  int small;
+  uint8_t id[16];
+  uint32_t fragment;
   char tmp_path[FRAGMENT_PATH_MAX + 32], path[FRAGMENT_PATH_MAX];
   char dir[PATH_MAX_LEN];
   uint64_t length, written;
-  uint32_t crc; /* of the whole fragment */
-  uint8_t block[CHUNK_BLOCK_SIZE + CRC_LEN];
+  uint32_t crc;   /* of the whole fragment */
+  uint8_t *image; /* small: image_length(length) bytes */
+  uint8_t *block; /* the block being filled */
   size_t block_len;
+  uint8_t file_block[STRIDE];
   size_t dir_index; /* into store->dirs */
 };
+
+/* Bytes of a fragment of `length` data bytes, as a file or an image. */
+static uint64_t image_length(uint64_t length) {
+  return CHUNK_HEADER_SIZE + length +
+         CRC_LEN * ((length + CHUNK_BLOCK_SIZE - 1) / CHUNK_BLOCK_SIZE);
+}
 
 void chunk_store_set_disks(struct chunk_store *s, struct node_disks *d) {
   s->disks = d;
@@ -66,7 +86,13 @@ static uint32_t get_u32(const uint8_t *p) {
 
 void chunk_header_encode(const struct chunk_header *h,
                          uint8_t out[CHUNK_HEADER_SIZE]) {
+  chunk_header_encode_flags(h, 0, out);
+}
+
+void chunk_header_encode_flags(const struct chunk_header *h, uint8_t flags,
+                               uint8_t out[CHUNK_HEADER_SIZE]) {
   memset(out, 0, CHUNK_HEADER_SIZE);
+  out[48] = flags;
   memcpy(out, CHUNK_MAGIC, 8);
   put_u32(out + 8, h->version);
   put_u32(out + 12, h->fragment);
@@ -134,13 +160,26 @@ int chunk_store_open(char *const *dirs, size_t n, struct chunk_store **out) {
     }
     s->n++;
   }
+  char seg_dir[PATH_MAX_LEN];
+  snprintf(seg_dir, sizeof seg_dir, "%s/segments", dirs[0]);
+  int rc = segment_log_open(seg_dir, &s->small);
+  if (rc != 0) /* a dir that cannot be written: puts fail as they did */
+    log_warn("chunk",
+             "no segment log in %s (%s): small fragments go to "
+             "files",
+             seg_dir, cairn_strerror(rc));
   *out = s;
   return 0;
+}
+
+int chunk_store_has_segments(const struct chunk_store *s) {
+  return s->small != NULL;
 }
 
 void chunk_store_close(struct chunk_store *s) {
   if (!s)
     return;
+  segment_log_close(s->small);
   for (size_t i = 0; i < s->n; i++)
     free(s->dirs[i]);
   free(s);
@@ -172,25 +211,43 @@ static int write_all(int fd, const uint8_t *data, size_t len) {
   return 0;
 }
 
-int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
-                      uint32_t fragment, uint64_t length,
-                      struct chunk_writer **out) {
+/* Free bytes of dir i if a new fragment needing `need` bytes may go there
+ * (in service, room beyond the reserve), else 0. */
+static uint64_t dir_room(struct chunk_store *s, size_t i, uint64_t need) {
+  struct statvfs st;
+  if ((s->disks && !node_disks_writable(s->disks, i)) ||
+      statvfs(s->dirs[i], &st) != 0)
+    return 0;
+  uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+  return free_bytes > need + CHUNK_RESERVE_BYTES ? free_bytes : 0;
+}
+
+/* Does a fragment of `length` bytes go to the segment log now? Only while
+ * the log's dir (dir 0) is in service and has room: else it goes to a file
+ * in another dir, as any fragment would. */
+static int segment_takes(struct chunk_store *s, uint64_t length) {
+  return s->small && length <= CHUNK_SEGMENT_MAX &&
+         dir_room(s, SEGMENT_DIR, image_length(length)) != 0;
+}
+
+static int writer_open(struct chunk_store *s, const uint8_t id[16],
+                       uint32_t fragment, uint64_t length, int segment_only,
+                       struct chunk_writer **out) {
   if (length > CHUNK_MAX_FRAGMENT)
     return CAIRN_ETOOBIG;
-  /* The dir with the most free space that can hold the file. */
-  uint64_t need =
-      CHUNK_HEADER_SIZE + length + (length / CHUNK_BLOCK_SIZE + 1) * CRC_LEN;
-  size_t best = s->n;
+  int small = segment_takes(s, length);
+  if (segment_only && !small)
+    return CAIRN_EBUSY;
+  /* A segment writer: dir 0. A file: the dir with the most free space that
+   * can hold it. */
+  uint64_t need = image_length(length);
+  size_t best = small ? SEGMENT_DIR : s->n;
   uint64_t best_free = 0;
-  for (size_t i = 0; i < s->n; i++) {
-    struct statvfs st;
-    if ((s->disks && !node_disks_writable(s->disks, i)) ||
-        statvfs(s->dirs[i], &st) != 0)
-      continue;
-    uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
-    if (free_bytes > need + CHUNK_RESERVE_BYTES && free_bytes > best_free) {
+  for (size_t i = 0; !small && i < s->n; i++) {
+    uint64_t room = dir_room(s, i, need);
+    if (room > best_free) {
       best = i;
-      best_free = free_bytes;
+      best_free = room;
     }
   }
   if (best == s->n)
@@ -202,6 +259,20 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   w->dir_index = best;
   w->fd = -1;
   w->length = length;
+  w->block = w->file_block;
+  memcpy(w->id, id, 16);
+  w->fragment = fragment;
+  if (small) {
+    w->small = 1;
+    w->image = malloc((size_t)image_length(length));
+    if (!w->image) {
+      free(w);
+      return CAIRN_ENOMEM;
+    }
+    w->block = w->image + CHUNK_HEADER_SIZE;
+    *out = w;
+    return 0;
+  }
   fragment_path(s->dirs[best], id, fragment, w->dir, w->path);
   uint8_t nonce[8];
   char nonce_hex[17];
@@ -238,6 +309,18 @@ int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
   return 0;
 }
 
+int chunk_writer_open(struct chunk_store *s, const uint8_t id[16],
+                      uint32_t fragment, uint64_t length,
+                      struct chunk_writer **out) {
+  return writer_open(s, id, fragment, length, 0, out);
+}
+
+int chunk_writer_open_segment(struct chunk_store *s, const uint8_t id[16],
+                              uint32_t fragment, uint64_t length,
+                              struct chunk_writer **out) {
+  return writer_open(s, id, fragment, length, 1, out);
+}
+
 static int flush_block(struct chunk_writer *w) {
   if (w->block_len == 0)
     return 0;
@@ -268,7 +351,13 @@ int chunk_writer_append(struct chunk_writer *w, const void *data, size_t len) {
     w->block_len += take;
     p += take;
     len -= take;
-    if (w->block_len == CHUNK_BLOCK_SIZE) {
+    if (w->block_len == CHUNK_BLOCK_SIZE && w->small) {
+      /* In the image: its CRC right behind it, the next block after. */
+      put_u32(w->block + CHUNK_BLOCK_SIZE,
+              crc32_iscsi(w->block, CHUNK_BLOCK_SIZE, 0));
+      w->block += STRIDE;
+      w->block_len = 0;
+    } else if (w->block_len == CHUNK_BLOCK_SIZE) {
       int rc = flush_block(w);
       if (rc != 0)
         return rc;
@@ -280,18 +369,129 @@ int chunk_writer_append(struct chunk_writer *w, const void *data, size_t len) {
 /* A fragment rewritten (a repair in place) may have landed on another dir
  * than an older copy; reads take the first dir that has one, so the old
  * copy must go. */
-static void drop_other_copies(struct chunk_writer *w) {
+static void drop_other_files(struct chunk_store *s, const uint8_t id[16],
+                             uint32_t fragment, size_t keep) {
   char subdir[PATH_MAX_LEN], path[FRAGMENT_PATH_MAX];
-  const char *name = strrchr(w->path, '/') + 1;
-  for (size_t i = 0; i < w->store->n; i++) {
-    if (i == w->dir_index)
+  for (size_t i = 0; i < s->n; i++) {
+    if (i == keep)
       continue;
-    snprintf(subdir, sizeof subdir, "%s",
-             w->dir + strlen(w->store->dirs[w->dir_index]));
-    snprintf(path, sizeof path, "%s%s/%s", w->store->dirs[i], subdir, name);
+    fragment_path(s->dirs[i], id, fragment, subdir, path);
     if (unlink(path) == 0)
       log_info("chunk", "removed an older copy %s", path);
   }
+}
+
+/* A file just committed: an older image of the same fragment in the
+ * segment log (read first) must go too, durably before the put is
+ * answered (else a crash could bring the older image back in front of
+ * the file). 0, or the tombstone's sync error. */
+static int drop_other_copies(struct chunk_writer *w) {
+  drop_other_files(w->store, w->id, w->fragment, w->dir_index);
+  if (!w->store->small)
+    return 0;
+  int rc = segment_log_delete_durable(w->store->small, w->id, w->fragment);
+  if (rc == 0)
+    log_info("chunk", "removed an older segment image of fragment %u",
+             w->fragment);
+  else if (rc != CAIRN_ENOENT)
+    log_error("chunk", "removing an older segment image of fragment %u: %s",
+              w->fragment, cairn_strerror(rc));
+  return rc == CAIRN_ENOENT ? 0 : rc;
+}
+
+/* The image of a small fragment into the segment log: durable on return. */
+static int commit_small(struct chunk_writer *w) {
+  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                           .fragment = w->fragment,
+                           .length = w->length,
+                           .block_size = CHUNK_BLOCK_SIZE,
+                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
+  memcpy(h.chunk_id, w->id, 16);
+  chunk_header_encode(&h, w->image);
+  if (w->block_len)
+    put_u32(w->block + w->block_len,
+            crc32_iscsi(w->block, (int)w->block_len, 0));
+  size_t len = (size_t)image_length(w->length);
+  int rc = 0;
+  if (w->store->disks)
+    rc = node_disks_charge(w->store->disks, SEGMENT_DIR, len);
+  if (rc == 0)
+    rc = segment_log_append(w->store->small, w->id, w->fragment, w->image, len);
+  if (rc == 0)
+    drop_other_files(w->store, w->id, w->fragment, w->store->n);
+  return dir_failed(w, rc);
+}
+
+struct async_commit {
+  struct chunk_writer *w;
+  void (*done)(int status, void *arg);
+  void *arg;
+};
+
+/* The syncer thread: the group is synced (or failed). The put is answered
+ * first; then older file copies of the fragment (a repair in place of a
+ * fragment once written to a file) are removed: the image, read first,
+ * is durable by now. */
+static void async_committed(int status, void *arg) {
+  struct async_commit *a = arg;
+  struct chunk_writer *w = a->w;
+  void (*done)(int, void *) = a->done;
+  void *done_arg = a->arg;
+  struct chunk_store *s = w->store;
+  uint8_t id[16];
+  uint32_t fragment = w->fragment;
+  memcpy(id, w->id, 16);
+  dir_failed(w, status);
+  free(w->image);
+  free(w);
+  free(a);
+  done(status, done_arg);
+  if (status == 0)
+    drop_other_files(s, id, fragment, s->n);
+}
+
+int chunk_writer_commit_async(struct chunk_writer *w, uint32_t crc32c,
+                              void (*done)(int status, void *arg), void *arg) {
+  int rc = 0;
+  struct async_commit *a = NULL;
+  if (!w->small)
+    rc = CAIRN_EINVAL;
+  else if (w->written != w->length)
+    rc = CAIRN_EINVAL;
+  else if (w->crc != crc32c)
+    rc = CAIRN_ECORRUPT;
+  else if (!(a = malloc(sizeof *a)))
+    rc = CAIRN_ENOMEM;
+  if (rc == 0) {
+    struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                             .fragment = w->fragment,
+                             .length = w->length,
+                             .block_size = CHUNK_BLOCK_SIZE,
+                             .checksum_type = CHUNK_CHECKSUM_CRC32C};
+    memcpy(h.chunk_id, w->id, 16);
+    chunk_header_encode(&h, w->image);
+    if (w->block_len)
+      put_u32(w->block + w->block_len,
+              crc32_iscsi(w->block, (int)w->block_len, 0));
+    *a = (struct async_commit){w, done, arg};
+    size_t len = (size_t)image_length(w->length);
+    if (w->store->disks)
+      rc = node_disks_charge(w->store->disks, SEGMENT_DIR, len);
+    if (rc == 0)
+      rc = segment_log_append_async(w->store->small, w->id, w->fragment,
+                                    w->image, len, async_committed, a);
+    if (rc == 0)
+      return 0; /* w is freed by async_committed */
+    dir_failed(w, rc);
+  }
+  free(a);
+  chunk_writer_abort(w);
+  return rc;
+}
+
+void chunk_store_flush(struct chunk_store *s) {
+  if (s->small)
+    segment_log_flush(s->small);
 }
 
 int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
@@ -300,6 +500,13 @@ int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
     rc = CAIRN_EINVAL;
   else if (w->crc != crc32c)
     rc = CAIRN_ECORRUPT;
+  if (w->small) {
+    if (rc == 0)
+      rc = commit_small(w);
+    free(w->image);
+    free(w);
+    return rc;
+  }
   if (rc == 0)
     rc = flush_block(w);
   if (rc == 0 && fsync(w->fd) != 0)
@@ -312,9 +519,9 @@ int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
     rc = fsync_dir(w->dir);
   if (rc != 0)
     unlink(w->tmp_path);
-  else
-    drop_other_copies(w);
   dir_failed(w, rc);
+  if (rc == 0 && (rc = drop_other_copies(w)) != 0 && w->store->disks)
+    node_disks_fail(w->store->disks, SEGMENT_DIR, rc); /* the log's dir */
   free(w);
   return rc;
 }
@@ -322,8 +529,11 @@ int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
 void chunk_writer_abort(struct chunk_writer *w) {
   if (!w)
     return;
-  close(w->fd);
-  unlink(w->tmp_path);
+  if (!w->small) {
+    close(w->fd);
+    unlink(w->tmp_path);
+  }
+  free(w->image);
   free(w);
 }
 
@@ -370,8 +580,93 @@ static int open_fragment(struct chunk_store *s, const uint8_t id[16],
   return fd;
 }
 
+/* The header of a small fragment in the segment log, checked as
+ * open_fragment checks a file's (and its image's length). 0, CAIRN_ENOENT
+ * (not a small one), CAIRN_EBUSY (nowait, and it would block) or
+ * CAIRN_E*. */
+static int read_small_header(struct chunk_store *s, const uint8_t id[16],
+                             uint32_t fragment, struct chunk_header *h,
+                             int nowait) {
+  if (!s->small)
+    return CAIRN_ENOENT;
+  uint8_t raw[CHUNK_HEADER_SIZE];
+  size_t image_len;
+  int rc = segment_log_read(s->small, id, fragment, 0, raw, sizeof raw,
+                            &image_len, nowait);
+  if (rc == CAIRN_ERANGE)
+    rc = CAIRN_ECORRUPT; /* shorter than a header */
+  if (rc == 0)
+    rc = chunk_header_decode(raw, h);
+  if (rc == 0 && (memcmp(h->chunk_id, id, 16) != 0 || h->fragment != fragment))
+    rc = CAIRN_ECORRUPT;
+  if (rc == 0 && image_len != image_length(h->length))
+    rc = CAIRN_ECORRUPT;
+  if (rc == CAIRN_ECORRUPT)
+    log_error("chunk", "corrupt segment image of a fragment %u", fragment);
+  return rc;
+}
+
+int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
+                     uint32_t fragment, uint64_t offset, size_t len,
+                     uint8_t *buf, uint64_t *length, int nowait) {
+  struct chunk_header h;
+  int rc = read_small_header(s, id, fragment, &h, nowait);
+  if (rc != 0)
+    return rc;
+  if (offset > h.length || len > h.length - offset)
+    return CAIRN_ERANGE;
+  if (length)
+    *length = h.length;
+  if (len == 0)
+    return 0;
+  /* The blocks that hold the range, with their CRCs, in one read. */
+  uint64_t first = offset / CHUNK_BLOCK_SIZE;
+  uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
+  uint64_t end = (last + 1) * CHUNK_BLOCK_SIZE;
+  if (end > h.length)
+    end = h.length;
+  uint64_t at = CHUNK_HEADER_SIZE + first * STRIDE;
+  size_t span =
+      (size_t)(end - first * CHUNK_BLOCK_SIZE + (last - first + 1) * CRC_LEN);
+  uint8_t *blocks = malloc(span);
+  if (!blocks)
+    return CAIRN_ENOMEM;
+  size_t image_len;
+  rc = segment_log_read(s->small, id, fragment, at, blocks, span, &image_len,
+                        nowait);
+  if (rc == CAIRN_ERANGE)
+    rc = CAIRN_ECORRUPT;
+  for (uint64_t b = first; rc == 0 && b <= last; b++) {
+    const uint8_t *block = blocks + (b - first) * STRIDE;
+    uint64_t block_start = b * CHUNK_BLOCK_SIZE;
+    size_t block_len = h.length - block_start < CHUNK_BLOCK_SIZE
+                           ? (size_t)(h.length - block_start)
+                           : CHUNK_BLOCK_SIZE;
+    if (crc32_iscsi((unsigned char *)block, (int)block_len, 0) !=
+        get_u32(block + block_len)) {
+      log_error("chunk",
+                "CRC mismatch in block %llu of a segment image "
+                "(fragment %u)",
+                (unsigned long long)b, fragment);
+      rc = CAIRN_ECORRUPT;
+      break;
+    }
+    uint64_t from = offset > block_start ? offset - block_start : 0;
+    uint64_t to = offset + len - block_start;
+    if (to > block_len)
+      to = block_len;
+    memcpy(buf + (block_start + from - offset), block + from,
+           (size_t)(to - from));
+  }
+  free(blocks);
+  return rc;
+}
+
 int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
                uint64_t offset, size_t len, uint8_t *buf) {
+  int small = chunk_read_small(s, id, fragment, offset, len, buf, NULL, 0);
+  if (small != CAIRN_ENOENT)
+    return small;
   char path[FRAGMENT_PATH_MAX];
   struct chunk_header h;
   int fd = open_fragment(s, id, fragment, &h, path);
@@ -436,6 +731,9 @@ int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
 
 int chunk_read_header(struct chunk_store *s, const uint8_t id[16],
                       uint32_t fragment, struct chunk_header *out) {
+  int small = read_small_header(s, id, fragment, out, 0);
+  if (small != CAIRN_ENOENT)
+    return small;
   char path[FRAGMENT_PATH_MAX];
   int fd = open_fragment(s, id, fragment, out, path);
   if (fd < 0)
@@ -446,11 +744,22 @@ int chunk_read_header(struct chunk_store *s, const uint8_t id[16],
 
 int chunk_delete(struct chunk_store *s, const uint8_t id[16],
                  uint32_t fragment) {
-  char path[FRAGMENT_PATH_MAX];
-  int rc = find_fragment(s, id, fragment, path);
-  if (rc != 0)
+  /* Every copy: the segment image and any file (a crash between a
+   * rewrite and the removal of its older copy can leave both). */
+  int rc = s->small ? segment_log_delete(s->small, id, fragment) : CAIRN_ENOENT;
+  if (rc != 0 && rc != CAIRN_ENOENT)
     return rc;
-  if (unlink(path) != 0)
-    return cairn_err_from_errno(errno);
-  return 0;
+  char subdir[PATH_MAX_LEN], path[FRAGMENT_PATH_MAX];
+  for (size_t i = 0; i < s->n; i++) {
+    fragment_path(s->dirs[i], id, fragment, subdir, path);
+    if (unlink(path) == 0)
+      rc = 0;
+    else if (errno != ENOENT)
+      return cairn_err_from_errno(errno);
+  }
+  return rc;
+}
+
+struct segment_log *chunk_store_segments(struct chunk_store *s) {
+  return s->small;
 }

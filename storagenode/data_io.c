@@ -113,6 +113,13 @@ void data_io_submit(struct data_io *io, struct data_io_job *job) {
   pthread_mutex_unlock(&io->lock);
 }
 
+void data_io_complete(struct data_io *io, struct data_io_job *job) {
+  pthread_mutex_lock(&io->lock);
+  list_push(&io->completed, &io->completed_tail, job);
+  uv_async_send(&io->async);
+  pthread_mutex_unlock(&io->lock);
+}
+
 static void on_async_closed(uv_handle_t *h) {
   struct data_io *io = h->data;
   pthread_cond_destroy(&io->wake);

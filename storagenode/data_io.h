@@ -18,7 +18,8 @@
 
 #include <uv.h>
 
-#define DATA_IO_THREADS 4
+#define DATA_IO_THREADS                                                        \
+  16 /* small puts wait in a group commit (segment_log.h) */
 
 struct data_io;
 struct data_io_job;
@@ -34,6 +35,10 @@ int data_io_start(uv_loop_t *loop, unsigned threads, struct data_io **out);
 /* Queues a job (never fails: the queue is an intrusive list; callers bound
  * their own jobs, one per connection). Loop thread only. */
 void data_io_submit(struct data_io *io, struct data_io_job *job);
+/* Any thread: hands a job that was not submitted (its work ran elsewhere,
+ * e.g. a segment group commit) to the loop, where its done runs as for a
+ * submitted one. Not after data_io_stop. */
+void data_io_complete(struct data_io *io, struct data_io_job *job);
 /* Loop thread only. Waits for queued and running jobs to finish (disk jobs
  * are short), joins the threads, runs the remaining done callbacks here,
  * then closes the async handle and frees io once it is closed (so the loop

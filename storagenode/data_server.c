@@ -98,6 +98,7 @@ struct data_conn {
   int put_end;             /* PUT_END header seen */
   int put_over;            /* ... and its payload too */
   int discard;             /* a failed put: its data is dropped */
+  int direct;              /* a segment put: bytes go to the writer here */
   struct chunk_writer *writer;
   uint8_t *buf;
   size_t buf_len, buf_cap;
@@ -332,9 +333,43 @@ static void done_put_commit(struct data_conn *c) {
   send_result(c, c->status, c->length, 0);
 }
 
+/* The segment log's thread: the fragment is durable (or not). */
+static void direct_committed(int status, void *arg) {
+  struct data_conn *c = arg;
+  c->status = status;
+  data_io_complete(c->srv->io, &c->job);
+}
+
+/* Commits a segment put without an I/O thread: the job's done runs on the
+ * loop once the group commit is over (as if the job had been submitted). */
+static void commit_direct(struct data_conn *c) {
+  c->busy = 1;
+  c->job_running = 1;
+  c->job_work = NULL;
+  c->job_done = done_put_commit;
+  c->job.work = job_work_trampoline;
+  c->job.done = job_done_trampoline;
+  struct chunk_writer *w = c->writer;
+  c->writer = NULL; /* the commit frees it */
+  int rc = chunk_writer_commit_async(w, c->crc, direct_committed, c);
+  if (rc != 0) {
+    c->status = rc;
+    data_io_complete(c->srv->io, &c->job);
+  }
+}
+
 /* Get. */
 
 static void work_get(struct data_conn *c) {
+  if (c->done_bytes == 0 && c->length <= CHUNK_BLOCK_SIZE) {
+    /* A small fragment: its length and data in one read. */
+    c->buf_len = (size_t)c->length;
+    c->status =
+        chunk_read_small(c->srv->store, c->chunk_id, c->fragment, c->offset,
+                         c->buf_len, c->buf, &c->frag_length, 0);
+    if (c->status != CAIRN_ENOENT)
+      return;
+  }
   if (c->done_bytes == 0) {
     c->status =
         chunk_stat(c->srv->store, c->chunk_id, c->fragment, &c->frag_length);
@@ -372,7 +407,15 @@ static void done_get(struct data_conn *c) {
   c->done_bytes += c->buf_len;
   Cairn__DataHeader h = CAIRN__DATA_HEADER__INIT;
   h.op = CAIRN__DATA_OP__DATA_DATA;
-  send_frame(c, &h, c->buf, c->buf_len, get_next);
+  if (c->done_bytes < c->length) {
+    send_frame(c, &h, c->buf, c->buf_len, get_next);
+    return;
+  }
+  /* The last piece: its RESULT goes out right behind it (one wakeup, and
+   * writes complete in order, so buf lives until request_finished). */
+  send_frame(c, &h, c->buf, c->buf_len, NULL);
+  if (!c->closing)
+    send_result(c, 0, c->frag_length, 0);
 }
 
 /* Delete, stat. */
@@ -432,6 +475,7 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
   c->put_end = 0;
   c->put_over = 0;
   c->discard = 0;
+  c->direct = 0;
   c->status = 0;
   c->buf_len = 0;
   switch (h->op) {
@@ -441,6 +485,21 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
     if (h->payload_len != 0)
       return protocol_error(c, "PUT carries no data");
     c->state = CONN_PUT;
+    if (h->length <= CHUNK_SEGMENT_MAX &&
+        chunk_store_has_segments(c->srv->store)) {
+      /* A segment fragment: opening its writer touches no disk (a statvfs)
+       * and its bytes are copied into the writer's image right here, so
+       * it needs no put buffer and no I/O-thread trip before its commit.
+       * EBUSY: the log's dir cannot take it now; a file, as below. */
+      c->status = chunk_writer_open_segment(c->srv->store, c->chunk_id,
+                                            c->fragment, c->length, &c->writer);
+      if (c->status == 0) {
+        arm_timer(c);
+        c->direct = 1;
+        return 0;
+      }
+      c->status = 0;
+    }
     c->buf_cap = h->length < PUT_BUFFER ? (size_t)h->length : PUT_BUFFER;
     c->buf = malloc(c->buf_cap ? c->buf_cap : 1);
     if (!c->buf)
@@ -458,6 +517,22 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
     if (!c->buf)
       return -1;
     arm_timer(c);
+    if (c->length <= CHUNK_BLOCK_SIZE) {
+      /* A small fragment whose image is in the page cache is served here,
+       * without a trip through an I/O thread; else (EBUSY), or if it is a
+       * file (ENOENT), by the thread as usual. */
+      c->buf_len = (size_t)c->length;
+      c->status =
+          chunk_read_small(c->srv->store, c->chunk_id, c->fragment, c->offset,
+                           c->buf_len, c->buf, &c->frag_length, 1);
+      if (c->status != CAIRN_EBUSY && c->status != CAIRN_ENOENT) {
+        c->busy = 1;
+        done_get(c);
+        return 1;
+      }
+      c->status = 0;
+      c->buf_len = 0;
+    }
     start_job(c, work_get, done_get);
     return 1;
   case CAIRN__DATA_OP__DATA_DELETE:
@@ -503,6 +578,14 @@ static int on_payload(const uint8_t *data, size_t len, void *arg) {
     return -1;
   if (c->discard)
     return 0;
+  if (c->direct) {
+    c->status = chunk_writer_append(c->writer, data, len); /* a memcpy */
+    if (c->status != 0) {
+      put_failed_early(c);
+      return 1;
+    }
+    return 0;
+  }
   /* conn_process never feeds more than fits in buf. */
   memcpy(c->buf + c->buf_len, data, len);
   c->buf_len += len;
@@ -531,6 +614,10 @@ static int on_payload_end(void *arg) {
   if (c->done_bytes != c->length) {
     c->status = CAIRN_EINVAL; /* answered, then the link is cut */
     put_failed_early(c);
+    return 1;
+  }
+  if (c->direct) { /* no I/O thread: the segment log answers */
+    commit_direct(c);
     return 1;
   }
   start_job(c, work_put_commit, done_put_commit);
@@ -736,6 +823,10 @@ fail:
   return rc;
 }
 
+struct segment_log *data_server_segments(struct data_server *s) {
+  return chunk_store_segments(s->store);
+}
+
 static void on_listener_closed(uv_handle_t *h) {
   struct data_server *s = h->data;
   chunk_store_close(s->store);
@@ -753,6 +844,7 @@ void data_server_stop(struct data_server *s) {
   /* Joins the I/O threads; the done callbacks of jobs still in flight run
    * here and finish the closes deferred above. */
   s->io_stopping = 1;
+  chunk_store_flush(s->store); /* direct commits report before the stop */
   data_io_stop(s->io);
   s->io = NULL;
   uv_close((uv_handle_t *)&s->listener, on_listener_closed);

@@ -26,6 +26,10 @@ struct data_server_config {
  * (CAIRN_EADDRINUSE when the port is taken) with a reason in err. */
 int data_server_start(uv_loop_t *loop, const struct data_server_config *cfg,
                       struct data_server **out, char *err, size_t err_len);
+/* The chunk store's segment log (segment_log.h), or NULL; valid until
+ * data_server_stop. */
+struct segment_log;
+struct segment_log *data_server_segments(struct data_server *srv);
 /* Stops accepting, closes every connection; the loop can then finish. */
 void data_server_stop(struct data_server *srv);
 

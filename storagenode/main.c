@@ -91,10 +91,11 @@ static int load_secret(struct node *n, char *err, size_t err_len) {
 static void stop(struct node *n) {
   node_control_stop(n->control);
   n->control = NULL;
+  scrubber_stop(n->scrubber); /* before the data server's segment log */
+  n->scrubber = NULL;
+  n->report.scrubber = NULL;
   data_server_stop(n->data);
   n->data = NULL;
-  scrubber_stop(n->scrubber);
-  n->scrubber = NULL;
   if (!uv_is_closing((uv_handle_t *)&n->sigterm)) {
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     uv_close((uv_handle_t *)&n->sigint, NULL);
@@ -150,15 +151,7 @@ int main(int argc, char **argv) {
     n->exit_code = fail("out of memory");
     goto out;
   }
-  struct scrubber_config scfg = {n->dirs, n->dir_count,
-                                 (uint64_t)n->cfg.scrub_rate,
-                                 (uint64_t)n->cfg.scrub_interval_ms, n->disks};
-  if (scrubber_start(&scfg, &n->scrubber) != 0) {
-    n->exit_code = fail("cannot start the scrubber thread");
-    goto out;
-  }
   n->report.disks = n->disks;
-  n->report.scrubber = n->scrubber;
   n->loop = uv_default_loop();
   struct data_server_config dcfg = {
       .disks = n->disks,
@@ -172,6 +165,23 @@ int main(int argc, char **argv) {
     n->exit_code = fail(err);
     goto out_loop;
   }
+  /* The scrubber verifies the data server's segment log too: it starts
+   * after it and stops before it. */
+  struct scrubber_config scfg = {
+      .dirs = n->dirs,
+      .n = n->dir_count,
+      .bytes_per_sec = (uint64_t)n->cfg.scrub_rate,
+      .interval_ms = (uint64_t)n->cfg.scrub_interval_ms,
+      .disks = n->disks,
+      .segments = data_server_segments(n->data),
+      .segment_dir = 0,
+  };
+  if (scrubber_start(&scfg, &n->scrubber) != 0) {
+    n->exit_code = fail("cannot start the scrubber thread");
+    data_server_stop(n->data);
+    goto out_loop;
+  }
+  n->report.scrubber = n->scrubber;
   struct node_control_config ccfg = {
       .endpoint = n->cfg.coordinator,
       .node_id = n->id,
@@ -190,6 +200,8 @@ int main(int argc, char **argv) {
   };
   if (node_control_start(n->loop, &ccfg, &n->control, err, sizeof err) != 0) {
     n->exit_code = fail(err);
+    scrubber_stop(n->scrubber);
+    n->scrubber = NULL;
     data_server_stop(n->data);
     goto out_loop;
   }

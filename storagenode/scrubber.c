@@ -1,16 +1,20 @@
 /*
- * scrubber.c - verify every fragment file's blocks at a bounded rate (see
+ * scrubber.c - verify every fragment's blocks at a bounded rate (see
  * scrubber.h). One pass walks <dir>/chunks/<h0h1>/<h2h3>/ of each data
- * dir; between blocks the token bucket (common/rate_limit.h) makes the
- * thread wait on a condition variable, so a stop is answered at once.
+ * dir, then the live images of the segment log (segment_log_list, in log
+ * order, up to the end the log had when the walk began); between blocks
+ * the token bucket (common/rate_limit.h) makes the thread wait on a
+ * condition variable, so a stop is answered at once.
  */
 #include "scrubber.h"
 
 #include "chunk_store.h"
+#include "crypto.h"
 #include "disks.h"
 #include "error.h"
 #include "log.h"
 #include "rate_limit.h"
+#include "segment_log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 #define PATH_LEN 4200
+#define IMAGES_PER_LIST 64 /* images copied out of the index at a time */
 
 struct scrubber {
   struct scrubber_config cfg;
@@ -156,15 +161,27 @@ static int verify(struct scrubber *s, const char *path, const uint8_t id[16],
   return rc;
 }
 
-static void report(struct scrubber *s, const char *path, const uint8_t id[16],
-                   uint32_t fragment) {
-  log_error("scrub", "fragment %s failed verification; reporting it", path);
+static void queue_report(struct scrubber *s, const uint8_t id[16],
+                         uint32_t fragment) {
   pthread_mutex_lock(&s->lock);
   s->stats.corrupt++;
   if (s->n_reports < SCRUB_REPORTS_MAX) {
     memcpy(s->reports[s->n_reports].chunk_id, id, 16);
     s->reports[s->n_reports++].fragment = fragment;
   }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void report(struct scrubber *s, const char *path, const uint8_t id[16],
+                   uint32_t fragment) {
+  log_error("scrub", "fragment %s failed verification; reporting it", path);
+  queue_report(s, id, fragment);
+}
+
+static void count_fragment(struct scrubber *s, int *stop) {
+  pthread_mutex_lock(&s->lock);
+  s->stats.files++;
+  *stop = s->stopping;
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -190,10 +207,7 @@ static int scan_level(struct scrubber *s, size_t dir_index, const char *dir,
     if (scrub_parse_name(e->d_name, id, &fragment) != 0)
       continue; /* temporary files and strangers */
     int rc = verify(s, path, id, fragment);
-    pthread_mutex_lock(&s->lock);
-    s->stats.files++;
-    stop = s->stopping;
-    pthread_mutex_unlock(&s->lock);
+    count_fragment(s, &stop);
     if (rc == 1)
       stop = 1;
     else if (rc == CAIRN_ECORRUPT)
@@ -202,6 +216,100 @@ static int scan_level(struct scrubber *s, size_t dir_index, const char *dir,
       node_disks_fail(s->cfg.disks, dir_index, rc);
   }
   closedir(d);
+  return stop;
+}
+
+/* Reads len bytes at `at` of the image of (id, fragment): 0, CAIRN_ENOENT
+ * (deleted or rewritten with another length since it was listed: nothing
+ * to verify), or the read's error. */
+static int read_image(struct scrubber *s, const uint8_t id[16],
+                      uint32_t fragment, uint64_t at, uint8_t *buf, size_t len,
+                      size_t expect_len) {
+  size_t image_len;
+  int rc = segment_log_read(s->cfg.segments, id, fragment, at, buf, len,
+                            &image_len, 0);
+  if (rc == CAIRN_ERANGE || (rc == 0 && image_len != expect_len))
+    rc = CAIRN_ENOENT;
+  return rc;
+}
+
+/* verify() for a segment image: the header (its id, fragment and length
+ * against the index's), then every block's CRC. 0 good (or gone),
+ * CAIRN_ECORRUPT bad, 1 stopping, or an I/O error. */
+static int verify_image(struct scrubber *s, const struct segment_image *img) {
+  uint8_t header[CHUNK_HEADER_SIZE];
+  struct chunk_header h = {0};
+  int rc =
+      read_image(s, img->id, img->fragment, 0, header, sizeof header, img->len);
+  if (rc == 0)
+    rc = chunk_header_decode(header, &h);
+  if (rc == 0 &&
+      (memcmp(h.chunk_id, img->id, 16) != 0 || h.fragment != img->fragment ||
+       CHUNK_HEADER_SIZE + h.length +
+               CHUNK_CRC_SIZE *
+                   ((h.length + CHUNK_BLOCK_SIZE - 1) / CHUNK_BLOCK_SIZE) !=
+           img->len))
+    rc = CAIRN_ECORRUPT;
+  for (uint64_t at = 0; rc == 0 && at < h.length; at += CHUNK_BLOCK_SIZE) {
+    size_t len = h.length - at < CHUNK_BLOCK_SIZE ? (size_t)(h.length - at)
+                                                  : CHUNK_BLOCK_SIZE;
+    if (pace(s, len + CHUNK_CRC_SIZE)) {
+      rc = 1;
+      break;
+    }
+    uint64_t off = CHUNK_HEADER_SIZE +
+                   at / CHUNK_BLOCK_SIZE * (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE);
+    rc = read_image(s, img->id, img->fragment, off, s->block,
+                    len + CHUNK_CRC_SIZE, img->len);
+    if (rc == 0) {
+      const uint8_t *c = s->block + len;
+      uint32_t stored = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 |
+                        (uint32_t)c[2] << 8 | c[3];
+      if (crc32_iscsi(s->block, (int)len, 0) != stored)
+        rc = CAIRN_ECORRUPT;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->stats.bytes += len + CHUNK_CRC_SIZE;
+    pthread_mutex_unlock(&s->lock);
+  }
+  return rc == CAIRN_ENOENT ? 0 : rc;
+}
+
+/* One walk over the segment log's live images; 1 when stopping. */
+static int scan_segments(struct scrubber *s) {
+  struct segment_log *l = s->cfg.segments;
+  if (!l)
+    return 0;
+  struct segment_cursor cursor = {0, 0}, end;
+  segment_log_end(l, &end);
+  struct segment_image imgs[IMAGES_PER_LIST];
+  int stop = 0;
+  size_t n;
+  while (!stop && (n = segment_log_list(l, &cursor, imgs, IMAGES_PER_LIST))) {
+    for (size_t i = 0; i < n && !stop; i++) {
+      const struct segment_image *img = &imgs[i];
+      if (img->segment > end.segment ||
+          (img->segment == end.segment && img->offset >= end.offset))
+        return 0; /* appended since the walk began: the next pass */
+      int rc = verify_image(s, img);
+      count_fragment(s, &stop);
+      if (rc == 1) {
+        stop = 1;
+      } else if (rc == CAIRN_ECORRUPT) {
+        char hex[33];
+        crypto_hex(img->id, 16, hex);
+        log_error("scrub",
+                  "fragment %s.%u (segment image at %s/%016llx.seg offset "
+                  "%llu) failed verification; reporting it",
+                  hex, img->fragment, segment_log_dir(l),
+                  (unsigned long long)img->segment,
+                  (unsigned long long)img->offset);
+        queue_report(s, img->id, img->fragment);
+      } else if (rc == CAIRN_EIO) {
+        node_disks_fail(s->cfg.disks, s->cfg.segment_dir, rc);
+      }
+    }
+  }
   return stop;
 }
 
@@ -214,6 +322,8 @@ static void *run(void *arg) {
       if (scan_level(s, i, top, 0))
         return NULL;
     }
+    if (scan_segments(s))
+      return NULL;
     pthread_mutex_lock(&s->lock);
     s->stats.passes++;
     struct timespec ts = deadline_in(s->cfg.interval_ms);

@@ -1,8 +1,9 @@
 /*
  * scrubber.h - the node's background scrubber: one thread that re-reads
- * every fragment file of every data dir and verifies its header and each
- * block's CRC32C, at most bytes_per_sec, then rests interval_ms before the
- * next pass. A fragment that fails is logged and queued as a report; the
+ * every fragment file of every data dir, and every live image of the
+ * segment log (segment_log.h), and verifies its header and each block's
+ * CRC32C, at most bytes_per_sec, then rests interval_ms before the next
+ * pass. A fragment that fails is logged and queued as a report; the
  * control channel sends the reports to the coordinator with the next
  * heartbeat, and the coordinator queues the fragment for repair.
  *
@@ -18,6 +19,7 @@
 
 struct scrubber;
 struct node_disks;
+struct segment_log;
 
 struct scrubber_config {
   char *const *dirs; /* borrowed: must outlive the scrubber */
@@ -25,6 +27,10 @@ struct scrubber_config {
   uint64_t bytes_per_sec;   /* 0: the scrubber does not run */
   uint64_t interval_ms;     /* rest between passes */
   struct node_disks *disks; /* an EIO while reading takes the dir out */
+  /* The segment log whose images are verified too (NULL: none), in data
+   * dir segment_dir; borrowed: must outlive the scrubber. */
+  struct segment_log *segments;
+  size_t segment_dir;
 };
 
 struct scrub_report {

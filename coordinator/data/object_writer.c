@@ -20,19 +20,35 @@
  * With a data key, each 64 KiB block is sealed (chunk_cipher.h) in the
  * buffer itself before anything is sent: nodes only see ciphertext.
  *
+ * The pipeline of one buffer (the loop thread only copies and sends):
+ *
+ *   loop: copy bytes into the piece --full--> seal job on the writer's lane
+ *   worker (cpu_pool.h, in order): digest the plaintext, seal its blocks,
+ *     CRC32C; the last job of an EC stripe pads, encodes, CRCs fragments
+ *   loop (job done, in order): send to the nodes, or drop on failure
+ *
+ * An EC stripe gets one job per OBJECT_WRITER_PIECE of plaintext as it
+ * fills (the worker seals ranges the loop no longer writes), so hashing
+ * keeps pace with the body instead of waiting for the whole chunk.
+ *
  * Invariants:
  *  1. A buffer (piece or stripe) is freed only when every write of it has
  *     completed (refs reaches 0); `inflight` counts the bytes of buffers
  *     being sent (a stripe counts once it is complete, so the one being
  *     filled never holds up its own completion).
- *  2. done() fires exactly once, after no node operation remains in flight,
- *     so the caller may free the writer inside it or right after.
+ *  2. done() fires exactly once, after no node operation and no job remains
+ *     in flight, so the caller may free the writer inside it or right after.
  *  3. Every chunk that was begun is in w->chunks, so a failed write can hand
  *     all of them to the garbage table.
+ *  4. A job's worker touches only its job, its piece's bytes in [from, to)
+ *     (the last EC job: the whole stripe, complete by then), worker_crc
+ *     and read-only fields (cfg, erasure, encrypt); never w->chunks or
+ *     w->states, which the loop may reallocate meanwhile.
  */
 #include "object_writer.h"
 
 #include "chunk_cipher.h"
+#include "cpu_pool.h"
 #include "crypto.h"
 #include "erasure.h"
 #include "error.h"
@@ -53,14 +69,37 @@
 /* A buffer of stored bytes on its way to the nodes: one piece of a
  * replicated chunk (OBJECT_WRITER_PIECE plaintext bytes) or the whole
  * stripe of an EC chunk (k data then m parity fragments). With encryption
- * the plaintext is sealed in place block by block. */
+ * the plaintext is sealed in place block by block (by its jobs), a tag's
+ * room left after each block. refs: the filler's (while it is w->current),
+ * one per job, one per node write. */
 struct piece {
   struct object_writer *w;
   uint32_t refs;
-  size_t len;     /* stored bytes (sealed blocks + an open block's text) */
-  size_t plain;   /* plaintext bytes taken */
-  size_t counted; /* bytes of it in w->inflight */
+  size_t len;       /* stored bytes (blocks with room for tags + open one) */
+  size_t plain;     /* plaintext bytes taken */
+  size_t counted;   /* bytes of it in w->inflight */
+  size_t submitted; /* stored bytes handed to jobs */
+  size_t plain_submitted;
+  uint32_t block; /* cipher block index at `submitted` */
   uint8_t data[];
+};
+
+/* The work on one range of a piece (struct cpu_job first: the pool hands
+ * it back). */
+struct seal_job {
+  struct cpu_job job;
+  struct object_writer *w;
+  struct piece *p;
+  uint32_t chunk;             /* index in w->chunks */
+  size_t from, to;            /* stored bytes of p->data */
+  uint32_t first_block;       /* cipher block index at from */
+  int first, last;            /* the chunk's first / last bytes */
+  struct chunk_cipher cipher; /* a copy: the writer's moves to later chunks */
+  uint32_t crc;               /* replica: the chunk's CRC32C up to `to` */
+  /* The last job of an EC stripe. */
+  uint64_t frag_len;
+  uint32_t frag_crc[MAX_FRAGMENTS];
+  char addrs[MAX_FRAGMENTS][128];
 };
 
 struct chunk_state {
@@ -70,7 +109,6 @@ struct chunk_state {
   uint64_t written;  /* stored bytes pushed into this chunk (replica) */
   uint64_t stored;   /* stored bytes of the chunk (with tags if sealed) */
   uint64_t frag_len; /* bytes per fragment */
-  uint32_t crc;
 };
 
 struct object_writer {
@@ -85,6 +123,10 @@ struct object_writer {
   uint64_t window;       /* pause above this many in flight */
   uint64_t resume_at;    /* resume at or below this many */
   uint32_t ops_pending;  /* fragment puts begun and not done */
+  uint32_t jobs_pending; /* seal jobs submitted and not done */
+  struct cpu_lane *lane; /* cfg.cpu's lane of this stream, or NULL */
+  uint32_t worker_crc;   /* replica: running CRC32C, seal jobs only */
+  int fresh_chunk;       /* no job of the current chunk submitted yet */
   int status;            /* first error, or 0 */
   int finished, paused, done_called;
   int ec;                         /* cfg.layout is META_LAYOUT_EC */
@@ -98,6 +140,8 @@ struct object_writer {
   uint32_t block;             /* next block index of that chunk */
   size_t block_fill;          /* plaintext bytes in the open block */
 };
+
+static void seal_done(struct cpu_job *job, int status);
 
 static uint64_t stored_length(const struct object_writer *w, uint64_t plain) {
   return w->encrypt ? chunk_cipher_stored_length(plain) : plain;
@@ -116,7 +160,8 @@ static size_t piece_capacity(const struct object_writer *w,
 }
 
 static void maybe_done(struct object_writer *w) {
-  if (w->done_called || w->ops_pending > 0 || w->inflight > 0)
+  if (w->done_called || w->ops_pending > 0 || w->inflight > 0 ||
+      w->jobs_pending > 0)
     return;
   if (!w->finished && w->status == 0)
     return;
@@ -128,6 +173,10 @@ static void fail(struct object_writer *w, int status) {
   if (w->status != 0)
     return;
   w->status = status;
+  /* Jobs not started yet complete with CAIRN_ECANCELED; a running one
+   * finishes first. Their pieces come back in seal_done. */
+  if (w->lane)
+    cpu_lane_cancel(w->lane);
   /* Cancel what is still in flight: a cancelled put never calls back, so
    * its count goes here; its buffers still come back through
    * piece_release. */
@@ -178,8 +227,9 @@ static void on_put_done(struct node_put *op, int status, void *arg) {
   maybe_done(w);
 }
 
-static void piece_release(void *arg) {
-  struct piece *p = arg;
+/* Drops one reference; the last one frees (or keeps) the buffer and may
+ * resume the caller. Never calls done(). */
+static void piece_unref(struct piece *p) {
   struct object_writer *w = p->w;
   if (--p->refs > 0)
     return;
@@ -195,6 +245,13 @@ static void piece_release(void *arg) {
     if (w->cfg.resume && !w->done_called)
       w->cfg.resume(w->cfg.arg);
   }
+}
+
+/* A node write of the piece completed (or was cancelled). */
+static void piece_release(void *arg) {
+  struct piece *p = arg;
+  struct object_writer *w = p->w;
+  piece_unref(p);
   maybe_done(w);
 }
 
@@ -296,6 +353,7 @@ static int begin_chunk(struct object_writer *w) {
   }
   chunk->n_fragments = w->n_fragments;
   w->n_chunks++; /* from here on the chunk is recorded (invariant 3) */
+  w->fresh_chunk = 1;
   if (w->encrypt) {
     chunk_cipher_init(&w->cipher, w->key, chunk->id, length);
     w->block = 0;
@@ -314,14 +372,14 @@ static int begin_chunk(struct object_writer *w) {
   return 0;
 }
 
-/* Streams fragment r (len bytes at data) of the current chunk. */
-static void send_fragment(struct object_writer *w, struct piece *p, uint32_t r,
-                          const uint8_t *data, uint64_t len) {
-  uint32_t i = w->n_chunks - 1;
+/* Streams fragment r (len bytes at data, CRC32C crc) of chunk i to addr. */
+static void send_fragment(struct object_writer *w, uint32_t i, struct piece *p,
+                          uint32_t r, const char *addr, const uint8_t *data,
+                          uint64_t len, uint32_t crc) {
   struct chunk_state *state = &w->states[i];
   struct meta_chunk *chunk = &w->chunks[i];
-  int rc = node_put_begin(w->cfg.links, w->addrs[r], chunk->id, r, len,
-                          on_put_done, w, &state->ops[r]);
+  int rc = node_put_begin(w->cfg.links, addr, chunk->id, r, len, on_put_done, w,
+                          &state->ops[r]);
   if (rc == 0) {
     state->pending++;
     w->ops_pending++;
@@ -335,8 +393,7 @@ static void send_fragment(struct object_writer *w, struct piece *p, uint32_t r,
       p->refs--;
   }
   if (rc == 0)
-    rc = node_put_finish(state->ops[r],
-                         crc32_iscsi((uint8_t *)data, (int)len, 0));
+    rc = node_put_finish(state->ops[r], crc);
   if (rc != 0 && w->status == 0) {
     if (state->ops[r]) {
       node_put_cancel(state->ops[r]);
@@ -348,45 +405,52 @@ static void send_fragment(struct object_writer *w, struct piece *p, uint32_t r,
   }
 }
 
-/* The stripe of the current EC chunk is complete: pad, encode, send. */
-static int flush_stripe(struct object_writer *w, struct piece *p) {
-  struct chunk_state *state = &w->states[w->n_chunks - 1];
-  struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
-  uint32_t k = w->cfg.layout.data, m = w->cfg.layout.parity;
-  size_t f = (size_t)state->frag_len;
-  memset(p->data + p->len, 0, k * f - p->len); /* pad the last fragment */
-  uint8_t *frags[MAX_FRAGMENTS];
-  for (uint32_t r = 0; r < k + m; r++)
-    frags[r] = p->data + (size_t)r * f;
-  erasure_encode(&w->erasure, f, frags, frags + k);
-  p->len = (k + m) * f;
-  p->counted = p->len;
-  w->inflight += p->counted;
-  p->refs = 1; /* held while queuing, so a synchronous release can't free */
-  for (uint32_t r = 0; r < k + m && w->status == 0; r++)
-    if (!chunk->fragments[r].missing)
-      send_fragment(w, p, r, frags[r], f);
-  piece_release(p);
-  return w->status;
+/* Worker thread (invariant 4): digest and seal the job's range, then the
+ * CRC32C of a replica piece, or pad, encode and CRC a complete stripe. */
+static int seal_work(struct cpu_job *job) {
+  struct seal_job *s = (struct seal_job *)job;
+  struct object_writer *w = s->w;
+  uint8_t *at = s->p->data + s->from, *end = s->p->data + s->to;
+  if (!w->encrypt) {
+    if (w->cfg.digest && at < end)
+      w->cfg.digest(w->cfg.arg, at, (size_t)(end - at));
+  } else {
+    for (uint32_t b = s->first_block; at < end; b++) {
+      size_t n = chunk_cipher_block_length(&s->cipher, b);
+      if (n == 0 || n + CHUNK_CIPHER_TAG > (size_t)(end - at))
+        return CAIRN_EINVAL; /* a range not made of whole blocks */
+      if (w->cfg.digest)
+        w->cfg.digest(w->cfg.arg, at, n);
+      int rc = chunk_cipher_seal(&s->cipher, b, at, at);
+      if (rc != 0)
+        return rc;
+      at += n + CHUNK_CIPHER_TAG;
+    }
+  }
+  if (!w->ec) {
+    uint32_t seed = s->first ? 0 : w->worker_crc;
+    s->crc = crc32_iscsi(s->p->data + s->from, (int)(s->to - s->from), seed);
+    w->worker_crc = s->crc;
+  } else if (s->last) {
+    uint32_t k = w->cfg.layout.data, m = w->cfg.layout.parity;
+    size_t f = (size_t)s->frag_len;
+    memset(s->p->data + s->to, 0, k * f - s->to); /* pad the last fragment */
+    uint8_t *frags[MAX_FRAGMENTS];
+    for (uint32_t r = 0; r < k + m; r++)
+      frags[r] = s->p->data + (size_t)r * f;
+    erasure_encode(&w->erasure, f, frags, frags + k);
+    for (uint32_t r = 0; r < k + m; r++)
+      s->frag_crc[r] = crc32_iscsi(frags[r], (int)f, 0);
+  }
+  return 0;
 }
 
-/* Sends the current piece to every replica of the current chunk, or the
- * completed stripe to its fragments' nodes. */
-static int flush_piece(struct object_writer *w) {
-  struct piece *p = w->current;
-  w->current = NULL;
-  if (!p)
-    return 0;
-  if (w->ec)
-    return flush_stripe(w, p);
-  struct chunk_state *state = &w->states[w->n_chunks - 1];
-  struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
-  /* The piece's reserved window shrinks to its real size. */
-  w->inflight -= p->counted - p->len;
-  p->counted = p->len;
-  state->crc = crc32_iscsi(p->data, (int)p->len, state->crc);
+/* A sealed replica piece goes to every replica of its chunk. */
+static int send_piece(struct object_writer *w, struct seal_job *s) {
+  struct piece *p = s->p;
+  struct chunk_state *state = &w->states[s->chunk];
+  struct meta_chunk *chunk = &w->chunks[s->chunk];
   state->written += p->len;
-  p->refs = 1; /* held while queuing, so a synchronous release can't free */
   int rc = 0;
   for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++) {
     p->refs++;
@@ -396,8 +460,101 @@ static int flush_piece(struct object_writer *w) {
   }
   if (rc == 0 && state->written == state->stored)
     for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++)
-      rc = node_put_finish(state->ops[r], state->crc);
-  piece_release(p);
+      rc = node_put_finish(state->ops[r], s->crc);
+  return rc;
+}
+
+/* An encoded stripe: fragment r to the r-th placed node. */
+static void send_stripe(struct object_writer *w, struct seal_job *s) {
+  struct piece *p = s->p;
+  uint32_t k = w->cfg.layout.data, m = w->cfg.layout.parity;
+  size_t f = (size_t)s->frag_len;
+  p->len = (k + m) * f;
+  for (uint32_t r = 0; r < k + m && w->status == 0; r++)
+    if (!w->chunks[s->chunk].fragments[r].missing)
+      send_fragment(w, s->chunk, p, r, s->addrs[r], p->data + (size_t)r * f, f,
+                    s->frag_crc[r]);
+}
+
+/* Loop thread, in submission order: send what the job prepared, unless
+ * the write failed meanwhile; then drop the job's piece reference. */
+static void seal_done(struct cpu_job *job, int status) {
+  struct seal_job *s = (struct seal_job *)job;
+  struct object_writer *w = s->w;
+  struct piece *p = s->p;
+  if (status != 0)
+    fail(w, status);
+  if (w->status == 0) {
+    int rc = 0;
+    if (!w->ec)
+      rc = send_piece(w, s);
+    else if (s->last)
+      send_stripe(w, s);
+    if (rc != 0)
+      fail(w, rc);
+  }
+  chunk_cipher_wipe(&s->cipher);
+  free(s);
+  piece_unref(p);
+  w->jobs_pending--;
+  maybe_done(w);
+}
+
+/* Hands the current piece's bytes from `submitted` to p->len to a job; the
+ * last one of a piece (replica) or stripe (EC) takes the filler's
+ * reference and the piece stops being current. Inline without cfg.cpu. */
+static int submit_range(struct object_writer *w, int last) {
+  struct piece *p = w->current;
+  uint32_t i = w->n_chunks - 1;
+  struct seal_job *s = malloc(sizeof *s);
+  if (!s)
+    return CAIRN_ENOMEM;
+  s->job.work = seal_work;
+  s->job.done = seal_done;
+  s->w = w;
+  s->p = p;
+  s->chunk = i;
+  s->from = p->submitted;
+  s->to = p->len;
+  s->first_block = p->block;
+  s->first = w->fresh_chunk;
+  w->fresh_chunk = 0;
+  s->last = last;
+  s->crc = 0;
+  if (w->encrypt)
+    s->cipher = w->cipher;
+  else
+    memset(&s->cipher, 0, sizeof s->cipher);
+  s->frag_len = w->states[i].frag_len;
+  p->submitted = p->len;
+  p->plain_submitted = p->plain;
+  p->block = w->block;
+  if (last) {
+    w->current = NULL; /* the filler's reference goes to the job */
+    if (w->ec) {
+      memcpy(s->addrs, w->addrs, sizeof s->addrs);
+      p->counted = (size_t)(s->frag_len * w->n_fragments);
+      w->inflight += p->counted;
+    } else {
+      /* The piece's reserved window shrinks to its real size. */
+      w->inflight -= p->counted - p->len;
+      p->counted = p->len;
+    }
+  } else {
+    p->refs++;
+  }
+  w->jobs_pending++;
+  if (!w->lane) {
+    seal_done(&s->job, seal_work(&s->job));
+    return 0;
+  }
+  int rc = cpu_lane_submit(w->lane, &s->job);
+  if (rc != 0) { /* the pool is closing: done never runs */
+    chunk_cipher_wipe(&s->cipher);
+    free(s);
+    w->jobs_pending--;
+    piece_unref(p);
+  }
   return rc;
 }
 
@@ -418,11 +575,22 @@ int object_writer_new(const struct object_writer_config *cfg,
   struct object_writer *w = calloc(1, sizeof *w);
   if (!w)
     return CAIRN_ENOMEM;
+  if (cfg->cpu && cpu_lane_new(cfg->cpu, &w->lane) != 0) {
+    free(w);
+    return CAIRN_ENOMEM;
+  }
   w->cfg = *cfg;
   w->cfg.layout = layout;
   w->ec = ec;
   w->n_fragments = n;
   w->quorum = ec ? object_writer_quorum(layout) : n;
+  /* Before the windows: a sealed piece is larger than its plaintext, and a
+   * window under two sealed pieces (with resume_at under one) would pause
+   * the body for good while the piece being filled holds its reserve. */
+  if (cfg->data_key) {
+    w->encrypt = 1;
+    memcpy(w->key, cfg->data_key, sizeof w->key);
+  }
   w->window = OBJECT_WRITER_WINDOW;
   if (cfg->window) {
     uint64_t least = 2 * stored_length(w, OBJECT_WRITER_PIECE);
@@ -432,6 +600,7 @@ int object_writer_new(const struct object_writer_config *cfg,
   if (ec) {
     int rc = erasure_init(&w->erasure, layout.data, layout.parity);
     if (rc != 0) {
+      cpu_lane_free(w->lane);
       free(w);
       return rc;
     }
@@ -441,10 +610,6 @@ int object_writer_new(const struct object_writer_config *cfg,
                       n;
     w->window = 2 * stripe - 1;
     w->resume_at = stripe;
-  }
-  if (cfg->data_key) {
-    w->encrypt = 1;
-    memcpy(w->key, cfg->data_key, sizeof w->key);
   }
   w->cfg.data_key = NULL; /* the copy in w->key is the one used */
   *out = w;
@@ -463,10 +628,10 @@ uint32_t object_writer_quorum(struct meta_layout layout) {
   return q < n ? q : n;
 }
 
-/* Takes plaintext into the current buffer, sealing each block once whole.
- * Returns the bytes taken. */
+/* Takes plaintext into the current buffer, leaving room for a tag after
+ * each whole block (sealed later by a job). Returns the bytes taken. */
 static size_t take_bytes(struct object_writer *w, const uint8_t *bytes,
-                         size_t len, uint64_t chunk_left, int *rc) {
+                         size_t len, uint64_t chunk_left) {
   struct piece *p = w->current;
   size_t take = piece_plain_max(w) - p->plain;
   if (take > len)
@@ -475,21 +640,67 @@ static size_t take_bytes(struct object_writer *w, const uint8_t *bytes,
     take = (size_t)chunk_left;
   if (w->encrypt && take > CHUNK_CIPHER_BLOCK - w->block_fill)
     take = CHUNK_CIPHER_BLOCK - w->block_fill;
-  memcpy(p->data + p->len, bytes, take);
+  /* Bytes read straight into the buffer (object_writer_buffer) are home. */
+  if (p->data + p->len != bytes)
+    memcpy(p->data + p->len, bytes, take);
   p->len += take;
   p->plain += take;
   w->received += take;
-  *rc = 0;
   if (w->encrypt) {
     w->block_fill += take;
     if (w->block_fill == CHUNK_CIPHER_BLOCK || take == chunk_left) {
-      uint8_t *block = p->data + p->len - w->block_fill;
-      *rc = chunk_cipher_seal(&w->cipher, w->block++, block, block);
       p->len += CHUNK_CIPHER_TAG;
+      w->block++;
       w->block_fill = 0;
     }
   }
   return take;
+}
+
+/* Makes sure the next byte has a chunk and a buffer (w->current). Requires
+ * w->received < cfg.size. */
+static int prepare_current(struct object_writer *w) {
+  int rc = 0;
+  /* Start a chunk when the previous one is complete. */
+  if (w->received == (uint64_t)w->n_chunks * w->cfg.chunk_size)
+    rc = begin_chunk(w);
+  if (rc != 0 || w->current)
+    return rc;
+  size_t cap = piece_capacity(w, &w->states[w->n_chunks - 1]);
+  struct piece *p = w->spare ? w->spare : malloc(sizeof *p + cap);
+  if (!p)
+    return CAIRN_ENOMEM;
+  w->spare = NULL;
+  p->w = w;
+  p->refs = 1; /* the filler's */
+  p->len = p->plain = 0;
+  p->submitted = p->plain_submitted = 0;
+  p->block = w->block;
+  /* A replica piece counts from the start; a stripe once sent. */
+  p->counted = w->ec ? 0 : cap;
+  w->inflight += p->counted;
+  w->current = p;
+  return 0;
+}
+
+void *object_writer_buffer(struct object_writer *w, size_t *len) {
+  if (w->status != 0 || w->received >= w->cfg.size)
+    return NULL;
+  int rc = prepare_current(w);
+  if (rc != 0) {
+    fail(w, rc); /* the next write reports it */
+    return NULL;
+  }
+  struct piece *p = w->current;
+  const struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
+  uint64_t room = chunk->offset + chunk->length - w->received;
+  if (room > piece_plain_max(w) - p->plain)
+    room = piece_plain_max(w) - p->plain;
+  if (w->encrypt && room > CHUNK_CIPHER_BLOCK - w->block_fill)
+    room = CHUNK_CIPHER_BLOCK - w->block_fill; /* a tag follows the block */
+  if (*len > room)
+    *len = (size_t)room;
+  return p->data + p->len;
 }
 
 int object_writer_write(struct object_writer *w, const void *data, size_t len) {
@@ -501,41 +712,26 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
     return CAIRN_ETOOBIG;
   }
   while (len > 0) {
-    int rc = 0;
-    /* Start a chunk when the previous one is complete. */
-    if (w->received == (uint64_t)w->n_chunks * w->cfg.chunk_size)
-      rc = begin_chunk(w);
-    struct chunk_state *state = &w->states[w->n_chunks - 1];
-    if (rc == 0 && !w->current) {
-      size_t cap = piece_capacity(w, state);
-      if (w->spare) {
-        w->current = w->spare;
-        w->spare = NULL;
-      } else {
-        w->current = malloc(sizeof *w->current + cap);
-      }
-      if (!w->current) {
-        rc = CAIRN_ENOMEM;
-      } else {
-        w->current->w = w;
-        w->current->len = w->current->plain = 0;
-        /* A replica piece counts from the start; a stripe once sent. */
-        w->current->counted = w->ec ? 0 : cap;
-        w->inflight += w->current->counted;
-      }
-    }
+    int rc = prepare_current(w);
     if (rc != 0) {
       fail(w, rc);
       return rc;
     }
     struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
     uint64_t chunk_left = chunk->offset + chunk->length - w->received;
-    size_t take = take_bytes(w, bytes, len, chunk_left, &rc);
+    size_t take = take_bytes(w, bytes, len, chunk_left);
     bytes += take;
     len -= take;
-    if (rc == 0 &&
-        (w->current->plain == piece_plain_max(w) || take == chunk_left))
-      rc = flush_piece(w);
+    /* A full replica piece, a stripe's next OBJECT_WRITER_PIECE (taken up
+     * to block boundaries) or the chunk's end goes to a job. */
+    struct piece *p = w->current;
+    if (take == chunk_left || p->plain == piece_plain_max(w))
+      rc = submit_range(w, 1);
+    else if (w->ec && p->plain - p->plain_submitted >= OBJECT_WRITER_PIECE &&
+             (!w->encrypt || w->block_fill == 0))
+      rc = submit_range(w, 0);
+    if (rc == 0)
+      rc = w->status; /* an inline job (no cfg.cpu) may have failed it */
     if (rc != 0) {
       fail(w, rc);
       return rc;
@@ -549,23 +745,24 @@ int object_writer_write(struct object_writer *w, const void *data, size_t len) {
   return 0;
 }
 
+/* The piece being filled is not sent; jobs on it may still hold it. */
 static void drop_current(struct object_writer *w) {
-  if (!w->current)
+  struct piece *p = w->current;
+  if (!p)
     return;
-  w->inflight -= w->current->counted;
-  free(w->current);
   w->current = NULL;
+  piece_unref(p);
 }
 
 int object_writer_finish(struct object_writer *w) {
   w->finished = 1;
-  if (w->status != 0)
-    drop_current(w);
   int rc = 0;
   if (w->status == 0 && w->received != w->cfg.size)
     rc = CAIRN_EINVAL;
   if (rc != 0)
     fail(w, rc);
+  if (w->status != 0)
+    drop_current(w);
   maybe_done(w);
   return rc;
 }
@@ -592,6 +789,7 @@ void object_writer_free(struct object_writer *w) {
   free(w->states);
   free(w->current);
   free(w->spare);
+  cpu_lane_free(w->lane); /* idle: done() waited for every job */
   if (w->ec)
     erasure_release(&w->erasure);
   chunk_cipher_wipe(&w->cipher);

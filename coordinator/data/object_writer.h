@@ -14,10 +14,20 @@
  * Back-pressure: when more than OBJECT_WRITER_WINDOW bytes are in flight the
  * writer calls pause(arg); it calls resume(arg) once they drain below half.
  *
- * Encryption: with a data key, each 64 KiB block of a chunk is sealed as
- * soon as it is complete, in the piece buffer itself, so nodes only ever
- * receive ciphertext and the bytes are still copied once.
  * The caller stops feeding between the two (uv_read_stop on the client).
+ *
+ * Encryption: with a data key, each 64 KiB block of a chunk is sealed in
+ * the piece buffer itself, so nodes only ever receive ciphertext and the
+ * bytes are copied at most once (from the caller into a piece; not at all
+ * when the caller reads them into object_writer_buffer's space).
+ *
+ * CPU work: the per-byte work of a stream - the caller's digest (ETag,
+ * checksums) of the plaintext, sealing, the CRC32C the nodes check, EC
+ * encoding - runs on cfg.cpu's worker threads, in one ordered lane per
+ * writer (cpu_pool.h): object_writer_write only copies bytes into pieces
+ * and hands full ones to the lane; a piece goes to the nodes when its job
+ * is done. Pieces waiting for or in their job count toward the window, so
+ * memory stays bounded. Without cfg.cpu the same work runs inline.
  *
  * Lifecycle: object_writer_new -> object_writer_write* -> object_writer_finish
  * -> done(status) exactly once -> object_writer_free. object_writer_abort may
@@ -33,6 +43,7 @@
 #include "meta.h"
 
 struct cluster;
+struct cpu_pool;
 struct node_link_pool;
 struct object_writer;
 
@@ -57,17 +68,32 @@ struct object_writer_config {
    * OBJECT_WRITER_WINDOW; at least two pieces). A coordinator with many
    * uploads at once gives each a smaller share to bound its memory. */
   uint64_t window;
+  /* Where the per-byte work runs; NULL: on the caller's thread. */
+  struct cpu_pool *cpu;
+  /* Sees every plaintext byte once, in order, before it is sealed (the
+   * ETag and checksums); may be NULL. Runs on a worker thread when cpu is
+   * set: what it touches must not be used elsewhere until done() fired. */
+  void (*digest)(void *arg, const void *plain, size_t len);
   void (*pause)(void *arg);
   void (*resume)(void *arg);
-  /* status 0: every chunk is fsync'd on all its nodes. */
+  /* status 0: every chunk is fsync'd on all its nodes (and digest has seen
+   * every byte). */
   void (*done)(struct object_writer *w, int status, void *arg);
   void *arg;
 };
 
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out);
-/* Copies data; never more than cfg->size bytes in total (CAIRN_ETOOBIG). */
+/* Copies data; never more than cfg->size bytes in total (CAIRN_ETOOBIG).
+ * data may also be (a prefix of) the space object_writer_buffer returned,
+ * filled since: then nothing is copied. */
 int object_writer_write(struct object_writer *w, const void *data, size_t len);
+/* Where the next bytes will be stored, for a caller that can read them
+ * there itself (a socket read), saving the copy: at most *len bytes
+ * (lowered to fit the current piece, chunk and cipher block). Valid until
+ * the next call on w. NULL when the writer takes no more bytes (failed,
+ * or all cfg->size received). */
+void *object_writer_buffer(struct object_writer *w, size_t *len);
 /* No more data. CAIRN_EINVAL if fewer than cfg->size bytes were written
  * (the writer is then aborted and done still fires). */
 int object_writer_finish(struct object_writer *w);

@@ -980,13 +980,33 @@ static void on_timer(uv_timer_t *t) {
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   struct http_conn *conn = h->data;
+  struct http_request *req = conn->req;
+  const struct http_handler *hd = &conn->srv->handler;
   (void)suggested;
   buf->base = conn->read_buf;
   buf->len = sizeof conn->read_buf;
+  /* Straight into the handler's buffer: only body bytes can arrive (no
+   * more than the body owes), and no earlier bytes wait unparsed. */
+  if (!hd->body_buffer || !req || !req->dispatched || req->chunked ||
+      req->content_length <= 0 || req->message_complete || req->ended ||
+      req->aborted || req->body_paused || conn->pending_len || conn->closing)
+    return;
+  uint64_t owed = (uint64_t)req->content_length - req->body_received;
+  size_t len =
+      owed < sizeof conn->read_buf ? (size_t)owed : sizeof conn->read_buf;
+  /* Even a short place is taken: it is the rest of the handler's block,
+   * and the reads after it line up with the handler's buffers again. */
+  char *direct = hd->body_buffer(req, &len, hd->arg);
+  if (direct && len > 0 && len <= owed) {
+    buf->base = direct;
+    buf->len = len;
+  }
 }
 
-/* Runs the parser over data (in read_buf); a pause leaves the rest there. */
-static void conn_feed(struct http_conn *conn, const char *data, size_t len) {
+/* Runs the parser over data (in read_buf, or a handler's body buffer); a
+ * pause leaves the rest in read_buf. */
+static void conn_feed(struct http_conn *conn, const char *data, size_t len,
+                      int in_read_buf) {
   conn->in_parser = 1;
   llhttp_errno_t err = llhttp_execute(&conn->parser, data, len);
   conn->in_parser = 0;
@@ -996,7 +1016,12 @@ static void conn_feed(struct http_conn *conn, const char *data, size_t len) {
     const char *pos = llhttp_get_error_pos(&conn->parser);
     size_t used = pos ? (size_t)(pos - data) : len;
     if (used < len) {
-      conn->pending_off = (size_t)(data + used - conn->read_buf);
+      if (in_read_buf) {
+        conn->pending_off = (size_t)(data + used - conn->read_buf);
+      } else { /* fits: a direct read is at most HTTP_READ_BUFFER long */
+        memmove(conn->read_buf, data + used, len - used);
+        conn->pending_off = 0;
+      }
       conn->pending_len = len - used;
     }
     return;
@@ -1020,7 +1045,7 @@ static void feed_pending(struct http_conn *conn) {
   const char *data = conn->read_buf + conn->pending_off;
   size_t len = conn->pending_len;
   conn->pending_len = 0;
-  conn_feed(conn, data, len);
+  conn_feed(conn, data, len, 1);
 }
 
 static void on_shutdown(uv_shutdown_t *sr, int status) {
@@ -1162,7 +1187,7 @@ static void conn_advance(struct http_conn *conn) {
       if (!conn->pending_len) {
         /* Paused on the last byte it had: steps that need no input (the
          * end of the message) run only inside llhttp_execute. */
-        conn_feed(conn, conn->read_buf, 0);
+        conn_feed(conn, conn->read_buf, 0, 1);
         continue;
       }
     }
@@ -1179,7 +1204,6 @@ static void conn_advance(struct http_conn *conn) {
 
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   struct http_conn *conn = stream->data;
-  (void)buf;
   if (nread == 0 || conn->closing == CONN_CLOSED)
     return;
   if (nread < 0) {
@@ -1201,7 +1225,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   conn->last_progress_ms = uv_now(conn->srv->loop);
-  conn_feed(conn, conn->read_buf, (size_t)nread);
+  conn_feed(conn, buf->base, (size_t)nread, buf->base == conn->read_buf);
   if (conn->closing == CONN_CLOSED)
     return;
   if (conn->pending_len) /* invariant 2, before libuv reads again */

@@ -72,6 +72,14 @@ struct http_handler {
   /* When set (e.g. "x-amz-request-id"), the server's own error responses
    * carry the request id under this header name. May be NULL. */
   const char *request_id_header;
+  /* For a body framed by Content-Length, before each socket read: where
+   * the handler wants the next body bytes read to (its own buffer, where
+   * on_body would copy them), at most *len bytes (the server caps *len to
+   * what the body still owes and HTTP_READ_BUFFER; the handler may lower
+   * it). on_body then gets a pointer into that buffer. NULL (or a callback
+   * that returns NULL): the server's read buffer. Saves one copy of every
+   * body byte. May be NULL. */
+  char *(*body_buffer)(struct http_request *req, size_t *len, void *arg);
 };
 
 struct http_limits {

@@ -70,6 +70,10 @@ struct s3_body *s3_body_new(struct s3_request *r, const char **error_code) {
   return b;
 }
 
+int s3_body_passes_through(const struct s3_body *b) {
+  return !b || !b->chunked;
+}
+
 long long s3_body_decoded_length(const struct s3_body *b) {
   return b ? b->decoded_length : -1;
 }

@@ -23,6 +23,8 @@ const char *s3_body_feed(struct s3_body *b, const char *data, size_t len,
                                       size_t));
 /* The body ended: NULL when every check passed, else the S3 error code. */
 const char *s3_body_finish(struct s3_body *b);
+/* 1 when the bytes fed reach emit unchanged (no aws-chunked framing). */
+int s3_body_passes_through(const struct s3_body *b);
 /* Decoded length promised by x-amz-decoded-content-length, or -1. */
 long long s3_body_decoded_length(const struct s3_body *b);
 void s3_body_free(struct s3_body *b);

@@ -162,11 +162,16 @@ static void fail(struct copy_op *op, int status) {
     object_writer_abort(op->writer);
 }
 
+/* The writer's digest (a cpu_pool worker, in order): the new ETag. op->md5
+ * is read only once the writer is done. */
+static void copy_digest(void *arg, const void *data, size_t len) {
+  crypto_hash_update(((struct copy_op *)arg)->md5, data, len);
+}
+
 static int on_data(const void *data, size_t len, void *arg) {
   struct copy_op *op = arg;
   if (op->status)
     return 0;
-  crypto_hash_update(op->md5, data, len);
   int rc = object_writer_write(op->writer, data, len);
   if (rc != 0) {
     fail(op, rc);
@@ -357,7 +362,8 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
     return;
   }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
-  struct object_writer_config wc = {.pause = writer_pause,
+  struct object_writer_config wc = {.digest = copy_digest,
+                                    .pause = writer_pause,
                                     .resume = writer_resume,
                                     .done = on_writer_done,
                                     .data_key = s3_sse_data_key(&op->dst_key),

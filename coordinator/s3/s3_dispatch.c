@@ -160,6 +160,16 @@ static void fail_body(struct s3_request *r, const char *code) {
     s3_send_error(r, code, NULL);
 }
 
+char *s3_dispatch_body_buffer(struct http_request *req, size_t *len,
+                              void *arg) {
+  (void)arg;
+  struct s3_request *r = http_request_data(req);
+  if (!r || r->responded || !r->sink.data || !r->sink.buffer ||
+      !s3_body_passes_through(r->body))
+    return NULL;
+  return r->sink.buffer(r, len);
+}
+
 void s3_dispatch_body(struct http_request *req, const char *data, size_t len,
                       void *arg) {
   (void)arg;

@@ -11,6 +11,9 @@ struct coordinator;
 struct http_request;
 
 void s3_dispatch_request(struct coordinator *c, struct http_request *req);
+/* http_handler.body_buffer: the operation's buffer when the body's bytes
+ * pass through unchanged, else NULL. */
+char *s3_dispatch_body_buffer(struct http_request *req, size_t *len, void *arg);
 void s3_dispatch_body(struct http_request *req, const char *data, size_t len,
                       void *arg);
 void s3_dispatch_body_end(struct http_request *req, void *arg);

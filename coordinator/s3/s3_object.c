@@ -3,8 +3,9 @@
  * DeleteObjects.
  *
  * PUT:  head --checks--> INTENT (body paused; the chunks' write intents in
- *         the group-commit writer) --synced--> STREAMING (bytes -> MD5,
- *         checksum, object_writer) --body end + writer done--> verify
+ *         the group-commit writer) --synced--> STREAMING (bytes read
+ *         into object_writer's pieces; MD5 and checksum on its worker
+ *         threads via put_digest) --body end + writer done--> verify
  *         digests --> meta put (group-commit batch) --> 200 ETag.  Any
  *         failure: the chunks written so far go to the garbage table; the
  *         client gets the error.
@@ -197,6 +198,7 @@ static int open_writer(struct s3_request *r, uint64_t size,
   struct object_writer_config wc = *cb;
   wc.cluster = r->c->cluster;
   wc.links = r->c->links;
+  wc.cpu = r->c->cpu; /* hashing and sealing off the loop thread */
   wc.replicas = (uint32_t)r->c->config.replicas;
   wc.layout = layout;
   wc.chunk_size = (uint64_t)r->c->config.chunk_size;
@@ -437,14 +439,20 @@ static void put_writer_done(struct object_writer *w, int status, void *arg) {
   put_settle(op);
 }
 
+/* The writer's digest: every body byte once, in order, on a cpu_pool
+ * worker; op->md5 and op->sum are read only after the writer is done. */
+static void put_digest(void *arg, const void *data, size_t len) {
+  struct put_op *op = arg;
+  crypto_hash_update(op->md5, data, len);
+  if (op->algorithm != CHECKSUM_NONE)
+    checksum_update(&op->sum, data, len);
+}
+
 static void put_data(struct s3_request *r, const char *data, size_t len) {
   struct put_op *op = r->op;
   if (op->error || op->writer_status)
     return;
   op->received += len;
-  crypto_hash_update(op->md5, data, len);
-  if (op->algorithm != CHECKSUM_NONE)
-    checksum_update(&op->sum, data, len);
   int rc = object_writer_write(op->w, data, len);
   if (rc == CAIRN_ETOOBIG) {
     op->error = "IncompleteBody"; /* more bytes than declared */
@@ -453,6 +461,14 @@ static void put_data(struct s3_request *r, const char *data, size_t len) {
     op->writer_status = rc;
     object_writer_abort(op->w);
   }
+}
+
+/* The body is read straight into the writer's piece (one copy less). */
+static char *put_buffer(struct s3_request *r, size_t *len) {
+  struct put_op *op = r->op;
+  if (op->error || op->writer_status || !op->w)
+    return NULL;
+  return object_writer_buffer(op->w, len);
 }
 
 /* Both end paths hand over to the writer, whose done callback settles the
@@ -637,17 +653,24 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_cairn_error(r, rc);
     return;
   }
-  op->wc = (struct object_writer_config){.pause = put_pause,
-                                         .resume = put_resume,
-                                         .done = put_writer_done,
-                                         .data_key = s3_sse_data_key(&op->sse),
-                                         .arg = op};
+  /* Bytes now wait for the worker threads as well as for the nodes: at
+   * many connections each upload gets a share of PUT_BUDGET (at least two
+   * pieces, object_writer_new), so memory stays bounded. */
+  op->wc = (struct object_writer_config){
+      .window = share(PUT_BUDGET, r->c->puts_active, 0, OBJECT_WRITER_WINDOW),
+      .digest = put_digest,
+      .pause = put_pause,
+      .resume = put_resume,
+      .done = put_writer_done,
+      .data_key = s3_sse_data_key(&op->sse),
+      .arg = op};
   rc = put_start_writer(op);
   if (rc != 0) {
     s3_send_cairn_error(r, rc);
     return;
   }
   r->sink.data = put_data;
+  r->sink.buffer = put_buffer;
   r->sink.end = put_end;
   r->sink.abort = put_abort;
 }

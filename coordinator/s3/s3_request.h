@@ -33,6 +33,10 @@ struct s3_bucket_access;
 struct s3_sink {
   /* Plain body bytes, valid during the call. */
   void (*data)(struct s3_request *r, const char *data, size_t len);
+  /* Optional: where the next plain bytes may be read straight to, at most
+   * *len of them (http_handler.body_buffer); data() then gets a pointer
+   * into it. NULL: no such place now. */
+  char *(*buffer)(struct s3_request *r, size_t *len);
   /* The whole body arrived and passed every integrity check. */
   void (*end)(struct s3_request *r);
   /* The body failed a check (error_code, e.g. "BadDigest") or the client

@@ -199,3 +199,149 @@ def wait_for(predicate, timeout, what, daemon=None):
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+HEADER = 64        # a fragment's header (docs/chunk-format.md)
+BLOCK = 64 * 1024  # data block, each followed by its CRC32C
+
+
+def image_length(data_length):
+    """Bytes of a fragment of data_length bytes, as a file or an image."""
+    return HEADER + data_length + 4 * (-(-data_length // BLOCK))
+
+
+class Fragment:
+    """Where one fragment's bytes are on a node's disk: a file of its own
+    (<dir>/chunks/.../<chunk>.<index>) or a live image in a segment file
+    (<dir>/segments/<n>.seg, at `offset`). Byte offsets given to read,
+    write and flip count from the fragment's first header byte either
+    way."""
+
+    def __init__(self, node, chunk, index, path, offset, length, segment):
+        self.node, self.chunk, self.index = node, chunk, index
+        self.path, self.offset, self.length = path, offset, length
+        self.segment = segment
+
+    @property
+    def key(self):
+        return (self.node, self.chunk, self.index)
+
+    def read(self):
+        with open(self.path, "rb") as f:
+            if not self.segment:
+                return f.read()
+            f.seek(self.offset)
+            return f.read(self.length)
+
+    def write(self, data, at=0):
+        """Overwrites bytes in place (never changes the length)."""
+        assert at + len(data) <= self.length
+        with open(self.path, "r+b") as f:
+            f.seek(self.offset + at)
+            f.write(data)
+
+    def flip(self, at, mask=0x55):
+        with open(self.path, "r+b") as f:
+            f.seek(self.offset + at)
+            b = f.read(1)
+            f.seek(self.offset + at)
+            f.write(bytes([b[0] ^ mask]))
+
+    def __repr__(self):
+        where = f"@{self.offset}" if self.segment else ""
+        return f"<{self.chunk}.{self.index} on node{self.node}: " \
+               f"{self.path}{where}>"
+
+
+def segment_images(seg_dir):
+    """{(chunk id hex, fragment): (path, offset, image length)}: the live
+    images of one segments dir, as the node's scan at start finds them:
+    segments in order, images and tombstones (bit 0 of header byte 48) in
+    file order, a newer image replacing an older one; where no whole
+    image starts (a torn tail, a bad header) the scan goes on at the next
+    magic that starts one."""
+    live = {}
+    if not os.path.isdir(seg_dir):
+        return live
+    for name in sorted(os.listdir(seg_dir)):
+        if not name.endswith(".seg"):
+            continue
+        path = os.path.join(seg_dir, name)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:  # removed meanwhile: nothing live in it
+            continue
+        at = 0
+        while at + HEADER <= len(raw):
+            length = int.from_bytes(raw[at + 16:at + 24], "big")
+            size = image_length(length)
+            if raw[at:at + 8] != b"CAIRNFR1" or at + size > len(raw):
+                at = raw.find(b"CAIRNFR1", at + 1)
+                if at < 0:
+                    break
+                continue
+            frag = int.from_bytes(raw[at + 12:at + 16], "big")
+            key = (raw[at + 32:at + 48].hex(), frag)
+            if raw[at + 48] & 1:
+                live.pop(key, None)
+            else:
+                live[key] = (path, at, size)
+            at += size
+    return live
+
+
+def node_fragments(workdir, nodes):
+    """Every fragment on the disks of the given node numbers (files and
+    live segment images), as Fragment objects."""
+    out = []
+    for n in nodes:
+        node_dir = os.path.join(str(workdir), f"node{n}")
+        for root, dirs, files in os.walk(node_dir):
+            if os.path.basename(root) == "segments":
+                for (chunk, index), (path, offset, size) in \
+                        segment_images(root).items():
+                    out.append(Fragment(n, chunk, index, path, offset, size,
+                                        True))
+                continue
+            if "/chunks" not in root:
+                continue
+            for f in files:
+                if ".tmp-" in f:
+                    continue
+                chunk, index = f.rsplit(".", 1)
+                path = os.path.join(root, f)
+                try:
+                    size = os.path.getsize(path)
+                except FileNotFoundError:
+                    continue
+                out.append(Fragment(n, chunk, int(index), path, 0, size,
+                                    False))
+    return out
+
+
+def find_fragment(workdir, node, chunk, index):
+    """The Fragment (chunk hex, index) on node, or None."""
+    for f in node_fragments(workdir, [node]):
+        if f.chunk == chunk and f.index == index:
+            return f
+    return None
+
+
+def stored_files(workdir, nodes):
+    """Paths of every file that holds fragment bytes on the given nodes:
+    fragment files, temporaries and whole segment files (live or dead
+    images alike), for checks that look at every byte on disk."""
+    out = []
+    for n in nodes:
+        for root, _, files in os.walk(os.path.join(str(workdir), f"node{n}")):
+            if "/chunks" in root or os.path.basename(root) == "segments":
+                out.extend(os.path.join(root, f) for f in files)
+    return out
+
+
+def segment_fragments(node_dir):
+    """The (chunk id bytes, fragment) pairs live in a node's segments."""
+    return {(bytes.fromhex(chunk), index)
+            for chunk, index in segment_images(
+                os.path.join(node_dir, "segments"))}

@@ -11,7 +11,7 @@ import subprocess
 
 from botocore.exceptions import ClientError
 
-from cluster import wait_for
+from cluster import node_fragments, wait_for
 from s3client import boto_client
 from test_repair import FAST, fully_redundant
 
@@ -71,3 +71,39 @@ def test_full_disk_fails_over_and_never_acknowledges_lost_data(
                 d.stop()
         if mounted:
             subprocess.run(["umount", small])
+
+
+def test_segment_dir_full_small_puts_go_to_files_in_another_dir(
+        fresh_cluster):
+    """Node 1 has two data dirs; the first (which holds the segment log)
+    runs out of its byte budget: small fragments then go to files in the
+    second dir, no acknowledged object is lost, and each copy is stored
+    once."""
+    c = fresh_cluster(nodes=3, heartbeat_ms=200, coordinator_args=FAST)
+    first = os.path.join(c.workdir, "node1")
+    second = os.path.join(c.workdir, "node1", "second-dir")
+    c.node_args[1] = ["--data-dir", f"{first},{second}",
+                      "--max-bytes-per-dir", "150K"]
+    c.start()
+    s3 = boto_client(c)
+    s3.create_bucket(Bucket="spill")
+    acked, refused = {}, 0
+    for i in range(60):
+        data = os.urandom(20 * KIB + i)
+        try:
+            s3.put_object(Bucket="spill", Key=f"k{i}", Body=data)
+            acked[f"k{i}"] = hashlib.md5(data).digest()
+        except ClientError:
+            refused += 1
+    assert len(acked) >= 45, (len(acked), refused)
+    for key, digest in acked.items():
+        body = s3.get_object(Bucket="spill", Key=key)["Body"].read()
+        assert hashlib.md5(body).digest() == digest, key
+    on_node1 = node_fragments(c.workdir, [1])
+    images = [f for f in on_node1 if f.segment]
+    files = [f for f in on_node1 if not f.segment]
+    assert images, "small fragments went to the segment log first"
+    assert files and all(f.path.startswith(second + "/") for f in files), \
+        files
+    assert "out of service for writes" in c.nodes[0].log()
+    wait_for(lambda: fully_redundant(c, 2), 30, "no partial chunks")

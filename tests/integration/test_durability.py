@@ -11,6 +11,7 @@ import time
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cluster import node_fragments
 from s3client import boto_client
 
 
@@ -129,12 +130,8 @@ def test_listing_ten_thousand_keys(cluster):
 
 
 def fragment_files(c):
-    n = 0
-    for i in range(1, c.node_count + 1):
-        for _, _, files in os.walk(os.path.join(c.workdir, f"node{i}",
-                                                "chunks")):
-            n += sum(1 for f in files if ".tmp-" not in f)
-    return n
+    """Fragments on the nodes' disks: files and live segment images."""
+    return len(node_fragments(c.workdir, range(1, c.node_count + 1)))
 
 
 def test_orphans_of_a_crashed_upload_are_collected(fresh_cluster):

@@ -12,6 +12,7 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
+from cluster import node_fragments, stored_files
 from s3client import boto_client
 
 BLOCK = 64 * 1024
@@ -28,13 +29,10 @@ def crc32c(data):
     return lib.crc32_iscsi(data, len(data), 0)
 
 
-def node_fragments(c):
-    for n in c.nodes:
-        for root, _, files in os.walk(os.path.join(c.workdir,
-                                                   f"node{n.index}")):
-            for f in files:
-                if ".tmp-" not in f and "/chunks/" in root + "/":
-                    yield os.path.join(root, f)
+def fragments(c):
+    """{(node, chunk, index): Fragment}: files and segment images."""
+    return {f.key: f
+            for f in node_fragments(c.workdir, [n.index for n in c.nodes])}
 
 
 @pytest.fixture(scope="module")
@@ -147,36 +145,49 @@ def test_nodes_hold_no_plaintext(cluster, s3):
     data = PATTERN * (3 * CHUNK // len(PATTERN))
     s3.put_object(Bucket="sse", Key="pattern", Body=data)
     assert s3.get_object(Bucket="sse", Key="pattern")["Body"].read() == data
-    files = list(node_fragments(cluster))
+    small = PATTERN * (100 * 1024 // len(PATTERN))  # a segment image
+    s3.put_object(Bucket="sse", Key="small-pattern", Body=small)
+    assert s3.get_object(Bucket="sse", Key="small-pattern")["Body"].read() \
+        == small
+    assert any(f.segment for f in fragments(cluster).values())
+    assert any(not f.segment for f in fragments(cluster).values())
+    # Every byte the nodes store: fragment files and whole segment files.
+    files = stored_files(cluster.workdir, [n.index for n in cluster.nodes])
     assert files
     for path in files:
         with open(path, "rb") as f:
             assert PATTERN[:16] not in f.read(), path
 
 
-def test_flipped_byte_is_caught_and_other_copy_served(cluster, s3):
-    data = os.urandom(CHUNK // 2)
-    before = set(node_fragments(cluster))
-    s3.put_object(Bucket="sse", Key="flip", Body=data)
-    new = sorted(set(node_fragments(cluster)) - before)
+@pytest.mark.parametrize("size,segment", [(CHUNK // 2, False),
+                                          (CHUNK // 8, True)])
+def test_flipped_byte_is_caught_and_other_copy_served(cluster, s3, size,
+                                                      segment):
+    """A fragment file (2 MiB) or a segment image (512 KiB)."""
+    data = os.urandom(size)
+    key = f"flip-{size}"
+    caught = cluster.coordinator.log().count("authentication failed")
+    before = fragments(cluster)
+    s3.put_object(Bucket="sse", Key=key, Body=data)
+    after = fragments(cluster)
+    new = [after[k] for k in sorted(set(after) - set(before))]
     assert len(new) == 2, new  # one chunk, two replicas
     # Flip a ciphertext byte in the first data block of replica 0 (the copy
     # read first) and fix up the node's own per-block CRC, so that only the
     # AES-GCM tag can catch it.
-    path = [p for p in new if p.endswith(".0")][0]
-    with open(path, "rb") as f:
-        raw = bytearray(f.read())
+    frag = [f for f in new if f.index == 0][0]
+    assert frag.segment == segment, frag
+    raw = bytearray(frag.read())
     raw[64 + 1000] ^= 0x01
     raw[64 + 65536:64 + 65536 + 4] = crc32c(
         bytes(raw[64:64 + 65536])).to_bytes(4, "big")
-    with open(path, "wb") as f:
-        f.write(raw)
+    frag.write(bytes(raw))
     for _ in range(4):  # whichever replica is asked first
-        got = s3.get_object(Bucket="sse", Key="flip")["Body"].read()
+        got = s3.get_object(Bucket="sse", Key=key)["Body"].read()
         assert hashlib.md5(got).digest() == hashlib.md5(data).digest()
-        r = s3.get_object(Bucket="sse", Key="flip", Range="bytes=500-2000")
+        r = s3.get_object(Bucket="sse", Key=key, Range="bytes=500-2000")
         assert r["Body"].read() == data[500:2001]
-    assert "authentication failed" in cluster.coordinator.log()
+    assert cluster.coordinator.log().count("authentication failed") > caught
 
 
 def _raw_get(url):

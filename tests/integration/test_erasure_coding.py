@@ -11,6 +11,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from cluster import node_fragments
 from s3client import boto_client
 
 MIB = 1024 * 1024
@@ -36,25 +37,16 @@ def wait_up(c, count, timeout=20):
 
 def fragments_by_chunk(c, nodes=None):
     """chunk id -> the fragment indexes found on the nodes' disks (all
-    nodes, or the node numbers given)."""
+    nodes, or the node numbers given): files and segment images."""
     found = {}
-    for n in nodes or range(1, c.node_count + 1):
-        for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
-            for f in files:
-                if "/chunks" in root and ".tmp-" not in f:
-                    chunk, index = f.rsplit(".", 1)
-                    found.setdefault(chunk, set()).add(int(index))
+    for f in node_fragments(c.workdir, nodes or range(1, c.node_count + 1)):
+        found.setdefault(f.chunk, set()).add(f.index)
     return found
 
 
 def fragment_indexes(c):
-    found = set()
-    for n in range(1, c.node_count + 1):
-        for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
-            for f in files:
-                if "/chunks" in root and ".tmp-" not in f:
-                    found.add(int(f.rsplit(".", 1)[1]))
-    return found
+    return {f.index
+            for f in node_fragments(c.workdir, range(1, c.node_count + 1))}
 
 
 def check(s3, bucket, objects):

@@ -8,9 +8,10 @@ import os
 import threading
 import time
 
+import pytest
 from botocore.exceptions import ClientError
 
-from cluster import wait_for
+from cluster import find_fragment, node_fragments, wait_for
 from s3client import boto_client
 from test_erasure_coding import with_layout
 
@@ -27,17 +28,12 @@ def repair_state(c):
 
 
 def fragments_on_disk(c, indexes=None):
-    """{chunk id hex: {fragment index: [node index, ...]}} over data dirs."""
+    """{chunk id hex: {fragment index: [node index, ...]}} over data dirs
+    (fragment files and segment images alike: a fragment held twice on one
+    node, as a file and an image, is listed twice)."""
     found = {}
-    for n in indexes or range(1, c.node_count + 1):
-        for root, _, files in os.walk(os.path.join(c.workdir, f"node{n}")):
-            if "/chunks" not in root:
-                continue
-            for f in files:
-                if ".tmp-" in f:
-                    continue
-                chunk, index = f.rsplit(".", 1)
-                found.setdefault(chunk, {}).setdefault(int(index), []).append(n)
+    for f in node_fragments(c.workdir, indexes or range(1, c.node_count + 1)):
+        found.setdefault(f.chunk, {}).setdefault(f.index, []).append(f.node)
     return found
 
 
@@ -126,33 +122,46 @@ def test_raid6_repair_after_two_nodes_killed(fresh_cluster):
     check_all(s3, "rep", stored)
 
 
-def corrupt_fragment(c, index, offset):
-    """Flips a byte of fragment `index` of the only chunk on disk; returns
-    the chunk id, the file's path and original bytes, and its node."""
+def with_chunk_size(args, size):
+    out = list(args)
+    out[out.index("--chunk-size") + 1] = size
+    return out
+
+
+def corrupt_fragment(c, index, offset, segment):
+    """Flips a byte of fragment `index` of the only chunk on disk (a
+    segment image if `segment`, else a file: asserted); returns the chunk
+    id, the fragment's original bytes and its node."""
     frags = fragments_on_disk(c)
     assert len(frags) == 1
     chunk, where = next(iter(frags.items()))
-    name, node = f"{chunk}.{index}", where[index][0]
-    for root, _, files in os.walk(os.path.join(c.workdir, f"node{node}")):
-        if name in files:
-            path = os.path.join(root, name)
-    original = open(path, "rb").read()
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0x55]))
-    return chunk, path, original, node
+    node = where[index][0]
+    frag = find_fragment(c.workdir, node, chunk, index)
+    assert frag.segment == segment, frag
+    original = frag.read()
+    frag.flip(offset)
+    assert frag.read() != original
+    return chunk, original, node
 
 
-def test_corrupt_fragment_found_by_get_and_repaired(fresh_cluster):
+def stored_bytes(c, node, chunk, index):
+    """The bytes of the copy node holds now (None if it holds none)."""
+    frag = find_fragment(c.workdir, node, chunk, index)
+    return frag.read() if frag else None
+
+
+@pytest.mark.parametrize("kind", ["segment", "file"])
+def test_corrupt_fragment_found_by_get_and_repaired(fresh_cluster, kind):
+    """A small fragment is a segment image, one above 1 MiB + 64 KiB a
+    file (one chunk of 4 MiB)."""
+    segment = kind == "segment"
     c = fresh_cluster(nodes=3, heartbeat_ms=200,
-                      coordinator_args=FAST).start()
+                      coordinator_args=with_chunk_size(FAST, "4M")).start()
     s3 = boto_client(c)
     s3.create_bucket(Bucket="rot")
-    data = os.urandom(200 * KIB)
+    data = os.urandom(200 * KIB if segment else 2 * MIB)
     s3.put_object(Bucket="rot", Key="k", Body=data)
-    chunk, path, original, _ = corrupt_fragment(c, 0, 64 + 1000)
+    chunk, original, node = corrupt_fragment(c, 0, 64 + 1000, segment)
     # The GET fails over to the good copy and reports the bad one.
     for _ in range(3):
         assert s3.get_object(Bucket="rot", Key="k")["Body"].read() == data
@@ -165,26 +174,33 @@ def test_corrupt_fragment_found_by_get_and_repaired(fresh_cluster):
         frags = fragments_on_disk(c)
         if set(frags[chunk]) != {0, 1}:
             return False
-        if not os.path.exists(path):
+        held = stored_bytes(c, node, chunk, 0)
+        if held is None:
             return True  # rebuilt on another node, the bad copy collected
-        return open(path, "rb").read() == original
+        return held == original
     wait_for(restored, 30, "fragment restored")
     assert s3.get_object(Bucket="rot", Key="k")["Body"].read() == data
 
 
-def test_scrubber_finds_and_repair_rewrites_in_place(fresh_cluster):
+@pytest.mark.parametrize("kind", ["segment", "file"])
+def test_scrubber_finds_and_repair_rewrites_in_place(fresh_cluster, kind):
     """raid6:4 on six nodes: every node holds a fragment, so the corrupt
-    one is rewritten in place on its own node, bit-exact."""
-    c = fresh_cluster(nodes=6, heartbeat_ms=200, coordinator_args=FAST)
+    one is rewritten in place on its own node, bit-exact. Fragments of a
+    1 MiB chunk (256 KiB) are segment images, those of a 6 MiB chunk
+    (1.5 MiB) files."""
+    segment = kind == "segment"
+    c = fresh_cluster(nodes=6, heartbeat_ms=200,
+                      coordinator_args=with_chunk_size(
+                          FAST, "1M" if segment else "8M"))
     c.node_extra_args = ["--scrub-rate", "64M", "--scrub-interval-ms", "200"]
     c.start()
     s3 = boto_client(c)
     with_layout(s3, "raid6:4")
     s3.create_bucket(Bucket="scrub")
-    data = os.urandom(MIB - 4321)  # one chunk, six fragments
-    s3.put_object(Bucket="scrub", Key="k", Body=data)
-    chunk, path, original, node = corrupt_fragment(c, 2, 64 + 5000)
-    wait_for(lambda: open(path, "rb").read() == original, 30,
+    data = os.urandom((1 if segment else 6) * MIB - 4321)  # one chunk,
+    s3.put_object(Bucket="scrub", Key="k", Body=data)  # six fragments
+    chunk, original, node = corrupt_fragment(c, 2, 64 + 5000, segment)
+    wait_for(lambda: stored_bytes(c, node, chunk, 2) == original, 30,
              "scrubber report and in-place repair", c.coordinator)
     assert repair_state(c)["corrupt_reports"] >= 1
     assert "failed verification" in c.nodes[node - 1].log()

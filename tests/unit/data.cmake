@@ -8,12 +8,15 @@ if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_chunk_store.c)
   add_executable(test_chunk_store test_chunk_store.c
                  ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
                  ${PROJECT_SOURCE_DIR}/storagenode/disks.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/scrubber.c
                  ${PROJECT_SOURCE_DIR}/storagenode/data_io.c)
   target_include_directories(test_chunk_store PRIVATE
                              ${PROJECT_SOURCE_DIR}/storagenode)
   target_link_libraries(test_chunk_store PRIVATE PkgConfig::CMOCKA
                         cairn_common PkgConfig::ISAL PkgConfig::UV
                         Threads::Threads)
+  target_link_options(test_chunk_store PRIVATE -Wl,--wrap=fdatasync)
   add_test(NAME test_chunk_store COMMAND test_chunk_store)
   set_tests_properties(test_chunk_store PROPERTIES TIMEOUT 120)
 endif()
@@ -21,6 +24,7 @@ if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_node_link.c)
   add_executable(test_node_link test_node_link.c
                  ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
                  ${PROJECT_SOURCE_DIR}/storagenode/disks.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c
                  ${PROJECT_SOURCE_DIR}/storagenode/data_io.c
                  ${PROJECT_SOURCE_DIR}/storagenode/data_server.c
                  ${PROJECT_SOURCE_DIR}/coordinator/cluster/node_link.c)

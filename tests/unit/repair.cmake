@@ -6,7 +6,8 @@ if(TARGET cairn_meta)
                  ${PROJECT_SOURCE_DIR}/coordinator/cluster/placement.c
                  ${PROJECT_SOURCE_DIR}/storagenode/scrubber.c
                  ${PROJECT_SOURCE_DIR}/storagenode/disks.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c)
+                 ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c)
   target_include_directories(test_repair PRIVATE
                              ${PROJECT_SOURCE_DIR}/coordinator/repair
                              ${PROJECT_SOURCE_DIR}/coordinator/cluster

@@ -1,6 +1,12 @@
 /* test_chunk_store.c - fragment files in a temporary dir: put/get/range/
  * delete, header fields round trip, a flipped byte is ECORRUPT, commit
- * checks, and the node's I/O threads (data_io) report on the loop. */
+ * checks, and the node's I/O threads (data_io) report on the loop; small
+ * fragments in segment files: concurrent appends are acknowledged only
+ * after the one sync of their group and survive a reopen, deletes and torn
+ * tails, a failed fdatasync (wrapped) is never acknowledged; the scrubber
+ * finds a flipped byte in a segment image (data or header) and reports
+ * that fragment; a segment log whose dir leaves service (disks.h) hands
+ * small fragments to files in another dir, and one copy stays. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,15 +19,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "chunk_store.h"
 #include "crypto.h"
 #include "data_io.h"
+#include "disks.h"
 #include "error.h"
+#include "scrubber.h"
+#include "segment_log.h"
 
 static char dir[64], dir2[80];
+
+/* Fault injection: -Wl,--wrap=fdatasync (tests/unit/data.cmake). */
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+static atomic_int fail_fdatasync, fdatasync_calls;
+int __wrap_fdatasync(int fd) {
+  atomic_fetch_add(&fdatasync_calls, 1);
+  if (atomic_load(&fail_fdatasync)) {
+    errno = EIO;
+    return -1;
+  }
+  return __real_fdatasync(fd);
+}
 
 static int setup(void **state) {
   (void)state;
@@ -159,12 +184,12 @@ static void test_header_round_trip(void **state) {
   /* What a put writes to disk decodes to what was asked. */
   struct chunk_store *s = open_store();
   uint8_t id[16] = {0x77, 0x66, 5};
-  uint8_t *data = random_bytes(100000);
-  put(s, id, 7, data, 100000, 4096);
+  uint8_t *data = random_bytes(1200000); /* a file: over CHUNK_SEGMENT_MAX */
+  put(s, id, 7, data, 1200000, 65536);
   assert_int_equal(chunk_read_header(s, id, 7, &back), 0);
   assert_int_equal(back.version, CHUNK_FORMAT_VERSION);
   assert_int_equal(back.fragment, 7);
-  assert_int_equal(back.length, 100000);
+  assert_int_equal(back.length, 1200000);
   assert_int_equal(back.block_size, CHUNK_BLOCK_SIZE);
   assert_int_equal(back.checksum_type, CHUNK_CHECKSUM_CRC32C);
   assert_memory_equal(back.chunk_id, id, 16);
@@ -194,7 +219,7 @@ static void test_flipped_byte_is_corrupt(void **state) {
   (void)state;
   struct chunk_store *s = open_store();
   uint8_t id[16] = {0x12, 0x34, 2};
-  size_t n = 200000;
+  size_t n = 1200000; /* a file: over CHUNK_SEGMENT_MAX */
   uint8_t *data = random_bytes(n), *back = malloc(n);
   put(s, id, 0, data, n, n);
   char path[256];
@@ -331,6 +356,619 @@ static void test_io_threads(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- small fragments: segment files and group commit ------------------- */
+
+#define APPENDERS 8
+
+struct appender {
+  struct segment_log *log;
+  uint8_t id[16];
+  uint8_t image[CHUNK_HEADER_SIZE + 500 + CHUNK_CRC_SIZE];
+  int status;
+  atomic_int returned;
+};
+
+static void make_image(struct appender *a, int i) {
+  memset(a->id, 0, 16);
+  a->id[0] = 0x5e;
+  a->id[1] = (uint8_t)i;
+  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                           .fragment = 1,
+                           .length = 500,
+                           .block_size = CHUNK_BLOCK_SIZE,
+                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
+  memcpy(h.chunk_id, a->id, 16);
+  chunk_header_encode(&h, a->image);
+  memset(a->image + CHUNK_HEADER_SIZE, i, 500);
+  uint32_t crc = crc32_iscsi(a->image + CHUNK_HEADER_SIZE, 500, 0);
+  for (int b = 0; b < 4; b++)
+    a->image[CHUNK_HEADER_SIZE + 500 + b] = (uint8_t)(crc >> (24 - 8 * b));
+}
+
+static void *append_main(void *arg) {
+  struct appender *a = arg;
+  a->status = segment_log_append(a->log, a->id, 1, a->image, sizeof a->image);
+  atomic_store(&a->returned, 1);
+  return NULL;
+}
+
+/* The newest segment file of seg_dir, into path. */
+static void last_segment(const char *seg_dir, char *path, size_t len) {
+  DIR *d = opendir(seg_dir);
+  assert_non_null(d);
+  char best[256] = "";
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strstr(e->d_name, ".seg") && strcmp(e->d_name, best) > 0)
+      snprintf(best, sizeof best, "%s", e->d_name);
+  closedir(d);
+  assert_true(best[0]);
+  snprintf(path, len, "%s/%s", seg_dir, best);
+}
+
+static void test_segment_group_commit(void **state) {
+  (void)state;
+  char seg_dir[128];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog", dir);
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  /* Hold the syncer: appends queue up and none is acknowledged. */
+  segment_log_hold(log, 1);
+  struct appender *a = calloc(APPENDERS, sizeof *a);
+  pthread_t threads[APPENDERS];
+  int syncs_before = atomic_load(&fdatasync_calls);
+  for (int i = 0; i < APPENDERS; i++) {
+    a[i].log = log;
+    make_image(&a[i], i);
+    assert_int_equal(pthread_create(&threads[i], NULL, append_main, &a[i]), 0);
+  }
+  uint64_t groups, images, waiting = 0;
+  while (waiting < APPENDERS) { /* every append is queued */
+    segment_log_stats(log, &groups, &images, &waiting);
+    usleep(1000);
+  }
+  for (int i = 0; i < APPENDERS; i++)
+    assert_int_equal(atomic_load(&a[i].returned), 0);
+  uint8_t buf[CHUNK_HEADER_SIZE + CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE];
+  size_t len;
+  assert_int_equal(
+      segment_log_read(log, a[0].id, 1, 0, buf, sizeof a[0].image, &len, 0),
+      CAIRN_ENOENT); /* not durable: not readable either */
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs_before);
+  /* Released: one group, one fdatasync, every append acknowledged. */
+  segment_log_hold(log, 0);
+  for (int i = 0; i < APPENDERS; i++) {
+    pthread_join(threads[i], NULL);
+    assert_int_equal(a[i].status, 0);
+  }
+  segment_log_stats(log, &groups, &images, &waiting);
+  assert_int_equal(groups, 1);
+  assert_int_equal(images, APPENDERS);
+  assert_int_equal(waiting, 0);
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs_before + 1);
+  /* Deletes are tombstones; a reopen rebuilds the index from the files. */
+  assert_int_equal(segment_log_delete(log, a[3].id, 1), 0);
+  assert_int_equal(segment_log_delete(log, a[3].id, 1), CAIRN_ENOENT);
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  for (int i = 0; i < APPENDERS; i++) {
+    int rc =
+        segment_log_read(log, a[i].id, 1, 0, buf, sizeof a[0].image, &len, 0);
+    if (i == 3) {
+      assert_int_equal(rc, CAIRN_ENOENT);
+      continue;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(len, sizeof a[i].image);
+    assert_memory_equal(buf, a[i].image, len);
+  }
+  segment_log_close(log);
+  /* A torn tail (a group cut by a crash, never acknowledged) is ignored. */
+  char path[256];
+  last_segment(seg_dir, path, sizeof path);
+  int fd = open(path, O_WRONLY | O_APPEND);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, a[0].image, 100), 100);
+  close(fd);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  assert_int_equal(
+      segment_log_read(log, a[7].id, 1, 0, buf, sizeof a[0].image, &len, 0), 0);
+  /* Everything deleted: the old segments go away. */
+  for (int i = 0; i < APPENDERS; i++)
+    if (i != 3)
+      assert_int_equal(segment_log_delete(log, a[i].id, 1), 0);
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  assert_int_equal(
+      segment_log_read(log, a[0].id, 1, 0, buf, sizeof a[0].image, &len, 0),
+      CAIRN_ENOENT);
+  segment_log_close(log);
+  free(a);
+}
+
+/* A header rotted in the middle of a segment loses only its own image at
+ * the next open: the scan finds the next header and goes on. */
+static void test_segment_bad_header_mid_segment(void **state) {
+  (void)state;
+  char seg_dir[128];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog-rot", dir);
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  struct appender a[3];
+  for (int i = 0; i < 3; i++) {
+    make_image(&a[i], 100 + i);
+    assert_int_equal(
+        segment_log_append(log, a[i].id, 1, a[i].image, sizeof a[i].image), 0);
+  }
+  segment_log_close(log);
+  char path[256];
+  last_segment(seg_dir, path, sizeof path);
+  flip_byte(path, (off_t)sizeof a[0].image + 20); /* image 1's length */
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  uint8_t buf[sizeof a[0].image];
+  size_t len;
+  for (int i = 0; i < 3; i++) {
+    int rc = segment_log_read(log, a[i].id, 1, 0, buf, sizeof buf, &len, 0);
+    assert_int_equal(rc, i == 1 ? CAIRN_ENOENT : 0);
+    if (rc == 0)
+      assert_memory_equal(buf, a[i].image, sizeof buf);
+  }
+  segment_log_close(log);
+}
+
+/* The image of a fragment of `len` bytes of `fill` (one block at most). */
+static size_t build_image(const uint8_t id[16], uint32_t frag, size_t len,
+                          uint8_t fill, uint8_t *out) {
+  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                           .fragment = frag,
+                           .length = len,
+                           .block_size = CHUNK_BLOCK_SIZE,
+                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
+  memcpy(h.chunk_id, id, 16);
+  chunk_header_encode(&h, out);
+  memset(out + CHUNK_HEADER_SIZE, fill, len);
+  uint32_t crc = crc32_iscsi(out + CHUNK_HEADER_SIZE, (int)len, 0);
+  for (int b = 0; b < 4; b++)
+    out[CHUNK_HEADER_SIZE + len + (size_t)b] = (uint8_t)(crc >> (24 - 8 * b));
+  return CHUNK_HEADER_SIZE + len + CHUNK_CRC_SIZE;
+}
+
+static int count_segments(const char *seg_dir) {
+  DIR *d = opendir(seg_dir);
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    n += strstr(e->d_name, ".seg") != NULL;
+  closedir(d);
+  return n;
+}
+
+/* An active segment of more than 1 MiB whose images are all deleted is
+ * closed by the next group and removed: its space comes back. */
+static void test_segment_dead_active_reclaimed(void **state) {
+  (void)state;
+  char seg_dir[128];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog-dead", dir);
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  uint8_t *image = malloc(CHUNK_HEADER_SIZE + CHUNK_BLOCK_SIZE + 4);
+  uint8_t id[16] = {0x60};
+  for (int i = 0; i < 17; i++) { /* 17 x 64 KiB: past 1 MiB */
+    id[1] = (uint8_t)i;
+    size_t len = build_image(id, 0, CHUNK_BLOCK_SIZE, (uint8_t)i, image);
+    assert_int_equal(segment_log_append(log, id, 0, image, len), 0);
+  }
+  assert_int_equal(count_segments(seg_dir), 1);
+  for (int i = 0; i < 17; i++) {
+    id[1] = (uint8_t)i;
+    assert_int_equal(segment_log_delete(log, id, 0), 0);
+  }
+  id[1] = 99;
+  size_t len = build_image(id, 0, 100, 7, image);
+  assert_int_equal(segment_log_append(log, id, 0, image, len), 0);
+  assert_int_equal(count_segments(seg_dir), 1); /* a new one; the old went */
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  uint8_t back[CHUNK_HEADER_SIZE + 104];
+  size_t image_len;
+  assert_int_equal(segment_log_read(log, id, 0, 0, back, len, &image_len, 0),
+                   0);
+  assert_memory_equal(back, image, len);
+  id[1] = 3;
+  assert_int_equal(segment_log_read(log, id, 0, 0, back, 10, &image_len, 0),
+                   CAIRN_ENOENT);
+  segment_log_close(log);
+  free(image);
+}
+
+static atomic_int async_calls, async_status;
+static void on_async(int status, void *arg) {
+  (void)arg;
+  atomic_store(&async_status, status);
+  atomic_fetch_add(&async_calls, 1);
+}
+
+/* Async appends (the node's loop commits segment puts this way): the
+ * callback runs once, only after the group's sync; flush waits for it; a
+ * commit_async through the store makes the fragment readable. */
+static void test_segment_async(void **state) {
+  (void)state;
+  char seg_dir[128];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog-async", dir);
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  struct appender a;
+  memset(&a, 0, sizeof a);
+  make_image(&a, 42);
+  segment_log_hold(log, 1);
+  int syncs = atomic_load(&fdatasync_calls);
+  atomic_store(&async_calls, 0);
+  assert_int_equal(segment_log_append_async(log, a.id, 1, a.image,
+                                            sizeof a.image, on_async, NULL),
+                   0);
+  usleep(20000);
+  assert_int_equal(atomic_load(&async_calls), 0); /* held: not durable yet */
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs);
+  segment_log_flush(log); /* releases the hold, waits for the callback */
+  assert_int_equal(atomic_load(&async_calls), 1);
+  assert_int_equal(atomic_load(&async_status), 0);
+  assert_int_equal(atomic_load(&fdatasync_calls), syncs + 1);
+  uint8_t buf[sizeof a.image];
+  size_t len;
+  assert_int_equal(segment_log_read(log, a.id, 1, 0, buf, sizeof buf, &len, 0),
+                   0);
+  assert_memory_equal(buf, a.image, sizeof buf);
+  segment_log_close(log);
+  /* Through the chunk store; a wrong CRC fails at once, no callback. */
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0xa5, 0x1c};
+  uint8_t *data = random_bytes(3000);
+  struct chunk_writer *w;
+  assert_int_equal(chunk_writer_open(s, id, 0, 3000, &w), 0);
+  assert_int_equal(chunk_writer_append(w, data, 3000), 0);
+  assert_int_equal(chunk_writer_commit_async(w, 1234, on_async, NULL),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(chunk_writer_open(s, id, 0, 3000, &w), 0);
+  assert_int_equal(chunk_writer_append(w, data, 3000), 0);
+  assert_int_equal(
+      chunk_writer_commit_async(w, crc32_iscsi(data, 3000, 0), on_async, NULL),
+      0);
+  chunk_store_flush(s);
+  assert_int_equal(atomic_load(&async_calls), 2);
+  assert_int_equal(atomic_load(&async_status), 0);
+  uint8_t back[3000];
+  assert_int_equal(chunk_read(s, id, 0, 0, 3000, back), 0);
+  assert_memory_equal(back, data, 3000);
+  free(data);
+  chunk_store_close(s);
+}
+
+/* Small fragments through the chunk store: ranges, stat, delete, a
+ * flipped byte in the segment is ECORRUPT, a failed sync is no success. */
+static void test_small_fragments(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0x5a, 0x11, 9};
+  size_t n = 4112; /* a sealed 4 KiB object */
+  uint8_t *data = random_bytes(CHUNK_BLOCK_SIZE), *back = malloc(n);
+  put(s, id, 0, data, n, 1000);
+  uint64_t len;
+  assert_int_equal(chunk_stat(s, id, 0, &len), 0);
+  assert_int_equal(len, n);
+  assert_int_equal(chunk_read(s, id, 0, 10, 100, back), 0);
+  assert_memory_equal(back, data + 10, 100);
+  assert_int_equal(chunk_read(s, id, 0, n - 1, 2, back), CAIRN_ERANGE);
+  char hex[33], path[256];
+  crypto_hex(id, 16, hex);
+  snprintf(path, sizeof path, "%s/chunks/%.2s/%.2s/%s.0", dir, hex, hex + 2,
+           hex);
+  assert_int_equal(access(path, F_OK), -1); /* no file of its own */
+  /* A whole block is still small; one byte more is a file. */
+  put(s, id, 1, data, CHUNK_BLOCK_SIZE, CHUNK_BLOCK_SIZE);
+  uint8_t *whole = malloc(CHUNK_BLOCK_SIZE);
+  assert_int_equal(chunk_read(s, id, 1, 0, CHUNK_BLOCK_SIZE, whole), 0);
+  assert_memory_equal(whole, data, CHUNK_BLOCK_SIZE);
+  free(whole);
+  char seg_dir[128];
+  /* One read gives length and bytes; the loop's variant never blocks. */
+  uint64_t frag_len = 0;
+  assert_int_equal(chunk_read_small(s, id, 1, 5, 100, back, &frag_len, 0), 0);
+  assert_int_equal(frag_len, CHUNK_BLOCK_SIZE);
+  assert_memory_equal(back, data + 5, 100);
+  int nowait = chunk_read_small(s, id, 1, 5, 100, back, &frag_len, 1);
+  assert_true(nowait == 0 || nowait == CAIRN_EBUSY); /* EBUSY: not cached */
+  if (nowait == 0)
+    assert_memory_equal(back, data + 5, 100);
+  assert_int_equal(chunk_read_small(s, id, 9, 0, 1, back, &frag_len, 1),
+                   CAIRN_ENOENT);
+  /* Several blocks in a segment: ranges across blocks, one read each. */
+  uint8_t id3[16] = {0x5a, 0x33};
+  size_t big = 5 * CHUNK_BLOCK_SIZE + 1234;
+  uint8_t *many = random_bytes(big), *got = malloc(big);
+  put(s, id3, 2, many, big, 70001);
+  assert_int_equal(chunk_stat(s, id3, 2, &len), 0);
+  assert_int_equal(len, big);
+  assert_int_equal(chunk_read(s, id3, 2, 0, big, got), 0);
+  assert_memory_equal(got, many, big);
+  assert_int_equal(chunk_read(s, id3, 2, 65530, 70000, got), 0);
+  assert_memory_equal(got, many + 65530, 70000);
+  assert_int_equal(chunk_read(s, id3, 2, big - 3, 3, got), 0);
+  assert_memory_equal(got, many + big - 3, 3);
+  assert_int_equal(chunk_read(s, id3, 2, big, 1, got), CAIRN_ERANGE);
+  /* A flipped byte in block 2 fails the reads that touch block 2 only. */
+  snprintf(seg_dir, sizeof seg_dir, "%s/segments", dir);
+  last_segment(seg_dir, path, sizeof path);
+  struct stat seg_st;
+  assert_int_equal(stat(path, &seg_st), 0);
+  off_t image_at = seg_st.st_size - (off_t)(CHUNK_HEADER_SIZE + big + 6 * 4);
+  flip_byte(path,
+            image_at + CHUNK_HEADER_SIZE + 2 * (CHUNK_BLOCK_SIZE + 4) + 9);
+  assert_int_equal(chunk_read(s, id3, 2, 0, 100, got), 0);
+  assert_int_equal(chunk_read(s, id3, 2, 2 * CHUNK_BLOCK_SIZE + 5, 10, got),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(chunk_read(s, id3, 2, 3 * CHUNK_BLOCK_SIZE, 10, got), 0);
+  free(many);
+  free(got);
+  /* Flip a data byte of fragment 0 inside the segment file. */
+  last_segment(seg_dir, path, sizeof path);
+  flip_byte(path, CHUNK_HEADER_SIZE + 50); /* the segment's first image */
+  assert_int_equal(chunk_read(s, id, 0, 0, 10, back), CAIRN_ECORRUPT);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_stat(s, id, 0, &len), CAIRN_ENOENT);
+  /* A failed fdatasync: the commit fails and nothing is readable. */
+  atomic_store(&fail_fdatasync, 1);
+  struct chunk_writer *w;
+  uint8_t id2[16] = {0x5a, 0x22};
+  assert_int_equal(chunk_writer_open(s, id2, 0, 100, &w), 0);
+  assert_int_equal(chunk_writer_append(w, data, 100), 0);
+  assert_int_not_equal(chunk_writer_commit(w, crc32_iscsi(data, 100, 0)), 0);
+  atomic_store(&fail_fdatasync, 0);
+  assert_int_equal(chunk_stat(s, id2, 0, &len), CAIRN_ENOENT);
+  put(s, id2, 0, data, 100, 100); /* the next group starts a new segment */
+  chunk_store_close(s);
+  s = open_store();
+  assert_int_equal(chunk_read(s, id2, 0, 0, 100, back), 0);
+  assert_memory_equal(back, data, 100);
+  assert_int_equal(chunk_read(s, id, 1, 0, 100, back), 0);
+  assert_memory_equal(back, data, 100);
+  assert_int_equal(chunk_stat(s, id, 0, &len), CAIRN_ENOENT);
+  free(data);
+  free(back);
+  chunk_store_close(s);
+}
+
+/* The live images of a store's segment log whose chunk id starts with
+ * `tag` (the dir is shared by the tests), in log order. */
+static size_t list_images(struct chunk_store *s, uint8_t tag,
+                          struct segment_image *out, size_t cap) {
+  struct segment_cursor cursor = {0, 0};
+  struct segment_image batch[3]; /* small: the cursor is exercised */
+  size_t n = 0, got;
+  while ((got = segment_log_list(chunk_store_segments(s), &cursor, batch, 3)) >
+         0)
+    for (size_t i = 0; i < got; i++)
+      if (batch[i].id[0] == tag && n < cap)
+        out[n++] = batch[i];
+  return n;
+}
+
+static void image_path(const char *data_dir, const struct segment_image *img,
+                       char *path, size_t len) {
+  snprintf(path, len, "%s/segments/%016llx.seg", data_dir,
+           (unsigned long long)img->segment);
+}
+
+/* Waits (bounded) until the scrubber has queued `want` reports. */
+static size_t wait_reports(struct scrubber *scrub, struct scrub_report *out,
+                           size_t want) {
+  size_t n = 0;
+  for (int i = 0; i < 3000 && n < want; i++) {
+    n += scrubber_take_reports(scrub, out + n, SCRUB_REPORTS_MAX - n);
+    if (n < want)
+      usleep(10000);
+  }
+  return n;
+}
+
+/* The scrubber walks segment images as it walks files: a flipped data
+ * byte, then a flipped header byte, each gets its fragment reported (and
+ * no other); a deleted image is not walked; the bad block is no longer
+ * served. */
+static void test_scrub_segment_images(void **state) {
+  (void)state;
+  /* Dirs of its own: earlier tests left corrupt fragments behind. */
+  char d1[128], d2[160];
+  snprintf(d1, sizeof d1, "%s/scrub", dir);
+  snprintf(d2, sizeof d2, "%s/scrub/disk2", dir);
+  assert_int_equal(mkdir(d1, 0700), 0);
+  assert_int_equal(mkdir(d2, 0700), 0);
+  char *dirs[] = {d1, d2};
+  struct chunk_store *s;
+  assert_int_equal(chunk_store_open(dirs, 2, &s), 0);
+  uint8_t a[16] = {0x5c, 1}, b[16] = {0x5c, 2}, gone[16] = {0x5c, 3};
+  uint8_t big_id[16] = {0x5c, 4};
+  size_t big = CHUNK_SEGMENT_MAX + 1; /* a file */
+  uint8_t *data = random_bytes(big), *back = malloc(big);
+  put(s, a, 0, data, 4112, 4112);
+  put(s, b, 1, data, 3 * CHUNK_BLOCK_SIZE + 7, 50000);
+  put(s, gone, 0, data, 100, 100);
+  put(s, big_id, 0, data, big, 1 << 20);
+  assert_int_equal(chunk_delete(s, gone, 0), 0);
+  struct segment_image imgs[8];
+  assert_int_equal(list_images(s, 0x5c, imgs, 8), 2);
+  assert_memory_equal(imgs[0].id, a, 16);
+  assert_memory_equal(imgs[1].id, b, 16);
+  assert_int_equal(imgs[1].fragment, 1);
+  assert_true(imgs[1].segment > imgs[0].segment ||
+              imgs[1].offset > imgs[0].offset);
+  char path[256];
+  image_path(d1, &imgs[1], path, sizeof path);
+  flip_byte(path, (off_t)imgs[1].offset + CHUNK_HEADER_SIZE + CHUNK_BLOCK_SIZE +
+                      CHUNK_CRC_SIZE + 77); /* block 1 */
+  assert_int_equal(chunk_read(s, b, 1, CHUNK_BLOCK_SIZE, 10, back),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(chunk_read(s, b, 1, 0, 10, back), 0);
+
+  struct scrubber_config cfg = {.dirs = dirs,
+                                .n = 2,
+                                .bytes_per_sec = 256u << 20,
+                                .interval_ms = 20,
+                                .segments = chunk_store_segments(s),
+                                .segment_dir = 0};
+  struct scrubber *scrub;
+  assert_int_equal(scrubber_start(&cfg, &scrub), 0);
+  struct scrub_report reports[SCRUB_REPORTS_MAX];
+  assert_int_equal(wait_reports(scrub, reports, 1), 1);
+  assert_memory_equal(reports[0].chunk_id, b, 16);
+  assert_int_equal(reports[0].fragment, 1);
+  struct scrub_stats st;
+  scrubber_get_stats(scrub, &st);
+  assert_true(st.files >= 3); /* two images and the file */
+  assert_true(st.corrupt >= 1);
+  /* A header byte of the other image: that one is reported next. */
+  image_path(d1, &imgs[0], path, sizeof path);
+  flip_byte(path, (off_t)imgs[0].offset + 20);
+  assert_int_equal(chunk_read(s, a, 0, 0, 10, back), CAIRN_ECORRUPT);
+  int found_a = 0;
+  for (int pass = 0; pass < 50 && !found_a; pass++) {
+    size_t n = wait_reports(scrub, reports, 1);
+    for (size_t i = 0; i < n; i++) {
+      if (memcmp(reports[i].chunk_id, a, 16) == 0)
+        found_a = 1;
+      else
+        assert_memory_equal(reports[i].chunk_id, b, 16); /* again */
+    }
+  }
+  assert_true(found_a);
+  scrubber_stop(scrub);
+  free(data);
+  free(back);
+  chunk_store_close(s);
+}
+
+/* segment_log_list goes on where it stopped although the image it listed
+ * last, and the next one, were deleted in between; a rewritten image is
+ * listed at its new place. */
+static void test_segment_list_cursor(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  struct segment_log *l = chunk_store_segments(s);
+  uint8_t *data = random_bytes(300);
+  uint8_t ids[10][16];
+  for (int i = 0; i < 10; i++) {
+    memset(ids[i], 0, 16);
+    ids[i][0] = 0x5f;
+    ids[i][1] = (uint8_t)i;
+    put(s, ids[i], 0, data, 300, 300);
+  }
+  struct segment_cursor cursor = {0, 0};
+  struct segment_image got[16];
+  size_t n = 0, k;
+  /* Skip what earlier tests left, up to the first of ours. */
+  while ((k = segment_log_list(l, &cursor, got, 1)) > 0 && got[0].id[0] != 0x5f)
+    ;
+  assert_int_equal(k, 1);
+  assert_memory_equal(got[0].id, ids[0], 16);
+  n = 1;
+  k = segment_log_list(l, &cursor, got + n, 2); /* ids 1 and 2 */
+  assert_int_equal(k, 2);
+  n += k;
+  assert_int_equal(chunk_delete(s, ids[2], 0), 0); /* the hint */
+  assert_int_equal(chunk_delete(s, ids[3], 0), 0);
+  put(s, ids[4], 0, data, 300, 300); /* moves to the log's end */
+  while ((k = segment_log_list(l, &cursor, got + n, 2)) > 0)
+    n += k;
+  assert_int_equal(n, 9); /* 0, 1, 2 (listed before), 5..9, then 4 */
+  assert_memory_equal(got[3].id, ids[5], 16);
+  assert_memory_equal(got[7].id, ids[9], 16);
+  assert_memory_equal(got[8].id, ids[4], 16);
+  free(data);
+  chunk_store_close(s);
+}
+
+/* dir 0 out of service (EIO): small fragments go to files in dir 2, a
+ * rewrite of one held in a segment drops the image (reads and a reopen
+ * see the new bytes only); a dir whose byte budget runs out refuses the
+ * image (ENOSPC, nothing readable) and leaves service. */
+static void test_segment_dir_service(void **state) {
+  (void)state;
+  char *dirs[] = {dir, dir2};
+  struct node_disks *disks;
+  assert_int_equal(node_disks_new(dirs, 2, 0, &disks), 0);
+  struct chunk_store *s = open_store();
+  chunk_store_set_disks(s, disks);
+  uint8_t id[16] = {0x5d, 1};
+  uint8_t *old = random_bytes(5000), *fresh = random_bytes(5000);
+  uint8_t *back = malloc(5000);
+  put(s, id, 0, old, 5000, 5000);
+  struct segment_image imgs[4];
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 1);
+  struct chunk_writer *w;
+  assert_int_equal(chunk_writer_open_segment(s, id, 1, 100, &w), 0);
+  chunk_writer_abort(w);
+  node_disks_fail(disks, 0, CAIRN_EIO);
+  assert_int_equal(chunk_writer_open_segment(s, id, 1, 100, &w), CAIRN_EBUSY);
+  put(s, id, 0, fresh, 5000, 1000); /* a file, in dir 2 */
+  char path[256];
+  file_of(id, 0, path, sizeof path);
+  assert_non_null(strstr(path, "/disk2/"));
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 0); /* the older image went */
+  /* ... durably before the put returned: its tombstone ends the segment. */
+  char seg_dir[128], seg[256];
+  snprintf(seg_dir, sizeof seg_dir, "%s/segments", dir);
+  last_segment(seg_dir, seg, sizeof seg);
+  struct stat seg_st;
+  assert_int_equal(stat(seg, &seg_st), 0);
+  uint8_t raw[CHUNK_HEADER_SIZE];
+  int fd = open(seg, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(
+      pread(fd, raw, sizeof raw, seg_st.st_size - CHUNK_HEADER_SIZE),
+      CHUNK_HEADER_SIZE);
+  close(fd);
+  struct chunk_header th;
+  assert_int_equal(chunk_header_decode(raw, &th), 0);
+  assert_true(raw[SEGMENT_TOMBSTONE_FLAG_OFFSET] & 1);
+  assert_memory_equal(th.chunk_id, id, 16);
+  assert_int_equal(chunk_read(s, id, 0, 0, 5000, back), 0);
+  assert_memory_equal(back, fresh, 5000);
+  chunk_store_close(s);
+  node_disks_free(disks);
+  s = open_store(); /* the tombstone was synced at close */
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 0);
+  assert_int_equal(chunk_read(s, id, 0, 0, 5000, back), 0);
+  assert_memory_equal(back, fresh, 5000);
+  /* Back in a segment: the file copy goes, one copy is left. */
+  put(s, id, 0, old, 5000, 5000);
+  assert_int_equal(list_images(s, 0x5d, imgs, 4), 1);
+  assert_int_equal(access(path, F_OK), -1);
+  assert_int_equal(chunk_read(s, id, 0, 0, 5000, back), 0);
+  assert_memory_equal(back, old, 5000);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_delete(s, id, 0), CAIRN_ENOENT);
+  chunk_store_close(s);
+
+  /* A byte budget of 1000 per dir: the image does not fit. */
+  assert_int_equal(node_disks_new(dirs, 2, 1000, &disks), 0);
+  s = open_store();
+  chunk_store_set_disks(s, disks);
+  uint8_t id2[16] = {0x5d, 2};
+  assert_int_equal(chunk_writer_open(s, id2, 0, 4112, &w), 0);
+  assert_int_equal(chunk_writer_append(w, fresh, 4112), 0);
+  assert_int_equal(chunk_writer_commit(w, crc32_iscsi(fresh, 4112, 0)),
+                   CAIRN_ENOSPC);
+  uint64_t len;
+  assert_int_equal(chunk_stat(s, id2, 0, &len), CAIRN_ENOENT);
+  assert_int_equal(node_disks_writable(disks, 0), 0);
+  assert_int_equal(chunk_writer_open_segment(s, id2, 0, 4112, &w), CAIRN_EBUSY);
+  chunk_store_close(s);
+  node_disks_free(disks);
+  free(old);
+  free(fresh);
+  free(back);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_put_get_range_delete),
@@ -338,6 +976,14 @@ int main(void) {
       cmocka_unit_test(test_flipped_byte_is_corrupt),
       cmocka_unit_test(test_commit_checks),
       cmocka_unit_test(test_io_threads),
+      cmocka_unit_test(test_segment_group_commit),
+      cmocka_unit_test(test_small_fragments),
+      cmocka_unit_test(test_segment_async),
+      cmocka_unit_test(test_segment_bad_header_mid_segment),
+      cmocka_unit_test(test_segment_dead_active_reclaimed),
+      cmocka_unit_test(test_scrub_segment_images),
+      cmocka_unit_test(test_segment_list_cursor),
+      cmocka_unit_test(test_segment_dir_service),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

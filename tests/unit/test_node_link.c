@@ -314,7 +314,7 @@ static void test_small_and_empty_fragments(void **state) {
 static void test_corruption_over_the_wire(void **state) {
   (void)state;
   uint8_t id[16] = {0xba, 0xd0};
-  size_t n = 1000000;
+  size_t n = 1200000; /* a file: over CHUNK_SEGMENT_MAX */
   assert_int_equal(put_fragment(E.pool, E.addr, id, 0, E.data, n, 65536), 0);
   int fd = open(fragment_file(id, 0), O_RDWR);
   assert_true(fd >= 0);
