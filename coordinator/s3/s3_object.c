@@ -1063,6 +1063,10 @@ void s3_get_object(struct s3_request *r) {
   }
   r->c->gets_active++; /* until get_free */
   op->window = share(GET_BUDGET, r->c->gets_active, GET_WINDOW_MIN, GET_WINDOW);
+  if (op->window < 2 * GET_BATCH && r->c->get_buffers[0])
+    /* Many GETs: their batches are one block now; the full-size ones
+     * left idle by the GETs before would only add to the peak RSS. */
+    buf_pool_trim(r->c->get_buffers[0], S3_GET_BUFFERS_QUIET);
   op->r = r;
   r->op = op;
   r->op_free = get_free;
