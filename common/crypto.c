@@ -221,37 +221,44 @@ long crypto_unbase64(const char *in, size_t in_len, uint8_t *out,
   return n;
 }
 
-/* One context per call: EVP_CIPHER_CTX_new is cheap next to a block of
- * data, and a context shared between threads would need a lock. */
+/* One message on a context already keyed (or to be keyed now, when key
+ * is not NULL) for direction enc: only the nonce is set per message, so
+ * the AES key schedule and the GHASH tables are not rebuilt. */
+static int gcm_message(EVP_CIPHER_CTX *ctx, int enc, const uint8_t *key,
+                       const uint8_t *nonce, const void *aad, size_t aad_len,
+                       const void *in, size_t len, void *out, uint8_t *tag) {
+  if (len > INT_MAX || aad_len > INT_MAX)
+    return CAIRN_EINVAL;
+  int n = 0;
+  if (!EVP_CipherInit_ex(ctx, key ? cipher_aes_gcm : NULL, NULL, key, nonce,
+                         enc))
+    return CAIRN_EIO;
+  if (aad_len && !EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len))
+    return CAIRN_EIO;
+  if (len && !EVP_CipherUpdate(ctx, out, &n, in, (int)len))
+    return CAIRN_EIO;
+  if (!enc &&
+      !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AES_GCM_TAG_LEN, tag))
+    return CAIRN_EIO;
+  if (!EVP_CipherFinal_ex(ctx, (uint8_t *)out + n, &n))
+    return enc ? CAIRN_EIO : CAIRN_EAUTH; /* decrypt: the tag did not match */
+  if (enc &&
+      !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_LEN, tag))
+    return CAIRN_EIO;
+  return 0;
+}
+
+/* One-shot messages (wrapped keys, tests): a context per call. Streams of
+ * blocks use struct crypto_gcm below instead. */
 static int aes_gcm(int enc, const uint8_t *key, const uint8_t *nonce,
                    const void *aad, size_t aad_len, const void *in, size_t len,
                    void *out, uint8_t *tag) {
   if (!cipher_aes_gcm && crypto_init() != 0)
     return CAIRN_EIO;
-  if (len > INT_MAX || aad_len > INT_MAX)
-    return CAIRN_EINVAL;
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   if (!ctx)
     return CAIRN_ENOMEM;
-  int rc = CAIRN_EIO, n = 0;
-  if (!EVP_CipherInit_ex(ctx, cipher_aes_gcm, NULL, key, nonce, enc))
-    goto out;
-  if (aad_len && !EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len))
-    goto out;
-  if (len && !EVP_CipherUpdate(ctx, out, &n, in, (int)len))
-    goto out;
-  if (!enc &&
-      !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AES_GCM_TAG_LEN, tag))
-    goto out;
-  if (!EVP_CipherFinal_ex(ctx, (uint8_t *)out + n, &n)) {
-    rc = enc ? CAIRN_EIO : CAIRN_EAUTH; /* decrypt: the tag did not match */
-    goto out;
-  }
-  if (enc &&
-      !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_LEN, tag))
-    goto out;
-  rc = 0;
-out:
+  int rc = gcm_message(ctx, enc, key, nonce, aad, aad_len, in, len, out, tag);
   EVP_CIPHER_CTX_free(ctx);
   return rc;
 }
@@ -270,6 +277,69 @@ int crypto_aes_gcm_decrypt(const uint8_t key[AES_GCM_KEY_LEN],
                            size_t len, void *out,
                            const uint8_t tag[AES_GCM_TAG_LEN]) {
   return aes_gcm(0, key, nonce, aad, aad_len, in, len, out, (uint8_t *)tag);
+}
+
+struct crypto_gcm {
+  EVP_CIPHER_CTX *ctx;
+  uint8_t key[AES_GCM_KEY_LEN];
+  int keyed; /* 0: no key yet; else the direction the ctx is keyed for + 1 */
+};
+
+struct crypto_gcm *crypto_gcm_new(void) {
+  if (!cipher_aes_gcm && crypto_init() != 0)
+    return NULL;
+  struct crypto_gcm *g = calloc(1, sizeof *g);
+  if (!g)
+    return NULL;
+  g->ctx = EVP_CIPHER_CTX_new();
+  if (!g->ctx) {
+    free(g);
+    return NULL;
+  }
+  return g;
+}
+
+void crypto_gcm_set_key(struct crypto_gcm *g,
+                        const uint8_t key[AES_GCM_KEY_LEN]) {
+  memcpy(g->key, key, AES_GCM_KEY_LEN);
+  g->keyed = 0; /* the schedule is built by the next message */
+}
+
+/* The first message after set_key, or after a change of direction, keys
+ * the context; the others only set their nonce. A failed message leaves
+ * the context to be keyed again. */
+static int gcm_stream(struct crypto_gcm *g, int enc, const uint8_t *nonce,
+                      const void *aad, size_t aad_len, const void *in,
+                      size_t len, void *out, uint8_t *tag) {
+  const uint8_t *key = g->keyed == enc + 1 ? NULL : g->key;
+  g->keyed = enc + 1;
+  int rc =
+      gcm_message(g->ctx, enc, key, nonce, aad, aad_len, in, len, out, tag);
+  if (rc != 0)
+    g->keyed = 0;
+  return rc;
+}
+
+int crypto_gcm_encrypt(struct crypto_gcm *g,
+                       const uint8_t nonce[AES_GCM_NONCE_LEN], const void *aad,
+                       size_t aad_len, const void *in, size_t len, void *out,
+                       uint8_t tag[AES_GCM_TAG_LEN]) {
+  return gcm_stream(g, 1, nonce, aad, aad_len, in, len, out, tag);
+}
+
+int crypto_gcm_decrypt(struct crypto_gcm *g,
+                       const uint8_t nonce[AES_GCM_NONCE_LEN], const void *aad,
+                       size_t aad_len, const void *in, size_t len, void *out,
+                       const uint8_t tag[AES_GCM_TAG_LEN]) {
+  return gcm_stream(g, 0, nonce, aad, aad_len, in, len, out, (uint8_t *)tag);
+}
+
+void crypto_gcm_free(struct crypto_gcm *g) {
+  if (!g)
+    return;
+  EVP_CIPHER_CTX_free(g->ctx); /* cleanses the key schedule */
+  OPENSSL_cleanse(g->key, sizeof g->key);
+  free(g);
 }
 
 int crypto_equal(const void *a, const void *b, size_t len) {

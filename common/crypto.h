@@ -67,6 +67,27 @@ int crypto_aes_gcm_decrypt(const uint8_t key[AES_GCM_KEY_LEN],
                            size_t len, void *out,
                            const uint8_t tag[AES_GCM_TAG_LEN]);
 
+/* A reusable AES-256-GCM context for a stream of messages under one key
+ * (the sealed blocks of one chunk): the OpenSSL context and the key
+ * schedule are set up once per key, each message then only sets its
+ * nonce. crypto_aes_gcm_* above cost a context allocation and a key
+ * expansion per message. Owned by the caller, one thread at a time; it
+ * keeps a copy of the key until the next set_key or free (which wipes
+ * it). The same results and errors as the one-shot functions. */
+struct crypto_gcm;
+struct crypto_gcm *crypto_gcm_new(void); /* NULL: out of memory */
+void crypto_gcm_set_key(struct crypto_gcm *g,
+                        const uint8_t key[AES_GCM_KEY_LEN]);
+int crypto_gcm_encrypt(struct crypto_gcm *g,
+                       const uint8_t nonce[AES_GCM_NONCE_LEN], const void *aad,
+                       size_t aad_len, const void *in, size_t len, void *out,
+                       uint8_t tag[AES_GCM_TAG_LEN]);
+int crypto_gcm_decrypt(struct crypto_gcm *g,
+                       const uint8_t nonce[AES_GCM_NONCE_LEN], const void *aad,
+                       size_t aad_len, const void *in, size_t len, void *out,
+                       const uint8_t tag[AES_GCM_TAG_LEN]);
+void crypto_gcm_free(struct crypto_gcm *g);
+
 /* Constant-time equality, for MACs and signatures. */
 int crypto_equal(const void *a, const void *b, size_t len);
 

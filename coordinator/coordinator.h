@@ -28,6 +28,7 @@ struct s3_bucket_access;
 
 /* Buckets whose access (record, policy, ACL) the S3 layer keeps loaded. */
 #define S3_BUCKET_CACHE_SLOTS 64
+struct buf_pool;
 
 struct coordinator {
   uv_loop_t *loop;
@@ -49,6 +50,8 @@ struct coordinator {
   /* Object PUTs and GETs streaming now: their windows share a budget
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
+  /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
+  struct buf_pool *get_buffers[2];
   uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
   /* s3_auth.c: by hash of the bucket name, NULL or a reference. */
   struct s3_bucket_access *bucket_cache[S3_BUCKET_CACHE_SLOTS];

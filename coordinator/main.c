@@ -8,6 +8,7 @@
  */
 #include "coordinator.h"
 
+#include "buf_pool.h"
 #include "config.h"
 #include "cpu_pool.h"
 #include "crypto.h"
@@ -23,6 +24,7 @@
 #include "registry.h"
 #include "repairer.h"
 #include "s3_auth.h"
+#include "s3_ops.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -223,7 +225,12 @@ int main(int argc, char **argv) {
     cluster_stop(c->cluster);
     goto out_loop;
   }
-  if (node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
+  c->get_buffers[0] =
+      buf_pool_new(S3_GET_BATCH + S3_GET_BUFFER_HEADER, S3_GET_BUFFERS_IDLE);
+  c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
+                                   S3_GET_SMALL_BUFFERS_IDLE);
+  if (!c->get_buffers[0] || !c->get_buffers[1] ||
+      node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
                (uint64_t)c->config.gc_interval_ms, &c->gc) != 0 ||
@@ -276,6 +283,10 @@ out_loop:
   uv_walk(c->loop, walk_close, NULL);
   uv_run(c->loop, UV_RUN_DEFAULT);
   uv_loop_close(c->loop);
+  for (int i = 0; i < 2; i++) { /* every request has ended */
+    buf_pool_free(c->get_buffers[i]);
+    c->get_buffers[i] = NULL;
+  }
 out_meta:
   s3_bucket_cache_clear(c);
   policy_cache_free(c->iam.policies);

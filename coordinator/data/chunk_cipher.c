@@ -70,6 +70,33 @@ int chunk_cipher_open(const struct chunk_cipher *c, uint32_t index,
                                 out, (const uint8_t *)stored + len);
 }
 
+void chunk_cipher_bind(const struct chunk_cipher *c, struct crypto_gcm *g) {
+  crypto_gcm_set_key(g, c->key);
+}
+
+int chunk_cipher_seal_on(const struct chunk_cipher *c, struct crypto_gcm *g,
+                         uint32_t index, const void *plain, void *out) {
+  size_t len = chunk_cipher_block_length(c, index);
+  if (len == 0)
+    return CAIRN_EINVAL;
+  uint8_t nonce[AES_GCM_NONCE_LEN], aad[28];
+  nonce_and_aad(c, index, nonce, aad);
+  return crypto_gcm_encrypt(g, nonce, aad, sizeof aad, plain, len, out,
+                            (uint8_t *)out + len);
+}
+
+int chunk_cipher_open_on(const struct chunk_cipher *c, struct crypto_gcm *g,
+                         uint32_t index, const void *stored, size_t stored_len,
+                         void *out) {
+  size_t len = chunk_cipher_block_length(c, index);
+  if (len == 0 || stored_len != len + CHUNK_CIPHER_TAG)
+    return CAIRN_EINVAL;
+  uint8_t nonce[AES_GCM_NONCE_LEN], aad[28];
+  nonce_and_aad(c, index, nonce, aad);
+  return crypto_gcm_decrypt(g, nonce, aad, sizeof aad, stored, len, out,
+                            (const uint8_t *)stored + len);
+}
+
 void chunk_cipher_map(uint64_t length, uint64_t from, uint64_t len,
                       struct chunk_cipher_range *out) {
   uint64_t first = from / CHUNK_CIPHER_BLOCK;

@@ -23,13 +23,17 @@
  * (8 BE): a block moved to another position or chunk, or a chunk cut short
  * or extended, fails authentication.
  *
- * Pure: no I/O; the only allocation is OpenSSL's per call.
+ * Pure: no I/O. chunk_cipher_seal/open allocate an OpenSSL context and
+ * expand the key per block; a stream of blocks uses the _on variants with
+ * one crypto_gcm context (crypto.h) keyed once per chunk instead.
  */
 #ifndef CAIRN_CHUNK_CIPHER_H
 #define CAIRN_CHUNK_CIPHER_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct crypto_gcm;
 
 #define CHUNK_CIPHER_KEY_LEN 32
 #define CHUNK_CIPHER_BLOCK (64u << 10) /* plaintext bytes per sealed block */
@@ -63,6 +67,17 @@ int chunk_cipher_seal(const struct chunk_cipher *c, uint32_t index,
  * changed, moved or cut; CAIRN_EINVAL when stored_len is wrong. */
 int chunk_cipher_open(const struct chunk_cipher *c, uint32_t index,
                       const void *stored, size_t stored_len, void *out);
+
+/* The same on a caller's context: chunk_cipher_bind keys g for chunk c
+ * (once per chunk; c's subkey is copied into g, wiped by the next bind or
+ * crypto_gcm_free), then every block of c is sealed or opened on g
+ * without an allocation or a key expansion. Same results and errors. */
+void chunk_cipher_bind(const struct chunk_cipher *c, struct crypto_gcm *g);
+int chunk_cipher_seal_on(const struct chunk_cipher *c, struct crypto_gcm *g,
+                         uint32_t index, const void *plain, void *out);
+int chunk_cipher_open_on(const struct chunk_cipher *c, struct crypto_gcm *g,
+                         uint32_t index, const void *stored, size_t stored_len,
+                         void *out);
 
 /* Which stored bytes serve plaintext [from, from + len) of a chunk. */
 struct chunk_cipher_range {

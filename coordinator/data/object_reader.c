@@ -21,6 +21,7 @@
 #include "object_reader.h"
 
 #include "chunk_cipher.h"
+#include "crypto.h"
 #include "error.h"
 #include "log.h"
 #include "node_link.h"
@@ -43,12 +44,13 @@ struct object_reader {
   int encrypted;
   uint8_t key[CHUNK_CIPHER_KEY_LEN];
   struct chunk_cipher cipher;
-  uint32_t block; /* index of the block being received */
-  uint32_t skip;  /* plaintext bytes of it before the range */
-  uint64_t want;  /* plaintext bytes of this chunk still to deliver */
-  size_t fill;    /* stored bytes of the block received so far */
-  int bad_block;  /* a block failed to open: discard the rest */
-  uint8_t *buf;   /* one stored block (CHUNK_CIPHER_STRIDE) */
+  struct crypto_gcm *gcm; /* keyed once per chunk, reused for its blocks */
+  uint32_t block;         /* index of the block being received */
+  uint32_t skip;          /* plaintext bytes of it before the range */
+  uint64_t want;          /* plaintext bytes of this chunk still to deliver */
+  size_t fill;            /* stored bytes of the block received so far */
+  int bad_block;          /* a block failed to open: discard the rest */
+  uint8_t *buf;           /* one stored block (CHUNK_CIPHER_STRIDE) */
   /* on_data may cancel the reader and its owner free it; while several
    * blocks of one piece are being delivered the free waits (free_pending)
    * until the loop is out of the reader's memory. */
@@ -86,6 +88,7 @@ static void begin_range(struct object_reader *r, const struct meta_chunk *c,
    * at the first block not yet delivered. */
   struct chunk_cipher_range range;
   chunk_cipher_init(&r->cipher, r->key, c->id, c->length);
+  chunk_cipher_bind(&r->cipher, r->gcm);
   chunk_cipher_map(c->length, from, to - from, &range);
   *get_from = range.stored_offset;
   *get_len = range.stored_length;
@@ -206,8 +209,8 @@ static int on_sealed_data(struct object_reader *r, const uint8_t *data,
       out = r->cfg.block_buffer(block_stored - CHUNK_CIPHER_TAG, r->cfg.arg);
     if (!out)
       out = r->buf;
-    if (chunk_cipher_open(&r->cipher, r->block, stored, block_stored, out) !=
-        0) {
+    if (chunk_cipher_open_on(&r->cipher, r->gcm, r->block, stored, block_stored,
+                             out) != 0) {
       r->bad_block = 1; /* on_node_done fails over from this block */
       break;
     }
@@ -329,7 +332,10 @@ int object_reader_start(const struct object_reader_config *cfg,
     r->encrypted = 1;
     memcpy(r->key, cfg->data_key, sizeof r->key);
     r->buf = malloc(CHUNK_CIPHER_STRIDE);
-    if (!r->buf) {
+    r->gcm = crypto_gcm_new();
+    if (!r->buf || !r->gcm) {
+      free(r->buf);
+      crypto_gcm_free(r->gcm);
       free(r);
       return CAIRN_ENOMEM;
     }
@@ -382,6 +388,7 @@ static void reader_release(struct object_reader *r) {
   stripe_read_free(r->stripe);
   OPENSSL_cleanse(r->key, sizeof r->key);
   chunk_cipher_wipe(&r->cipher);
+  crypto_gcm_free(r->gcm);
   free(r->buf);
   free(r);
 }

@@ -547,14 +547,36 @@ static void decide_close(struct http_request *req) {
     req->close_after = 1;
 }
 
-/* Appends n bytes at *off of buf (room checked by the caller's cap). */
-static void head_add(char *buf, size_t *off, const char *p, size_t n) {
-  memcpy(buf + *off, p, n);
-  *off += n;
+/* A response head being written into a buffer of cap bytes. cap is
+ * computed from the headers before (build_head), so it is never reached;
+ * if it were, the head is cut there rather than the buffer overrun. */
+struct head_out {
+  char *buf;
+  size_t len, cap;
+};
+
+static void head_put_n(struct head_out *h, const char *s, size_t n) {
+  if (n > h->cap - h->len)
+    n = h->cap - h->len;
+  memcpy(h->buf + h->len, s, n);
+  h->len += n;
 }
 
-static void head_str(char *buf, size_t *off, const char *s) {
-  head_add(buf, off, s, strlen(s));
+static void head_put(struct head_out *h, const char *s) {
+  head_put_n(h, s, strlen(s));
+}
+
+/* Decimal digits of v into out (no terminator); returns their count. */
+static size_t format_u64(char out[24], uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  return n;
 }
 
 /* Writes the status line and headers into a write op with room for extra
@@ -575,48 +597,40 @@ static struct write_op *build_head(struct http_request *req, int status,
   struct write_op *op = op_get(conn, cap);
   if (!op)
     return NULL;
-  char *buf = op->data;
-  size_t off = 0;
-  char num[24];
-  int code = status < 100 || status > 999 ? 500 : status;
-  num[0] = (char)('0' + code / 100);
-  num[1] = (char)('0' + code / 10 % 10);
-  num[2] = (char)('0' + code % 10);
-  head_add(buf, &off, "HTTP/1.1 ", 9);
-  head_add(buf, &off, num, 3);
-  head_add(buf, &off, " ", 1);
-  head_str(buf, &off, text);
-  head_add(buf, &off, "\r\nDate: ", 8);
-  head_str(buf, &off, date);
-  head_add(buf, &off, "\r\nServer: Cairn\r\n", 17);
+  /* (snprintf cost ~10 calls and ~9,000 instructions a head, callgrind:
+   * a tenth of a small GET's own work.) */
+  struct head_out h = {op->data, 0, op->cap - extra};
+  char digits[24];
+  head_put(&h, "HTTP/1.1 ");
+  size_t n_digits = format_u64(digits, (uint64_t)status);
+  head_put_n(&h, digits, n_digits);
+  head_put(&h, " ");
+  head_put(&h, text);
+  head_put(&h, "\r\nDate: ");
+  head_put(&h, date);
+  head_put(&h, "\r\nServer: Cairn\r\n");
   for (size_t i = 0; i < n; i++) {
-    head_str(buf, &off, headers[i].name);
-    head_add(buf, &off, ": ", 2);
-    head_str(buf, &off, headers[i].value);
-    head_add(buf, &off, "\r\n", 2);
+    head_put(&h, headers[i].name);
+    head_put(&h, ": ");
+    head_put(&h, headers[i].value);
+    head_put(&h, "\r\n");
   }
   if (status >= 200 && status != 204 && status != 304) {
     if (content_length >= 0) {
-      /* Decimal digits by hand: the one number of most responses. */
-      char *end = num + sizeof num, *p = end;
-      unsigned long long v = (unsigned long long)content_length;
-      do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-      } while (v);
-      head_add(buf, &off, "Content-Length: ", 16);
-      head_add(buf, &off, p, (size_t)(end - p));
-      head_add(buf, &off, "\r\n", 2);
+      head_put(&h, "Content-Length: ");
+      n_digits = format_u64(digits, (uint64_t)content_length);
+      head_put_n(&h, digits, n_digits);
+      head_put(&h, "\r\n");
     } else if (req->response_chunked) {
-      head_str(buf, &off, "Transfer-Encoding: chunked\r\n");
+      head_put(&h, "Transfer-Encoding: chunked\r\n");
     }
   }
   if (req->close_after)
-    head_str(buf, &off, "Connection: close\r\n");
+    head_put(&h, "Connection: close\r\n");
   else if (req->http10)
-    head_str(buf, &off, "Connection: keep-alive\r\n");
-  head_add(buf, &off, "\r\n", 2);
-  *len = off;
+    head_put(&h, "Connection: keep-alive\r\n");
+  head_put(&h, "\r\n");
+  *len = h.len;
   return op;
 }
 

@@ -24,6 +24,8 @@
 #include "log.h"
 #include "meta.h"
 #include "object_reader.h"
+#include "buf_pool.h"
+#include "chunk_cipher.h"
 #include "layout.h"
 #include "object_writer.h"
 #include "registry.h"
@@ -43,6 +45,7 @@
 #define MAX_PUT_SIZE (5ULL << 30) /* AWS: 5 GiB in one PUT */
 #define USER_META_MAX 2048        /* AWS: 2 KB of x-amz-meta-* */
 #define GET_WINDOW (2u << 20)     /* response bytes queued before pause */
+#define GET_BATCH S3_GET_BATCH    /* response bytes per write, at most */
 /* The bytes all GETs (PUTs) may hold queued (in flight) together: each
  * gets budget / active, between its least and its full window. Measured
  * at 256 connections of 1 MiB objects: peak RSS 221 MiB (PUT) and 243 MiB
@@ -721,21 +724,60 @@ void s3_put_object(struct s3_request *r) {
 
 /* ---- GetObject / HeadObject --------------------------------------------- */
 
+/* Response bytes go out in batches: the reader opens each sealed block
+ * straight into the batch being gathered (no copy of the plaintext), and
+ * the batch is written when it is full (GET_BATCH), when none of our
+ * writes is on the socket, when the reader pauses or ends. So while one
+ * write is in flight the blocks arriving meanwhile are gathered into the
+ * next, and a 1 MiB GET takes a handful of writes (and wakeups of the
+ * client) instead of one per 64 KiB block. Full-size batches come from
+ * the coordinator's buffer pool (no page faults per batch).
+ *
+ * Invariants:
+ *  1. queued = bytes gathered + bytes written but not yet confirmed; the
+ *     reader is paused at queued >= window and resumed below window / 2.
+ *  2. Whenever the reader is paused, or no write is in flight, nothing is
+ *     left in the batch: a paused GET always has a write whose completion
+ *     resumes it.
+ *  3. After get_on_data returns, the batch (if any) has room for one more
+ *     whole block: get_block_buffer never has to write. */
+struct piece {
+  struct get_op *op;
+  struct buf_pool *pool; /* where it goes back, or NULL: free() */
+  size_t len, cap;
+  char data[];
+};
+
 struct get_op {
   struct s3_request *r;
   struct meta_object obj;
   struct s3_sse_key sse;
   struct object_reader *reader;
-  size_t queued; /* response bytes not yet flushed */
+  size_t queued; /* see invariant 1 */
   int reader_paused, reader_done, reader_status, writes_pending;
-  struct piece *fresh; /* from get_block_buffer, not yet handed out */
+  /* Inside one of our callbacks: a cancel there must not end (free) the
+   * request under our feet; the outermost callback ends it on its way out. */
+  int busy;
+  struct piece *batch; /* bytes gathered, not yet written */
+  uint64_t to_gather;  /* bytes of the body not yet gathered */
   size_t window;       /* queued bytes before pausing the reader */
 };
 
+static void piece_release(struct piece *p) {
+  if (p && p->pool)
+    buf_pool_put(p->pool, p);
+  else
+    free(p);
+}
+
 static void get_free(void *p) {
   struct get_op *op = p;
-  op->r->c->gets_active--;
-  free(op->fresh);
+  struct coordinator *c = op->r->c;
+  piece_release(op->batch);
+  if (--c->gets_active == 0) /* quiet: the burst's buffers go back */
+    for (int i = 0; i < 2; i++)
+      if (c->get_buffers[i])
+        buf_pool_trim(c->get_buffers[i], S3_GET_BUFFERS_QUIET);
   if (op->reader)
     object_reader_free(op->reader);
   meta_object_free(&op->obj);
@@ -744,7 +786,7 @@ static void get_free(void *p) {
 }
 
 static void get_maybe_end(struct get_op *op) {
-  if (!op->reader_done || op->writes_pending)
+  if (op->busy || !op->reader_done || op->writes_pending)
     return;
   if (op->reader_status != 0) {
     /* Headers are out: only a cut connection tells the client. */
@@ -757,77 +799,147 @@ static void get_maybe_end(struct get_op *op) {
   s3_request_end(op->r);
 }
 
-static void get_written(struct http_request *req, int status, void *arg) {
-  (void)req;
-  (void)status;
-  struct get_op *op = arg;
-  op->writes_pending--;
-  /* Piece sizes are recorded in front of the data; see get_on_data. */
-  get_maybe_end(op);
+/* A new batch for at least `need` bytes: GET_BATCH while the window
+ * holds two of them, else one block (many GETs at once: a GET's buffers
+ * then stay within its window and what one network piece adds past it),
+ * or the rest of the body when that is smaller. Batches of more than
+ * half that size (the tail of a 1 MiB body is 192 KiB) come from the
+ * coordinator's pools, so that no large batch is a fresh mapping (128 KiB
+ * and more: mmap, page faults, munmap) or grows the heap. */
+static struct piece *batch_new(struct get_op *op, size_t need) {
+  int small = op->window < 2 * GET_BATCH;
+  size_t most = small ? S3_GET_SMALL_BATCH : GET_BATCH;
+  size_t cap = op->to_gather < most ? (size_t)op->to_gather : most;
+  if (cap < need)
+    cap = need;
+  struct buf_pool *pool = op->r->c->get_buffers[small];
+  struct piece *p;
+  if (pool && cap > most / 2 && cap <= most &&
+      buf_pool_size(pool) >= sizeof *p + cap) {
+    p = buf_pool_get(pool);
+  } else {
+    p = malloc(sizeof *p + cap);
+    pool = NULL;
+  }
+  if (!p)
+    return NULL;
+  p->op = op;
+  p->pool = pool;
+  p->len = 0;
+  p->cap = cap;
+  return p;
 }
 
-struct piece {
-  struct get_op *op;
-  size_t len;
-  char data[];
-};
+static void piece_written(struct http_request *req, int status, void *arg);
+
+/* Writes the batch, if it holds anything. A failed write stops the reader
+ * (its done then ends the request). */
+static void get_flush(struct get_op *op) {
+  struct piece *p = op->batch;
+  if (!p || p->len == 0)
+    return;
+  op->batch = NULL;
+  op->writes_pending++;
+  if (http_response_write(op->r->http, p->data, p->len, piece_written, p) !=
+      0) {
+    op->writes_pending--;
+    op->queued -= p->len;
+    piece_release(p);
+    if (op->reader && !op->reader_done)
+      object_reader_cancel(op->reader);
+  }
+}
 
 static void piece_written(struct http_request *req, int status, void *arg) {
+  (void)req;
   struct piece *p = arg;
   struct get_op *op = p->op;
   op->queued -= p->len;
-  free(p);
+  op->writes_pending--;
+  piece_release(p);
+  op->busy++;
   if (status != 0 && op->reader && !op->reader_done)
     object_reader_cancel(op->reader);
+  else if (status == 0 && op->writes_pending == 0)
+    get_flush(op); /* what arrived while this was in flight */
   if (op->reader_paused && op->queued < op->window / 2 && !op->reader_done) {
     op->reader_paused = 0;
     object_reader_resume(op->reader);
   }
-  get_written(req, status, op);
+  op->busy--;
+  get_maybe_end(op);
 }
 
-/* The reader opens each sealed block straight into a piece of ours, which
- * then goes to the socket as it is (no copy of the plaintext). */
+/* Where the reader opens the next block: the free end of the batch. */
 static void *get_block_buffer(size_t len, void *arg) {
   struct get_op *op = arg;
-  free(op->fresh); /* the previous one failed to open: never handed out */
-  op->fresh = malloc(sizeof *op->fresh + len);
-  if (!op->fresh)
-    return NULL;
-  op->fresh->op = op;
-  op->fresh->len = len;
-  return op->fresh->data;
+  if (!op->batch && !(op->batch = batch_new(op, len)))
+    return NULL; /* the reader uses its own buffer; get_on_data copies */
+  struct piece *p = op->batch;
+  return p->cap - p->len >= len ? p->data + p->len : NULL;
 }
+
+static int gather(struct get_op *op, const void *data, size_t len);
 
 static int get_on_data(const void *data, size_t len, void *arg) {
   struct get_op *op = arg;
-  struct piece *p = op->fresh;
-  uintptr_t at = (uintptr_t)data, base = p ? (uintptr_t)p->data : 0;
-  if (p && at >= base && at + len <= base + p->len) {
-    op->fresh = NULL; /* ours: data points into it */
-    p->len = len;
-  } else {
-    p = malloc(sizeof *p + len);
-    if (!p) {
-      op->reader_status = CAIRN_ENOMEM;
-      object_reader_cancel(op->reader);
-      return 0;
-    }
-    p->op = op;
-    p->len = len;
-    memcpy(p->data, data, len);
-    data = p->data;
-  }
-  op->queued += len;
-  op->writes_pending++;
-  if (http_response_write(op->r->http, data, len, piece_written, p) != 0) {
-    op->queued -= len;
-    op->writes_pending--;
-    free(p);
-    object_reader_cancel(op->reader);
+  if (op->reader_done)
+    return 0;
+  op->busy++;
+  int pause = gather(op, data, len);
+  op->busy--;
+  if (op->reader_done) {
+    get_maybe_end(op); /* may free op */
     return 0;
   }
+  return pause;
+}
+
+/* get_on_data's work: takes the bytes into the batch, writes it when due,
+ * and answers whether the reader must pause. */
+static int gather(struct get_op *op, const void *data, size_t len) {
+  struct piece *p = op->batch;
+  uintptr_t at = (uintptr_t)data, room = p ? (uintptr_t)(p->data + p->len) : 0;
+  if (p && at >= room && at + len <= (uintptr_t)(p->data + p->cap)) {
+    /* Opened in place; a range's first block starts `skip` bytes in. */
+    if (at != room)
+      memmove(p->data + p->len, data, len);
+    p->len += len;
+    op->queued += len;
+    op->to_gather -= len;
+  } else {
+    /* Plaintext from the link, or a block the reader opened in its own
+     * buffer: copied in. */
+    const char *src = data;
+    while (len > 0) {
+      if (!op->batch && !(op->batch = batch_new(op, 1))) {
+        op->reader_status = CAIRN_ENOMEM;
+        object_reader_cancel(op->reader);
+        return 0;
+      }
+      p = op->batch;
+      size_t take = p->cap - p->len < len ? p->cap - p->len : len;
+      memcpy(p->data + p->len, src, take);
+      p->len += take;
+      op->queued += take;
+      op->to_gather -= take;
+      src += take;
+      len -= take;
+      if (p->len == p->cap) {
+        get_flush(op);
+        if (op->reader_done)
+          return 0; /* the write failed and stopped the reader */
+      }
+    }
+  }
+  p = op->batch;
+  if (p && (p->cap - p->len < CHUNK_CIPHER_BLOCK || op->to_gather == 0 ||
+            op->writes_pending == 0))
+    get_flush(op); /* invariants 2 and 3 */
+  if (op->reader_done)
+    return 0;
   if (op->queued >= op->window) {
+    get_flush(op);
     op->reader_paused = 1;
     return 1;
   }
@@ -840,6 +952,8 @@ static void get_reader_done(struct object_reader *rd, int status, void *arg) {
   op->reader_done = 1;
   if (status != 0 && op->reader_status == 0)
     op->reader_status = status;
+  if (op->reader_status == 0)
+    get_flush(op); /* the last bytes */
   get_maybe_end(op);
 }
 
@@ -954,6 +1068,10 @@ void s3_get_object(struct s3_request *r) {
   }
   r->c->gets_active++; /* until get_free */
   op->window = share(GET_BUDGET, r->c->gets_active, GET_WINDOW_MIN, GET_WINDOW);
+  if (op->window < 2 * GET_BATCH && r->c->get_buffers[0])
+    /* Many GETs: their batches are one block now; the full-size ones
+     * left idle by the GETs before would only add to the peak RSS. */
+    buf_pool_trim(r->c->get_buffers[0], S3_GET_BUFFERS_QUIET);
   op->r = r;
   r->op = op;
   r->op_free = get_free;
@@ -1088,6 +1206,7 @@ void s3_get_object(struct s3_request *r) {
     return;
   }
   r->sink.abort = get_abort; /* the client may vanish mid-stream */
+  op->to_gather = length_bytes;
   struct object_reader_config rc_cfg = {
       .cluster = r->c->cluster,
       .links = r->c->links,

@@ -12,6 +12,22 @@
 #include "s3_request.h"
 #include "s3_route.h"
 
+/* GET responses go out in batches from two pools the coordinator keeps
+ * (struct coordinator's get_buffers; s3_object.c): batches of 256 KiB
+ * while GET windows are large, of one 64 KiB block when many GETs share
+ * the budget (their windows are then 256 KiB). A buffer holds a batch
+ * and its small header. While GETs run, each pool keeps up to 16 MiB
+ * (full-size) or 4 MiB (one-block) idle: fewer, and at 16 GETs of 1 MiB
+ * the buffers in use swing past the idle ones, each a fresh mapping
+ * (every page a fault: 120 faults per GET measured with 4 MiB); when
+ * the last GET ends both are trimmed to S3_GET_BUFFERS_QUIET. */
+#define S3_GET_BATCH (256u << 10)
+#define S3_GET_SMALL_BATCH (64u << 10)
+#define S3_GET_BUFFER_HEADER 64
+#define S3_GET_BUFFERS_IDLE 64
+#define S3_GET_SMALL_BUFFERS_IDLE 64
+#define S3_GET_BUFFERS_QUIET 4
+
 struct s3_handler {
   void (*run)(struct s3_request *r);
   int needs_body; /* the dispatcher sets up body decoding and checks */

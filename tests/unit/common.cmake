@@ -1,3 +1,4 @@
 cairn_unit_test(test_config cairn_common)
 cairn_unit_test(test_crypto cairn_common)
 cairn_unit_test(test_checksum cairn_common)
+cairn_unit_test(test_buf_pool cairn_common)

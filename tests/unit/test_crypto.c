@@ -116,9 +116,109 @@ static void test_secret_file(void **state) {
                 (text[i] >= '0' && text[i] <= '9'));
 }
 
+/* AES-256-GCM, test case 14 of the GCM specification (McGrew & Viega):
+ * zero key, zero 96-bit IV, one zero block. */
+static const uint8_t gcm14_ct[16] = {0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60,
+                                     0x6b, 0x6e, 0x07, 0x4e, 0xc5, 0xd3,
+                                     0xba, 0xf3, 0x9d, 0x18};
+static const uint8_t gcm14_tag[16] = {0xd0, 0xd1, 0xc8, 0xa7, 0x99, 0x99,
+                                      0x6b, 0xf0, 0x26, 0x5b, 0x98, 0xb5,
+                                      0xd4, 0x8a, 0xb9, 0x19};
+
+/* One reused context gives, block after block, exactly what the one-shot
+ * functions give; a failed tag, a change of direction or of key does not
+ * leave stale state behind. */
+static void test_gcm_context_reuse(void **state) {
+  (void)state;
+  uint8_t key[32] = {0}, nonce[12] = {0}, zero[16] = {0}, ct[16], tag[16],
+          back[16];
+  struct crypto_gcm *g = crypto_gcm_new();
+  assert_non_null(g);
+  crypto_gcm_set_key(g, key);
+  assert_int_equal(crypto_gcm_encrypt(g, nonce, NULL, 0, zero, 16, ct, tag), 0);
+  assert_memory_equal(ct, gcm14_ct, 16);
+  assert_memory_equal(tag, gcm14_tag, 16);
+
+  /* Many blocks, each its own nonce and aad, in place and not. */
+  enum { BLOCKS = 40, LEN = 1000 };
+  uint8_t plain[LEN], one[LEN + 16], many[LEN + 16], aad[8];
+  for (int i = 0; i < LEN; i++)
+    plain[i] = (uint8_t)(i * 7);
+  for (int i = 0; i < 32; i++)
+    key[i] = (uint8_t)(i + 1);
+  crypto_gcm_set_key(g, key);
+  for (uint32_t b = 0; b < BLOCKS; b++) {
+    size_t len = b % 5 == 4 ? LEN - b : LEN; /* some shorter */
+    nonce[11] = (uint8_t)b;
+    memset(aad, (int)b, sizeof aad);
+    assert_int_equal(crypto_aes_gcm_encrypt(key, nonce, aad, sizeof aad, plain,
+                                            len, one, one + len),
+                     0);
+    memcpy(many, plain, len);
+    assert_int_equal(crypto_gcm_encrypt(g, nonce, aad, sizeof aad, many, len,
+                                        many, many + len),
+                     0);
+    assert_memory_equal(one, many, len + 16);
+  }
+  /* Decrypt on the same context (a change of direction), block by block;
+   * a bad tag fails and the next block still opens. */
+  for (uint32_t b = 0; b < BLOCKS; b++) {
+    nonce[11] = (uint8_t)b;
+    memset(aad, (int)b, sizeof aad);
+    assert_int_equal(crypto_aes_gcm_encrypt(key, nonce, aad, sizeof aad, plain,
+                                            LEN, one, one + LEN),
+                     0);
+    if (b % 3 == 1) {
+      one[b] ^= 1;
+      assert_int_equal(crypto_gcm_decrypt(g, nonce, aad, sizeof aad, one, LEN,
+                                          many, one + LEN),
+                       CAIRN_EAUTH);
+      continue;
+    }
+    if (b % 7 == 2) { /* wrong aad */
+      aad[0] ^= 1;
+      assert_int_equal(crypto_gcm_decrypt(g, nonce, aad, sizeof aad, one, LEN,
+                                          many, one + LEN),
+                       CAIRN_EAUTH);
+      continue;
+    }
+    assert_int_equal(crypto_gcm_decrypt(g, nonce, aad, sizeof aad, one, LEN,
+                                        many, one + LEN),
+                     0);
+    assert_memory_equal(many, plain, LEN);
+  }
+  /* A new key takes effect: blocks of the old key no longer open. */
+  nonce[11] = 0;
+  memset(aad, 0, sizeof aad);
+  assert_int_equal(crypto_aes_gcm_encrypt(key, nonce, aad, sizeof aad, plain,
+                                          LEN, one, one + LEN),
+                   0);
+  key[0] ^= 0x80;
+  crypto_gcm_set_key(g, key);
+  assert_int_equal(
+      crypto_gcm_decrypt(g, nonce, aad, sizeof aad, one, LEN, many, one + LEN),
+      CAIRN_EAUTH);
+  key[0] ^= 0x80;
+  crypto_gcm_set_key(g, key);
+  assert_int_equal(
+      crypto_gcm_decrypt(g, nonce, aad, sizeof aad, one, LEN, many, one + LEN),
+      0);
+  assert_memory_equal(many, plain, LEN);
+  /* One-shot agrees with the known answer too. */
+  memset(key, 0, sizeof key);
+  memset(nonce, 0, sizeof nonce);
+  assert_int_equal(crypto_aes_gcm_decrypt(key, nonce, NULL, 0, gcm14_ct, 16,
+                                          back, gcm14_tag),
+                   0);
+  assert_memory_equal(back, zero, 16);
+  crypto_gcm_free(g);
+  crypto_gcm_free(NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sha256_md5),
+      cmocka_unit_test(test_gcm_context_reuse),
       cmocka_unit_test(test_hmac),
       cmocka_unit_test(test_hex_base64),
       cmocka_unit_test(test_secret_file),

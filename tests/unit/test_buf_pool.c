@@ -1,0 +1,74 @@
+/* test_buf_pool.c - the bounded free list of buffers: reuse, the bound on
+ * idle buffers, and no leak (ASan) whatever is left in it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "buf_pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_reuse_and_bound(void **state) {
+  (void)state;
+  assert_null(buf_pool_new(1, 4)); /* smaller than a link */
+  struct buf_pool *p = buf_pool_new(4096, 2);
+  assert_non_null(p);
+  assert_int_equal(buf_pool_size(p), 4096);
+  void *a = buf_pool_get(p), *b = buf_pool_get(p), *c = buf_pool_get(p);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_non_null(c);
+  memset(a, 1, 4096); /* the whole size is usable */
+  memset(b, 2, 4096);
+  memset(c, 3, 4096);
+  buf_pool_put(p, a);
+  buf_pool_put(p, b);
+  assert_int_equal(buf_pool_idle(p), 2);
+  buf_pool_put(p, c); /* over keep_max: freed, not kept */
+  assert_int_equal(buf_pool_idle(p), 2);
+  buf_pool_put(p, NULL);
+  assert_int_equal(buf_pool_idle(p), 2);
+  /* Last in, first out: the buffers given back come back. */
+  void *x = buf_pool_get(p), *y = buf_pool_get(p);
+  assert_ptr_equal(x, b);
+  assert_ptr_equal(y, a);
+  assert_int_equal(buf_pool_idle(p), 0);
+  void *z = buf_pool_get(p); /* empty: a fresh one */
+  assert_non_null(z);
+  buf_pool_put(p, x);
+  free(y); /* a taken buffer may also just be freed */
+  buf_pool_put(p, z);
+  assert_int_equal(buf_pool_idle(p), 2);
+  buf_pool_trim(p, 5); /* fewer than keep: nothing to do */
+  assert_int_equal(buf_pool_idle(p), 2);
+  buf_pool_trim(p, 1);
+  assert_int_equal(buf_pool_idle(p), 1);
+  assert_ptr_equal(buf_pool_get(p), x); /* the one given back first stays */
+  buf_pool_put(p, x);
+  buf_pool_trim(p, 0);
+  assert_int_equal(buf_pool_idle(p), 0);
+  buf_pool_put(p, buf_pool_get(p));
+  buf_pool_free(p); /* frees the idle ones */
+  buf_pool_free(NULL);
+}
+
+static void test_keep_none(void **state) {
+  (void)state;
+  struct buf_pool *p = buf_pool_new(64, 0);
+  void *a = buf_pool_get(p);
+  buf_pool_put(p, a);
+  assert_int_equal(buf_pool_idle(p), 0);
+  buf_pool_free(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_reuse_and_bound),
+      cmocka_unit_test(test_keep_none),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
