@@ -7,7 +7,8 @@
  *   append(image) -> pending queue
  *   wait on done_cond                    take ALL pending images
  *                                        rotate the segment if it is full
- *                                        ONE pwritev at the segment's end
+ *                                        copy them into the staging buffer,
+ *                                        O_DIRECT write(s) at the segment's end
  *                                        ONE fdatasync
  *                                        index every image (index_lock)
  *   <- status, done = 1, broadcast      -
@@ -43,7 +44,14 @@
 #define IMAGE_MAX                                                              \
   (CHUNK_HEADER_SIZE + CHUNK_SEGMENT_MAX +                                     \
    CHUNK_CRC_SIZE * (CHUNK_SEGMENT_MAX / CHUNK_BLOCK_SIZE + 1))
-#define IOV_BATCH 512
+/* Groups are written with O_DIRECT from one staging buffer, in writes of
+ * up to STAGE_SIZE, each starting and ending on a DIRECT_ALIGN boundary
+ * (the gap after a write's last image is zeros, skipped by the scan).
+ * Measured here: a buffered 1 GiB write + fdatasync cost 3.45 s of kernel
+ * CPU (copies into fresh page-cache pages), O_DIRECT 0.13 s; a memcpy
+ * into the warm staging buffer costs a tenth of a millisecond per MiB. */
+#define DIRECT_ALIGN 4096
+#define STAGE_SIZE (8u << 20)
 
 struct entry;
 
@@ -110,7 +118,9 @@ struct segment_log {
   /* Syncer only. */
   uint32_t active;      /* index of the segment being appended to */
   int active_broken;    /* a write or sync failed: start a new one */
-  uint64_t active_size; /* bytes in it */
+  uint64_t active_size; /* bytes in it (a DIRECT_ALIGN multiple) */
+  int active_direct_fd; /* O_DIRECT writer of it, -1 where unsupported */
+  uint8_t *stage;       /* STAGE_SIZE, DIRECT_ALIGN-aligned */
 };
 
 /* ---- the index ----------------------------------------------------------- */
@@ -296,6 +306,12 @@ static int open_active(struct segment_log *l) {
     segment_release(l, previous); /* it may hold nothing live */
   }
   pthread_rwlock_unlock(&l->index_lock);
+  if (rc == 0) {
+    if (l->active_direct_fd >= 0)
+      close(l->active_direct_fd);
+    /* tmpfs and some others refuse O_DIRECT: buffered writes there. */
+    l->active_direct_fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+  }
   if (rc != 0) {
     close(fd);
     unlink(path);
@@ -349,6 +365,17 @@ static uint64_t next_header(int fd, uint64_t from, uint64_t size) {
   return found;
 }
 
+/* Whether the n (< DIRECT_ALIGN) bytes at `at` are all zero. */
+static int zeros_at(int fd, uint64_t at, uint64_t n) {
+  uint8_t buf[DIRECT_ALIGN];
+  if (n > sizeof buf || pread(fd, buf, (size_t)n, (off_t)at) != (ssize_t)n)
+    return 0;
+  for (uint64_t i = 0; i < n; i++)
+    if (buf[i])
+      return 0;
+  return 1;
+}
+
 /* Open: indexes one segment's images. A header that does not decode is
  * the torn tail of a group cut by a crash (never acknowledged), or a
  * header rotted in place: the scan goes on at the next header that
@@ -367,6 +394,13 @@ static int scan_segment(struct segment_log *l, uint32_t seg) {
     struct chunk_header h;
     uint64_t len;
     if (header_at(fd, at, size, raw, &h, &len) != 0) {
+      uint64_t pad_end = (at + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+      if (pad_end > size)
+        pad_end = size;
+      if (pad_end > at && zeros_at(fd, at, pad_end - at)) {
+        at = pad_end; /* the gap after an aligned write's last image */
+        continue;
+      }
       uint64_t next = next_header(fd, at + 1, size);
       log_warn("segment",
                "segment %016" PRIx64 ": %" PRIu64 " bytes at offset %" PRIu64
@@ -442,6 +476,30 @@ static int scan_all(struct segment_log *l) {
 
 /* ---- the syncer ---------------------------------------------------------- */
 
+/* Writes len bytes of the staging buffer at `at` (both DIRECT_ALIGN
+ * multiples), with O_DIRECT where the file system takes it. */
+static int stage_write(struct segment_log *l, int fd, size_t len,
+                       uint64_t at) {
+  const uint8_t *buf = l->stage;
+  while (len > 0) {
+    int wfd = l->active_direct_fd >= 0 ? l->active_direct_fd : fd;
+    ssize_t w = pwrite(wfd, buf, len, (off_t)at);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0 && errno == EINVAL && wfd != fd) {
+      close(l->active_direct_fd); /* refused at write time: buffered */
+      l->active_direct_fd = -1;
+      continue;
+    }
+    if (w < 0)
+      return cairn_err_from_errno(errno);
+    buf += w;
+    len -= (size_t)w;
+    at += (uint64_t)w;
+  }
+  return 0;
+}
+
 static int write_group(struct segment_log *l, struct pending *group) {
   int rc = 0;
   /* An active segment whose images are all dead goes like a full one, so
@@ -459,36 +517,17 @@ static int write_group(struct segment_log *l, struct pending *group) {
   uint64_t at = l->active_size;
   struct pending *p = group;
   while (p && rc == 0) {
-    struct iovec iov[IOV_BATCH];
-    int n = 0;
-    uint64_t start = at;
-    for (; p && n < IOV_BATCH; p = p->next, n++) {
-      iov[n].iov_base = (void *)(p->is_tombstone ? p->tombstone : p->image);
-      iov[n].iov_len = p->len;
-      p->offset = at;
-      at += p->len;
+    size_t fill = 0; /* an image is at most IMAGE_MAX < STAGE_SIZE */
+    for (; p && fill + p->len <= STAGE_SIZE; p = p->next) {
+      memcpy(l->stage + fill, p->is_tombstone ? p->tombstone : p->image,
+             p->len);
+      p->offset = at + fill;
+      fill += p->len;
     }
-    struct iovec *v = iov;
-    uint64_t off = start;
-    while (n > 0) {
-      ssize_t w = pwritev(fd, v, n, (off_t)off);
-      if (w < 0) {
-        if (errno == EINTR)
-          continue;
-        rc = cairn_err_from_errno(errno);
-        break;
-      }
-      off += (uint64_t)w;
-      while (n > 0 && (size_t)w >= v->iov_len) {
-        w -= (ssize_t)v->iov_len;
-        v++;
-        n--;
-      }
-      if (n > 0) {
-        v->iov_base = (char *)v->iov_base + w;
-        v->iov_len -= (size_t)w;
-      }
-    }
+    size_t padded = (fill + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+    memset(l->stage + fill, 0, padded - fill);
+    rc = stage_write(l, fd, padded, at);
+    at += padded;
   }
   if (rc == 0 && fdatasync(fd) != 0)
     rc = cairn_err_from_errno(errno);
@@ -573,6 +612,7 @@ int segment_log_open(const char *dir, struct segment_log **out) {
   if (!l)
     return CAIRN_ENOMEM;
   l->dir_fd = -1;
+  l->active_direct_fd = -1;
   pthread_rwlock_init(&l->index_lock, NULL);
   pthread_mutex_init(&l->walk_lock, NULL);
   pthread_mutex_init(&l->q_lock, NULL);
@@ -591,6 +631,9 @@ int segment_log_open(const char *dir, struct segment_log **out) {
   }
   if (rc == 0)
     rc = grow_index(l);
+  if (rc == 0 &&
+      posix_memalign((void **)&l->stage, DIRECT_ALIGN, STAGE_SIZE) != 0)
+    rc = CAIRN_ENOMEM;
   l->active = UINT32_MAX; /* none yet */
   l->scanning = 1;
   if (rc == 0)
@@ -636,6 +679,9 @@ void segment_log_close(struct segment_log *l) {
     if (l->segments[i].fd >= 0)
       close(l->segments[i].fd);
   free(l->segments);
+  if (l->active_direct_fd >= 0)
+    close(l->active_direct_fd);
+  free(l->stage);
   if (l->dir_fd >= 0)
     close(l->dir_fd);
   free(l->dir);
