@@ -119,6 +119,7 @@ struct object_writer {
   uint32_t n_chunks, cap_chunks;
   struct piece *current; /* being filled */
   struct piece *spare;   /* a sent replica piece kept for the next one */
+  size_t piece;          /* plaintext bytes of a full replica piece */
   uint64_t received;     /* bytes accepted from the caller */
   uint64_t inflight;     /* bytes of buffers being sent */
   uint64_t window;       /* pause above this many in flight */
@@ -150,7 +151,7 @@ static uint64_t stored_length(const struct object_writer *w, uint64_t plain) {
 
 /* Plaintext a buffer takes, and the bytes it needs for them. */
 static size_t piece_plain_max(const struct object_writer *w) {
-  return w->ec ? (size_t)w->cfg.chunk_size : OBJECT_WRITER_PIECE;
+  return w->ec ? (size_t)w->cfg.chunk_size : w->piece;
 }
 
 /* A replica piece holds at most what is left of its chunk: a 4 KiB PUT
@@ -163,7 +164,7 @@ static size_t piece_capacity(const struct object_writer *w,
   const struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
   uint64_t left = chunk->offset + chunk->length - w->received;
   return (size_t)stored_length(
-      w, left < OBJECT_WRITER_PIECE ? left : OBJECT_WRITER_PIECE);
+      w, left < w->piece ? left : w->piece);
 }
 
 static void maybe_done(struct object_writer *w) {
@@ -599,8 +600,15 @@ int object_writer_new(const struct object_writer_config *cfg,
     memcpy(w->key, cfg->data_key, sizeof w->key);
   }
   w->window = OBJECT_WRITER_WINDOW;
+  w->piece = OBJECT_WRITER_PIECE;
   if (cfg->window) {
-    uint64_t least = 2 * stored_length(w, OBJECT_WRITER_PIECE);
+    /* A small share of the budget (many uploads at once) takes smaller
+     * pieces, down to OBJECT_WRITER_PIECE_MIN, rather than a floor of two
+     * 256 KiB pieces per upload that overran the budget at 256 uploads. */
+    while (w->piece > OBJECT_WRITER_PIECE_MIN &&
+           2 * stored_length(w, w->piece) > cfg->window)
+      w->piece /= 2;
+    uint64_t least = 2 * stored_length(w, w->piece);
     w->window = cfg->window > least ? cfg->window : least;
   }
   w->resume_at = w->window / 2;

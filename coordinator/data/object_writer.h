@@ -48,6 +48,10 @@ struct node_link_pool;
 struct object_writer;
 
 #define OBJECT_WRITER_PIECE (256u << 10) /* bytes per network write */
+/* The smallest full piece: above the coordinator's mmap threshold (96
+ * KiB, main.c), so that its buffer goes back to the system when freed;
+ * 64 KiB ones fragmented the heap (136 MiB held after 256 uploads). */
+#define OBJECT_WRITER_PIECE_MIN (128u << 10)
 #define OBJECT_WRITER_WINDOW (4u << 20)  /* in-flight bytes before pause */
 
 struct object_writer_config {
@@ -65,8 +69,9 @@ struct object_writer_config {
    * by the caller so it can record write intents first; borrowed. */
   const uint8_t (*chunk_ids)[16];
   /* Replicated layouts: in-flight bytes before pause (0: the default,
-   * OBJECT_WRITER_WINDOW; at least two pieces). A coordinator with many
-   * uploads at once gives each a smaller share to bound its memory. */
+   * OBJECT_WRITER_WINDOW). A coordinator with many uploads at once gives
+   * each a smaller share to bound its memory; pieces then shrink (down to
+   * OBJECT_WRITER_PIECE_MIN) so that two fit in it. */
   uint64_t window;
   /* Where the per-byte work runs; NULL: on the caller's thread. */
   struct cpu_pool *cpu;

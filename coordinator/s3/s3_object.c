@@ -52,7 +52,7 @@
  * (GET) with full windows. */
 #define GET_BUDGET (48u << 20)
 #define GET_WINDOW_MIN (256u << 10)
-#define PUT_BUDGET (64u << 20)
+#define PUT_BUDGET (48u << 20)
 
 static size_t share(uint64_t budget, uint32_t active, uint64_t least,
                     uint64_t most) {
