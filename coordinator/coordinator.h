@@ -50,6 +50,7 @@ struct coordinator {
   /* Object PUTs and GETs streaming now: their windows share a budget
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
+  uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];
   uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
