@@ -399,8 +399,9 @@ static int drop_other_copies(struct chunk_writer *w) {
   return rc == CAIRN_ENOENT ? 0 : rc;
 }
 
-/* The image of a small fragment into the segment log: durable on return. */
-static int commit_small(struct chunk_writer *w) {
+/* Completes a small fragment's image (its header, the last block's CRC)
+ * and charges its bytes to the segment log's dir; *len is its length. */
+static int finish_image(struct chunk_writer *w, size_t *len) {
   struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
                            .fragment = w->fragment,
                            .length = w->length,
@@ -411,10 +412,15 @@ static int commit_small(struct chunk_writer *w) {
   if (w->block_len)
     put_u32(w->block + w->block_len,
             crc32_iscsi(w->block, (int)w->block_len, 0));
-  size_t len = (size_t)image_length(w->length);
-  int rc = 0;
-  if (w->store->disks)
-    rc = node_disks_charge(w->store->disks, SEGMENT_DIR, len);
+  *len = (size_t)image_length(w->length);
+  return w->store->disks ? node_disks_charge(w->store->disks, SEGMENT_DIR, *len)
+                         : 0;
+}
+
+/* The image of a small fragment into the segment log: durable on return. */
+static int commit_small(struct chunk_writer *w) {
+  size_t len;
+  int rc = finish_image(w, &len);
   if (rc == 0)
     rc = segment_log_append(w->store->small, w->id, w->fragment, w->image, len);
   if (rc == 0)
@@ -463,20 +469,9 @@ int chunk_writer_commit_async(struct chunk_writer *w, uint32_t crc32c,
   else if (!(a = malloc(sizeof *a)))
     rc = CAIRN_ENOMEM;
   if (rc == 0) {
-    struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
-                             .fragment = w->fragment,
-                             .length = w->length,
-                             .block_size = CHUNK_BLOCK_SIZE,
-                             .checksum_type = CHUNK_CHECKSUM_CRC32C};
-    memcpy(h.chunk_id, w->id, 16);
-    chunk_header_encode(&h, w->image);
-    if (w->block_len)
-      put_u32(w->block + w->block_len,
-              crc32_iscsi(w->block, (int)w->block_len, 0));
     *a = (struct async_commit){w, done, arg};
-    size_t len = (size_t)image_length(w->length);
-    if (w->store->disks)
-      rc = node_disks_charge(w->store->disks, SEGMENT_DIR, len);
+    size_t len;
+    rc = finish_image(w, &len);
     if (rc == 0)
       rc = segment_log_append_async(w->store->small, w->id, w->fragment,
                                     w->image, len, async_committed, a);

@@ -478,8 +478,7 @@ static int scan_all(struct segment_log *l) {
 
 /* Writes len bytes of the staging buffer at `at` (both DIRECT_ALIGN
  * multiples), with O_DIRECT where the file system takes it. */
-static int stage_write(struct segment_log *l, int fd, size_t len,
-                       uint64_t at) {
+static int stage_write(struct segment_log *l, int fd, size_t len, uint64_t at) {
   const uint8_t *buf = l->stage;
   while (len > 0) {
     int wfd = l->active_direct_fd >= 0 ? l->active_direct_fd : fd;

@@ -163,8 +163,7 @@ static size_t piece_capacity(const struct object_writer *w,
     return (size_t)(state->frag_len * w->n_fragments);
   const struct meta_chunk *chunk = &w->chunks[w->n_chunks - 1];
   uint64_t left = chunk->offset + chunk->length - w->received;
-  return (size_t)stored_length(
-      w, left < w->piece ? left : w->piece);
+  return (size_t)stored_length(w, left < w->piece ? left : w->piece);
 }
 
 static void maybe_done(struct object_writer *w) {

@@ -52,7 +52,7 @@ struct object_writer;
  * KiB, main.c), so that its buffer goes back to the system when freed;
  * 64 KiB ones fragmented the heap (136 MiB held after 256 uploads). */
 #define OBJECT_WRITER_PIECE_MIN (128u << 10)
-#define OBJECT_WRITER_WINDOW (4u << 20)  /* in-flight bytes before pause */
+#define OBJECT_WRITER_WINDOW (4u << 20) /* in-flight bytes before pause */
 
 struct object_writer_config {
   struct cluster *cluster;      /* where the nodes are */
