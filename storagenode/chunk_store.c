@@ -47,18 +47,12 @@ struct chunk_writer {
   char dir[PATH_MAX_LEN];
   uint64_t length, written;
   uint32_t crc;   /* of the whole fragment */
-  uint8_t *image; /* small: image_length(length) bytes */
+  uint8_t *image; /* small: chunk_stored_length(length) bytes */
   uint8_t *block; /* the block being filled */
   size_t block_len;
   uint8_t file_block[STRIDE];
   size_t dir_index; /* into store->dirs */
 };
-
-/* Bytes of a fragment of `length` data bytes, as a file or an image. */
-static uint64_t image_length(uint64_t length) {
-  return CHUNK_HEADER_SIZE + length +
-         CRC_LEN * ((length + CHUNK_BLOCK_SIZE - 1) / CHUNK_BLOCK_SIZE);
-}
 
 void chunk_store_set_disks(struct chunk_store *s, struct node_disks *d) {
   s->disks = d;
@@ -227,7 +221,7 @@ static uint64_t dir_room(struct chunk_store *s, size_t i, uint64_t need) {
  * in another dir, as any fragment would. */
 static int segment_takes(struct chunk_store *s, uint64_t length) {
   return s->small && length <= CHUNK_SEGMENT_MAX &&
-         dir_room(s, SEGMENT_DIR, image_length(length)) != 0;
+         dir_room(s, SEGMENT_DIR, chunk_stored_length(length)) != 0;
 }
 
 static int writer_open(struct chunk_store *s, const uint8_t id[16],
@@ -240,7 +234,7 @@ static int writer_open(struct chunk_store *s, const uint8_t id[16],
     return CAIRN_EBUSY;
   /* A segment writer: dir 0. A file: the dir with the most free space that
    * can hold it. */
-  uint64_t need = image_length(length);
+  uint64_t need = chunk_stored_length(length);
   size_t best = small ? SEGMENT_DIR : s->n;
   uint64_t best_free = 0;
   for (size_t i = 0; !small && i < s->n; i++) {
@@ -264,7 +258,7 @@ static int writer_open(struct chunk_store *s, const uint8_t id[16],
   w->fragment = fragment;
   if (small) {
     w->small = 1;
-    w->image = malloc((size_t)image_length(length));
+    w->image = malloc((size_t)chunk_stored_length(length));
     if (!w->image) {
       free(w);
       return CAIRN_ENOMEM;
@@ -412,7 +406,7 @@ static int finish_image(struct chunk_writer *w, size_t *len) {
   if (w->block_len)
     put_u32(w->block + w->block_len,
             crc32_iscsi(w->block, (int)w->block_len, 0));
-  *len = (size_t)image_length(w->length);
+  *len = (size_t)chunk_stored_length(w->length);
   return w->store->disks ? node_disks_charge(w->store->disks, SEGMENT_DIR, *len)
                          : 0;
 }
@@ -594,7 +588,7 @@ static int read_small_header(struct chunk_store *s, const uint8_t id[16],
     rc = chunk_header_decode(raw, h);
   if (rc == 0 && (memcmp(h->chunk_id, id, 16) != 0 || h->fragment != fragment))
     rc = CAIRN_ECORRUPT;
-  if (rc == 0 && image_len != image_length(h->length))
+  if (rc == 0 && image_len != chunk_stored_length(h->length))
     rc = CAIRN_ECORRUPT;
   if (rc == CAIRN_ECORRUPT)
     log_error("chunk", "corrupt segment image of a fragment %u", fragment);

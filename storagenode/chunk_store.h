@@ -42,6 +42,13 @@
  * every object up to 1 MiB, sealed (16 bytes more per 64 KiB block). */
 #define CHUNK_SEGMENT_MAX ((1u << 20) + (64u << 10))
 
+/* Bytes of a fragment of `length` data bytes as stored, a file or a
+ * segment image: the header, then each block followed by its CRC. */
+static inline uint64_t chunk_stored_length(uint64_t length) {
+  return CHUNK_HEADER_SIZE + length +
+         CHUNK_CRC_SIZE * ((length + CHUNK_BLOCK_SIZE - 1) / CHUNK_BLOCK_SIZE);
+}
+
 /* The fixed header at offset 0 of every fragment file (docs/chunk-format.md).
  * Kept in one struct so that the format's fields round-trip in tests and so
  * that later formats (erasure-coded, encrypted) add fields here. */

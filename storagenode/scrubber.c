@@ -122,6 +122,41 @@ static int read_at(int fd, uint8_t *buf, size_t len, off_t at) {
   return 0;
 }
 
+/* Reads len bytes at offset `at` of one fragment as stored (a file or a
+ * segment image): 0 or an error. */
+typedef int (*stored_read_fn)(void *ctx, uint64_t at, uint8_t *buf, size_t len);
+
+/* Every block of a fragment of `length` data bytes against the CRC behind
+ * it, paced: 0 good, CAIRN_ECORRUPT bad, 1 stopping, or the read's error. */
+static int verify_blocks(struct scrubber *s, uint64_t length,
+                         stored_read_fn read, void *ctx) {
+  int rc = 0;
+  for (uint64_t at = 0; rc == 0 && at < length; at += CHUNK_BLOCK_SIZE) {
+    size_t len = length - at < CHUNK_BLOCK_SIZE ? (size_t)(length - at)
+                                                : CHUNK_BLOCK_SIZE;
+    if (pace(s, len + CHUNK_CRC_SIZE))
+      return 1;
+    uint64_t off = CHUNK_HEADER_SIZE +
+                   at / CHUNK_BLOCK_SIZE * (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE);
+    rc = read(ctx, off, s->block, len + CHUNK_CRC_SIZE);
+    if (rc == 0) {
+      const uint8_t *c = s->block + len;
+      uint32_t stored = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 |
+                        (uint32_t)c[2] << 8 | c[3];
+      if (crc32_iscsi(s->block, (int)len, 0) != stored)
+        rc = CAIRN_ECORRUPT;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->stats.bytes += len + CHUNK_CRC_SIZE;
+    pthread_mutex_unlock(&s->lock);
+  }
+  return rc;
+}
+
+static int read_file(void *ctx, uint64_t at, uint8_t *buf, size_t len) {
+  return read_at(*(int *)ctx, buf, len, (off_t)at);
+}
+
 /* 0 good, CAIRN_ECORRUPT bad, 1 stopping, or an I/O error. */
 static int verify(struct scrubber *s, const char *path, const uint8_t id[16],
                   uint32_t fragment) {
@@ -135,28 +170,8 @@ static int verify(struct scrubber *s, const char *path, const uint8_t id[16],
     rc = chunk_header_decode(header, &h);
   if (rc == 0 && (memcmp(h.chunk_id, id, 16) != 0 || h.fragment != fragment))
     rc = CAIRN_ECORRUPT;
-  for (uint64_t at = 0; rc == 0 && at < h.length; at += CHUNK_BLOCK_SIZE) {
-    size_t len = h.length - at < CHUNK_BLOCK_SIZE ? (size_t)(h.length - at)
-                                                  : CHUNK_BLOCK_SIZE;
-    if (pace(s, len + CHUNK_CRC_SIZE)) {
-      rc = 1;
-      break;
-    }
-    off_t off =
-        (off_t)(CHUNK_HEADER_SIZE +
-                at / CHUNK_BLOCK_SIZE * (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE));
-    rc = read_at(fd, s->block, len + CHUNK_CRC_SIZE, off);
-    if (rc == 0) {
-      const uint8_t *c = s->block + len;
-      uint32_t stored = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 |
-                        (uint32_t)c[2] << 8 | c[3];
-      if (crc32_iscsi(s->block, (int)len, 0) != stored)
-        rc = CAIRN_ECORRUPT;
-    }
-    pthread_mutex_lock(&s->lock);
-    s->stats.bytes += len + CHUNK_CRC_SIZE;
-    pthread_mutex_unlock(&s->lock);
-  }
+  if (rc == 0)
+    rc = verify_blocks(s, h.length, read_file, &fd);
   close(fd);
   return rc;
 }
@@ -233,6 +248,17 @@ static int read_image(struct scrubber *s, const uint8_t id[16],
   return rc;
 }
 
+struct image_ref {
+  struct scrubber *s;
+  const struct segment_image *img;
+};
+
+static int read_image_at(void *ctx, uint64_t at, uint8_t *buf, size_t len) {
+  const struct image_ref *r = ctx;
+  return read_image(r->s, r->img->id, r->img->fragment, at, buf, len,
+                    r->img->len);
+}
+
 /* verify() for a segment image: the header (its id, fragment and length
  * against the index's), then every block's CRC. 0 good (or gone),
  * CAIRN_ECORRUPT bad, 1 stopping, or an I/O error. */
@@ -245,33 +271,11 @@ static int verify_image(struct scrubber *s, const struct segment_image *img) {
     rc = chunk_header_decode(header, &h);
   if (rc == 0 &&
       (memcmp(h.chunk_id, img->id, 16) != 0 || h.fragment != img->fragment ||
-       CHUNK_HEADER_SIZE + h.length +
-               CHUNK_CRC_SIZE *
-                   ((h.length + CHUNK_BLOCK_SIZE - 1) / CHUNK_BLOCK_SIZE) !=
-           img->len))
+       chunk_stored_length(h.length) != img->len))
     rc = CAIRN_ECORRUPT;
-  for (uint64_t at = 0; rc == 0 && at < h.length; at += CHUNK_BLOCK_SIZE) {
-    size_t len = h.length - at < CHUNK_BLOCK_SIZE ? (size_t)(h.length - at)
-                                                  : CHUNK_BLOCK_SIZE;
-    if (pace(s, len + CHUNK_CRC_SIZE)) {
-      rc = 1;
-      break;
-    }
-    uint64_t off = CHUNK_HEADER_SIZE +
-                   at / CHUNK_BLOCK_SIZE * (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE);
-    rc = read_image(s, img->id, img->fragment, off, s->block,
-                    len + CHUNK_CRC_SIZE, img->len);
-    if (rc == 0) {
-      const uint8_t *c = s->block + len;
-      uint32_t stored = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 |
-                        (uint32_t)c[2] << 8 | c[3];
-      if (crc32_iscsi(s->block, (int)len, 0) != stored)
-        rc = CAIRN_ECORRUPT;
-    }
-    pthread_mutex_lock(&s->lock);
-    s->stats.bytes += len + CHUNK_CRC_SIZE;
-    pthread_mutex_unlock(&s->lock);
-  }
+  struct image_ref ref = {s, img};
+  if (rc == 0)
+    rc = verify_blocks(s, h.length, read_image_at, &ref);
   return rc == CAIRN_ENOENT ? 0 : rc;
 }
 

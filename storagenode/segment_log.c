@@ -319,11 +319,6 @@ static int open_active(struct segment_log *l) {
   return rc;
 }
 
-static uint64_t image_length(uint64_t data) {
-  return CHUNK_HEADER_SIZE + data +
-         CHUNK_CRC_SIZE * ((data + CHUNK_BLOCK_SIZE - 1) / CHUNK_BLOCK_SIZE);
-}
-
 /* Decodes the header at `at` of a segment of `size` bytes: 0 and the
  * image's length if a whole image starts there, else CAIRN_ECORRUPT. */
 static int header_at(int fd, uint64_t at, uint64_t size, uint8_t *raw,
@@ -332,7 +327,7 @@ static int header_at(int fd, uint64_t at, uint64_t size, uint8_t *raw,
       pread(fd, raw, CHUNK_HEADER_SIZE, (off_t)at) != CHUNK_HEADER_SIZE ||
       chunk_header_decode(raw, h) != 0)
     return CAIRN_ECORRUPT;
-  *len = image_length(h->length);
+  *len = chunk_stored_length(h->length);
   return *len <= IMAGE_MAX && at + *len <= size ? 0 : CAIRN_ECORRUPT;
 }
 
