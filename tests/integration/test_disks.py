@@ -29,6 +29,26 @@ def mount_tmpfs(path, size):
     return r.returncode == 0
 
 
+def put_then_read_back(s3, bucket, size, least):
+    """Creates bucket and PUTs 60 objects of about size bytes; at least
+    `least` must be acknowledged, and each acknowledged one reads back
+    bit-exact. Returns {key: MD5 digest} of those."""
+    s3.create_bucket(Bucket=bucket)
+    acked, refused = {}, 0
+    for i in range(60):
+        data = os.urandom(size + i)
+        try:
+            s3.put_object(Bucket=bucket, Key=f"k{i}", Body=data)
+            acked[f"k{i}"] = hashlib.md5(data).digest()
+        except ClientError:
+            refused += 1
+    assert len(acked) >= least, (len(acked), refused)
+    for key, digest in acked.items():
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert hashlib.md5(body).digest() == digest, key
+    return acked
+
+
 def test_full_disk_fails_over_and_never_acknowledges_lost_data(
         fresh_cluster, tmp_path):
     small = str(tmp_path / "node3")  # the cluster's dir for node 3
@@ -39,20 +59,7 @@ def test_full_disk_fails_over_and_never_acknowledges_lost_data(
         if not mounted:
             c.node_args[3] = ["--max-bytes-per-dir", "2M"]
         c.start()
-        s3 = boto_client(c)
-        s3.create_bucket(Bucket="full")
-        acked, refused = {}, 0
-        for i in range(60):
-            data = os.urandom(100 * KIB + i)
-            try:
-                s3.put_object(Bucket="full", Key=f"k{i}", Body=data)
-                acked[f"k{i}"] = hashlib.md5(data).digest()
-            except ClientError:
-                refused += 1
-        assert len(acked) >= 40, (len(acked), refused)
-        for key, digest in acked.items():
-            body = s3.get_object(Bucket="full", Key=key)["Body"].read()
-            assert hashlib.md5(body).digest() == digest, key
+        put_then_read_back(boto_client(c), "full", 100 * KIB, least=40)
         # The injected node's dir is out of service, the node still up.
         nodes = {n["address"].rsplit(":", 1)[1]: n
                  for n in c.healthz()["nodes"]}
@@ -85,20 +92,7 @@ def test_segment_dir_full_small_puts_go_to_files_in_another_dir(
     c.node_args[1] = ["--data-dir", f"{first},{second}",
                       "--max-bytes-per-dir", "150K"]
     c.start()
-    s3 = boto_client(c)
-    s3.create_bucket(Bucket="spill")
-    acked, refused = {}, 0
-    for i in range(60):
-        data = os.urandom(20 * KIB + i)
-        try:
-            s3.put_object(Bucket="spill", Key=f"k{i}", Body=data)
-            acked[f"k{i}"] = hashlib.md5(data).digest()
-        except ClientError:
-            refused += 1
-    assert len(acked) >= 45, (len(acked), refused)
-    for key, digest in acked.items():
-        body = s3.get_object(Bucket="spill", Key=key)["Body"].read()
-        assert hashlib.md5(body).digest() == digest, key
+    put_then_read_back(boto_client(c), "spill", 20 * KIB, least=45)
     on_node1 = node_fragments(c.workdir, [1])
     images = [f for f in on_node1 if f.segment]
     files = [f for f in on_node1 if not f.segment]
