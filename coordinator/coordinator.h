@@ -53,7 +53,8 @@ struct coordinator {
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];
-  uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
+  struct buf_pool *put_pieces; /* full upload pieces (object_writer.h) */
+  uv_async_t meta_async;       /* group-commit completions (meta_set_notify) */
   /* s3_auth.c: by hash of the bucket name, NULL or a reference. */
   struct s3_bucket_access *bucket_cache[S3_BUCKET_CACHE_SLOTS];
   uv_signal_t sigterm, sigint;

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "meta.h"
 #include "node_link.h"
+#include "object_writer.h"
 #include "registry.h"
 #include "repairer.h"
 #include "s3_auth.h"
@@ -231,7 +232,8 @@ int main(int argc, char **argv) {
       buf_pool_new(S3_GET_BATCH + S3_GET_BUFFER_HEADER, S3_GET_BUFFERS_IDLE);
   c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
                                    S3_GET_SMALL_BUFFERS_IDLE);
-  if (!c->get_buffers[0] || !c->get_buffers[1] ||
+  c->put_pieces = buf_pool_new(object_writer_piece_bytes(), S3_PUT_PIECES_IDLE);
+  if (!c->get_buffers[0] || !c->get_buffers[1] || !c->put_pieces ||
       node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
@@ -289,6 +291,8 @@ out_loop:
     buf_pool_free(c->get_buffers[i]);
     c->get_buffers[i] = NULL;
   }
+  buf_pool_free(c->put_pieces);
+  c->put_pieces = NULL;
 out_meta:
   s3_bucket_cache_clear(c);
   policy_cache_free(c->iam.policies);

@@ -42,6 +42,7 @@
 
 #include "meta.h"
 
+struct buf_pool;
 struct cluster;
 struct cpu_pool;
 struct node_link_pool;
@@ -75,6 +76,9 @@ struct object_writer_config {
   uint64_t window;
   /* Where the per-byte work runs; NULL: on the caller's thread. */
   struct cpu_pool *cpu;
+  /* Buffers of object_writer_piece_bytes() for full replica pieces, shared
+   * by the uploads of one thread; NULL: malloc and free each piece. */
+  struct buf_pool *pieces;
   /* Sees every plaintext byte once, in order, before it is sealed (the
    * ETag and checksums); may be NULL. Runs on a worker thread when cpu is
    * set: what it touches must not be used elsewhere until done() fired. */
@@ -86,6 +90,9 @@ struct object_writer_config {
   void (*done)(struct object_writer *w, int status, void *arg);
   void *arg;
 };
+
+/* The buffer a full sealed replica piece takes (cfg.pieces' size). */
+size_t object_writer_piece_bytes(void);
 
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out);
