@@ -258,7 +258,8 @@ static int writer_open(struct chunk_store *s, const uint8_t id[16],
   w->fragment = fragment;
   if (small) {
     w->small = 1;
-    w->image = malloc((size_t)chunk_stored_length(length));
+    w->image =
+        segment_log_image_alloc(s->small, (size_t)chunk_stored_length(length));
     if (!w->image) {
       free(w);
       return CAIRN_ENOMEM;
@@ -393,6 +394,12 @@ static int drop_other_copies(struct chunk_writer *w) {
   return rc == CAIRN_ENOENT ? 0 : rc;
 }
 
+/* Gives a small fragment's image buffer back to the segment log. */
+static void release_image(struct chunk_writer *w) {
+  segment_log_image_free(w->store->small, w->image,
+                         (size_t)chunk_stored_length(w->length));
+}
+
 /* Completes a small fragment's image (its header, the last block's CRC)
  * and charges its bytes to the segment log's dir; *len is its length. */
 static int finish_image(struct chunk_writer *w, size_t *len) {
@@ -442,7 +449,7 @@ static void async_committed(int status, void *arg) {
   uint32_t fragment = w->fragment;
   memcpy(id, w->id, 16);
   dir_failed(w, status);
-  free(w->image);
+  release_image(w);
   free(w);
   free(a);
   done(status, done_arg);
@@ -492,7 +499,7 @@ int chunk_writer_commit(struct chunk_writer *w, uint32_t crc32c) {
   if (w->small) {
     if (rc == 0)
       rc = commit_small(w);
-    free(w->image);
+    release_image(w);
     free(w);
     return rc;
   }
@@ -521,8 +528,9 @@ void chunk_writer_abort(struct chunk_writer *w) {
   if (!w->small) {
     close(w->fd);
     unlink(w->tmp_path);
+  } else {
+    release_image(w);
   }
-  free(w->image);
   free(w);
 }
 

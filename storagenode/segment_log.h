@@ -59,11 +59,21 @@ int segment_log_append(struct segment_log *l, const uint8_t id[16],
                        uint32_t fragment, const uint8_t *image, size_t len);
 /* As segment_log_append, without waiting: done(status, arg) runs once, on
  * the syncer thread, after the image's group was synced (or failed); the
- * image must stay valid until then. 0, or an error and done never runs. */
+ * image must stay valid until then, and must come from
+ * segment_log_image_alloc: a large one is written from where it is, its
+ * padding zeroed in place. 0, or an error and done never runs. */
 int segment_log_append_async(struct segment_log *l, const uint8_t id[16],
                              uint32_t fragment, const uint8_t *image,
                              size_t len, void (*done)(int status, void *arg),
                              void *arg);
+/* A buffer for an image of len (<= the largest image) bytes that the
+ * syncer can write with O_DIRECT as it is: aligned, with room for the
+ * zeros up to the next alignment boundary. Large ones are kept for reuse
+ * (a fresh 1 MiB buffer is ~260 page faults). NULL: out of memory. Any
+ * thread; free with segment_log_image_free(l, image, len) before
+ * segment_log_close. */
+uint8_t *segment_log_image_alloc(struct segment_log *l, size_t len);
+void segment_log_image_free(struct segment_log *l, uint8_t *image, size_t len);
 /* Returns once every async append's done has run. */
 void segment_log_flush(struct segment_log *l);
 /* Copies len bytes at offset `at` of the stored image of (id, fragment)
