@@ -1,14 +1,19 @@
 /* buf_pool.c - a bounded free list of equal-sized buffers (buf_pool.h). */
 #include "buf_pool.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 struct buf_pool {
   size_t size, keep_max, idle;
   void *free_list; /* each idle buffer's first word links to the next */
+  size_t align;    /* 0: malloc */
+  int shared;      /* mu guards free_list and idle */
+  pthread_mutex_t mu;
 };
 
-struct buf_pool *buf_pool_new(size_t size, size_t keep_max) {
+static struct buf_pool *pool_new(size_t size, size_t align, size_t keep_max,
+                                 int shared) {
   if (size < sizeof(void *))
     return NULL;
   struct buf_pool *p = calloc(1, sizeof *p);
@@ -16,39 +21,81 @@ struct buf_pool *buf_pool_new(size_t size, size_t keep_max) {
     return NULL;
   p->size = size;
   p->keep_max = keep_max;
+  p->align = align;
+  p->shared = shared;
+  if (shared && pthread_mutex_init(&p->mu, NULL) != 0) {
+    free(p);
+    return NULL;
+  }
   return p;
+}
+
+struct buf_pool *buf_pool_new(size_t size, size_t keep_max) {
+  return pool_new(size, 0, keep_max, 0);
+}
+
+struct buf_pool *buf_pool_new_shared(size_t size, size_t align,
+                                     size_t keep_max) {
+  if (align < sizeof(void *) || (align & (align - 1)) != 0)
+    return NULL;
+  return pool_new(size, align, keep_max, 1);
 }
 
 size_t buf_pool_size(const struct buf_pool *p) {
   return p->size;
 }
 
+static void lock(struct buf_pool *p) {
+  if (p->shared)
+    pthread_mutex_lock(&p->mu);
+}
+
+static void unlock(struct buf_pool *p) {
+  if (p->shared)
+    pthread_mutex_unlock(&p->mu);
+}
+
 void *buf_pool_get(struct buf_pool *p) {
+  lock(p);
   void *buf = p->free_list;
-  if (!buf)
+  if (buf) {
+    p->free_list = *(void **)buf;
+    p->idle--;
+  }
+  unlock(p);
+  if (buf)
+    return buf;
+  if (!p->align)
     return malloc(p->size);
-  p->free_list = *(void **)buf;
-  p->idle--;
-  return buf;
+  return posix_memalign(&buf, p->align, p->size) == 0 ? buf : NULL;
 }
 
 void buf_pool_put(struct buf_pool *p, void *buf) {
   if (!buf)
     return;
-  if (p->idle >= p->keep_max) {
-    free(buf);
-    return;
+  lock(p);
+  int kept = p->idle < p->keep_max;
+  if (kept) {
+    *(void **)buf = p->free_list;
+    p->free_list = buf;
+    p->idle++;
   }
-  *(void **)buf = p->free_list;
-  p->free_list = buf;
-  p->idle++;
+  unlock(p);
+  if (!kept)
+    free(buf);
 }
 
 void buf_pool_trim(struct buf_pool *p, size_t keep) {
-  while (p->idle > keep) {
-    void *buf = p->free_list;
-    p->free_list = *(void **)buf;
-    p->idle--;
+  for (;;) {
+    lock(p);
+    void *buf = p->idle > keep ? p->free_list : NULL;
+    if (buf) {
+      p->free_list = *(void **)buf;
+      p->idle--;
+    }
+    unlock(p);
+    if (!buf)
+      return;
     free(buf);
   }
 }
@@ -60,10 +107,8 @@ size_t buf_pool_idle(const struct buf_pool *p) {
 void buf_pool_free(struct buf_pool *p) {
   if (!p)
     return;
-  while (p->free_list) {
-    void *next = *(void **)p->free_list;
-    free(p->free_list);
-    p->free_list = next;
-  }
+  buf_pool_trim(p, 0);
+  if (p->shared)
+    pthread_mutex_destroy(&p->mu);
   free(p);
 }

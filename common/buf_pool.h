@@ -9,10 +9,12 @@
  * user instead, up to keep_max idle buffers (the rest are freed), so the
  * idle memory is bounded by size * keep_max.
  *
- * Not thread-safe: one pool per thread (the coordinator's loop). Buffers
- * are uninitialized. Lifecycle: buf_pool_new -> (get, put)* -> buf_pool_free,
- * after every buffer taken was put back or freed with free() (a buffer is
- * an ordinary malloc block; the pool never tracks buffers in use).
+ * buf_pool_new's pools are not thread-safe: one per thread (the
+ * coordinator's loop). buf_pool_new_shared's take a lock and hand out
+ * aligned buffers (a node's O_DIRECT writes, filled and freed on several
+ * threads). Buffers are uninitialized. Lifecycle: buf_pool_new -> (get, put)*
+ * -> buf_pool_free, after every buffer taken was put back or freed with free()
+ * (a buffer is an ordinary malloc block; the pool never tracks buffers in use).
  */
 #ifndef CAIRN_BUF_POOL_H
 #define CAIRN_BUF_POOL_H
@@ -23,6 +25,10 @@ struct buf_pool;
 
 /* size >= sizeof(void *). NULL: out of memory. */
 struct buf_pool *buf_pool_new(size_t size, size_t keep_max);
+/* Thread-safe, buffers aligned to `align` (a power of two, a multiple of
+ * sizeof(void *)); they are free()d like any. */
+struct buf_pool *buf_pool_new_shared(size_t size, size_t align,
+                                     size_t keep_max);
 size_t buf_pool_size(const struct buf_pool *p);
 /* A buffer of buf_pool_size bytes, or NULL (out of memory). */
 void *buf_pool_get(struct buf_pool *p);

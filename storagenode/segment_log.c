@@ -24,6 +24,7 @@
  */
 #include "segment_log.h"
 
+#include "buf_pool.h"
 #include "chunk_store.h"
 #include "error.h"
 #include "log.h"
@@ -135,16 +136,12 @@ struct segment_log {
   int hold, stopping, thread_started;
   pthread_t thread;
   /* Syncer only. */
-  uint32_t active;      /* index of the segment being appended to */
-  int active_broken;    /* a write or sync failed: start a new one */
-  uint64_t active_size; /* bytes in it */
-  int active_direct_fd; /* O_DIRECT writer of it, -1 where unsupported */
-  uint8_t *stage;       /* STAGE_SIZE, DIRECT_ALIGN-aligned */
-  /* pool_lock: idle image buffers of IMAGE_ROOM bytes (a list through
-   * their first bytes). */
-  pthread_mutex_t pool_lock;
-  void *pool;
-  size_t pool_idle;
+  uint32_t active;             /* index of the segment being appended to */
+  int active_broken;           /* a write or sync failed: start a new one */
+  uint64_t active_size;        /* bytes in it */
+  int active_direct_fd;        /* O_DIRECT writer of it, -1 where unsupported */
+  uint8_t *stage;              /* STAGE_SIZE, DIRECT_ALIGN-aligned */
+  struct buf_pool *image_pool; /* of IMAGE_ROOM bytes, aligned, shared */
 };
 
 /* ---- the index ----------------------------------------------------------- */
@@ -696,7 +693,6 @@ int segment_log_open(const char *dir, struct segment_log **out) {
   pthread_rwlock_init(&l->index_lock, NULL);
   pthread_mutex_init(&l->walk_lock, NULL);
   pthread_mutex_init(&l->q_lock, NULL);
-  pthread_mutex_init(&l->pool_lock, NULL);
   pthread_cond_init(&l->q_cond, NULL);
   pthread_cond_init(&l->done_cond, NULL);
   int rc = 0;
@@ -712,6 +708,9 @@ int segment_log_open(const char *dir, struct segment_log **out) {
   }
   if (rc == 0)
     rc = grow_index(l);
+  if (rc == 0 && !(l->image_pool = buf_pool_new_shared(IMAGE_ROOM, DIRECT_ALIGN,
+                                                       IMAGE_POOL_KEEP)))
+    rc = CAIRN_ENOMEM;
   if (rc == 0 &&
       posix_memalign((void **)&l->stage, DIRECT_ALIGN, STAGE_SIZE) != 0)
     rc = CAIRN_ENOMEM;
@@ -763,12 +762,7 @@ void segment_log_close(struct segment_log *l) {
   if (l->active_direct_fd >= 0)
     close(l->active_direct_fd);
   free(l->stage);
-  while (l->pool) {
-    void *image = l->pool;
-    memcpy(&l->pool, image, sizeof l->pool);
-    free(image);
-  }
-  pthread_mutex_destroy(&l->pool_lock);
+  buf_pool_free(l->image_pool);
   if (l->dir_fd >= 0)
     close(l->dir_fd);
   free(l->dir);
@@ -834,18 +828,8 @@ int segment_log_append_async(struct segment_log *l, const uint8_t id[16],
 uint8_t *segment_log_image_alloc(struct segment_log *l, size_t len) {
   if (len > IMAGE_MAX)
     return NULL;
-  if (len >= IMAGE_POOL_MIN) {
-    pthread_mutex_lock(&l->pool_lock);
-    void *image = l->pool;
-    if (image) {
-      memcpy(&l->pool, image, sizeof l->pool);
-      l->pool_idle--;
-    }
-    pthread_mutex_unlock(&l->pool_lock);
-    if (image)
-      return image;
-    len = IMAGE_ROOM;
-  }
+  if (len >= IMAGE_POOL_MIN)
+    return buf_pool_get(l->image_pool);
   void *image;
   if (posix_memalign(&image, DIRECT_ALIGN, (size_t)align_up(len ? len : 1)))
     return NULL;
@@ -853,19 +837,10 @@ uint8_t *segment_log_image_alloc(struct segment_log *l, size_t len) {
 }
 
 void segment_log_image_free(struct segment_log *l, uint8_t *image, size_t len) {
-  if (image && len >= IMAGE_POOL_MIN) {
-    pthread_mutex_lock(&l->pool_lock);
-    int kept = l->pool_idle < IMAGE_POOL_KEEP;
-    if (kept) {
-      memcpy(image, &l->pool, sizeof l->pool);
-      l->pool = image;
-      l->pool_idle++;
-    }
-    pthread_mutex_unlock(&l->pool_lock);
-    if (kept)
-      return;
-  }
-  free(image);
+  if (len >= IMAGE_POOL_MIN)
+    buf_pool_put(l->image_pool, image);
+  else
+    free(image);
 }
 
 void segment_log_flush(struct segment_log *l) {
