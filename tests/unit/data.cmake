@@ -16,7 +16,8 @@ if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_chunk_store.c)
   target_link_libraries(test_chunk_store PRIVATE PkgConfig::CMOCKA
                         cairn_common PkgConfig::ISAL PkgConfig::UV
                         Threads::Threads)
-  target_link_options(test_chunk_store PRIVATE -Wl,--wrap=fdatasync)
+  target_link_options(test_chunk_store PRIVATE -Wl,--wrap=fdatasync
+                      -Wl,--wrap=pwrite)
   add_test(NAME test_chunk_store COMMAND test_chunk_store)
   set_tests_properties(test_chunk_store PROPERTIES TIMEOUT 120)
 endif()
