@@ -22,9 +22,8 @@
 #define MAX_DIRS 32
 #define PATH_MAX_LEN 4096
 #define FRAGMENT_PATH_MAX (PATH_MAX_LEN + 64) /* dir + chunk file name */
-#define CRC_LEN 4
 
-#define STRIDE (CHUNK_BLOCK_SIZE + CRC_LEN) /* a block and its CRC */
+#define STRIDE (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE) /* a block and its CRC */
 #define SEGMENT_DIR 0 /* the data dir that holds the segment log */
 /* A fragment file is written with O_DIRECT from an aligned buffer of
  * FILE_OUT bytes (16 blocks with their CRCs, and the < 4 KiB carried over
@@ -110,13 +109,13 @@ void chunk_header_encode_flags(const struct chunk_header *h, uint8_t flags,
   put_u32(out + 24, h->block_size);
   put_u32(out + 28, h->checksum_type);
   memcpy(out + 32, h->chunk_id, 16);
-  put_u32(out + 60, crc32_iscsi(out, CHUNK_HEADER_SIZE - CRC_LEN, 0));
+  put_u32(out + 60, crc32_iscsi(out, CHUNK_HEADER_SIZE - CHUNK_CRC_SIZE, 0));
 }
 
 int chunk_header_decode(const uint8_t in[CHUNK_HEADER_SIZE],
                         struct chunk_header *h) {
   uint32_t crc =
-      crc32_iscsi((unsigned char *)in, CHUNK_HEADER_SIZE - CRC_LEN, 0);
+      crc32_iscsi((unsigned char *)in, CHUNK_HEADER_SIZE - CHUNK_CRC_SIZE, 0);
   if (memcmp(in, CHUNK_MAGIC, 8) != 0 || crc != get_u32(in + 60))
     return CAIRN_ECORRUPT;
   h->version = get_u32(in + 8);
@@ -374,8 +373,8 @@ static int flush_block(struct chunk_writer *w) {
   int rc = 0;
   if (w->store->disks)
     rc = node_disks_charge(w->store->disks, w->dir_index,
-                           w->block_len + CRC_LEN);
-  w->out_len += w->block_len + CRC_LEN;
+                           w->block_len + CHUNK_CRC_SIZE);
+  w->out_len += w->block_len + CHUNK_CRC_SIZE;
   w->block_len = 0;
   if (rc == 0 && w->out_len + STRIDE > FILE_OUT)
     rc = write_out(w, 0);
@@ -682,8 +681,8 @@ int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
   if (end > h.length)
     end = h.length;
   uint64_t at = CHUNK_HEADER_SIZE + first * STRIDE;
-  size_t span =
-      (size_t)(end - first * CHUNK_BLOCK_SIZE + (last - first + 1) * CRC_LEN);
+  size_t span = (size_t)(end - first * CHUNK_BLOCK_SIZE +
+                         (last - first + 1) * CHUNK_CRC_SIZE);
   uint8_t *blocks = malloc(span);
   if (!blocks)
     return CAIRN_ENOMEM;
@@ -734,7 +733,7 @@ int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
     close(fd);
     return CAIRN_ERANGE;
   }
-  uint8_t *block = malloc(CHUNK_BLOCK_SIZE + CRC_LEN);
+  uint8_t *block = malloc(CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE);
   if (!block) {
     close(fd);
     return CAIRN_ENOMEM;
@@ -745,9 +744,9 @@ int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
     size_t block_len = length - block_start < CHUNK_BLOCK_SIZE
                            ? (size_t)(length - block_start)
                            : CHUNK_BLOCK_SIZE;
-    off_t at =
-        (off_t)(CHUNK_HEADER_SIZE + index * (CHUNK_BLOCK_SIZE + CRC_LEN));
-    rc = read_exact(fd, block, block_len + CRC_LEN, at);
+    off_t at = (off_t)(CHUNK_HEADER_SIZE +
+                       index * (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE));
+    rc = read_exact(fd, block, block_len + CHUNK_CRC_SIZE, at);
     if (rc == CAIRN_ECORRUPT)
       log_error("chunk", "%s is truncated (block %llu)", path,
                 (unsigned long long)index);
