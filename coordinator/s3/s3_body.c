@@ -70,6 +70,16 @@ struct s3_body *s3_body_new(struct s3_request *r, const char **error_code) {
   return b;
 }
 
+int s3_body_take_payload_hash(struct s3_body *b,
+                              struct auth_payload_check *out) {
+  if (!b || b->mode != AUTH_PAYLOAD_SHA256)
+    return 0;
+  *out = b->hash;
+  memset(&b->hash, 0, sizeof b->hash);
+  b->mode = AUTH_PAYLOAD_UNSIGNED; /* bytes pass through unhashed */
+  return 1;
+}
+
 int s3_body_passes_through(const struct s3_body *b) {
   return !b || !b->chunked;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct auth_payload_check;
 struct s3_request;
 struct s3_body;
 
@@ -23,6 +24,13 @@ const char *s3_body_feed(struct s3_body *b, const char *data, size_t len,
                                       size_t));
 /* The body ended: NULL when every check passed, else the S3 error code. */
 const char *s3_body_finish(struct s3_body *b);
+/* A signed payload's hash check, for an operation that hashes the bytes
+ * itself off the loop thread (PutObject, UploadPart on the upload's
+ * worker lane): moved into *out (the caller updates, finishes and
+ * releases it, and commits nothing unless it passes) and 1; 0 when the
+ * body is not a signed payload. s3_body checks it no more. */
+int s3_body_take_payload_hash(struct s3_body *b,
+                              struct auth_payload_check *out);
 /* 1 when the bytes fed reach emit unchanged (no aws-chunked framing). */
 int s3_body_passes_through(const struct s3_body *b);
 /* Decoded length promised by x-amz-decoded-content-length, or -1. */

@@ -16,6 +16,7 @@
  * every chunk is fsync'd on its nodes and every integrity check passed; no
  * byte goes to a node before the write intents of its chunks are synced.
  */
+#include "auth.h"
 #include "checksum.h"
 #include "coordinator.h"
 #include "crypto.h"
@@ -245,6 +246,12 @@ struct put_op {
   struct s3_request *r;
   struct object_writer *w;
   struct crypto_hash *md5;
+  /* A signed payload's x-amz-content-sha256 (boto3 and the AWS CLI over
+   * http), hashed with the MD5 on the worker lane: on the loop, SHA-256
+   * held every other request for ~0.6 ms per MiB. Checked before the
+   * commit. */
+  struct auth_payload_check payload;
+  int has_payload;
   uint8_t content_md5[MD5_LEN];
   int has_content_md5;
   struct checksum sum;
@@ -297,6 +304,8 @@ static void put_free(void *p) {
   if (op->w)
     object_writer_free(op->w);
   crypto_hash_free(op->md5);
+  if (op->has_payload)
+    auth_payload_release(&op->payload);
   checksum_release(&op->sum);
   free(op->attrs.user_meta);
   free(op->chunk_ids);
@@ -364,6 +373,15 @@ static void put_commit(struct put_op *op) {
   struct s3_request *r = op->r;
   uint8_t md5[MD5_LEN];
   char etag[2 * MD5_LEN + 1], checksum_value[CHECKSUM_B64_MAX] = "";
+  if (op->has_payload) {
+    op->has_payload = 0; /* finish releases it */
+    enum auth_status status = auth_payload_finish(&op->payload);
+    if (status != AUTH_OK) {
+      put_discard_chunks(op);
+      s3_send_error(r, auth_status_s3_code(status), NULL);
+      return;
+    }
+  }
   crypto_hash_final(op->md5, md5);
   crypto_hex(md5, MD5_LEN, etag);
   if (op->has_content_md5 && memcmp(md5, op->content_md5, MD5_LEN) != 0) {
@@ -467,6 +485,8 @@ static void put_writer_done(struct object_writer *w, int status, void *arg) {
 static void put_digest(void *arg, const void *data, size_t len) {
   struct put_op *op = arg;
   crypto_hash_update(op->md5, data, len);
+  if (op->has_payload)
+    auth_payload_update(&op->payload, data, len);
   if (op->algorithm != CHECKSUM_NONE)
     checksum_update(&op->sum, data, len);
 }
@@ -663,6 +683,7 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     }
   }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
+  op->has_payload = s3_body_take_payload_hash(r->body, &op->payload);
   if (!op->md5 || (op->algorithm != CHECKSUM_NONE &&
                    checksum_init(&op->sum, op->algorithm) != 0)) {
     s3_send_error(r, "InternalError", NULL);

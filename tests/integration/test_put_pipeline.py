@@ -110,6 +110,51 @@ def test_mismatch_after_last_piece_refuses(cluster, s3):
         assert e.value.response["Error"]["Code"] in ("404", "NoSuchKey")
 
 
+def signed_put_of_other_bytes(cluster, url_path, signed_body, sent_body):
+    """A PUT signed (x-amz-content-sha256 and all) for signed_body that
+    sends sent_body (of the same length) instead."""
+    url = f"{cluster.endpoint}/pipeline/{url_path}"
+    req = AWSRequest(method="PUT", url=url, data=signed_body)
+    S3SigV4Auth(Credentials(cluster.access_key, cluster.secret_key), "s3",
+                "us-east-1").add_auth(req)
+    r = urllib.request.Request(url, data=sent_body, method="PUT",
+                               headers=dict(req.headers.items()))
+    try:
+        with urllib.request.urlopen(r, timeout=60) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_signed_payload_mismatch_refuses(cluster, s3):
+    """The payload hash of a signed body is checked on the workers, after
+    the last byte: bytes that are not the signed ones are
+    XAmzContentSHA256Mismatch, the key keeps its old object, and a part
+    sent that way is not recorded; the right bytes still go through."""
+    old = os.urandom(1000)
+    s3.put_object(Bucket="pipeline", Key="payload", Body=old)
+    signed = os.urandom(3 * MIB + 5)
+    sent = bytearray(signed)
+    sent[-1] ^= 1  # one bit off, in the last piece
+    status, text = signed_put_of_other_bytes(cluster, "payload", signed,
+                                             bytes(sent))
+    assert status == 400 and b"XAmzContentSHA256Mismatch" in text, text
+    got = s3.get_object(Bucket="pipeline", Key="payload")["Body"].read()
+    assert got == old
+    upload = s3.create_multipart_upload(Bucket="pipeline", Key="mp-payload")
+    uid = upload["UploadId"]
+    status, text = signed_put_of_other_bytes(
+        cluster, f"mp-payload?partNumber=1&uploadId={uid}", signed,
+        bytes(sent))
+    assert status == 400 and b"XAmzContentSHA256Mismatch" in text, text
+    parts = s3.list_parts(Bucket="pipeline", Key="mp-payload", UploadId=uid)
+    assert not parts.get("Parts")
+    status, _ = signed_put_of_other_bytes(cluster, "payload", signed, signed)
+    assert status == 200
+    got = s3.get_object(Bucket="pipeline", Key="payload")["Body"].read()
+    assert got == signed
+
+
 def test_client_gone_mid_body_commits_nothing(cluster, s3):
     """A signed 8 MiB PUT cut off after some MiB (pieces queued for the
     workers or being sealed): no object, and the coordinator goes on."""
