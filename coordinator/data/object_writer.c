@@ -7,8 +7,8 @@
  *                     +---- error/abort -----+--> FAILING --quiet--> DONE
  *
  * Two ways a chunk reaches the nodes (cfg.layout):
- *  - replica:N: every 256 KiB piece is sent to the N nodes as it fills;
- *    the chunk is durable when all N puts answered.
+ *  - replica:N: every piece (OBJECT_WRITER_PIECE) is sent to the N nodes
+ *    as it fills; the chunk is durable when all N puts answered.
  *  - EC k+m: the chunk is collected whole in one stripe buffer (bounded:
  *    the chunk size plus m/k parity), cut in k fragments (the last one
  *    zero-padded), m parity fragments are computed (erasure.h) and fragment
@@ -157,7 +157,7 @@ static size_t piece_plain_max(const struct object_writer *w) {
 }
 
 /* A replica piece holds at most what is left of its chunk: a 4 KiB PUT
- * takes a 4 KiB buffer, not a 256 KiB one (which malloc would map and
+ * takes a 4 KiB buffer, not a 1 MiB one (which malloc would map and
  * unmap for every request). */
 static size_t piece_capacity(const struct object_writer *w,
                              const struct chunk_state *state) {
@@ -274,7 +274,7 @@ static void piece_unref(struct piece *p) {
     return;
   w->inflight -= p->counted;
   /* The next replica piece reuses this buffer when it fits (fewer page
-   * faults and less heap churn than malloc per 256 KiB). */
+   * faults and less heap churn than malloc per piece). */
   if (!w->ec && !w->spare)
     w->spare = p;
   else

@@ -27,10 +27,10 @@
 #define S3_GET_BUFFERS_IDLE 64
 #define S3_GET_SMALL_BUFFERS_IDLE 64
 #define S3_GET_BUFFERS_QUIET 4
-/* Full upload pieces (object_writer_piece_bytes, ~256 KiB) kept idle by
- * the coordinator's put_pieces pool while PUTs run (16 MiB: 16 uploads
- * of 1 MiB have ~64 in flight), and once none does. */
-#define S3_PUT_PIECES_IDLE 64
+/* Full upload pieces (object_writer_piece_bytes, ~1 MiB) kept idle by
+ * the coordinator's put_pieces pool while PUTs run (16 uploads of 1 MiB
+ * have ~16-24 in flight), and once none does. */
+#define S3_PUT_PIECES_IDLE 24
 #define S3_PUT_PIECES_QUIET 4
 
 struct s3_handler {
