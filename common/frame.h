@@ -84,6 +84,16 @@ typedef void (*frame_write_cb)(int status, void *arg);
 int frame_write(uv_stream_t *stream, Cairn__DataHeader *h, const void *payload,
                 size_t payload_len, frame_write_cb done, void *arg);
 
+/* frame_write with the payload gathered from count buffers (each borrowed
+ * until done), sent as one frame with one write: a node sends the blocks
+ * of a stored span straight from its read buffer, skipping their CRCs.
+ * count at most FRAME_WRITEV_MAX. */
+#define FRAME_WRITEV_MAX 64
+#define FRAME_WRITEV_SMALL 19 /* gathered without a malloc */
+int frame_writev(uv_stream_t *stream, Cairn__DataHeader *h,
+                 const uv_buf_t *payload, unsigned count, frame_write_cb done,
+                 void *arg);
+
 /* ---- authentication ----------------------------------------------------- */
 
 /* The proof a coordinator sends for a node's nonce:

@@ -595,10 +595,22 @@ static int read_small_header(struct chunk_store *s, const uint8_t id[16],
   return rc;
 }
 
-int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
-                     uint32_t fragment, uint64_t offset, size_t len,
-                     uint8_t *buf, uint64_t *length, int nowait) {
+size_t chunk_small_span_bytes(uint64_t offset, size_t len) {
+  if (len == 0)
+    return 0;
+  uint64_t first = offset / CHUNK_BLOCK_SIZE;
+  uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
+  return (size_t)((last - first + 1) * STRIDE);
+}
+
+int chunk_read_small_iov(struct chunk_store *s, const uint8_t id[16],
+                         uint32_t fragment, uint64_t offset, size_t len,
+                         uint8_t *span, size_t span_cap, struct iovec *iov,
+                         size_t *iov_count, uint64_t *length, int nowait) {
   struct chunk_header h;
+  *iov_count = 0;
+  if (len > CHUNK_SEGMENT_MAX || span_cap < chunk_small_span_bytes(offset, len))
+    return CAIRN_EINVAL;
   int rc = read_small_header(s, id, fragment, &h, nowait);
   if (rc != 0)
     return rc;
@@ -615,24 +627,21 @@ int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
   if (end > h.length)
     end = h.length;
   uint64_t at = CHUNK_HEADER_SIZE + first * STRIDE;
-  size_t span =
+  size_t span_len =
       (size_t)(end - first * CHUNK_BLOCK_SIZE + (last - first + 1) * CRC_LEN);
-  uint8_t *blocks = malloc(span);
-  if (!blocks)
-    return CAIRN_ENOMEM;
   size_t image_len;
-  rc = segment_log_read(s->small, id, fragment, at, blocks, span, &image_len,
+  rc = segment_log_read(s->small, id, fragment, at, span, span_len, &image_len,
                         nowait);
   if (rc == CAIRN_ERANGE)
     rc = CAIRN_ECORRUPT;
+  size_t n = 0;
   for (uint64_t b = first; rc == 0 && b <= last; b++) {
-    const uint8_t *block = blocks + (b - first) * STRIDE;
+    uint8_t *block = span + (b - first) * STRIDE;
     uint64_t block_start = b * CHUNK_BLOCK_SIZE;
     size_t block_len = h.length - block_start < CHUNK_BLOCK_SIZE
                            ? (size_t)(h.length - block_start)
                            : CHUNK_BLOCK_SIZE;
-    if (crc32_iscsi((unsigned char *)block, (int)block_len, 0) !=
-        get_u32(block + block_len)) {
+    if (crc32_iscsi(block, (int)block_len, 0) != get_u32(block + block_len)) {
       log_error("chunk",
                 "CRC mismatch in block %llu of a segment image "
                 "(fragment %u)",
@@ -644,10 +653,35 @@ int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
     uint64_t to = offset + len - block_start;
     if (to > block_len)
       to = block_len;
-    memcpy(buf + (block_start + from - offset), block + from,
-           (size_t)(to - from));
+    iov[n].iov_base = block + from;
+    iov[n].iov_len = (size_t)(to - from);
+    n++;
   }
-  free(blocks);
+  *iov_count = rc == 0 ? n : 0;
+  return rc;
+}
+
+int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
+                     uint32_t fragment, uint64_t offset, size_t len,
+                     uint8_t *buf, uint64_t *length, int nowait) {
+  if (len > CHUNK_SEGMENT_MAX) { /* never a small fragment's range */
+    int rc =
+        read_small_header(s, id, fragment, &(struct chunk_header){0}, nowait);
+    return rc == 0 ? CAIRN_ERANGE : rc;
+  }
+  size_t cap = chunk_small_span_bytes(offset, len);
+  uint8_t *span = malloc(cap ? cap : 1);
+  if (!span)
+    return CAIRN_ENOMEM;
+  struct iovec iov[CHUNK_SMALL_IOV_MAX];
+  size_t n;
+  int rc = chunk_read_small_iov(s, id, fragment, offset, len, span, cap, iov,
+                                &n, length, nowait);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(buf, iov[i].iov_base, iov[i].iov_len);
+    buf += iov[i].iov_len;
+  }
+  free(span);
   return rc;
 }
 
