@@ -798,6 +798,114 @@ static void image_path(const char *data_dir, const struct segment_image *img,
            (unsigned long long)img->segment);
 }
 
+/* The bytes iov[0..n) point at, gathered (what a writev would send). */
+static size_t gather(const struct iovec *iov, size_t n, uint8_t *out) {
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
+    len += iov[i].iov_len;
+  }
+  return len;
+}
+
+/* chunk_read_small_iov: one span read, CRCs checked in place, the iovecs
+ * give exactly the range's bytes (no CRC among them) for ranges on and
+ * off block boundaries of the largest small fragment; a too small span,
+ * a range beyond the end, a file and a flipped byte are refused with no
+ * iovec handed out. */
+static void test_small_span_iov(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0x5a, 0x77};
+  size_t n = CHUNK_SEGMENT_MAX; /* 17 blocks, the last one whole */
+  uint8_t *data = random_bytes(n), *got = malloc(n);
+  size_t span_max = chunk_small_span_bytes(1, n - 1);
+  uint8_t *span = malloc(span_max);
+  struct iovec iov[CHUNK_SMALL_IOV_MAX];
+  size_t count;
+  uint64_t frag_len = 0;
+  assert_int_equal(chunk_small_span_bytes(0, 0), 0);
+  assert_int_equal(chunk_small_span_bytes(0, 1), CHUNK_BLOCK_SIZE + 4);
+  assert_int_equal(chunk_small_span_bytes(CHUNK_BLOCK_SIZE - 1, 2),
+                   2 * (CHUNK_BLOCK_SIZE + 4));
+  assert_int_equal(span_max, 17 * (CHUNK_BLOCK_SIZE + 4));
+  put(s, id, 0, data, n, 100000);
+  struct {
+    uint64_t offset;
+    size_t len, blocks;
+  } ranges[] = {{0, n, 17},
+                {1, n - 1, 17},
+                {0, CHUNK_BLOCK_SIZE, 1},
+                {CHUNK_BLOCK_SIZE - 3, 6, 2},
+                {5 * CHUNK_BLOCK_SIZE + 7, 3 * CHUNK_BLOCK_SIZE, 4},
+                {n - 1, 1, 1}};
+  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+    memset(got, 0, n);
+    assert_int_equal(chunk_read_small_iov(s, id, 0, ranges[i].offset,
+                                          ranges[i].len, span, span_max, iov,
+                                          &count, &frag_len, 0),
+                     0);
+    assert_int_equal(frag_len, n);
+    assert_int_equal(count, ranges[i].blocks);
+    for (size_t b = 0; b < count; b++) /* every slice inside the span */
+      assert_true((uint8_t *)iov[b].iov_base >= span &&
+                  (uint8_t *)iov[b].iov_base + iov[b].iov_len <=
+                      span + span_max);
+    assert_int_equal(gather(iov, count, got), ranges[i].len);
+    assert_memory_equal(got, data + ranges[i].offset, ranges[i].len);
+  }
+  /* The span must hold the blocks with their CRCs. */
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, span, span_max - 1, iov,
+                                        &count, NULL, 0),
+                   CAIRN_EINVAL);
+  assert_int_equal(count, 0);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, n - 1, 2, span, span_max, iov,
+                                        &count, NULL, 0),
+                   CAIRN_ERANGE);
+  /* An empty range: the length, no iovec. */
+  assert_int_equal(
+      chunk_read_small_iov(s, id, 0, n, 0, span, 0, iov, &count, &frag_len, 0),
+      0);
+  assert_int_equal(count, 0);
+  /* A file (one byte over the segment limit) is not a small fragment. */
+  uint8_t id_file[16] = {0x5a, 0x78};
+  uint8_t *more = random_bytes(n + 1);
+  put(s, id_file, 0, more, n + 1, 100000);
+  assert_int_equal(chunk_read_small_iov(s, id_file, 0, 0, 100, span, span_max,
+                                        iov, &count, NULL, 0),
+                   CAIRN_ENOENT);
+  assert_int_equal(chunk_read(s, id_file, 0, 0, n + 1, more), 0);
+  /* A flipped byte in block 16: the whole range fails, block 15 not. */
+  char path[256];
+  struct segment_image img[4];
+  size_t listed = list_images(s, 0x5a, img, 4);
+  size_t at = listed;
+  for (size_t i = 0; i < listed; i++)
+    if (memcmp(img[i].id, id, 16) == 0)
+      at = i;
+  assert_true(at < listed);
+  image_path(dir, &img[at], path, sizeof path);
+  flip_byte(path, (off_t)img[at].offset + CHUNK_HEADER_SIZE +
+                      16 * (CHUNK_BLOCK_SIZE + 4) + 77);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, span, span_max, iov,
+                                        &count, NULL, 0),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(count, 0);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 15 * CHUNK_BLOCK_SIZE, 10,
+                                        span, span_max, iov, &count, NULL, 0),
+                   0);
+  assert_int_equal(gather(iov, count, got), 10);
+  assert_memory_equal(got, data + 15 * CHUNK_BLOCK_SIZE, 10);
+  assert_int_equal(chunk_read(s, id, 0, n - 1, 1, got), CAIRN_ECORRUPT);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_delete(s, id_file, 0), 0);
+  free(more);
+  free(span);
+  free(data);
+  free(got);
+  chunk_store_close(s);
+}
+
 /* Waits (bounded) until the scrubber has queued `want` reports. */
 static size_t wait_reports(struct scrubber *scrub, struct scrub_report *out,
                            size_t want) {
@@ -1031,6 +1139,7 @@ int main(void) {
       cmocka_unit_test(test_scrub_segment_images),
       cmocka_unit_test(test_segment_list_cursor),
       cmocka_unit_test(test_segment_dir_service),
+      cmocka_unit_test(test_small_span_iov),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
