@@ -93,6 +93,12 @@ int frame_write(uv_stream_t *stream, Cairn__DataHeader *h, const void *payload,
 int frame_writev(uv_stream_t *stream, Cairn__DataHeader *h,
                  const uv_buf_t *payload, unsigned count, frame_write_cb done,
                  void *arg);
+/* frame_writev, then (if not NULL) the payload-less frame `next` in the
+ * same write: a GET's RESULT right behind its data costs no syscall and
+ * no wakeup of its own. done runs once, after both. */
+int frame_writev_then(uv_stream_t *stream, Cairn__DataHeader *h,
+                      const uv_buf_t *payload, unsigned count,
+                      Cairn__DataHeader *next, frame_write_cb done, void *arg);
 
 /* ---- authentication ----------------------------------------------------- */
 

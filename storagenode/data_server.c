@@ -444,13 +444,20 @@ static void done_get_span(struct data_conn *c) {
       bufs[i] = uv_buf_init(c->span_iov[i].iov_base,
                             (unsigned)c->span_iov[i].iov_len);
     Cairn__DataHeader h = CAIRN__DATA_HEADER__INIT;
+    Cairn__DataHeader result = CAIRN__DATA_HEADER__INIT;
     h.op = CAIRN__DATA_OP__DATA_DATA;
-    /* RESULT right behind it; buf lives until request_finished. */
-    if (frame_writev((uv_stream_t *)&c->tcp, &h, bufs,
-                     (unsigned)c->span_iov_count, NULL, NULL) != 0) {
+    result.op = CAIRN__DATA_OP__DATA_RESULT;
+    result.length = c->frag_length;
+    /* The RESULT in the same write; buf lives until request_finished. */
+    c->after_write = request_finished;
+    c->busy = 1;
+    if (frame_writev_then((uv_stream_t *)&c->tcp, &h, bufs,
+                          (unsigned)c->span_iov_count, &result, on_conn_written,
+                          c) != 0) {
+      c->after_write = NULL;
       conn_close(c);
-      return;
     }
+    return;
   }
   send_result(c, 0, c->frag_length, 0);
 }
