@@ -819,14 +819,14 @@ static void test_small_span_iov(void **state) {
   uint8_t id[16] = {0x5a, 0x77};
   size_t n = CHUNK_SEGMENT_MAX; /* 17 blocks, the last one whole */
   uint8_t *data = random_bytes(n), *got = malloc(n);
-  size_t span_max = chunk_small_span_bytes(1, n - 1);
+  size_t span_max = chunk_span_bytes(1, n - 1);
   uint8_t *span = malloc(span_max);
-  struct iovec iov[CHUNK_SMALL_IOV_MAX];
+  struct iovec iov[CHUNK_SPAN_IOV_MAX];
   size_t count;
   uint64_t frag_len = 0;
-  assert_int_equal(chunk_small_span_bytes(0, 0), 0);
-  assert_int_equal(chunk_small_span_bytes(0, 1), CHUNK_BLOCK_SIZE + 4);
-  assert_int_equal(chunk_small_span_bytes(CHUNK_BLOCK_SIZE - 1, 2),
+  assert_int_equal(chunk_span_bytes(0, 0), 0);
+  assert_int_equal(chunk_span_bytes(0, 1), CHUNK_BLOCK_SIZE + 4);
+  assert_int_equal(chunk_span_bytes(CHUNK_BLOCK_SIZE - 1, 2),
                    2 * (CHUNK_BLOCK_SIZE + 4));
   assert_int_equal(span_max, 17 * (CHUNK_BLOCK_SIZE + 4));
   put(s, id, 0, data, n, 100000);
@@ -900,6 +900,82 @@ static void test_small_span_iov(void **state) {
   assert_int_equal(chunk_delete(s, id, 0), 0);
   assert_int_equal(chunk_delete(s, id_file, 0), 0);
   free(more);
+  free(span);
+  free(data);
+  free(got);
+  chunk_store_close(s);
+}
+
+/* chunk_file_*: a file opened once, pieces read as spans (one pread, CRCs
+ * checked in place, iovecs free of CRCs), in any order, the last block
+ * short; a segment image is ENOENT to it; a flipped byte or a truncated
+ * file fails the pieces that touch it only. */
+static void test_file_span_iov(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0x5a, 0x79};
+  size_t n = 3 * CHUNK_SEGMENT_MAX + 12345; /* a file; the last block short */
+  uint8_t *data = random_bytes(n), *got = malloc(n);
+  size_t cap = chunk_span_bytes(1, CHUNK_SEGMENT_MAX);
+  uint8_t *span = malloc(cap);
+  struct iovec iov[CHUNK_SPAN_IOV_MAX];
+  size_t count;
+  uint64_t len = 0;
+  put(s, id, 0, data, n, 300000);
+  struct chunk_file *f;
+  assert_int_equal(chunk_file_open(s, id, 0, &f, &len), 0);
+  assert_int_equal(len, n);
+  struct {
+    uint64_t offset;
+    size_t len, blocks;
+  } pieces[] = {{n - 12345, 12345, 1},
+                {0, 4 * CHUNK_BLOCK_SIZE, 4},
+                {7, CHUNK_SEGMENT_MAX, 18},
+                {CHUNK_BLOCK_SIZE - 1, 2, 2},
+                {n - 3, 3, 1},
+                {n, 0, 0}};
+  for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+    assert_int_equal(chunk_file_read_iov(f, pieces[i].offset, pieces[i].len,
+                                         span, cap, iov, &count),
+                     0);
+    assert_int_equal(count, pieces[i].blocks);
+    assert_int_equal(gather(iov, count, got), pieces[i].len);
+    assert_memory_equal(got, data + pieces[i].offset, pieces[i].len);
+  }
+  assert_int_equal(chunk_file_read_iov(f, n - 1, 2, span, cap, iov, &count),
+                   CAIRN_ERANGE);
+  assert_int_equal(chunk_file_read_iov(f, 0, 10, span, 100, iov, &count),
+                   CAIRN_EINVAL);
+  assert_int_equal(
+      chunk_file_read_iov(f, 0, CHUNK_SEGMENT_MAX + 1, span, cap, iov, &count),
+      CAIRN_EINVAL);
+  /* Block 5 flipped, on the open file: only pieces over it fail. */
+  char path[256];
+  file_of(id, 0, path, sizeof path);
+  flip_byte(path, CHUNK_HEADER_SIZE + 5 * (CHUNK_BLOCK_SIZE + 4) + 1);
+  assert_int_equal(chunk_file_read_iov(f, 4 * CHUNK_BLOCK_SIZE,
+                                       2 * CHUNK_BLOCK_SIZE, span, cap, iov,
+                                       &count),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(count, 0);
+  assert_int_equal(chunk_file_read_iov(f, 4 * CHUNK_BLOCK_SIZE,
+                                       CHUNK_BLOCK_SIZE, span, cap, iov,
+                                       &count),
+                   0);
+  /* Truncated under the open file: the missing blocks are corrupt. */
+  assert_int_equal(truncate(path, 8 * (CHUNK_BLOCK_SIZE + 4)), 0);
+  assert_int_equal(
+      chunk_file_read_iov(f, 9 * CHUNK_BLOCK_SIZE, 100, span, cap, iov, &count),
+      CAIRN_ECORRUPT);
+  chunk_file_close(f);
+  chunk_file_close(NULL);
+  /* A segment image has no file; a missing fragment neither. */
+  uint8_t id_small[16] = {0x5a, 0x7a};
+  put(s, id_small, 0, data, 1000, 1000);
+  assert_int_equal(chunk_file_open(s, id_small, 0, &f, &len), CAIRN_ENOENT);
+  assert_int_equal(chunk_file_open(s, id, 9, &f, &len), CAIRN_ENOENT);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_delete(s, id_small, 0), 0);
   free(span);
   free(data);
   free(got);
@@ -1140,6 +1216,7 @@ int main(void) {
       cmocka_unit_test(test_segment_list_cursor),
       cmocka_unit_test(test_segment_dir_service),
       cmocka_unit_test(test_small_span_iov),
+      cmocka_unit_test(test_file_span_iov),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
