@@ -34,8 +34,9 @@
  *  2. A connection is freed only after its job (if any) finished: a close
  *     requested meanwhile is completed by the job's done callback.
  *  3. Memory per connection is bounded: inbuf (CONN_INBUF) + one put buffer
- *     (PUT_BUFFER) or one get piece (DATA_PIECE_MAX, or the stored span of
- *     a range of at most CHUNK_SEGMENT_MAX: ~1.1 MiB); reading stops when
+ *     (PUT_BUFFER) or one get piece (a span of whole blocks with their
+ *     CRCs, at most SPAN_MAX ~1.1 MiB: what a segment put's image holds
+ *     too); reading stops when
  *     inbuf is full. At most DATA_CONN_MAX connections.
  */
 #include "data_server.h"
@@ -604,11 +605,14 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
       }
       return 1;
     }
-    /* Whole blocks with their CRCs: at most DATA_PIECE_MAX (4 blocks). */
+    /* Pieces of whole blocks with their CRCs: a pooled span buffer (17
+     * blocks a piece) for a range that needs more than SPAN_POOLED. */
     c->buf_cap = chunk_span_bytes(c->offset, (size_t)c->length);
-    if (c->buf_cap > DATA_PIECE_MAX)
-      c->buf_cap = DATA_PIECE_MAX;
-    c->buf = malloc(c->buf_cap ? c->buf_cap : 1);
+    c->buf_pooled = c->buf_cap > SPAN_POOLED;
+    if (c->buf_pooled)
+      c->buf_cap = SPAN_MAX;
+    c->buf = c->buf_pooled ? buf_pool_get(c->srv->spans)
+                           : malloc(c->buf_cap ? c->buf_cap : 1);
     if (!c->buf)
       return -1;
     start_job(c, work_get_file, done_get);
