@@ -36,8 +36,8 @@
  *  3. Memory per connection is bounded: inbuf (CONN_INBUF) + one put buffer
  *     (PUT_BUFFER) or one get piece (a span of whole blocks with their
  *     CRCs, at most SPAN_MAX ~1.1 MiB: what a segment put's image holds
- *     too); reading stops when
- *     inbuf is full. At most DATA_CONN_MAX connections.
+ *     too); reading stops when inbuf is full. At most DATA_CONN_MAX
+ *     connections.
  */
 #include "data_server.h"
 
@@ -61,10 +61,13 @@
 #define AUTH_TIMEOUT_MS 10000  /* to answer the challenge */
 #define STALL_TIMEOUT_MS 60000 /* without a byte during a request */
 /* The largest span a GET reads (chunk_span_bytes of a range of
- * CHUNK_SEGMENT_MAX bytes that does not start on a block). Spans over
- * SPAN_POOLED come from a pool of such buffers, at most SPAN_KEEP idle
- * (~19 MiB): a fresh ~1 MiB malloc per GET is mapped, faulted in page by
- * page and unmapped (a fifth of a node's CPU in 1 MiB GETs). */
+ * CHUNK_SEGMENT_MAX bytes that does not start on a block): a DATA frame
+ * carries at most its 17 blocks (a whole segment image, or a file piece).
+ * Spans over SPAN_POOLED come from a pool of such buffers, at most
+ * SPAN_KEEP idle (~19 MiB): a fresh ~1 MiB malloc per GET is mapped,
+ * faulted in page by page and unmapped (a fifth of a node's CPU in 1 MiB
+ * GETs). Fewer, larger pieces: each piece of a file is an I/O-thread trip
+ * (two wakeups, a context switch). */
 #define SPAN_MAX (CHUNK_SPAN_IOV_MAX * (CHUNK_BLOCK_SIZE + CHUNK_CRC_SIZE))
 #define SPAN_POOLED (128u << 10)
 #define SPAN_KEEP 16
