@@ -596,8 +596,8 @@ static int read_small_header(struct chunk_store *s, const uint8_t id[16],
 }
 
 size_t chunk_span_bytes(uint64_t offset, size_t len) {
-  if (len == 0)
-    return 0;
+  if (len == 0 || offset > CHUNK_MAX_FRAGMENT || len > CHUNK_MAX_FRAGMENT)
+    return 0; /* no fragment holds such a range (and offset + len wraps) */
   uint64_t first = offset / CHUNK_BLOCK_SIZE;
   uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
   return (size_t)((last - first + 1) * STRIDE);
@@ -656,6 +656,8 @@ int chunk_read_small_iov(struct chunk_store *s, const uint8_t id[16],
                          size_t *iov_count, uint64_t *length, int nowait) {
   struct chunk_header h;
   *iov_count = 0;
+  if (offset > CHUNK_MAX_FRAGMENT) /* beyond any fragment; never wraps */
+    return CAIRN_ERANGE;
   if (len > CHUNK_SEGMENT_MAX || span_cap < chunk_span_bytes(offset, len))
     return CAIRN_EINVAL;
   int rc = read_small_header(s, id, fragment, &h, nowait);
@@ -792,6 +794,8 @@ int chunk_file_read_iov(struct chunk_file *f, uint64_t offset, size_t len,
                         uint8_t *span, size_t span_cap, struct iovec *iov,
                         size_t *iov_count) {
   *iov_count = 0;
+  if (offset > CHUNK_MAX_FRAGMENT) /* beyond any fragment; never wraps */
+    return CAIRN_ERANGE;
   if (len > CHUNK_SEGMENT_MAX || span_cap < chunk_span_bytes(offset, len))
     return CAIRN_EINVAL;
   if (offset > f->length || len > f->length - offset)

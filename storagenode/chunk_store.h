@@ -137,7 +137,8 @@ int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
                      uint32_t fragment, uint64_t offset, size_t len,
                      uint8_t *buf, uint64_t *length, int nowait);
 /* Stored bytes (blocks and their CRCs) that hold [offset, offset + len):
- * the span chunk_read_small_iov needs. Pure. */
+ * the span chunk_read_small_iov needs (0 for an empty range, or one that
+ * no fragment can hold: beyond CHUNK_MAX_FRAGMENT). Pure. */
 size_t chunk_span_bytes(uint64_t offset, size_t len);
 /* chunk_read_small without a copy: the blocks that hold the range, with
  * their CRCs, are read with one pread into span (span_cap at least

@@ -587,10 +587,17 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
       return protocol_error(c, "range too large");
     c->state = CONN_GET;
     arm_timer(c);
+    if (h->offset > CHUNK_MAX_FRAGMENT) { /* in no fragment (and would wrap) */
+      c->busy = 1;
+      send_result(c, CAIRN_ERANGE, 0, 0);
+      return 1;
+    }
     if (c->length <= CHUNK_SEGMENT_MAX &&
         chunk_store_has_segments(c->srv->store)) {
       c->buf_cap = chunk_span_bytes(c->offset, (size_t)c->length);
       c->buf_pooled = c->buf_cap > SPAN_POOLED;
+      if (c->buf_pooled)
+        c->buf_cap = SPAN_MAX;
       c->buf = c->buf_pooled ? buf_pool_get(c->srv->spans)
                              : malloc(c->buf_cap ? c->buf_cap : 1);
       if (!c->buf)

@@ -829,6 +829,9 @@ static void test_small_span_iov(void **state) {
   assert_int_equal(chunk_span_bytes(CHUNK_BLOCK_SIZE - 1, 2),
                    2 * (CHUNK_BLOCK_SIZE + 4));
   assert_int_equal(span_max, 17 * (CHUNK_BLOCK_SIZE + 4));
+  /* A range no fragment holds (offset + len would wrap): no span. */
+  assert_int_equal(chunk_span_bytes(UINT64_MAX - 5, 100), 0);
+  assert_int_equal(chunk_span_bytes(CHUNK_MAX_FRAGMENT + 1, 1), 0);
   put(s, id, 0, data, n, 100000);
   struct {
     uint64_t offset;
@@ -861,6 +864,9 @@ static void test_small_span_iov(void **state) {
   assert_int_equal(count, 0);
   assert_int_equal(chunk_read_small_iov(s, id, 0, n - 1, 2, span, span_max, iov,
                                         &count, NULL, 0),
+                   CAIRN_ERANGE);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, UINT64_MAX - 5, 100, span,
+                                        span_max, iov, &count, NULL, 0),
                    CAIRN_ERANGE);
   /* An empty range: the length, no iovec. */
   assert_int_equal(
@@ -944,6 +950,9 @@ static void test_file_span_iov(void **state) {
   }
   assert_int_equal(chunk_file_read_iov(f, n - 1, 2, span, cap, iov, &count),
                    CAIRN_ERANGE);
+  assert_int_equal(
+      chunk_file_read_iov(f, UINT64_MAX - 5, 100, span, cap, iov, &count),
+      CAIRN_ERANGE);
   assert_int_equal(chunk_file_read_iov(f, 0, 10, span, 100, iov, &count),
                    CAIRN_EINVAL);
   assert_int_equal(
