@@ -409,6 +409,19 @@ static int read_segment_span(struct data_conn *c, int nowait) {
                               nowait);
 }
 
+/* buf for the GET's span: exactly the range's blocks and CRCs, or, when
+ * that is over SPAN_POOLED, a pooled SPAN_MAX buffer (17 blocks a piece).
+ * 0 or CAIRN_ENOMEM. */
+static int get_buffer(struct data_conn *c) {
+  c->buf_cap = chunk_span_bytes(c->offset, (size_t)c->length);
+  c->buf_pooled = c->buf_cap > SPAN_POOLED;
+  if (c->buf_pooled)
+    c->buf_cap = SPAN_MAX;
+  c->buf = c->buf_pooled ? buf_pool_get(c->srv->spans)
+                         : malloc(c->buf_cap ? c->buf_cap : 1);
+  return c->buf ? 0 : CAIRN_ENOMEM;
+}
+
 static void work_get_segment(struct data_conn *c) {
   c->status = read_segment_span(c, 0);
 }
@@ -594,13 +607,7 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
     }
     if (c->length <= CHUNK_SEGMENT_MAX &&
         chunk_store_has_segments(c->srv->store)) {
-      c->buf_cap = chunk_span_bytes(c->offset, (size_t)c->length);
-      c->buf_pooled = c->buf_cap > SPAN_POOLED;
-      if (c->buf_pooled)
-        c->buf_cap = SPAN_MAX;
-      c->buf = c->buf_pooled ? buf_pool_get(c->srv->spans)
-                             : malloc(c->buf_cap ? c->buf_cap : 1);
-      if (!c->buf)
+      if (get_buffer(c) != 0)
         return -1;
       /* An image in the page cache is served here, without a trip through
        * an I/O thread (each costs two wakeups and a context switch); else
@@ -615,15 +622,7 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
       }
       return 1;
     }
-    /* Pieces of whole blocks with their CRCs: a pooled span buffer (17
-     * blocks a piece) for a range that needs more than SPAN_POOLED. */
-    c->buf_cap = chunk_span_bytes(c->offset, (size_t)c->length);
-    c->buf_pooled = c->buf_cap > SPAN_POOLED;
-    if (c->buf_pooled)
-      c->buf_cap = SPAN_MAX;
-    c->buf = c->buf_pooled ? buf_pool_get(c->srv->spans)
-                           : malloc(c->buf_cap ? c->buf_cap : 1);
-    if (!c->buf)
+    if (get_buffer(c) != 0) /* a file: pieces of at most 17 blocks */
       return -1;
     start_job(c, work_get_file, done_get);
     return 1;
