@@ -159,31 +159,69 @@ static void on_frame_written(uv_write_t *w, int status) {
     done(status < 0 ? CAIRN_ECLOSED : 0, arg);
 }
 
+int frame_writev_then(uv_stream_t *stream, Cairn__DataHeader *h,
+                      const uv_buf_t *payload, unsigned count,
+                      Cairn__DataHeader *next, frame_write_cb done, void *arg) {
+  uv_buf_t small[FRAME_WRITEV_SMALL + 2], *bufs = small;
+  uint64_t payload_len = 0;
+  int rc = CAIRN_ENOMEM;
+  for (unsigned i = 0; i < count; i++)
+    payload_len += payload[i].len;
+  if (payload_len > FRAME_PAYLOAD_MAX || count > FRAME_WRITEV_MAX)
+    return CAIRN_ETOOBIG;
+  h->payload_len = payload_len;
+  size_t cap = cairn__data_header__get_packed_size(h) + FRAME_PREFIX;
+  size_t next_cap = 0;
+  if (next) {
+    next->payload_len = 0;
+    next_cap = cairn__data_header__get_packed_size(next) + FRAME_PREFIX;
+  }
+  struct frame_write_req *fw = malloc(sizeof *fw + cap + next_cap);
+  if (count > FRAME_WRITEV_SMALL)
+    bufs = malloc((count + 2) * sizeof *bufs);
+  if (!fw || !bufs)
+    goto fail;
+  size_t n = frame_encode(h, fw->header, cap);
+  size_t next_n = next ? frame_encode(next, fw->header + n, next_cap) : 0;
+  rc = CAIRN_ETOOBIG;
+  if (n == 0 || (next && next_n == 0))
+    goto fail;
+  fw->done = done;
+  fw->arg = arg;
+  bufs[0] = uv_buf_init((char *)fw->header, (unsigned)n);
+  unsigned nbufs = 1;
+  for (unsigned i = 0; i < count; i++)
+    if (payload[i].len > 0)
+      bufs[nbufs++] = payload[i];
+  if (next)
+    bufs[nbufs++] = uv_buf_init((char *)fw->header + n, (unsigned)next_n);
+  /* uv_write copies the buffer list, not the bytes. */
+  rc = uv_write(&fw->req, stream, bufs, nbufs, on_frame_written) ? CAIRN_ECLOSED
+                                                                 : 0;
+  if (rc != 0)
+    goto fail;
+  if (bufs != small)
+    free(bufs);
+  return 0;
+fail:
+  if (bufs != small)
+    free(bufs);
+  free(fw);
+  return rc;
+}
+
+int frame_writev(uv_stream_t *stream, Cairn__DataHeader *h,
+                 const uv_buf_t *payload, unsigned count, frame_write_cb done,
+                 void *arg) {
+  return frame_writev_then(stream, h, payload, count, NULL, done, arg);
+}
+
 int frame_write(uv_stream_t *stream, Cairn__DataHeader *h, const void *payload,
                 size_t payload_len, frame_write_cb done, void *arg) {
   if (payload_len > FRAME_PAYLOAD_MAX)
     return CAIRN_ETOOBIG;
-  h->payload_len = payload_len;
-  size_t cap = cairn__data_header__get_packed_size(h) + FRAME_PREFIX;
-  struct frame_write_req *fw = malloc(sizeof *fw + cap);
-  if (!fw)
-    return CAIRN_ENOMEM;
-  size_t n = frame_encode(h, fw->header, cap);
-  if (n == 0) {
-    free(fw);
-    return CAIRN_ETOOBIG;
-  }
-  fw->done = done;
-  fw->arg = arg;
-  uv_buf_t bufs[2] = {uv_buf_init((char *)fw->header, (unsigned)n),
-                      uv_buf_init((char *)payload, (unsigned)payload_len)};
-  int rc =
-      uv_write(&fw->req, stream, bufs, payload_len ? 2 : 1, on_frame_written);
-  if (rc != 0) {
-    free(fw);
-    return CAIRN_ECLOSED;
-  }
-  return 0;
+  uv_buf_t b = uv_buf_init((char *)payload, (unsigned)payload_len);
+  return frame_writev(stream, h, &b, payload_len ? 1 : 0, done, arg);
 }
 
 void frame_auth_mac(const uint8_t *secret, size_t secret_len,

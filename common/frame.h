@@ -29,14 +29,6 @@
 #define FRAME_PAYLOAD_MAX (64u << 20) /* one whole fragment, at most */
 #define FRAME_PREFIX 4                /* the u32 header length */
 #define DATA_FRAGMENT_MAX (64u << 20) /* a fragment's size (PUT length) */
-/* A GET's DATA frames, at most: one disk job and one frame per piece on
- * the node. 256 KiB and room for the GCM tags of its sealed 64 KiB blocks
- * (4 x 16 B): at exactly 256 KiB a 1 MiB object (1 MiB + 256 B stored)
- * took a fifth job, an open, a thread hand-off and a wakeup for its last
- * 256 bytes. Larger pieces (1 MiB) cut the node's CPU at 16 GETs but
- * made 256 concurrent GETs slower (a 1 MiB buffer per GET: page faults
- * and unmaps on the node). */
-#define DATA_PIECE_MAX ((256u << 10) + (4u << 10))
 #define DATA_AUTH_NONCE 32
 #define DATA_AUTH_MAC 32
 #define DATA_AUTH_DOMAIN "cairn-data-v1"
@@ -83,6 +75,22 @@ typedef void (*frame_write_cb)(int status, void *arg);
  * never runs). done may be NULL. */
 int frame_write(uv_stream_t *stream, Cairn__DataHeader *h, const void *payload,
                 size_t payload_len, frame_write_cb done, void *arg);
+
+/* frame_write with the payload gathered from count buffers (each borrowed
+ * until done), sent as one frame with one write: a node sends the blocks
+ * of a stored span straight from its read buffer, skipping their CRCs.
+ * count at most FRAME_WRITEV_MAX. */
+#define FRAME_WRITEV_MAX 64
+#define FRAME_WRITEV_SMALL 19 /* gathered without a malloc */
+int frame_writev(uv_stream_t *stream, Cairn__DataHeader *h,
+                 const uv_buf_t *payload, unsigned count, frame_write_cb done,
+                 void *arg);
+/* frame_writev, then (if not NULL) the payload-less frame `next` in the
+ * same write: a GET's RESULT right behind its data costs no syscall and
+ * no wakeup of its own. done runs once, after both. */
+int frame_writev_then(uv_stream_t *stream, Cairn__DataHeader *h,
+                      const uv_buf_t *payload, unsigned count,
+                      Cairn__DataHeader *next, frame_write_cb done, void *arg);
 
 /* ---- authentication ----------------------------------------------------- */
 

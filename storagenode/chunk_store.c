@@ -661,10 +661,71 @@ static int read_small_header(struct chunk_store *s, const uint8_t id[16],
   return rc;
 }
 
-int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
-                     uint32_t fragment, uint64_t offset, size_t len,
-                     uint8_t *buf, uint64_t *length, int nowait) {
+size_t chunk_span_bytes(uint64_t offset, size_t len) {
+  if (len == 0 || offset > CHUNK_MAX_FRAGMENT || len > CHUNK_MAX_FRAGMENT)
+    return 0; /* no fragment holds such a range (and offset + len wraps) */
+  uint64_t first = offset / CHUNK_BLOCK_SIZE;
+  uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
+  return (size_t)((last - first + 1) * STRIDE);
+}
+
+/* Where the stored blocks that hold [offset, offset + len) of a fragment
+ * of `length` data bytes start (counted from its header), and how many
+ * stored bytes they take, the last block cut at the end. len > 0. */
+static void span_of(uint64_t length, uint64_t offset, size_t len, uint64_t *at,
+                    size_t *span_len) {
+  uint64_t first = offset / CHUNK_BLOCK_SIZE;
+  uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
+  uint64_t end = (last + 1) * CHUNK_BLOCK_SIZE;
+  if (end > length)
+    end = length;
+  *at = CHUNK_HEADER_SIZE + first * STRIDE;
+  *span_len = (size_t)(end - first * CHUNK_BLOCK_SIZE +
+                       (last - first + 1) * CHUNK_CRC_SIZE);
+}
+
+/* Checks every block's CRC in a span read by span_of and points iov at
+ * the range's bytes in it (the CRCs skipped). 0 or CAIRN_ECORRUPT (logged,
+ * naming `what`). */
+static int check_span(uint8_t *span, uint64_t length, uint64_t offset,
+                      size_t len, struct iovec *iov, size_t *iov_count,
+                      const char *what) {
+  uint64_t first = offset / CHUNK_BLOCK_SIZE;
+  uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
+  size_t n = 0;
+  for (uint64_t b = first; b <= last; b++) {
+    uint8_t *block = span + (b - first) * STRIDE;
+    uint64_t block_start = b * CHUNK_BLOCK_SIZE;
+    size_t block_len = length - block_start < CHUNK_BLOCK_SIZE
+                           ? (size_t)(length - block_start)
+                           : CHUNK_BLOCK_SIZE;
+    if (crc32_iscsi(block, (int)block_len, 0) != get_u32(block + block_len)) {
+      log_error("chunk", "CRC mismatch in block %llu of %s",
+                (unsigned long long)b, what);
+      return CAIRN_ECORRUPT;
+    }
+    uint64_t from = offset > block_start ? offset - block_start : 0;
+    uint64_t to = offset + len - block_start;
+    if (to > block_len)
+      to = block_len;
+    iov[n].iov_base = block + from;
+    iov[n].iov_len = (size_t)(to - from);
+    n++;
+  }
+  *iov_count = n;
+  return 0;
+}
+
+int chunk_read_small_iov(struct chunk_store *s, const uint8_t id[16],
+                         uint32_t fragment, uint64_t offset, size_t len,
+                         uint8_t *span, size_t span_cap, struct iovec *iov,
+                         size_t *iov_count, uint64_t *length, int nowait) {
   struct chunk_header h;
+  *iov_count = 0;
+  if (offset > CHUNK_MAX_FRAGMENT) /* beyond any fragment; never wraps */
+    return CAIRN_ERANGE;
+  if (len > CHUNK_SEGMENT_MAX || span_cap < chunk_span_bytes(offset, len))
+    return CAIRN_EINVAL;
   int rc = read_small_header(s, id, fragment, &h, nowait);
   if (rc != 0)
     return rc;
@@ -675,45 +736,40 @@ int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
   if (len == 0)
     return 0;
   /* The blocks that hold the range, with their CRCs, in one read. */
-  uint64_t first = offset / CHUNK_BLOCK_SIZE;
-  uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
-  uint64_t end = (last + 1) * CHUNK_BLOCK_SIZE;
-  if (end > h.length)
-    end = h.length;
-  uint64_t at = CHUNK_HEADER_SIZE + first * STRIDE;
-  size_t span = (size_t)(end - first * CHUNK_BLOCK_SIZE +
-                         (last - first + 1) * CHUNK_CRC_SIZE);
-  uint8_t *blocks = malloc(span);
-  if (!blocks)
-    return CAIRN_ENOMEM;
-  size_t image_len;
-  rc = segment_log_read(s->small, id, fragment, at, blocks, span, &image_len,
+  uint64_t at;
+  size_t span_len, image_len;
+  span_of(h.length, offset, len, &at, &span_len);
+  rc = segment_log_read(s->small, id, fragment, at, span, span_len, &image_len,
                         nowait);
   if (rc == CAIRN_ERANGE)
     rc = CAIRN_ECORRUPT;
-  for (uint64_t b = first; rc == 0 && b <= last; b++) {
-    const uint8_t *block = blocks + (b - first) * STRIDE;
-    uint64_t block_start = b * CHUNK_BLOCK_SIZE;
-    size_t block_len = h.length - block_start < CHUNK_BLOCK_SIZE
-                           ? (size_t)(h.length - block_start)
-                           : CHUNK_BLOCK_SIZE;
-    if (crc32_iscsi((unsigned char *)block, (int)block_len, 0) !=
-        get_u32(block + block_len)) {
-      log_error("chunk",
-                "CRC mismatch in block %llu of a segment image "
-                "(fragment %u)",
-                (unsigned long long)b, fragment);
-      rc = CAIRN_ECORRUPT;
-      break;
-    }
-    uint64_t from = offset > block_start ? offset - block_start : 0;
-    uint64_t to = offset + len - block_start;
-    if (to > block_len)
-      to = block_len;
-    memcpy(buf + (block_start + from - offset), block + from,
-           (size_t)(to - from));
+  char what[48];
+  snprintf(what, sizeof what, "a segment image (fragment %u)", fragment);
+  return rc ? rc
+            : check_span(span, h.length, offset, len, iov, iov_count, what);
+}
+
+int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
+                     uint32_t fragment, uint64_t offset, size_t len,
+                     uint8_t *buf, uint64_t *length, int nowait) {
+  if (len > CHUNK_SEGMENT_MAX) { /* never a small fragment's range */
+    int rc =
+        read_small_header(s, id, fragment, &(struct chunk_header){0}, nowait);
+    return rc == 0 ? CAIRN_ERANGE : rc;
   }
-  free(blocks);
+  size_t cap = chunk_span_bytes(offset, len);
+  uint8_t *span = malloc(cap ? cap : 1);
+  if (!span)
+    return CAIRN_ENOMEM;
+  struct iovec iov[CHUNK_SPAN_IOV_MAX];
+  size_t n;
+  int rc = chunk_read_small_iov(s, id, fragment, offset, len, span, cap, iov,
+                                &n, length, nowait);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(buf, iov[i].iov_base, iov[i].iov_len);
+    buf += iov[i].iov_len;
+  }
+  free(span);
   return rc;
 }
 
@@ -773,6 +829,61 @@ int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,
   free(block);
   close(fd);
   return rc;
+}
+
+struct chunk_file {
+  int fd;
+  uint64_t length;
+  char path[FRAGMENT_PATH_MAX];
+};
+
+int chunk_file_open(struct chunk_store *s, const uint8_t id[16],
+                    uint32_t fragment, struct chunk_file **out,
+                    uint64_t *length) {
+  struct chunk_file *f = malloc(sizeof *f);
+  if (!f)
+    return CAIRN_ENOMEM;
+  struct chunk_header h;
+  f->fd = open_fragment(s, id, fragment, &h, f->path);
+  if (f->fd < 0) {
+    int rc = f->fd;
+    free(f);
+    return rc;
+  }
+  f->length = h.length;
+  *length = h.length;
+  *out = f;
+  return 0;
+}
+
+int chunk_file_read_iov(struct chunk_file *f, uint64_t offset, size_t len,
+                        uint8_t *span, size_t span_cap, struct iovec *iov,
+                        size_t *iov_count) {
+  *iov_count = 0;
+  if (offset > CHUNK_MAX_FRAGMENT) /* beyond any fragment; never wraps */
+    return CAIRN_ERANGE;
+  if (len > CHUNK_SEGMENT_MAX || span_cap < chunk_span_bytes(offset, len))
+    return CAIRN_EINVAL;
+  if (offset > f->length || len > f->length - offset)
+    return CAIRN_ERANGE;
+  if (len == 0)
+    return 0;
+  uint64_t at;
+  size_t span_len;
+  span_of(f->length, offset, len, &at, &span_len);
+  int rc = read_exact(f->fd, span, span_len, (off_t)at);
+  if (rc == CAIRN_ECORRUPT)
+    log_error("chunk", "%s is truncated (at %llu)", f->path,
+              (unsigned long long)at);
+  return rc ? rc
+            : check_span(span, f->length, offset, len, iov, iov_count, f->path);
+}
+
+void chunk_file_close(struct chunk_file *f) {
+  if (!f)
+    return;
+  close(f->fd);
+  free(f);
 }
 
 int chunk_stat(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define CHUNK_BLOCK_SIZE (64u << 10)
 #define CHUNK_HEADER_SIZE 64
@@ -41,6 +42,10 @@
 /* Fragments up to this many bytes go to segment files (segment_log.h):
  * every object up to 1 MiB, sealed (16 bytes more per 64 KiB block). */
 #define CHUNK_SEGMENT_MAX ((1u << 20) + (64u << 10))
+/* Blocks a range of at most CHUNK_SEGMENT_MAX bytes touches, at most (one
+ * more than CHUNK_SEGMENT_MAX / CHUNK_BLOCK_SIZE: a range need not start
+ * on a block): the iovecs of a span read. */
+#define CHUNK_SPAN_IOV_MAX (CHUNK_SEGMENT_MAX / CHUNK_BLOCK_SIZE + 1)
 
 /* Bytes of a fragment of `length` data bytes as stored, a file or a
  * segment image: the header, then each block followed by its CRC. */
@@ -131,6 +136,37 @@ void chunk_writer_abort(struct chunk_writer *w);
 int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
                      uint32_t fragment, uint64_t offset, size_t len,
                      uint8_t *buf, uint64_t *length, int nowait);
+/* Stored bytes (blocks and their CRCs) that hold [offset, offset + len):
+ * the span chunk_read_small_iov needs (0 for an empty range, or one that
+ * no fragment can hold: beyond CHUNK_MAX_FRAGMENT). Pure. */
+size_t chunk_span_bytes(uint64_t offset, size_t len);
+/* chunk_read_small without a copy: the blocks that hold the range, with
+ * their CRCs, are read with one pread into span (span_cap at least
+ * chunk_span_bytes(offset, len); len at most CHUNK_SEGMENT_MAX),
+ * every CRC is checked there, and iov[0..*iov_count) (room for
+ * CHUNK_SPAN_IOV_MAX) then point into span at the range's bytes, in
+ * order, skipping the CRCs: a writev sends them as they are. Same errors
+ * as chunk_read_small (and CAIRN_EINVAL for a too small span); *iov_count
+ * is 0 unless it returns 0. */
+int chunk_read_small_iov(struct chunk_store *s, const uint8_t id[16],
+                         uint32_t fragment, uint64_t offset, size_t len,
+                         uint8_t *span, size_t span_cap, struct iovec *iov,
+                         size_t *iov_count, uint64_t *length, int nowait);
+/* A fragment file opened once for the pieces of one GET (a span read per
+ * piece, no open or header read each time). ENOENT when there is no file
+ * (it may be a segment image), else as chunk_read; the data length in
+ * *length. Blocks (disk I/O); close with chunk_file_close (NULL: no-op). */
+struct chunk_file;
+int chunk_file_open(struct chunk_store *s, const uint8_t id[16],
+                    uint32_t fragment, struct chunk_file **out,
+                    uint64_t *length);
+/* chunk_read_small_iov for a file: one pread of the blocks with their
+ * CRCs into span, CRCs checked in place, iov pointing at the range's
+ * bytes. Blocks. */
+int chunk_file_read_iov(struct chunk_file *f, uint64_t offset, size_t len,
+                        uint8_t *span, size_t span_cap, struct iovec *iov,
+                        size_t *iov_count);
+void chunk_file_close(struct chunk_file *f);
 /* Reads len bytes at offset of a fragment into buf, verifying block CRCs.
  * CAIRN_ENOENT, CAIRN_ERANGE (beyond the end) or CAIRN_ECORRUPT. */
 int chunk_read(struct chunk_store *s, const uint8_t id[16], uint32_t fragment,

@@ -900,6 +900,199 @@ static void image_path(const char *data_dir, const struct segment_image *img,
            (unsigned long long)img->segment);
 }
 
+/* The bytes iov[0..n) point at, gathered (what a writev would send). */
+static size_t gather(const struct iovec *iov, size_t n, uint8_t *out) {
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
+    len += iov[i].iov_len;
+  }
+  return len;
+}
+
+/* chunk_read_small_iov: one span read, CRCs checked in place, the iovecs
+ * give exactly the range's bytes (no CRC among them) for ranges on and
+ * off block boundaries of the largest small fragment; a too small span,
+ * a range beyond the end, a file and a flipped byte are refused with no
+ * iovec handed out. */
+static void test_small_span_iov(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0x5a, 0x77};
+  size_t n = CHUNK_SEGMENT_MAX; /* 17 blocks, the last one whole */
+  uint8_t *data = random_bytes(n), *got = malloc(n);
+  size_t span_max = chunk_span_bytes(1, n - 1);
+  uint8_t *span = malloc(span_max);
+  struct iovec iov[CHUNK_SPAN_IOV_MAX];
+  size_t count;
+  uint64_t frag_len = 0;
+  assert_int_equal(chunk_span_bytes(0, 0), 0);
+  assert_int_equal(chunk_span_bytes(0, 1), CHUNK_BLOCK_SIZE + 4);
+  assert_int_equal(chunk_span_bytes(CHUNK_BLOCK_SIZE - 1, 2),
+                   2 * (CHUNK_BLOCK_SIZE + 4));
+  assert_int_equal(span_max, 17 * (CHUNK_BLOCK_SIZE + 4));
+  /* A range no fragment holds (offset + len would wrap): no span. */
+  assert_int_equal(chunk_span_bytes(UINT64_MAX - 5, 100), 0);
+  assert_int_equal(chunk_span_bytes(CHUNK_MAX_FRAGMENT + 1, 1), 0);
+  put(s, id, 0, data, n, 100000);
+  struct {
+    uint64_t offset;
+    size_t len, blocks;
+  } ranges[] = {{0, n, 17},
+                {1, n - 1, 17},
+                {0, CHUNK_BLOCK_SIZE, 1},
+                {CHUNK_BLOCK_SIZE - 3, 6, 2},
+                {5 * CHUNK_BLOCK_SIZE + 7, 3 * CHUNK_BLOCK_SIZE, 4},
+                {n - 1, 1, 1}};
+  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+    memset(got, 0, n);
+    assert_int_equal(chunk_read_small_iov(s, id, 0, ranges[i].offset,
+                                          ranges[i].len, span, span_max, iov,
+                                          &count, &frag_len, 0),
+                     0);
+    assert_int_equal(frag_len, n);
+    assert_int_equal(count, ranges[i].blocks);
+    for (size_t b = 0; b < count; b++) /* every slice inside the span */
+      assert_true((uint8_t *)iov[b].iov_base >= span &&
+                  (uint8_t *)iov[b].iov_base + iov[b].iov_len <=
+                      span + span_max);
+    assert_int_equal(gather(iov, count, got), ranges[i].len);
+    assert_memory_equal(got, data + ranges[i].offset, ranges[i].len);
+  }
+  /* The span must hold the blocks with their CRCs. */
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, span, span_max - 1, iov,
+                                        &count, NULL, 0),
+                   CAIRN_EINVAL);
+  assert_int_equal(count, 0);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, n - 1, 2, span, span_max, iov,
+                                        &count, NULL, 0),
+                   CAIRN_ERANGE);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, UINT64_MAX - 5, 100, span,
+                                        span_max, iov, &count, NULL, 0),
+                   CAIRN_ERANGE);
+  /* An empty range: the length, no iovec. */
+  assert_int_equal(
+      chunk_read_small_iov(s, id, 0, n, 0, span, 0, iov, &count, &frag_len, 0),
+      0);
+  assert_int_equal(count, 0);
+  /* A file (one byte over the segment limit) is not a small fragment. */
+  uint8_t id_file[16] = {0x5a, 0x78};
+  uint8_t *more = random_bytes(n + 1);
+  put(s, id_file, 0, more, n + 1, 100000);
+  assert_int_equal(chunk_read_small_iov(s, id_file, 0, 0, 100, span, span_max,
+                                        iov, &count, NULL, 0),
+                   CAIRN_ENOENT);
+  assert_int_equal(chunk_read(s, id_file, 0, 0, n + 1, more), 0);
+  /* A flipped byte in block 16: the whole range fails, block 15 not. */
+  char path[256];
+  struct segment_image img[4];
+  size_t listed = list_images(s, 0x5a, img, 4);
+  size_t at = listed;
+  for (size_t i = 0; i < listed; i++)
+    if (memcmp(img[i].id, id, 16) == 0)
+      at = i;
+  assert_true(at < listed);
+  image_path(dir, &img[at], path, sizeof path);
+  flip_byte(path, (off_t)img[at].offset + CHUNK_HEADER_SIZE +
+                      16 * (CHUNK_BLOCK_SIZE + 4) + 77);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, span, span_max, iov,
+                                        &count, NULL, 0),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(count, 0);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 15 * CHUNK_BLOCK_SIZE, 10,
+                                        span, span_max, iov, &count, NULL, 0),
+                   0);
+  assert_int_equal(gather(iov, count, got), 10);
+  assert_memory_equal(got, data + 15 * CHUNK_BLOCK_SIZE, 10);
+  assert_int_equal(chunk_read(s, id, 0, n - 1, 1, got), CAIRN_ECORRUPT);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_delete(s, id_file, 0), 0);
+  free(more);
+  free(span);
+  free(data);
+  free(got);
+  chunk_store_close(s);
+}
+
+/* chunk_file_*: a file opened once, pieces read as spans (one pread, CRCs
+ * checked in place, iovecs free of CRCs), in any order, the last block
+ * short; a segment image is ENOENT to it; a flipped byte or a truncated
+ * file fails the pieces that touch it only. */
+static void test_file_span_iov(void **state) {
+  (void)state;
+  struct chunk_store *s = open_store();
+  uint8_t id[16] = {0x5a, 0x79};
+  size_t n = 3 * CHUNK_SEGMENT_MAX + 12345; /* a file; the last block short */
+  uint8_t *data = random_bytes(n), *got = malloc(n);
+  size_t cap = chunk_span_bytes(1, CHUNK_SEGMENT_MAX);
+  uint8_t *span = malloc(cap);
+  struct iovec iov[CHUNK_SPAN_IOV_MAX];
+  size_t count;
+  uint64_t len = 0;
+  put(s, id, 0, data, n, 300000);
+  struct chunk_file *f;
+  assert_int_equal(chunk_file_open(s, id, 0, &f, &len), 0);
+  assert_int_equal(len, n);
+  struct {
+    uint64_t offset;
+    size_t len, blocks;
+  } pieces[] = {{n - 12345, 12345, 1},
+                {0, 4 * CHUNK_BLOCK_SIZE, 4},
+                {7, CHUNK_SEGMENT_MAX, 18},
+                {CHUNK_BLOCK_SIZE - 1, 2, 2},
+                {n - 3, 3, 1},
+                {n, 0, 0}};
+  for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+    assert_int_equal(chunk_file_read_iov(f, pieces[i].offset, pieces[i].len,
+                                         span, cap, iov, &count),
+                     0);
+    assert_int_equal(count, pieces[i].blocks);
+    assert_int_equal(gather(iov, count, got), pieces[i].len);
+    assert_memory_equal(got, data + pieces[i].offset, pieces[i].len);
+  }
+  assert_int_equal(chunk_file_read_iov(f, n - 1, 2, span, cap, iov, &count),
+                   CAIRN_ERANGE);
+  assert_int_equal(
+      chunk_file_read_iov(f, UINT64_MAX - 5, 100, span, cap, iov, &count),
+      CAIRN_ERANGE);
+  assert_int_equal(chunk_file_read_iov(f, 0, 10, span, 100, iov, &count),
+                   CAIRN_EINVAL);
+  assert_int_equal(
+      chunk_file_read_iov(f, 0, CHUNK_SEGMENT_MAX + 1, span, cap, iov, &count),
+      CAIRN_EINVAL);
+  /* Block 5 flipped, on the open file: only pieces over it fail. */
+  char path[256];
+  file_of(id, 0, path, sizeof path);
+  flip_byte(path, CHUNK_HEADER_SIZE + 5 * (CHUNK_BLOCK_SIZE + 4) + 1);
+  assert_int_equal(chunk_file_read_iov(f, 4 * CHUNK_BLOCK_SIZE,
+                                       2 * CHUNK_BLOCK_SIZE, span, cap, iov,
+                                       &count),
+                   CAIRN_ECORRUPT);
+  assert_int_equal(count, 0);
+  assert_int_equal(chunk_file_read_iov(f, 4 * CHUNK_BLOCK_SIZE,
+                                       CHUNK_BLOCK_SIZE, span, cap, iov,
+                                       &count),
+                   0);
+  /* Truncated under the open file: the missing blocks are corrupt. */
+  assert_int_equal(truncate(path, 8 * (CHUNK_BLOCK_SIZE + 4)), 0);
+  assert_int_equal(
+      chunk_file_read_iov(f, 9 * CHUNK_BLOCK_SIZE, 100, span, cap, iov, &count),
+      CAIRN_ECORRUPT);
+  chunk_file_close(f);
+  chunk_file_close(NULL);
+  /* A segment image has no file; a missing fragment neither. */
+  uint8_t id_small[16] = {0x5a, 0x7a};
+  put(s, id_small, 0, data, 1000, 1000);
+  assert_int_equal(chunk_file_open(s, id_small, 0, &f, &len), CAIRN_ENOENT);
+  assert_int_equal(chunk_file_open(s, id, 9, &f, &len), CAIRN_ENOENT);
+  assert_int_equal(chunk_delete(s, id, 0), 0);
+  assert_int_equal(chunk_delete(s, id_small, 0), 0);
+  free(span);
+  free(data);
+  free(got);
+  chunk_store_close(s);
+}
+
 /* Waits (bounded) until the scrubber has queued `want` reports. */
 static size_t wait_reports(struct scrubber *scrub, struct scrub_report *out,
                            size_t want) {
@@ -1134,6 +1327,8 @@ int main(void) {
       cmocka_unit_test(test_scrub_segment_images),
       cmocka_unit_test(test_segment_list_cursor),
       cmocka_unit_test(test_segment_dir_service),
+      cmocka_unit_test(test_small_span_iov),
+      cmocka_unit_test(test_file_span_iov),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

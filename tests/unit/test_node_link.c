@@ -279,6 +279,11 @@ static void test_put_get_stat_delete(void **state) {
   assert_int_equal(get_range(id, 1, 17, 0, back, 0), 0);
   /* Past the end, another fragment index. */
   assert_int_equal(get_range(id, 1, FRAG_LEN - 1, 2, back, 0), CAIRN_ERANGE);
+  /* An offset where offset + length wraps: ERANGE, nothing read. */
+  assert_int_equal(get_range(id, 1, UINT64_MAX - 5, 100, back, 0),
+                   CAIRN_ERANGE);
+  assert_int_equal(get_range(id, 1, UINT64_MAX - 5, 2000000, back, 0),
+                   CAIRN_ERANGE);
   assert_int_equal(get_range(id, 2, 0, 1, back, 0), CAIRN_ENOENT);
   assert_int_equal(stat_fragment(id, 2, &len), CAIRN_ENOENT);
 
