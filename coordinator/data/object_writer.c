@@ -582,7 +582,10 @@ int object_writer_new(const struct object_writer_config *cfg,
   struct object_writer *w = calloc(1, sizeof *w);
   if (!w)
     return CAIRN_ENOMEM;
-  if (cfg->cpu && cpu_lane_new(cfg->cpu, &w->lane) != 0) {
+  /* A tiny object is hashed and sealed on the loop: the worker round trip
+   * would cost more than the work. */
+  int inline_work = cfg->size <= OBJECT_WRITER_INLINE_MAX;
+  if (cfg->cpu && !inline_work && cpu_lane_new(cfg->cpu, &w->lane) != 0) {
     free(w);
     return CAIRN_ENOMEM;
   }
