@@ -328,8 +328,17 @@ static int place(struct object_writer *w, struct meta_chunk *chunk,
   return 0;
 }
 
-/* Places the next chunk; replicated chunks open their puts now, EC chunks
- * when their stripe is complete. */
+/* A replicated chunk that is one piece, sealed inline: each copy goes out
+ * with node_put_whole (one socket write) once sealed, instead of a begin
+ * now and a piece and a finish later. Inline only: a job still queued on
+ * a worker would find w->addrs already moved on to a later chunk. */
+static int whole_puts(const struct object_writer *w,
+                      const struct chunk_state *state) {
+  return !w->ec && !w->lane && state->stored <= stored_length(w, w->piece);
+}
+
+/* Places the next chunk; replicated chunks open their puts now (or, when
+ * whole_puts, once sealed), EC chunks when their stripe is complete. */
 static int begin_chunk(struct object_writer *w) {
   int rc = grow_chunks(w);
   if (rc != 0)
@@ -366,7 +375,7 @@ static int begin_chunk(struct object_writer *w) {
     w->block = 0;
     w->block_fill = 0;
   }
-  if (w->ec)
+  if (w->ec || whole_puts(w, state))
     return 0;
   for (uint32_t r = 0; r < w->n_fragments; r++) {
     rc = node_put_begin(w->cfg.links, w->addrs[r], chunk->id, r, state->stored,
@@ -459,6 +468,21 @@ static int send_piece(struct object_writer *w, struct seal_job *s) {
   struct meta_chunk *chunk = &w->chunks[s->chunk];
   state->written += p->len;
   int rc = 0;
+  if (whole_puts(w, state)) {
+    for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++) {
+      p->refs++;
+      rc = node_put_whole(w->cfg.links, w->addrs[r], chunk->id, r, p->data,
+                          p->len, s->crc, on_put_done, w, piece_release, p,
+                          &state->ops[r]);
+      if (rc != 0) {
+        p->refs--;
+        break;
+      }
+      state->pending++;
+      w->ops_pending++;
+    }
+    return rc;
+  }
   for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++) {
     p->refs++;
     rc = node_put_write(state->ops[r], p->data, p->len, piece_release, p);
