@@ -57,6 +57,16 @@
 #define DIRECT_ALIGN 4096
 #define STAGE_SIZE (8u << 20)
 #define DIRECT_MIN (32u << 10)
+/* Buffered groups are written into space already zero-filled (and made
+ * durable by an earlier group's fdatasync), ZERO_AHEAD at a time: an
+ * fdatasync of an overwrite within the file's size writes only the data,
+ * while one of an append also writes the inode and the block bitmap
+ * (ext4 without a journal: three I/Os more). Measured here, one 16 KiB
+ * group + fdatasync: 127 us of CPU appended, 60 us zero-filled ahead;
+ * a 4 KiB one 70 / 50 us. The zeros read as gaps to a scan (a zero tail
+ * ends it). Only where O_DIRECT works (a real disk: tmpfs has no sync
+ * to save and its space is memory). */
+#define ZERO_AHEAD (256u << 10)
 
 struct entry;
 
@@ -121,11 +131,13 @@ struct segment_log {
   int hold, stopping, thread_started;
   pthread_t thread;
   /* Syncer only. */
-  uint32_t active;      /* index of the segment being appended to */
-  int active_broken;    /* a write or sync failed: start a new one */
-  uint64_t active_size; /* bytes in it */
-  int active_direct_fd; /* O_DIRECT writer of it, -1 where unsupported */
-  uint8_t *stage;       /* STAGE_SIZE, DIRECT_ALIGN-aligned */
+  uint32_t active;        /* index of the segment being appended to */
+  int active_broken;      /* a write or sync failed: start a new one */
+  uint64_t active_size;   /* bytes in it */
+  int active_direct_fd;   /* O_DIRECT writer of it, -1 where unsupported */
+  uint64_t active_zeroed; /* its bytes written so far, zeros or images */
+  uint8_t *stage;         /* STAGE_SIZE, DIRECT_ALIGN-aligned */
+  uint8_t *zeros;         /* ZERO_AHEAD zero bytes */
 };
 
 /* ---- the index ----------------------------------------------------------- */
@@ -307,6 +319,7 @@ static int open_active(struct segment_log *l) {
     uint32_t previous = l->active;
     l->active = index;
     l->active_size = 0;
+    l->active_zeroed = 0;
     l->active_broken = 0;
     segment_release(l, previous); /* it may hold nothing live */
   }
@@ -380,6 +393,21 @@ static int zeros_at(int fd, uint64_t at, uint64_t n) {
   return 1;
 }
 
+/* Whether [at, size) of fd is all zero bytes (a zero-filled tail). */
+static int zeros_to_end(int fd, uint64_t at, uint64_t size) {
+  uint8_t buf[DIRECT_ALIGN];
+  while (at < size) {
+    size_t want = size - at < sizeof buf ? (size_t)(size - at) : sizeof buf;
+    if (pread(fd, buf, want, (off_t)at) != (ssize_t)want)
+      return 0;
+    for (size_t i = 0; i < want; i++)
+      if (buf[i])
+        return 0;
+    at += want;
+  }
+  return 1;
+}
+
 /* Open: indexes one segment's images. A header that does not decode is
  * the torn tail of a group cut by a crash (never acknowledged), or a
  * header rotted in place: the scan goes on at the next header that
@@ -404,6 +432,10 @@ static int scan_segment(struct segment_log *l, uint32_t seg) {
       if (pad_end > at && zeros_at(fd, at, pad_end - at)) {
         at = pad_end; /* the gap after an aligned write's last image */
         continue;
+      }
+      if (zeros_to_end(fd, at, size)) {
+        at = size; /* the zero-filled space after the last group */
+        break;
       }
       uint64_t next = next_header(fd, at + 1, size);
       log_warn("segment",
@@ -504,6 +536,27 @@ static int stage_write(struct segment_log *l, int fd, size_t len, uint64_t at,
   return 0;
 }
 
+/* Before a buffered write ending at `end`: the file is zero-filled up to
+ * ZERO_AHEAD past it, so this write (and the next ones) overwrite space
+ * the file already has (see ZERO_AHEAD). The group's fdatasync makes the
+ * zeros durable with it. Best effort: where the zeros do not fit (a full
+ * disk) the write appends as before and reports its own error. */
+static void zero_ahead(struct segment_log *l, int fd, uint64_t end) {
+  if (end <= l->active_zeroed || l->active_direct_fd < 0)
+    return;
+  uint64_t until = align_up(end) + ZERO_AHEAD;
+  while (l->active_zeroed < until) {
+    uint64_t left = until - l->active_zeroed;
+    size_t n = left < ZERO_AHEAD ? (size_t)left : ZERO_AHEAD;
+    ssize_t w = pwrite(fd, l->zeros, n, (off_t)l->active_zeroed);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return;
+    l->active_zeroed += (uint64_t)w;
+  }
+}
+
 static int write_group(struct segment_log *l, struct pending *group) {
   int rc = 0;
   /* An active segment whose images are all dead goes like a full one, so
@@ -541,8 +594,12 @@ static int write_group(struct segment_log *l, struct pending *group) {
     }
     size_t len = direct ? (size_t)align_up(fill) : fill;
     memset(l->stage + fill, 0, len - fill);
+    if (!direct)
+      zero_ahead(l, fd, start + len);
     rc = stage_write(l, fd, len, start, direct);
     at = start + len;
+    if (at > l->active_zeroed)
+      l->active_zeroed = at;
   }
   if (rc == 0 && fdatasync(fd) != 0)
     rc = cairn_err_from_errno(errno);
@@ -649,6 +706,8 @@ int segment_log_open(const char *dir, struct segment_log **out) {
   if (rc == 0 &&
       posix_memalign((void **)&l->stage, DIRECT_ALIGN, STAGE_SIZE) != 0)
     rc = CAIRN_ENOMEM;
+  if (rc == 0 && !(l->zeros = calloc(1, ZERO_AHEAD)))
+    rc = CAIRN_ENOMEM;
   l->active = UINT32_MAX; /* none yet */
   l->scanning = 1;
   if (rc == 0)
@@ -697,6 +756,7 @@ void segment_log_close(struct segment_log *l) {
   if (l->active_direct_fd >= 0)
     close(l->active_direct_fd);
   free(l->stage);
+  free(l->zeros);
   if (l->dir_fd >= 0)
     close(l->dir_fd);
   free(l->dir);
