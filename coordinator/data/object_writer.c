@@ -27,6 +27,11 @@
  *     CRC32C; the last job of an EC stripe pads, encodes, CRCs fragments
  *   loop (job done, in order): send to the nodes, or drop on failure
  *
+ * An object of at most OBJECT_WRITER_INLINE_MAX bytes runs its job inline
+ * (no lane): the hand-off would cost more than the work, and its
+ * single-piece chunks then go out whole (node_put_whole: one write per
+ * copy).
+ *
  * An EC stripe gets one job per OBJECT_WRITER_PIECE of plaintext as it
  * fills (the worker seals ranges the loop no longer writes), so hashing
  * keeps pace with the body instead of waiting for the whole chunk.
