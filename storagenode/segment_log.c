@@ -71,6 +71,16 @@
   ((IMAGE_MAX + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN)
 #define IMAGE_POOL_KEEP 16
 #define IMAGE_POOL_MIN (256u << 10)
+/* Buffered groups are written into space already zero-filled (and made
+ * durable by an earlier group's fdatasync), ZERO_AHEAD at a time: an
+ * fdatasync of an overwrite within the file's size writes only the data,
+ * while one of an append also writes the inode and the block bitmap
+ * (ext4 without a journal: three I/Os more). Measured here, one 16 KiB
+ * group + fdatasync: 127 us of CPU appended, 60 us zero-filled ahead;
+ * a 4 KiB one 70 / 50 us. The zeros read as gaps to a scan (a zero tail
+ * ends it). Only where O_DIRECT works (a real disk: tmpfs has no sync
+ * to save and its space is memory). */
+#define ZERO_AHEAD (256u << 10)
 
 struct entry;
 
@@ -140,7 +150,9 @@ struct segment_log {
   int active_broken;           /* a write or sync failed: start a new one */
   uint64_t active_size;        /* bytes in it */
   int active_direct_fd;        /* O_DIRECT writer of it, -1 where unsupported */
+  uint64_t active_zeroed;      /* its bytes written so far, zeros or images */
   uint8_t *stage;              /* STAGE_SIZE, DIRECT_ALIGN-aligned */
+  uint8_t *zeros;              /* ZERO_AHEAD zero bytes */
   struct buf_pool *image_pool; /* of IMAGE_ROOM bytes, aligned, shared */
 };
 
@@ -323,6 +335,7 @@ static int open_active(struct segment_log *l) {
     uint32_t previous = l->active;
     l->active = index;
     l->active_size = 0;
+    l->active_zeroed = 0;
     l->active_broken = 0;
     segment_release(l, previous); /* it may hold nothing live */
   }
@@ -396,6 +409,21 @@ static int zeros_at(int fd, uint64_t at, uint64_t n) {
   return 1;
 }
 
+/* Whether [at, size) of fd is all zero bytes (a zero-filled tail). */
+static int zeros_to_end(int fd, uint64_t at, uint64_t size) {
+  uint8_t buf[DIRECT_ALIGN];
+  while (at < size) {
+    size_t want = size - at < sizeof buf ? (size_t)(size - at) : sizeof buf;
+    if (pread(fd, buf, want, (off_t)at) != (ssize_t)want)
+      return 0;
+    for (size_t i = 0; i < want; i++)
+      if (buf[i])
+        return 0;
+    at += want;
+  }
+  return 1;
+}
+
 /* Open: indexes one segment's images. A header that does not decode is
  * the torn tail of a group cut by a crash (never acknowledged), or a
  * header rotted in place: the scan goes on at the next header that
@@ -420,6 +448,10 @@ static int scan_segment(struct segment_log *l, uint32_t seg) {
       if (pad_end > at && zeros_at(fd, at, pad_end - at)) {
         at = pad_end; /* the gap after an aligned write's last image */
         continue;
+      }
+      if (zeros_to_end(fd, at, size)) {
+        at = size; /* the zero-filled space after the last group */
+        break;
       }
       uint64_t next = next_header(fd, at + 1, size);
       log_warn("segment",
@@ -525,6 +557,27 @@ static int write_iov(struct segment_log *l, int fd, struct iovec *iov, int n,
   return 0;
 }
 
+/* Before a buffered write ending at `end`: the file is zero-filled up to
+ * ZERO_AHEAD past it, so this write (and the next ones) overwrite space
+ * the file already has (see ZERO_AHEAD). The group's fdatasync makes the
+ * zeros durable with it. Best effort: where the zeros do not fit (a full
+ * disk) the write appends as before and reports its own error. */
+static void zero_ahead(struct segment_log *l, int fd, uint64_t end) {
+  if (end <= l->active_zeroed || l->active_direct_fd < 0)
+    return;
+  uint64_t until = align_up(end) + ZERO_AHEAD;
+  while (l->active_zeroed < until) {
+    uint64_t left = until - l->active_zeroed;
+    size_t n = left < ZERO_AHEAD ? (size_t)left : ZERO_AHEAD;
+    ssize_t w = pwrite(fd, l->zeros, n, (off_t)l->active_zeroed);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return;
+    l->active_zeroed += (uint64_t)w;
+  }
+}
+
 /* One write of a group: the images from p up to the returned end, small
  * ones copied into the staging buffer, large async ones (direct writes
  * only) from their own buffers. Sets each image's offset; *at moves past
@@ -584,8 +637,12 @@ static struct pending *write_some(struct segment_log *l, int fd,
     iov[n++] = (struct iovec){l->stage + run, padded - run};
     off += padded - fill;
   }
+  if (!direct)
+    zero_ahead(l, fd, off);
   *rc = write_iov(l, fd, iov, n, start, direct);
   *at = off;
+  if (off > l->active_zeroed)
+    l->active_zeroed = off;
   return end;
 }
 
@@ -714,6 +771,8 @@ int segment_log_open(const char *dir, struct segment_log **out) {
   if (rc == 0 &&
       posix_memalign((void **)&l->stage, DIRECT_ALIGN, STAGE_SIZE) != 0)
     rc = CAIRN_ENOMEM;
+  if (rc == 0 && !(l->zeros = calloc(1, ZERO_AHEAD)))
+    rc = CAIRN_ENOMEM;
   l->active = UINT32_MAX; /* none yet */
   l->scanning = 1;
   if (rc == 0)
@@ -763,6 +822,7 @@ void segment_log_close(struct segment_log *l) {
     close(l->active_direct_fd);
   free(l->stage);
   buf_pool_free(l->image_pool);
+  free(l->zeros);
   if (l->dir_fd >= 0)
     close(l->dir_fd);
   free(l->dir);

@@ -72,9 +72,12 @@ struct lwrite {
   struct link *link;
   void (*written)(void *arg);
   void *arg;
-  uv_buf_t bufs[2]; /* the frame header (copied), the payload (borrowed) */
+  /* The frame header(s) (copied into header[]) and the payload (borrowed);
+   * a whole put (node_put_whole) is PUT + PUT_PIECE headers, the payload,
+   * the PUT_END header. */
+  uv_buf_t bufs[3];
   unsigned nbufs;
-  uint8_t header[]; /* copy of the encoded header */
+  uint8_t header[]; /* copy of the encoded header(s) */
 };
 
 struct link {
@@ -182,6 +185,8 @@ static int submit(struct link *l, struct lwrite *lw) {
   return rc ? CAIRN_ECLOSED : 0;
 }
 
+static int link_queue(struct link *l, struct lwrite *lw);
+
 /* Queues one frame: h (encoded and copied) then payload (borrowed until
  * written(arg), which runs exactly once if this returns 0, never if not). */
 static int link_send(struct link *l, Cairn__DataHeader *h, const void *payload,
@@ -207,6 +212,12 @@ static int link_send(struct link *l, Cairn__DataHeader *h, const void *payload,
   lw->bufs[0] = uv_buf_init((char *)lw->header, (unsigned)n);
   lw->bufs[1] = uv_buf_init((char *)payload, (unsigned)len);
   lw->nbufs = len ? 2 : 1;
+  return link_queue(l, lw);
+}
+
+/* Hands lw to libuv, or holds it until the link is authenticated. If this
+ * fails lw is freed and its written callback never runs. */
+static int link_queue(struct link *l, struct lwrite *lw) {
   if (l->state != LINK_READY) {
     if (l->pending_tail)
       l->pending_tail->next = lw;
@@ -586,6 +597,59 @@ int node_put_begin(struct node_link_pool *p, const char *addr,
   op->put_done = done;
   op->arg = arg;
   op->length = length;
+  *out = (struct node_put *)op;
+  return 0;
+}
+
+int node_put_whole(struct node_link_pool *p, const char *addr,
+                   const uint8_t chunk_id[16], uint32_t fragment,
+                   const void *data, size_t len, uint32_t crc32c,
+                   node_put_done_cb done, void *arg, void (*written)(void *arg),
+                   void *written_arg, struct node_put **out) {
+  if (len == 0 || len > FRAME_PAYLOAD_MAX || len > DATA_FRAGMENT_MAX)
+    return CAIRN_EINVAL;
+  Cairn__DataHeader put, piece, end;
+  fill_header(&put, CAIRN__DATA_OP__DATA_PUT, chunk_id, fragment);
+  put.length = len;
+  fill_header(&piece, CAIRN__DATA_OP__DATA_PUT_PIECE, NULL, 0);
+  piece.payload_len = len;
+  fill_header(&end, CAIRN__DATA_OP__DATA_PUT_END, NULL, 0);
+  end.crc32c = crc32c;
+  size_t cap = cairn__data_header__get_packed_size(&put) +
+               cairn__data_header__get_packed_size(&piece) +
+               cairn__data_header__get_packed_size(&end) + 3 * FRAME_PREFIX;
+  struct lwrite *lw = malloc(sizeof *lw + cap);
+  if (!lw)
+    return CAIRN_ENOMEM;
+  size_t a = frame_encode(&put, lw->header, cap);
+  size_t b = a ? frame_encode(&piece, lw->header + a, cap - a) : 0;
+  size_t c = b ? frame_encode(&end, lw->header + a + b, cap - a - b) : 0;
+  if (c == 0) {
+    free(lw);
+    return CAIRN_EINVAL;
+  }
+  int err = 0;
+  struct link_op *op = op_start(p, addr, OP_PUT, sizeof(struct node_put), &err);
+  if (!op) {
+    free(lw);
+    return err;
+  }
+  lw->next = NULL;
+  lw->link = op->link;
+  lw->written = written;
+  lw->arg = written_arg;
+  lw->bufs[0] = uv_buf_init((char *)lw->header, (unsigned)(a + b));
+  lw->bufs[1] = uv_buf_init((char *)data, (unsigned)len);
+  lw->bufs[2] = uv_buf_init((char *)lw->header + a + b, (unsigned)c);
+  lw->nbufs = 3;
+  if ((err = link_queue(op->link, lw)) != 0) {
+    op_abandon(op);
+    return err;
+  }
+  op->put_done = done;
+  op->arg = arg;
+  op->length = op->moved = len;
+  op->finished = 1;
   *out = (struct node_put *)op;
   return 0;
 }

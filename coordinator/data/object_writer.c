@@ -27,6 +27,11 @@
  *     CRC32C; the last job of an EC stripe pads, encodes, CRCs fragments
  *   loop (job done, in order): send to the nodes, or drop on failure
  *
+ * An object of at most OBJECT_WRITER_INLINE_MAX bytes runs its job inline
+ * (no lane): the hand-off would cost more than the work, and its
+ * single-piece chunks then go out whole (node_put_whole: one write per
+ * copy).
+ *
  * An EC stripe gets one job per OBJECT_WRITER_PIECE of plaintext as it
  * fills (the worker seals ranges the loop no longer writes), so hashing
  * keeps pace with the body instead of waiting for the whole chunk.
@@ -360,8 +365,17 @@ static int place(struct object_writer *w, struct meta_chunk *chunk,
   return 0;
 }
 
-/* Places the next chunk; replicated chunks open their puts now, EC chunks
- * when their stripe is complete. */
+/* A replicated chunk that is one piece, sealed inline: each copy goes out
+ * with node_put_whole (one socket write) once sealed, instead of a begin
+ * now and a piece and a finish later. Inline only: a job still queued on
+ * a worker would find w->addrs already moved on to a later chunk. */
+static int whole_puts(const struct object_writer *w,
+                      const struct chunk_state *state) {
+  return !w->ec && !w->lane && state->stored <= stored_length(w, w->piece);
+}
+
+/* Places the next chunk; replicated chunks open their puts now (or, when
+ * whole_puts, once sealed), EC chunks when their stripe is complete. */
 static int begin_chunk(struct object_writer *w) {
   int rc = grow_chunks(w);
   if (rc != 0)
@@ -398,7 +412,7 @@ static int begin_chunk(struct object_writer *w) {
     w->block = 0;
     w->block_fill = 0;
   }
-  if (w->ec)
+  if (w->ec || whole_puts(w, state))
     return 0;
   for (uint32_t r = 0; r < w->n_fragments; r++) {
     rc = node_put_begin(w->cfg.links, w->addrs[r], chunk->id, r, state->stored,
@@ -491,6 +505,21 @@ static int send_piece(struct object_writer *w, struct seal_job *s) {
   struct meta_chunk *chunk = &w->chunks[s->chunk];
   state->written += p->len;
   int rc = 0;
+  if (whole_puts(w, state)) {
+    for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++) {
+      p->refs++;
+      rc = node_put_whole(w->cfg.links, w->addrs[r], chunk->id, r, p->data,
+                          p->len, s->crc, on_put_done, w, piece_release, p,
+                          &state->ops[r]);
+      if (rc != 0) {
+        p->refs--;
+        break;
+      }
+      state->pending++;
+      w->ops_pending++;
+    }
+    return rc;
+  }
   for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++) {
     p->refs++;
     rc = node_put_write(state->ops[r], p->data, p->len, piece_release, p);
@@ -614,7 +643,10 @@ int object_writer_new(const struct object_writer_config *cfg,
   struct object_writer *w = calloc(1, sizeof *w);
   if (!w)
     return CAIRN_ENOMEM;
-  if (cfg->cpu && cpu_lane_new(cfg->cpu, &w->lane) != 0) {
+  /* A tiny object is hashed and sealed on the loop: the worker round trip
+   * would cost more than the work. */
+  int inline_work = cfg->size <= OBJECT_WRITER_INLINE_MAX;
+  if (cfg->cpu && !inline_work && cpu_lane_new(cfg->cpu, &w->lane) != 0) {
     free(w);
     return CAIRN_ENOMEM;
   }

@@ -27,13 +27,17 @@
  * conn_advance() then calls the handler outside the parser, so a handler
  * may answer, end or pause synchronously without re-entering llhttp. Bytes
  * the paused parser has not consumed stay where they are, in the read
- * buffer (pending_off/pending_len), and reading stays stopped until they
- * are consumed: nothing is copied and nothing is reordered.
+ * buffer (pending_off/pending_len); bytes read while the parser is paused
+ * are appended to them, unparsed, and reading stops only when the buffer
+ * is full (a stop and restart of reading costs two epoll_ctl calls, which
+ * every request paid): nothing is reordered, memory stays bounded.
  *
  * Invariants:
  *  1. At most one request per connection is live (conn->req); the bytes of
  *     the next (pipelined) ones wait in the read buffer or the kernel.
- *  2. While pending_len > 0 the socket is not read.
+ *  2. While pending_len > 0 the parser is not fed from the socket: reads
+ *     land after the pending bytes (alloc_cb), and the socket is not read
+ *     once they fill read_buf.
  *  3. A request is released when the handler has ended it AND none of its
  *     writes is in flight (req->refs == 0); it then becomes the
  *     connection's spare, reused by the next request (no allocation).
@@ -823,7 +827,7 @@ static void abort_request(struct http_conn *conn, struct http_request *req) {
 
 static void set_reading(struct http_conn *conn, int on) {
   if (conn->closing == CONN_CLOSED || conn->reading == on ||
-      (on && (conn->closing || conn->pending_len)))
+      (on && (conn->closing || conn->pending_len == sizeof conn->read_buf)))
     return;
   conn->reading = on;
   if (on)
@@ -988,6 +992,15 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   struct http_request *req = conn->req;
   const struct http_handler *hd = &conn->srv->handler;
   (void)suggested;
+  if (conn->pending_len) { /* after the bytes that wait (invariant 2) */
+    if (conn->pending_off)
+      memmove(conn->read_buf, conn->read_buf + conn->pending_off,
+              conn->pending_len);
+    conn->pending_off = 0;
+    buf->base = conn->read_buf + conn->pending_len;
+    buf->len = sizeof conn->read_buf - conn->pending_len;
+    return;
+  }
   buf->base = conn->read_buf;
   buf->len = sizeof conn->read_buf;
   /* Straight into the handler's buffer: only body bytes can arrive (no
@@ -1146,10 +1159,11 @@ static void conn_advance(struct http_conn *conn) {
           conn->srv->handler.on_body_end(req, conn->srv->handler.arg);
         continue;
       }
-      if (!req->ended) { /* the handler works; pipelined bytes wait */
-        set_reading(conn, 0);
+      /* The handler works. Reading goes on (stopping and restarting it
+       * cost two epoll_ctl calls per request): bytes of a pipelined
+       * request that arrive meanwhile wait unparsed (read_cb). */
+      if (!req->ended)
         break;
-      }
       /* Request done: release it and go on with what is pipelined. */
       int close =
           req->close_after || conn->srv->shutting_down || conn->peer_eof;
@@ -1183,10 +1197,8 @@ static void conn_advance(struct http_conn *conn) {
       else
         req->continue_sent = 1; /* as good as sent: the body is coming */
     }
-    if (req->body_paused && !req->ended) {
-      set_reading(conn, 0);
-      break;
-    }
+    if (req->body_paused && !req->ended)
+      break; /* bytes read meanwhile wait (invariant 2) */
     if (llhttp_get_errno(&conn->parser) == HPE_PAUSED) {
       llhttp_resume(&conn->parser);
       if (!conn->pending_len) {
@@ -1230,10 +1242,25 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   conn->last_progress_ms = uv_now(conn->srv->loop);
+  struct http_request *req = conn->req;
+  if (conn->pending_len || (buf->base == conn->read_buf &&
+                            (llhttp_get_errno(&conn->parser) == HPE_PAUSED ||
+                             (req && req->body_paused && !req->ended)))) {
+    /* Bytes behind unparsed ones, or while the parser waits for the
+     * handler (a paused body, a request being answered): appended to the
+     * pending bytes (alloc_cb put them there), parsed when it goes on. */
+    if (!conn->pending_len)
+      conn->pending_off = 0;
+    conn->pending_len += (size_t)nread;
+    if (conn->pending_len == sizeof conn->read_buf)
+      set_reading(conn, 0);
+    conn_advance(conn);
+    return;
+  }
   conn_feed(conn, buf->base, (size_t)nread, buf->base == conn->read_buf);
   if (conn->closing == CONN_CLOSED)
     return;
-  if (conn->pending_len) /* invariant 2, before libuv reads again */
+  if (conn->pending_len == sizeof conn->read_buf) /* invariant 2 */
     set_reading(conn, 0);
   conn_advance(conn);
 }
@@ -1471,11 +1498,11 @@ void http_request_pause_body(struct http_request *r) {
   if (r->aborted || r->ended || r->message_complete)
     return;
   r->body_paused = 1;
-  /* Inside on_body the parser pauses itself; otherwise stop reading now. */
-  if (!r->conn->in_parser && r->conn->closing == CONN_OPEN) {
-    set_reading(r->conn, 0);
+  /* Inside on_body the parser pauses itself. Reading goes on: what arrives
+   * waits unparsed in the read buffer (invariant 2) and reading stops when
+   * that is full. */
+  if (!r->conn->in_parser && r->conn->closing == CONN_OPEN)
     conn_schedule_timer(r->conn);
-  }
 }
 
 void http_request_resume_body(struct http_request *r) {

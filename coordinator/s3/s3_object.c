@@ -5,10 +5,11 @@
  * PUT:  head --checks--> INTENT (body paused; the chunks' write intents in
  *         the group-commit writer) --synced--> STREAMING (bytes read
  *         into object_writer's pieces; MD5 and checksum on its worker
- *         threads via put_digest) --body end + writer done--> verify
- *         digests --> meta put (group-commit batch) --> 200 ETag.  Any
- *         failure: the chunks written so far go to the garbage table; the
- *         client gets the error.
+ *         threads via put_digest, inline for bodies up to 16 KiB)
+ *         --body end + writer done--> verify digests --> meta put
+ *         (group-commit batch) --> 200 ETag.  Any failure: the chunks
+ *         written so far go to the garbage table; the client gets the
+ *         error.
  * GET:  meta lookup --> conditions --> range --> headers --> object_reader
  *         streams chunks, pausing while the socket's queue is full.
  *
@@ -481,7 +482,8 @@ static void put_writer_done(struct object_writer *w, int status, void *arg) {
 }
 
 /* The writer's digest: every body byte once, in order, on a cpu_pool
- * worker; op->md5 and op->sum are read only after the writer is done. */
+ * worker (or inline for a tiny body); op->md5 and op->sum are read only after
+ * the writer is done. */
 static void put_digest(void *arg, const void *data, size_t len) {
   struct put_op *op = arg;
   crypto_hash_update(op->md5, data, len);

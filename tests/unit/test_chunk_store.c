@@ -622,6 +622,70 @@ static void test_segment_buffered_and_direct_writes(void **state) {
   segment_log_close(log);
 }
 
+static off_t file_size(const char *path) {
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  return st.st_size;
+}
+
+/* Small groups are written into space zero-filled ahead (where O_DIRECT
+ * works): later groups overwrite zeros instead of growing the file; a
+ * reopen indexes every image and ends at the zero tail. */
+static void test_segment_zero_filled_ahead(void **state) {
+  (void)state;
+  char seg_dir[128], path[256];
+  snprintf(seg_dir, sizeof seg_dir, "%s/seglog-zeros", dir);
+  enum { N = 4 };
+  static uint8_t images[N][CHUNK_HEADER_SIZE + 5000 + CHUNK_CRC_SIZE];
+  size_t image_len[N], total = 0;
+  uint8_t ids[N][16];
+  struct segment_log *log;
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  last_segment(seg_dir, path, sizeof path);
+  int direct = open(path, O_WRONLY | O_DIRECT);
+  off_t after_first = 0;
+  for (int i = 0; i < N; i++) {
+    memset(ids[i], 0, 16);
+    ids[i][0] = 0x2e;
+    ids[i][1] = (uint8_t)i;
+    image_len[i] = build_image(ids[i], 0, 4096 + (size_t)i * 300,
+                               (uint8_t)(i + 7), images[i]);
+    total += image_len[i];
+    assert_int_equal(
+        segment_log_append(log, ids[i], 0, images[i], image_len[i]), 0);
+    if (i == 0)
+      after_first = file_size(path);
+  }
+  if (direct >= 0) { /* zero-filled: the file did not grow after group 1 */
+    close(direct);
+    assert_true(after_first >= (off_t)(256u << 10));
+    assert_int_equal(file_size(path), after_first);
+  }
+  assert_true(file_size(path) >= (off_t)total);
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  static uint8_t back[sizeof images[0]];
+  for (int i = 0; i < N; i++) {
+    size_t len;
+    assert_int_equal(
+        segment_log_read(log, ids[i], 0, 0, back, image_len[i], &len, 0), 0);
+    assert_int_equal(len, image_len[i]);
+    assert_memory_equal(back, images[i], image_len[i]);
+  }
+  /* The new active segment takes images as before. */
+  assert_int_equal(segment_log_delete(log, ids[0], 0), 0);
+  segment_log_close(log);
+  assert_int_equal(segment_log_open(seg_dir, &log), 0);
+  size_t len;
+  assert_int_equal(
+      segment_log_read(log, ids[0], 0, 0, back, image_len[0], &len, 0),
+      CAIRN_ENOENT);
+  assert_int_equal(
+      segment_log_read(log, ids[3], 0, 0, back, image_len[3], &len, 0), 0);
+  assert_memory_equal(back, images[3], image_len[3]);
+  segment_log_close(log);
+}
+
 static void test_segment_dead_active_reclaimed(void **state) {
   (void)state;
   char seg_dir[128];
@@ -1323,6 +1387,7 @@ int main(void) {
       cmocka_unit_test(test_segment_bad_header_mid_segment),
       cmocka_unit_test(test_segment_buffered_and_direct_writes),
       cmocka_unit_test(test_segment_async_in_place),
+      cmocka_unit_test(test_segment_zero_filled_ahead),
       cmocka_unit_test(test_segment_dead_active_reclaimed),
       cmocka_unit_test(test_scrub_segment_images),
       cmocka_unit_test(test_segment_list_cursor),

@@ -574,6 +574,21 @@ static void c_pipelined(struct tstate *t) {
   CHECK(t, cl_response(c, &r, 0) == 0);
   CHECK(t, r.body && strcmp(r.body, "/third") == 0);
   resp_free(&r);
+  /* The next ones arrive while the handler holds the first (reading goes
+   * on meanwhile): they wait, and are answered after it, in order. */
+  CHECK(t, cl_sends(c, "GET /delay2 HTTP/1.1\r\n\r\n") == 0);
+  usleep(30000);
+  CHECK(t, cl_sends(c, "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
+                       "GET /fourth HTTP/1.1\r\n\r\n") == 0);
+  CHECK(t, cl_response(c, &r, 0) == 0);
+  CHECK(t, r.body && strcmp(r.body, "/delay2") == 0);
+  resp_free(&r);
+  CHECK(t, cl_response(c, &r, 0) == 0);
+  CHECK(t, r.body && strcmp(r.body, "xyz") == 0);
+  resp_free(&r);
+  CHECK(t, cl_response(c, &r, 0) == 0);
+  CHECK(t, r.body && strcmp(r.body, "/fourth") == 0);
+  resp_free(&r);
   cl_close(c);
 }
 /* A body read (partly) straight into the handler's buffer, then a
@@ -613,7 +628,7 @@ static void test_direct_read_pipelined(void **s) {
 static void test_pipelined(void **s) {
   (void)s;
   run_with(NULL, c_pipelined);
-  assert_int_equal(T.requests, 3);
+  assert_int_equal(T.requests, 6);
 }
 
 static void c_continue(struct tstate *t) {
