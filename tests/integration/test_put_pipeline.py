@@ -45,9 +45,12 @@ def signed_headers(cluster, method, key, body, headers=None):
     return url, dict(req.headers.items())
 
 
-def raw_put(cluster, key, body, headers=None):
+def raw_put(cluster, key, body, headers=None, sent=None):
+    """A signed PUT of body; sent: other bytes to send under its
+    signature (x-amz-content-sha256 and all)."""
     url, h = signed_headers(cluster, "PUT", key, body, headers)
-    r = urllib.request.Request(url, data=body, method="PUT", headers=h)
+    r = urllib.request.Request(url, data=body if sent is None else sent,
+                               method="PUT", headers=h)
     try:
         with urllib.request.urlopen(r, timeout=60) as resp:
             return resp.status, dict(resp.headers.items()), resp.read()
@@ -110,22 +113,6 @@ def test_mismatch_after_last_piece_refuses(cluster, s3):
         assert e.value.response["Error"]["Code"] in ("404", "NoSuchKey")
 
 
-def signed_put_of_other_bytes(cluster, url_path, signed_body, sent_body):
-    """A PUT signed (x-amz-content-sha256 and all) for signed_body that
-    sends sent_body (of the same length) instead."""
-    url = f"{cluster.endpoint}/pipeline/{url_path}"
-    req = AWSRequest(method="PUT", url=url, data=signed_body)
-    S3SigV4Auth(Credentials(cluster.access_key, cluster.secret_key), "s3",
-                "us-east-1").add_auth(req)
-    r = urllib.request.Request(url, data=sent_body, method="PUT",
-                               headers=dict(req.headers.items()))
-    try:
-        with urllib.request.urlopen(r, timeout=60) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
 def test_signed_payload_mismatch_refuses(cluster, s3):
     """The payload hash of a signed body is checked on the workers, after
     the last byte: bytes that are not the signed ones are
@@ -136,20 +123,19 @@ def test_signed_payload_mismatch_refuses(cluster, s3):
     signed = os.urandom(3 * MIB + 5)
     sent = bytearray(signed)
     sent[-1] ^= 1  # one bit off, in the last piece
-    status, text = signed_put_of_other_bytes(cluster, "payload", signed,
-                                             bytes(sent))
+    status, _, text = raw_put(cluster, "payload", signed, sent=bytes(sent))
     assert status == 400 and b"XAmzContentSHA256Mismatch" in text, text
     got = s3.get_object(Bucket="pipeline", Key="payload")["Body"].read()
     assert got == old
     upload = s3.create_multipart_upload(Bucket="pipeline", Key="mp-payload")
     uid = upload["UploadId"]
-    status, text = signed_put_of_other_bytes(
-        cluster, f"mp-payload?partNumber=1&uploadId={uid}", signed,
-        bytes(sent))
+    status, _, text = raw_put(cluster,
+                              f"mp-payload?partNumber=1&uploadId={uid}",
+                              signed, sent=bytes(sent))
     assert status == 400 and b"XAmzContentSHA256Mismatch" in text, text
     parts = s3.list_parts(Bucket="pipeline", Key="mp-payload", UploadId=uid)
     assert not parts.get("Parts")
-    status, _ = signed_put_of_other_bytes(cluster, "payload", signed, signed)
+    status, _, _ = raw_put(cluster, "payload", signed)
     assert status == 200
     got = s3.get_object(Bucket="pipeline", Key="payload")["Body"].read()
     assert got == signed

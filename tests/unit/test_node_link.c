@@ -421,9 +421,16 @@ static void test_cancel(void **state) {
     uv_run(&E.loop, UV_RUN_ONCE);
   assert_int_equal(r.written, 1);
   assert_int_equal(r.done, 0);
-  /* The node notices the cut and removes its temporary file. */
+  /* The node notices the cut and removes its temporary file. Its I/O
+   * thread may create the file only after the cut, so wait for it to
+   * appear (up to ~2 s: it may also have come and gone between two
+   * looks), then for it to go. */
   char cmd[256];
   snprintf(cmd, sizeof cmd, "find %s -name '*.tmp-*' | grep -q .", E.dir);
+  for (int i = 0; i < 1000 && system(cmd) != 0; i++) {
+    uv_run(&E.loop, UV_RUN_NOWAIT);
+    usleep(2000);
+  }
   for (int i = 0; i < 5000 && system(cmd) == 0; i++) { /* up to ~10 s */
     uv_run(&E.loop, UV_RUN_NOWAIT);
     usleep(2000);
