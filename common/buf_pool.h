@@ -12,7 +12,8 @@
  * Not thread-safe: one pool per thread (the coordinator's loop). Buffers
  * are uninitialized. Lifecycle: buf_pool_new -> (get, put)* -> buf_pool_free,
  * after every buffer taken was put back or freed with free() (a buffer is
- * an ordinary malloc block; the pool never tracks buffers in use).
+ * an ordinary malloc block, except in a mapped pool; the pool never tracks
+ * buffers in use).
  */
 #ifndef CAIRN_BUF_POOL_H
 #define CAIRN_BUF_POOL_H
@@ -23,6 +24,13 @@ struct buf_pool;
 
 /* size >= sizeof(void *). NULL: out of memory. */
 struct buf_pool *buf_pool_new(size_t size, size_t keep_max);
+/* The same, but each buffer is its own anonymous mapping, whatever its
+ * size: for buffers under malloc's mmap threshold that many streams hold
+ * at once (64 KiB upload pieces), which in the heap were interleaved with
+ * long-lived blocks and kept it fragmented after a burst. A buffer of such
+ * a pool goes back through buf_pool_put only (never free()); what the
+ * pool does not keep is unmapped at once. */
+struct buf_pool *buf_pool_new_mapped(size_t size, size_t keep_max);
 size_t buf_pool_size(const struct buf_pool *p);
 /* A buffer of buf_pool_size bytes, or NULL (out of memory). */
 void *buf_pool_get(struct buf_pool *p);

@@ -203,6 +203,7 @@ static int open_writer(struct s3_request *r, uint64_t size,
   wc.links = r->c->links;
   wc.cpu = r->c->cpu; /* hashing and sealing off the loop thread */
   wc.pieces = r->c->put_pieces;
+  wc.small_pieces = r->c->put_small_pieces;
   wc.replicas = (uint32_t)r->c->config.replicas;
   wc.layout = layout;
   wc.chunk_size = (uint64_t)r->c->config.chunk_size;
@@ -271,6 +272,7 @@ struct put_op {
   int committing;
   char etag[2 * MD5_LEN + 3]; /* quoted, for the response */
   char checksum_value[CHECKSUM_B64_MAX];
+  uint64_t held; /* its share of PUT_BUDGET in c->puts_held */
 };
 
 /* When the last object stream ends, at most once a second: the heap's
@@ -283,6 +285,8 @@ static void trim_when_quiet(struct coordinator *c) {
     return;
   if (c->put_pieces)
     buf_pool_trim(c->put_pieces, S3_PUT_PIECES_QUIET);
+  if (c->put_small_pieces)
+    buf_pool_trim(c->put_small_pieces, S3_PUT_PIECES_QUIET);
   uint64_t now = uv_now(c->loop);
   if (now - c->trimmed_ms < 1000)
     return;
@@ -294,6 +298,7 @@ static void put_free(void *p) {
   struct put_op *op = p;
   struct coordinator *c = op->r->c;
   c->puts_active--;
+  c->puts_held -= op->held;
   if (op->w)
     object_writer_free(op->w);
   crypto_hash_free(op->md5);
@@ -677,16 +682,21 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     return;
   }
   /* Bytes now wait for the worker threads as well as for the nodes: at
-   * many connections each upload gets a share of PUT_BUDGET (at least two
-   * pieces, object_writer_new), so memory stays bounded. */
-  op->wc = (struct object_writer_config){
-      .window = share(PUT_BUDGET, r->c->puts_active, 0, OBJECT_WRITER_WINDOW),
-      .digest = put_digest,
-      .pause = put_pause,
-      .resume = put_resume,
-      .done = put_writer_done,
-      .data_key = s3_sse_data_key(&op->sse),
-      .arg = op};
+   * many connections each upload gets a share of PUT_BUDGET, capped by
+   * what the running ones left of it (at least two pieces), so memory
+   * stays bounded. */
+  struct object_writer_plan plan =
+      object_writer_plan_share(PUT_BUDGET, r->c->puts_held, r->c->puts_active,
+                               s3_sse_data_key(&op->sse) != NULL);
+  op->held = plan.held_max;
+  r->c->puts_held += op->held;
+  op->wc = (struct object_writer_config){.window = plan.window,
+                                         .digest = put_digest,
+                                         .pause = put_pause,
+                                         .resume = put_resume,
+                                         .done = put_writer_done,
+                                         .data_key = s3_sse_data_key(&op->sse),
+                                         .arg = op};
   rc = put_start_writer(op);
   if (rc != 0) {
     s3_send_cairn_error(r, rc);

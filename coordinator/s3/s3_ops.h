@@ -32,6 +32,10 @@
  * of 1 MiB have ~64 in flight), and once none does. */
 #define S3_PUT_PIECES_IDLE 64
 #define S3_PUT_PIECES_QUIET 4
+/* OBJECT_WRITER_PIECE_MIN pieces (many uploads at once) kept idle: 16 MiB
+ * as for the full ones. They sit under the mmap threshold, so their pool
+ * maps each one (buf_pool_new_mapped) to keep them out of the heap. */
+#define S3_PUT_SMALL_PIECES_IDLE 256
 
 struct s3_handler {
   void (*run)(struct s3_request *r);
