@@ -51,6 +51,7 @@ struct coordinator {
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
   uint64_t puts_held; /* the active PUTs' pieces at most (object_writer_plan) */
+  uint64_t gets_held; /* the active GETs' windows */
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];

@@ -805,6 +805,7 @@ static void get_free(void *p) {
   struct get_op *op = p;
   struct coordinator *c = op->r->c;
   piece_release(op->batch);
+  c->gets_held -= op->window;
   if (--c->gets_active == 0) /* quiet: the burst's buffers go back */
     for (int i = 0; i < 2; i++)
       if (c->get_buffers[i])
@@ -1099,7 +1100,14 @@ void s3_get_object(struct s3_request *r) {
     return;
   }
   r->c->gets_active++; /* until get_free */
-  op->window = share(GET_BUDGET, r->c->gets_active, GET_WINDOW_MIN, GET_WINDOW);
+  /* Capped by what the running GETs left of the budget: windows are fixed
+   * here, and budget / active alone gave the first of 256 GETs arriving
+   * together 2 MiB each. */
+  uint64_t fair = GET_BUDGET / r->c->gets_active;
+  uint64_t left =
+      r->c->gets_held < GET_BUDGET ? GET_BUDGET - r->c->gets_held : 0;
+  op->window = share(fair < left ? fair : left, 1, GET_WINDOW_MIN, GET_WINDOW);
+  r->c->gets_held += op->window;
   if (op->window < 2 * GET_BATCH && r->c->get_buffers[0])
     /* Many GETs: their batches are one block now; the full-size ones
      * left idle by the GETs before would only add to the peak RSS. */
