@@ -639,8 +639,13 @@ struct object_writer_plan object_writer_plan(uint64_t window, int encrypt) {
 struct object_writer_plan object_writer_plan_share(uint64_t budget,
                                                    uint64_t held,
                                                    uint32_t active,
-                                                   int encrypt) {
+                                                   uint64_t size, int encrypt) {
   uint64_t want = budget / (active ? active : 1);
+  /* Never much more than the body (a small piece covers the tags): 16
+   * uploads of 1 MiB took 4 MiB windows each, and the budget was gone
+   * before the last ones began. */
+  if (size < OBJECT_WRITER_WINDOW && want > size + OBJECT_WRITER_PIECE_MIN)
+    want = size + OBJECT_WRITER_PIECE_MIN;
   uint64_t left = held < budget ? budget - held : 0;
   if (want > left)
     want = left;

@@ -116,15 +116,16 @@ struct object_writer_plan object_writer_plan(uint64_t window, int encrypt);
 /* The plan of an upload that starts while `active` uploads (itself
  * included) run and those already running may hold `held` bytes (the sum
  * of their plans' held_max) of a budget shared by all: budget / active,
- * at most what the budget has left, at least the floor of two smallest
- * pieces. Windows are fixed when an upload starts, so a share of
- * budget / active alone let the first of 256 uploads arriving together
- * take 4 MiB each (~190 MiB in all); with the cap the uploads hold at
- * most budget + active * object_writer_plan(1, encrypt).held_max. */
+ * at most what the budget has left and the body's `size` (plus a small piece),
+ * at least the floor of two smallest pieces. Windows are fixed when an
+ * upload starts, so a share of budget / active alone let the first of 256
+ * uploads arriving together take 4 MiB each (~190 MiB in all); with the
+ * cap they hold at most budget + active * object_writer_plan(1,
+ * encrypt).held_max. */
 struct object_writer_plan object_writer_plan_share(uint64_t budget,
                                                    uint64_t held,
                                                    uint32_t active,
-                                                   int encrypt);
+                                                   uint64_t size, int encrypt);
 
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out);

@@ -687,7 +687,7 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
    * stays bounded. */
   struct object_writer_plan plan =
       object_writer_plan_share(PUT_BUDGET, r->c->puts_held, r->c->puts_active,
-                               s3_sse_data_key(&op->sse) != NULL);
+                               op->size, s3_sse_data_key(&op->sse) != NULL);
   op->held = plan.held_max;
   r->c->puts_held += op->held;
   op->wc = (struct object_writer_config){.window = plan.window,

@@ -55,7 +55,7 @@ static void test_share_bounded_when_all_arrive(void **state) {
     uint64_t held = 0;
     for (uint32_t active = 1; active <= UPLOADS; active++) {
       struct object_writer_plan p =
-          object_writer_plan_share(BUDGET, held, active, encrypt);
+          object_writer_plan_share(BUDGET, held, active, 1 << 20, encrypt);
       assert_true(p.window <= OBJECT_WRITER_WINDOW);
       held += p.held_max;
       assert_true(held <= BUDGET + (uint64_t)active * floor_held);
@@ -85,17 +85,41 @@ static void test_share_bounded_with_turnover(void **state) {
     } else {
       active++;
       held_of[slot] =
-          object_writer_plan_share(BUDGET, held, active, 1).held_max;
+          object_writer_plan_share(BUDGET, held, active, 64 << 20, 1).held_max;
       held += held_of[slot];
     }
     assert_true(held <= BUDGET + (uint64_t)active * floor_held);
   }
-  assert_int_equal(object_writer_plan_share(BUDGET, 0, 1, 0).window,
+  assert_int_equal(object_writer_plan_share(BUDGET, 0, 1, 64 << 20, 0).window,
                    OBJECT_WRITER_WINDOW);
   /* The budget spent: the floor, never 0 (the default window). */
   struct object_writer_plan spent =
-      object_writer_plan_share(BUDGET, BUDGET, 2, 0);
+      object_writer_plan_share(BUDGET, BUDGET, 2, 64 << 20, 0);
   assert_int_equal(spent.window, object_writer_plan(1, 0).window);
+}
+
+/* Sixteen uploads of 1 MiB arriving together (the bench's PUT at 16
+ * connections): windows sized to the body, so every one gets a window
+ * over its whole body, none the floor, and all fit in the budget. With
+ * 4 MiB windows the first ten had taken it all. */
+static void test_share_sized_to_the_body(void **state) {
+  (void)state;
+  uint64_t held = 0;
+  uint64_t body = 1 << 20;
+  for (uint32_t active = 1; active <= 16; active++) {
+    struct object_writer_plan p =
+        object_writer_plan_share(BUDGET, held, active, body, 1);
+    assert_true(p.window >= chunk_cipher_stored_length(body));
+    assert_true(p.window <= body + OBJECT_WRITER_PIECE);
+    held += p.held_max;
+  }
+  assert_true(held <= BUDGET);
+  /* A large body still gets the full window while the budget lasts. */
+  assert_int_equal(object_writer_plan_share(BUDGET, 0, 1, 5ull << 30, 1).window,
+                   OBJECT_WRITER_WINDOW);
+  /* An empty one takes the floor. */
+  assert_int_equal(object_writer_plan_share(BUDGET, 0, 1, 0, 0).window,
+                   object_writer_plan(1, 0).window);
 }
 
 int main(void) {
@@ -103,6 +127,7 @@ int main(void) {
       cmocka_unit_test(test_plan_floor_and_default),
       cmocka_unit_test(test_share_bounded_when_all_arrive),
       cmocka_unit_test(test_share_bounded_with_turnover),
+      cmocka_unit_test(test_share_sized_to_the_body),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
