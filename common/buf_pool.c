@@ -3,17 +3,18 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 struct buf_pool {
   size_t size, keep_max, idle;
   void *free_list; /* each idle buffer's first word links to the next */
+  int mapped;      /* buffers are mmap'd (buf_pool_new_mapped) */
   size_t align;    /* 0: malloc */
   int shared;      /* mu guards free_list and idle */
   pthread_mutex_t mu;
 };
 
-static struct buf_pool *pool_new(size_t size, size_t align, size_t keep_max,
-                                 int shared) {
+static struct buf_pool *pool_new(size_t size, size_t keep_max) {
   if (size < sizeof(void *))
     return NULL;
   struct buf_pool *p = calloc(1, sizeof *p);
@@ -21,24 +22,34 @@ static struct buf_pool *pool_new(size_t size, size_t align, size_t keep_max,
     return NULL;
   p->size = size;
   p->keep_max = keep_max;
-  p->align = align;
-  p->shared = shared;
-  if (shared && pthread_mutex_init(&p->mu, NULL) != 0) {
-    free(p);
-    return NULL;
-  }
   return p;
 }
 
 struct buf_pool *buf_pool_new(size_t size, size_t keep_max) {
-  return pool_new(size, 0, keep_max, 0);
+  return pool_new(size, keep_max);
+}
+
+struct buf_pool *buf_pool_new_mapped(size_t size, size_t keep_max) {
+  struct buf_pool *p = pool_new(size, keep_max);
+  if (p)
+    p->mapped = 1;
+  return p;
 }
 
 struct buf_pool *buf_pool_new_shared(size_t size, size_t align,
                                      size_t keep_max) {
   if (align < sizeof(void *) || (align & (align - 1)) != 0)
     return NULL;
-  return pool_new(size, align, keep_max, 1);
+  struct buf_pool *p = pool_new(size, keep_max);
+  if (!p)
+    return NULL;
+  p->align = align;
+  p->shared = 1;
+  if (pthread_mutex_init(&p->mu, NULL) != 0) {
+    free(p);
+    return NULL;
+  }
+  return p;
 }
 
 size_t buf_pool_size(const struct buf_pool *p) {
@@ -55,6 +66,25 @@ static void unlock(struct buf_pool *p) {
     pthread_mutex_unlock(&p->mu);
 }
 
+static void *buf_new(const struct buf_pool *p) {
+  void *buf;
+  if (p->mapped) {
+    buf = mmap(NULL, p->size, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return buf == MAP_FAILED ? NULL : buf;
+  }
+  if (!p->align)
+    return malloc(p->size);
+  return posix_memalign(&buf, p->align, p->size) == 0 ? buf : NULL;
+}
+
+static void buf_release(const struct buf_pool *p, void *buf) {
+  if (p->mapped)
+    munmap(buf, p->size);
+  else
+    free(buf);
+}
+
 void *buf_pool_get(struct buf_pool *p) {
   lock(p);
   void *buf = p->free_list;
@@ -63,11 +93,7 @@ void *buf_pool_get(struct buf_pool *p) {
     p->idle--;
   }
   unlock(p);
-  if (buf)
-    return buf;
-  if (!p->align)
-    return malloc(p->size);
-  return posix_memalign(&buf, p->align, p->size) == 0 ? buf : NULL;
+  return buf ? buf : buf_new(p);
 }
 
 void buf_pool_put(struct buf_pool *p, void *buf) {
@@ -82,7 +108,7 @@ void buf_pool_put(struct buf_pool *p, void *buf) {
   }
   unlock(p);
   if (!kept)
-    free(buf);
+    buf_release(p, buf);
 }
 
 void buf_pool_trim(struct buf_pool *p, size_t keep) {
@@ -96,7 +122,7 @@ void buf_pool_trim(struct buf_pool *p, size_t keep) {
     unlock(p);
     if (!buf)
       return;
-    free(buf);
+    buf_release(p, buf);
   }
 }
 

@@ -25,6 +25,13 @@ struct buf_pool;
 
 /* size >= sizeof(void *). NULL: out of memory. */
 struct buf_pool *buf_pool_new(size_t size, size_t keep_max);
+/* The same, but each buffer is its own anonymous mapping, whatever its
+ * size: for buffers under malloc's mmap threshold that many streams hold
+ * at once (64 KiB upload pieces), which in the heap were interleaved with
+ * long-lived blocks and kept it fragmented after a burst. A buffer of such
+ * a pool goes back through buf_pool_put only (never free()); what the
+ * pool does not keep is unmapped at once. */
+struct buf_pool *buf_pool_new_mapped(size_t size, size_t keep_max);
 /* Thread-safe, buffers aligned to `align` (a power of two, a multiple of
  * sizeof(void *)); they are free()d like any. */
 struct buf_pool *buf_pool_new_shared(size_t size, size_t align,

@@ -50,11 +50,14 @@ struct coordinator {
   /* Object PUTs and GETs streaming now: their windows share a budget
    * (s3_object.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
+  uint64_t puts_held; /* the active PUTs' pieces at most (object_writer_plan) */
+  uint64_t gets_held; /* the active GETs' windows */
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];
-  struct buf_pool *put_pieces; /* full upload pieces (object_writer.h) */
-  uv_async_t meta_async;       /* group-commit completions (meta_set_notify) */
+  struct buf_pool *put_pieces;       /* full upload pieces (object_writer.h) */
+  struct buf_pool *put_small_pieces; /* OBJECT_WRITER_PIECE_MIN ones */
+  uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
   /* s3_auth.c: by hash of the bucket name, NULL or a reference. */
   struct s3_bucket_access *bucket_cache[S3_BUCKET_CACHE_SLOTS];
   uv_signal_t sigterm, sigint;

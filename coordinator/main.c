@@ -187,7 +187,8 @@ int main(int argc, char **argv) {
 
   char meta_dir[4096];
   snprintf(meta_dir, sizeof meta_dir, "%s/meta", c->config.data_dir);
-  if (meta_open(meta_dir, &c->meta, err, sizeof err) != 0) {
+  if (meta_open_cached(meta_dir, (size_t)c->config.meta_cache_bytes, &c->meta,
+                       err, sizeof err) != 0) {
     fail("%s", err);
     goto out_secrets;
   }
@@ -233,7 +234,10 @@ int main(int argc, char **argv) {
   c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
                                    S3_GET_SMALL_BUFFERS_IDLE);
   c->put_pieces = buf_pool_new(object_writer_piece_bytes(), S3_PUT_PIECES_IDLE);
+  c->put_small_pieces = buf_pool_new_mapped(object_writer_small_piece_bytes(),
+                                            S3_PUT_SMALL_PIECES_IDLE);
   if (!c->get_buffers[0] || !c->get_buffers[1] || !c->put_pieces ||
+      !c->put_small_pieces ||
       node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
@@ -293,6 +297,8 @@ out_loop:
   }
   buf_pool_free(c->put_pieces);
   c->put_pieces = NULL;
+  buf_pool_free(c->put_small_pieces);
+  c->put_small_pieces = NULL;
 out_meta:
   s3_bucket_cache_clear(c);
   policy_cache_free(c->iam.policies);

@@ -13,6 +13,9 @@
 #   BENCH_MULTIPART_OPS=4  64 MiB multipart uploads per run
 #   BENCH_QUICK=1          1 run of 1 s, 10,000 list keys, 2 uploads
 #   BENCH_KEEP=1           keep the temporary directory (logs, JSON)
+#   BENCH_TESTS="a b"      measure only these tests (names as in measure
+#                          below, e.g. "put-1m-256 get-1m-256 list delete");
+#                          setup writes still run. Default: all
 #
 # Prints one table. cairn-bench's exit status 1 (a request failed) does not
 # stop the suite: the table's error column shows it, and the script exits 1.
@@ -149,6 +152,9 @@ cairn_cpu_coord=0 cairn_cpu_nodes=0 cairn_bytes=0
 measure() {
   local name=$1 out="$tmp/out.json" rc=0 c0 n0 c1 n1
   shift
+  if [ -n "${BENCH_TESTS:-}" ] && [[ " $BENCH_TESTS " != *" $name "* ]]; then
+    return 0
+  fi
   echo 5 >"/proc/$coord_pid/clear_refs" 2>/dev/null || true
   c0=$(cpu_ticks "$coord_pid")
   n0=0; for p in "${node_pids[@]}"; do n0=$((n0 + $(cpu_ticks "$p"))); done

@@ -87,8 +87,8 @@ struct piece {
   size_t counted;   /* bytes of it in w->inflight */
   size_t submitted; /* stored bytes handed to jobs */
   size_t plain_submitted;
-  uint32_t block; /* cipher block index at `submitted` */
-  int pooled;     /* from cfg.pieces (back there when done) */
+  uint32_t block;        /* cipher block index at `submitted` */
+  struct buf_pool *pool; /* cfg.pieces or small_pieces (back there), or NULL */
   uint8_t data[];
 };
 
@@ -162,7 +162,7 @@ static size_t piece_plain_max(const struct object_writer *w) {
 }
 
 /* A replica piece holds at most what is left of its chunk: a 4 KiB PUT
- * takes a 4 KiB buffer, not a 1 MiB one (which malloc would map and
+ * takes a 4 KiB buffer, not a 256 KiB one (which malloc would map and
  * unmap for every request). */
 static size_t piece_capacity(const struct object_writer *w,
                              const struct chunk_state *state) {
@@ -245,28 +245,42 @@ size_t object_writer_piece_bytes(void) {
   return sizeof(struct piece) + chunk_cipher_stored_length(OBJECT_WRITER_PIECE);
 }
 
+size_t object_writer_small_piece_bytes(void) {
+  return sizeof(struct piece) +
+         chunk_cipher_stored_length(OBJECT_WRITER_PIECE_MIN);
+}
+
+/* The pool whose buffers fit cap: full pieces only (within a block of
+ * it, e.g. unsealed ones), as the window counts the bytes asked for and a
+ * pooled buffer may hold at most one block more than counted. */
+static struct buf_pool *piece_pool(const struct object_writer *w, size_t cap) {
+  struct buf_pool *pools[2] = {w->cfg.pieces, w->cfg.small_pieces};
+  for (int i = 0; i < 2; i++) {
+    size_t room = pools[i] ? buf_pool_size(pools[i]) - sizeof(struct piece) : 0;
+    if (cap <= room && cap + CHUNK_CIPHER_BLOCK > room)
+      return pools[i];
+  }
+  return NULL;
+}
+
 /* A buffer for cap bytes of data. Full pieces come from cfg.pieces: a
  * fresh 256 KiB malloc is mapped, faulted in page by page while the body
  * is read into it and unmapped when freed, which was ~19% of the
  * coordinator's CPU at 16 uploads of 1 MiB. */
 static struct piece *piece_alloc(struct object_writer *w, size_t cap) {
-  struct buf_pool *pool = w->cfg.pieces;
-  size_t room = pool ? buf_pool_size(pool) - sizeof(struct piece) : 0;
-  /* Full pieces only (within a block of it, e.g. unsealed ones): the
-   * window counts the bytes asked for, so a pooled buffer may hold at
-   * most one block more than counted. */
-  int pooled = cap <= room && cap + CHUNK_CIPHER_BLOCK > room;
-  struct piece *p = pooled ? buf_pool_get(pool) : malloc(sizeof *p + cap);
+  struct buf_pool *pool = piece_pool(w, cap);
+  struct piece *p = pool ? buf_pool_get(pool) : malloc(sizeof *p + cap);
   if (p) {
-    p->cap = pooled ? room : cap;
-    p->pooled = pooled;
+    p->cap = pool ? buf_pool_size(pool) - sizeof(struct piece) : cap;
+    p->pool = pool;
   }
   return p;
 }
 
 static void piece_free(struct object_writer *w, struct piece *p) {
-  if (p && p->pooled)
-    buf_pool_put(w->cfg.pieces, p);
+  (void)w;
+  if (p && p->pool)
+    buf_pool_put(p->pool, p);
   else
     free(p);
 }
@@ -278,9 +292,11 @@ static void piece_unref(struct piece *p) {
   if (--p->refs > 0)
     return;
   w->inflight -= p->counted;
-  /* The next replica piece reuses this buffer when it fits (fewer page
-   * faults and less heap churn than malloc per piece). */
-  if (!w->ec && !w->spare)
+  /* The next replica piece reuses a malloc'd buffer when it fits (fewer
+   * page faults and less heap churn than malloc per piece); a pooled one
+   * goes back to its pool, where any upload may take it: at 256 uploads a
+   * spare each was a third of their pieces. */
+  if (!w->ec && !w->spare && !p->pool)
     w->spare = p;
   else
     piece_free(w, p);
@@ -626,6 +642,48 @@ static int submit_range(struct object_writer *w, int last) {
   return rc;
 }
 
+struct object_writer_plan object_writer_plan(uint64_t window, int encrypt) {
+  struct object_writer_plan plan = {OBJECT_WRITER_PIECE, OBJECT_WRITER_WINDOW,
+                                    0};
+  uint64_t sealed =
+      encrypt ? chunk_cipher_stored_length(plan.piece) : plan.piece;
+  if (window) {
+    /* A small share of the budget (many uploads at once) takes smaller
+     * pieces, down to OBJECT_WRITER_PIECE_MIN, rather than a floor of two
+     * 256 KiB pieces per upload that overran the budget at 256 uploads. */
+    while (plan.piece > OBJECT_WRITER_PIECE_MIN && 2 * sealed > window) {
+      plan.piece /= 2;
+      sealed = encrypt ? chunk_cipher_stored_length(plan.piece) : plan.piece;
+    }
+    uint64_t least = 2 * sealed;
+    plan.window = window > least ? window : least;
+  }
+  /* Pause is checked after a write (of at most one piece), so the piece
+   * begun while the window was not yet crossed is held on top of it, and
+   * so may one malloc'd spare (never counted in flight). */
+  plan.held_max = plan.window + 2 * sealed;
+  return plan;
+}
+
+struct object_writer_plan object_writer_plan_share(uint64_t budget,
+                                                   uint64_t held,
+                                                   uint32_t active,
+                                                   uint64_t size, int encrypt) {
+  uint64_t want = budget / (active ? active : 1);
+  /* Never much more than the body (a small piece covers the tags): 16
+   * uploads of 1 MiB took 4 MiB windows each, and the budget was gone
+   * before the last ones began. */
+  if (size < OBJECT_WRITER_WINDOW && want > size + OBJECT_WRITER_PIECE_MIN)
+    want = size + OBJECT_WRITER_PIECE_MIN;
+  uint64_t left = held < budget ? budget - held : 0;
+  if (want > left)
+    want = left;
+  if (want > OBJECT_WRITER_WINDOW)
+    want = OBJECT_WRITER_WINDOW;
+  /* 1, not 0 (which means the default window): the floor. */
+  return object_writer_plan(want ? want : 1, encrypt);
+}
+
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out) {
   struct meta_layout layout = cfg->layout;
@@ -662,18 +720,9 @@ int object_writer_new(const struct object_writer_config *cfg,
     w->encrypt = 1;
     memcpy(w->key, cfg->data_key, sizeof w->key);
   }
-  w->window = OBJECT_WRITER_WINDOW;
-  w->piece = OBJECT_WRITER_PIECE;
-  if (cfg->window) {
-    /* A small share of the budget (many uploads at once) takes smaller
-     * pieces, down to OBJECT_WRITER_PIECE_MIN, rather than a floor of two
-     * 256 KiB pieces per upload that overran the budget at 256 uploads. */
-    while (w->piece > OBJECT_WRITER_PIECE_MIN &&
-           2 * stored_length(w, w->piece) > cfg->window)
-      w->piece /= 2;
-    uint64_t least = 2 * stored_length(w, w->piece);
-    w->window = cfg->window > least ? cfg->window : least;
-  }
+  struct object_writer_plan plan = object_writer_plan(cfg->window, w->encrypt);
+  w->piece = plan.piece;
+  w->window = plan.window;
   w->resume_at = w->window / 2;
   if (ec) {
     int rc = erasure_init(&w->erasure, layout.data, layout.parity);

@@ -11,7 +11,7 @@
  * runs synchronously here or in the group-commit writer (meta_writer.c).
  *
  * RocksDB settings (see docs/metadata.md): create_if_missing, WAL on and
- * fsynced for every acknowledged write, a 64 MiB LRU block cache shared by
+ * fsynced for every acknowledged write, a 32 MiB LRU block cache shared by
  * data, index and filter blocks, 10-bit bloom filters on whole keys (point
  * lookups of L, B, U, N), bounded max_open_files, LZ4 off (values are
  * small); range scans use iterate_upper_bound so they stop at the end of a
@@ -28,7 +28,6 @@
 #include <string.h>
 #include <time.h>
 
-#define META_BLOCK_CACHE_BYTES (64u << 20)
 #define META_BLOOM_BITS 10
 #define META_MAX_OPEN_FILES 512
 /* Memtable size (two may be held while one flushes). RocksDB's 64 MiB
@@ -124,6 +123,11 @@ void meta_thread_init(void) {
 }
 
 int meta_open(const char *dir, struct meta **out, char *err, size_t err_len) {
+  return meta_open_cached(dir, META_BLOCK_CACHE_DEFAULT, out, err, err_len);
+}
+
+int meta_open_cached(const char *dir, size_t cache_bytes, struct meta **out,
+                     char *err, size_t err_len) {
   int r = CAIRN_ENOMEM;
   char *dberr = NULL;
   struct meta *m = calloc(1, sizeof *m);
@@ -137,7 +141,7 @@ int meta_open(const char *dir, struct meta **out, char *err, size_t err_len) {
 
   m->opts = rocksdb_options_create();
   m->table_opts = rocksdb_block_based_options_create();
-  m->cache = rocksdb_cache_create_lru(META_BLOCK_CACHE_BYTES);
+  m->cache = rocksdb_cache_create_lru(cache_bytes);
   m->wo_sync = rocksdb_writeoptions_create();
   m->wo_logged = rocksdb_writeoptions_create();
   m->ro = rocksdb_readoptions_create();

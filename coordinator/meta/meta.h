@@ -46,6 +46,11 @@ struct meta;
 /* Opens (creating if needed) the store under dir. On failure returns a
  * negative CAIRN_E* and a one-line reason in err. */
 int meta_open(const char *dir, struct meta **out, char *err, size_t err_len);
+/* The same with a block cache of cache_bytes (data, index and filter
+ * blocks all charged to it) instead of META_BLOCK_CACHE_DEFAULT. */
+#define META_BLOCK_CACHE_DEFAULT (32u << 20)
+int meta_open_cached(const char *dir, size_t cache_bytes, struct meta **out,
+                     char *err, size_t err_len);
 /* Stops the writer thread (after writing what is queued; completions not yet
  * drained are dropped without running) and closes the store. */
 void meta_close(struct meta *m);

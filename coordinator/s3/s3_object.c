@@ -205,6 +205,7 @@ static int open_writer(struct s3_request *r, uint64_t size,
   wc.links = r->c->links;
   wc.cpu = r->c->cpu; /* hashing and sealing off the loop thread */
   wc.pieces = r->c->put_pieces;
+  wc.small_pieces = r->c->put_small_pieces;
   wc.replicas = (uint32_t)r->c->config.replicas;
   wc.layout = layout;
   wc.chunk_size = (uint64_t)r->c->config.chunk_size;
@@ -279,6 +280,7 @@ struct put_op {
   int committing;
   char etag[2 * MD5_LEN + 3]; /* quoted, for the response */
   char checksum_value[CHECKSUM_B64_MAX];
+  uint64_t held; /* its share of PUT_BUDGET in c->puts_held */
 };
 
 /* When the last object stream ends, at most once a second: the heap's
@@ -291,6 +293,8 @@ static void trim_when_quiet(struct coordinator *c) {
     return;
   if (c->put_pieces)
     buf_pool_trim(c->put_pieces, S3_PUT_PIECES_QUIET);
+  if (c->put_small_pieces)
+    buf_pool_trim(c->put_small_pieces, S3_PUT_PIECES_QUIET);
   uint64_t now = uv_now(c->loop);
   if (now - c->trimmed_ms < 1000)
     return;
@@ -302,6 +306,7 @@ static void put_free(void *p) {
   struct put_op *op = p;
   struct coordinator *c = op->r->c;
   c->puts_active--;
+  c->puts_held -= op->held;
   if (op->w)
     object_writer_free(op->w);
   crypto_hash_free(op->md5);
@@ -700,16 +705,21 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     return;
   }
   /* Bytes now wait for the worker threads as well as for the nodes: at
-   * many connections each upload gets a share of PUT_BUDGET (at least two
-   * pieces, object_writer_new), so memory stays bounded. */
-  op->wc = (struct object_writer_config){
-      .window = share(PUT_BUDGET, r->c->puts_active, 0, OBJECT_WRITER_WINDOW),
-      .digest = put_digest,
-      .pause = put_pause,
-      .resume = put_resume,
-      .done = put_writer_done,
-      .data_key = s3_sse_data_key(&op->sse),
-      .arg = op};
+   * many connections each upload gets a share of PUT_BUDGET, capped by
+   * what the running ones left of it (at least two pieces), so memory
+   * stays bounded. */
+  struct object_writer_plan plan =
+      object_writer_plan_share(PUT_BUDGET, r->c->puts_held, r->c->puts_active,
+                               op->size, s3_sse_data_key(&op->sse) != NULL);
+  op->held = plan.held_max;
+  r->c->puts_held += op->held;
+  op->wc = (struct object_writer_config){.window = plan.window,
+                                         .digest = put_digest,
+                                         .pause = put_pause,
+                                         .resume = put_resume,
+                                         .done = put_writer_done,
+                                         .data_key = s3_sse_data_key(&op->sse),
+                                         .arg = op};
   rc = put_start_writer(op);
   if (rc != 0) {
     s3_send_cairn_error(r, rc);
@@ -818,6 +828,7 @@ static void get_free(void *p) {
   struct get_op *op = p;
   struct coordinator *c = op->r->c;
   piece_release(op->batch);
+  c->gets_held -= op->window;
   if (--c->gets_active == 0) /* quiet: the burst's buffers go back */
     for (int i = 0; i < 2; i++)
       if (c->get_buffers[i])
@@ -1112,7 +1123,14 @@ void s3_get_object(struct s3_request *r) {
     return;
   }
   r->c->gets_active++; /* until get_free */
-  op->window = share(GET_BUDGET, r->c->gets_active, GET_WINDOW_MIN, GET_WINDOW);
+  /* Capped by what the running GETs left of the budget: windows are fixed
+   * here, and budget / active alone gave the first of 256 GETs arriving
+   * together 2 MiB each. */
+  uint64_t fair = GET_BUDGET / r->c->gets_active;
+  uint64_t left =
+      r->c->gets_held < GET_BUDGET ? GET_BUDGET - r->c->gets_held : 0;
+  op->window = share(fair < left ? fair : left, 1, GET_WINDOW_MIN, GET_WINDOW);
+  r->c->gets_held += op->window;
   if (op->window < 2 * GET_BATCH && r->c->get_buffers[0])
     /* Many GETs: their batches are one block now; the full-size ones
      * left idle by the GETs before would only add to the peak RSS. */

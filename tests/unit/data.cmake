@@ -38,3 +38,7 @@ if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_node_link.c)
   add_test(NAME test_node_link COMMAND test_node_link)
   set_tests_properties(test_node_link PROPERTIES TIMEOUT 120)
 endif()
+# The upload memory plan (object_writer.c's pure part).
+if(TARGET cairn_data)
+  cairn_unit_test(test_object_writer_plan cairn_data cairn_cluster cairn_meta)
+endif()

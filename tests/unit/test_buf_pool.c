@@ -10,6 +10,7 @@
 #include "buf_pool.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,11 +108,57 @@ static void test_shared_aligned(void **state) {
   buf_pool_free(p);
 }
 
+/* A mapped pool: each buffer its own page-aligned mapping (never in the
+ * heap), reused last in first out, the idle ones bounded, and what is not
+ * kept unmapped (its pages are gone: the RSS falls). */
+static long rss_pages(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size = 0, resident = -1;
+  if (f) {
+    if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+      resident = -1;
+    fclose(f);
+  }
+  return resident;
+}
+
+static void test_mapped(void **state) {
+  (void)state;
+  enum { N = 64, SIZE = 64 << 10 };
+  struct buf_pool *p = buf_pool_new_mapped(SIZE, 2);
+  assert_non_null(p);
+  assert_int_equal(buf_pool_size(p), SIZE);
+  void *bufs[N];
+  long before = rss_pages();
+  for (int i = 0; i < N; i++) {
+    bufs[i] = buf_pool_get(p);
+    assert_non_null(bufs[i]);
+    assert_int_equal((uintptr_t)bufs[i] % 4096, 0); /* a mapping's start */
+    memset(bufs[i], i, SIZE);                       /* all of it usable */
+  }
+  long filled = rss_pages();
+  for (int i = 0; i < N; i++)
+    buf_pool_put(p, bufs[i]);
+  assert_int_equal(buf_pool_idle(p), 2);
+  /* 62 of 64 buffers (4 MiB) unmapped: most of what filling them took. */
+  assert_true(before >= 0 && filled - before >= N * (SIZE / 4096) * 3 / 4);
+  assert_true(filled - rss_pages() >= (N - 2) * (SIZE / 4096) * 3 / 4);
+  void *again = buf_pool_get(p);
+  assert_ptr_equal(again, bufs[1]); /* the last kept comes back first */
+  assert_int_equal(((unsigned char *)again)[SIZE - 1], 1); /* not cleared */
+  buf_pool_put(p, again);
+  buf_pool_trim(p, 0);
+  assert_int_equal(buf_pool_idle(p), 0);
+  buf_pool_put(p, buf_pool_get(p));
+  buf_pool_free(p); /* unmaps the idle one */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reuse_and_bound),
       cmocka_unit_test(test_keep_none),
       cmocka_unit_test(test_shared_aligned),
+      cmocka_unit_test(test_mapped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
