@@ -150,17 +150,17 @@ cairn_cpu_coord=0 cairn_cpu_nodes=0 cairn_bytes=0
 # results.jsonl; rss_coord is the coordinator's peak RSS (KiB) during the
 # test (writing 5 to clear_refs resets VmHWM to the current RSS).
 measure() {
-  local name=$1 out="$tmp/out.json" rc=0 c0 n0 c1 n1
+  local name=$1 out="$tmp/out.json" rc=0 c0 n0 c1 n1 pid
   shift
   if [ -n "${BENCH_TESTS:-}" ] && [[ " $BENCH_TESTS " != *" $name "* ]]; then
     return 0
   fi
   echo 5 >"/proc/$coord_pid/clear_refs" 2>/dev/null || true
   c0=$(cpu_ticks "$coord_pid")
-  n0=0; for p in "${node_pids[@]}"; do n0=$((n0 + $(cpu_ticks "$p"))); done
+  n0=0; for pid in "${node_pids[@]}"; do n0=$((n0 + $(cpu_ticks "$pid"))); done
   "$bench" "$@" --json >"$out" 2>>"$tmp/bench.log" || rc=$?
   c1=$(cpu_ticks "$coord_pid")
-  n1=0; for p in "${node_pids[@]}"; do n1=$((n1 + $(cpu_ticks "$p"))); done
+  n1=0; for pid in "${node_pids[@]}"; do n1=$((n1 + $(cpu_ticks "$pid"))); done
   if [ "$rc" -gt 1 ] || [ ! -s "$out" ]; then
     echo "bench: $name failed (exit $rc); see $tmp/bench.log" >&2
     tail -n 3 "$tmp/bench.log" >&2
