@@ -48,7 +48,7 @@ struct coordinator {
   struct repairer *repairer; /* rebuilds degraded chunks */
   int64_t started_ms;        /* unix ms, for /healthz uptime */
   /* Object PUTs and GETs streaming now: their windows share a budget
-   * (s3_object.c), so memory stays bounded at many connections. */
+   * (s3_object.c, s3_get.c), so memory stays bounded at many connections. */
   uint32_t puts_active, gets_active;
   uint64_t puts_held; /* the active PUTs' pieces at most (object_writer_plan) */
   uint64_t gets_held; /* the active GETs' windows */

@@ -13,7 +13,7 @@
 #include "s3_route.h"
 
 /* GET responses go out in batches from two pools the coordinator keeps
- * (struct coordinator's get_buffers; s3_object.c): batches of 256 KiB
+ * (struct coordinator's get_buffers; s3_get.c): batches of 256 KiB
  * while GET windows are large, of one 64 KiB block when many GETs share
  * the budget (their windows are then 256 KiB). A buffer holds a batch
  * and its small header. While GETs run, each pool keeps up to 16 MiB
@@ -46,7 +46,8 @@ struct s3_handler {
  * operation S3_OP_MAP marks implemented has one (a unit test walks it). */
 const struct s3_handler *s3_handler_for(enum s3_operation op);
 
-/* Handlers (s3_bucket.c, s3_object.c, s3_list.c, s3_multipart.c). */
+/* Handlers (s3_bucket.c, s3_object.c, s3_get.c, s3_delete.c, s3_list.c,
+ * s3_multipart.c). */
 void s3_list_buckets(struct s3_request *r);
 void s3_create_bucket(struct s3_request *r);
 void s3_head_bucket(struct s3_request *r);
@@ -116,10 +117,26 @@ int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
                     struct object_writer **out);
 struct meta_object;
 struct meta_object_attrs;
+/* The headers an object keeps (PutObject stores them, GetObject and
+ * HeadObject return them, a GET's query may override them): the request
+ * header, the response header, the override parameter and where the value
+ * lives in meta_object_attrs (s3_stored_field). */
+#define S3_N_STORED 6
+struct s3_stored_header {
+  const char *header, *response, *override;
+  size_t offset;
+};
+extern const struct s3_stored_header s3_stored_headers[S3_N_STORED];
+const char **s3_stored_field(struct meta_object_attrs *a, size_t i);
 /* The stored headers of a new object from the request (pointers into the
  * request; user_meta is malloc'd). NULL, or the S3 error code. */
 const char *s3_attrs_from_request(struct s3_request *r,
                                   struct meta_object_attrs *a);
+/* When no object stream (PUT or GET) runs, at most once a second: the
+ * idle upload pieces are trimmed and the heap's free pages go back to the
+ * system (s3_object.c). */
+struct coordinator;
+void s3_trim_when_quiet(struct coordinator *c);
 /* If-Match & co. (prefix "" or "x-amz-copy-source-") against o: 0 to go
  * on, 304 or 412. */
 int s3_check_conditions(struct s3_request *r, const struct meta_object *o,
