@@ -30,6 +30,7 @@
  */
 #include "node_link.h"
 
+#include "buf_pool.h"
 #include "config.h"
 #include "crypto.h"
 #include "error.h"
@@ -41,6 +42,8 @@
 #include <string.h>
 
 #define LINK_INBUF (128u << 10)
+/* Idle input buffers kept for the next read (4 MiB). */
+#define LINK_INBUF_KEEP 32
 
 enum link_state { LINK_CONNECTING, LINK_AUTH, LINK_READY, LINK_CLOSED };
 enum op_kind { OP_PUT, OP_GET, OP_DELETE, OP_STAT, OP_PING };
@@ -91,8 +94,12 @@ struct link {
   uv_timer_t timer;
   int handles; /* open uv handles: freed at 0 */
   struct frame_reader *reader;
-  uint8_t inbuf[LINK_INBUF];
+  /* LINK_INBUF bytes from the pool's inbufs while a read needs them (bytes
+   * not yet parsed, or a read under way), else NULL: 512 links of 256
+   * uploads held 64 MiB of mostly idle buffers when each had its own. */
+  uint8_t *inbuf;
   size_t in_len;
+  int processing; /* link_process runs: the inbuf must stay */
   int reading;
   struct lwrite *pending, *pending_tail;
   struct link_op *op;
@@ -105,11 +112,21 @@ struct node_link_pool {
   struct link *idle;
   size_t idle_count;
   struct link *all;
+  struct buf_pool *inbufs; /* LINK_INBUF each, mapped */
   int closing; /* node_link_pool_free is running: no new operations */
 };
 
 static void link_fail(struct link *l, int status);
 static void link_process(struct link *l);
+
+/* The input buffer goes back once no byte of it is left to parse. */
+static void inbuf_drop(struct link *l) {
+  if (!l->inbuf || l->processing || (l->in_len && l->state != LINK_CLOSED))
+    return;
+  buf_pool_put(l->pool->inbufs, l->inbuf);
+  l->inbuf = NULL;
+  l->in_len = 0;
+}
 
 /* ---- lifetime ------------------------------------------------------------ */
 
@@ -152,6 +169,7 @@ static void link_close(struct link *l) {
     free(w);
   }
   l->pending = l->pending_tail = NULL;
+  inbuf_drop(l);
   uv_close((uv_handle_t *)&l->timer, on_handle_closed);
   uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
 }
@@ -371,6 +389,13 @@ static const struct frame_reader_ops reader_ops = {on_header, on_payload,
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   struct link *l = h->data;
   (void)suggested;
+  if (!l->inbuf)
+    l->inbuf = buf_pool_get(l->pool->inbufs);
+  if (!l->inbuf) { /* read_cb gets UV_ENOBUFS: the link fails */
+    b->base = NULL;
+    b->len = 0;
+    return;
+  }
   b->base = (char *)l->inbuf + l->in_len;
   b->len = LINK_INBUF - l->in_len;
 }
@@ -389,6 +414,7 @@ static void set_reading(struct link *l, int on) {
 
 static void link_process(struct link *l) {
   size_t off = 0;
+  l->processing = 1;
   while (l->state != LINK_CLOSED && l->state != LINK_CONNECTING &&
          off < l->in_len && !(l->op && l->op->paused)) {
     long used = frame_reader_feed(l->reader, l->inbuf + off, l->in_len - off);
@@ -396,16 +422,22 @@ static void link_process(struct link *l) {
       log_warn("link", "malformed answer from node %s: dropping the link",
                l->addr);
       link_fail(l, CAIRN_ECLOSED);
-      return;
+      break;
     }
     off += (size_t)used;
     if (used == 0)
       break;
   }
-  if (l->state == LINK_CLOSED)
+  l->processing = 0;
+  if (l->state == LINK_CLOSED) {
+    inbuf_drop(l);
     return;
-  memmove(l->inbuf, l->inbuf + off, l->in_len - off);
-  l->in_len -= off;
+  }
+  if (off) {
+    memmove(l->inbuf, l->inbuf + off, l->in_len - off);
+    l->in_len -= off;
+  }
+  inbuf_drop(l);
   int paused = l->op && l->op->paused;
   set_reading(l, !paused && l->in_len < LINK_INBUF);
 }
@@ -532,7 +564,10 @@ static void op_abandon(struct link_op *op) {
 int node_link_pool_new(uv_loop_t *loop, const uint8_t *secret,
                        size_t secret_len, struct node_link_pool **out) {
   struct node_link_pool *p = calloc(1, sizeof *p);
-  if (!p || !(p->secret = malloc(secret_len ? secret_len : 1))) {
+  if (!p || !(p->secret = malloc(secret_len ? secret_len : 1)) ||
+      !(p->inbufs = buf_pool_new_mapped(LINK_INBUF, LINK_INBUF_KEEP))) {
+    if (p)
+      free(p->secret);
     free(p);
     return CAIRN_ENOMEM;
   }
@@ -551,7 +586,15 @@ void node_link_pool_free(struct node_link_pool *p) {
     link_fail(p->all, CAIRN_ECLOSED); /* ops in flight fail, links close */
   memset(p->secret, 0, p->secret_len);
   free(p->secret);
+  buf_pool_free(p->inbufs); /* every closed link gave its inbuf back */
   free(p);
+}
+
+size_t node_link_pool_inbufs_held(const struct node_link_pool *p) {
+  size_t n = 0;
+  for (const struct link *l = p->all; l; l = l->next)
+    n += l->inbuf != NULL;
+  return n;
 }
 
 static void fill_header(Cairn__DataHeader *h, Cairn__DataOp op,

@@ -94,6 +94,9 @@ typedef void (*node_stat_done_cb)(int status, uint64_t length, void *arg);
 int node_stat(struct node_link_pool *p, const char *addr,
               const uint8_t chunk_id[16], uint32_t fragment,
               node_stat_done_cb done, void *arg);
+/* Links holding an input buffer now (tests: an idle link holds none). */
+size_t node_link_pool_inbufs_held(const struct node_link_pool *p);
+
 /* Round trip on an authenticated link (health checks, tests). */
 int node_ping(struct node_link_pool *p, const char *addr,
               void (*done)(int status, void *arg), void *arg);

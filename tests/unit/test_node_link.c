@@ -294,6 +294,8 @@ static void test_put_get_stat_delete(void **state) {
   assert_int_equal(delete_fragment(id, 1), CAIRN_ENOENT);
   /* The link survived every error answer. */
   assert_int_equal(ping(E.pool, E.addr), 0);
+  /* Idle again, it gave its input buffer back. */
+  assert_int_equal(node_link_pool_inbufs_held(E.pool), 0);
   free(back);
 }
 
