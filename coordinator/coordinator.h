@@ -14,6 +14,7 @@
 #include "access.h"
 #include "iam.h"
 #include "meta.h"
+#include "object_writer.h"
 #include "sigv4.h"
 
 struct meta;
@@ -55,8 +56,8 @@ struct coordinator {
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];
-  struct buf_pool *put_pieces;       /* full upload pieces (object_writer.h) */
-  struct buf_pool *put_small_pieces; /* OBJECT_WRITER_PIECE_MIN ones */
+  /* Full upload pieces of each size (object_writer.h, s3_ops.h). */
+  struct buf_pool *put_pieces[OBJECT_WRITER_POOLS];
   uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
   /* s3_auth.c: by hash of the bucket name, NULL or a reference. */
   struct s3_bucket_access *bucket_cache[S3_BUCKET_CACHE_SLOTS];

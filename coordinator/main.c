@@ -233,11 +233,16 @@ int main(int argc, char **argv) {
       buf_pool_new(S3_GET_BATCH + S3_GET_BUFFER_HEADER, S3_GET_BUFFERS_IDLE);
   c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
                                    S3_GET_SMALL_BUFFERS_IDLE);
-  c->put_pieces = buf_pool_new(object_writer_piece_bytes(), S3_PUT_PIECES_IDLE);
-  c->put_small_pieces = buf_pool_new_mapped(object_writer_small_piece_bytes(),
-                                            S3_PUT_SMALL_PIECES_IDLE);
-  if (!c->get_buffers[0] || !c->get_buffers[1] || !c->put_pieces ||
-      !c->put_small_pieces ||
+  int pools_ok = 1;
+  for (unsigned i = 0; i < OBJECT_WRITER_POOLS; i++) {
+    size_t size = object_writer_piece_bytes(i);
+    size_t keep = S3_PUT_PIECES_IDLE_BYTES / size + 1;
+    /* Under the mmap threshold the heap would take them (fragmented). */
+    c->put_pieces[i] = i == 0 ? buf_pool_new_mapped(size, keep)
+                              : buf_pool_new(size, keep);
+    pools_ok &= c->put_pieces[i] != NULL;
+  }
+  if (!c->get_buffers[0] || !c->get_buffers[1] || !pools_ok ||
       node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
@@ -295,10 +300,10 @@ out_loop:
     buf_pool_free(c->get_buffers[i]);
     c->get_buffers[i] = NULL;
   }
-  buf_pool_free(c->put_pieces);
-  c->put_pieces = NULL;
-  buf_pool_free(c->put_small_pieces);
-  c->put_small_pieces = NULL;
+  for (unsigned i = 0; i < OBJECT_WRITER_POOLS; i++) {
+    buf_pool_free(c->put_pieces[i]);
+    c->put_pieces[i] = NULL;
+  }
 out_meta:
   s3_bucket_cache_clear(c);
   policy_cache_free(c->iam.policies);

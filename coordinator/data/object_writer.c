@@ -88,7 +88,7 @@ struct piece {
   size_t submitted; /* stored bytes handed to jobs */
   size_t plain_submitted;
   uint32_t block;        /* cipher block index at `submitted` */
-  struct buf_pool *pool; /* cfg.pieces or small_pieces (back there), or NULL */
+  struct buf_pool *pool; /* one of cfg.pieces (back there), or NULL */
   uint8_t data[];
 };
 
@@ -241,24 +241,20 @@ static void on_put_done(struct node_put *op, int status, void *arg) {
   maybe_done(w);
 }
 
-size_t object_writer_piece_bytes(void) {
-  return sizeof(struct piece) + chunk_cipher_stored_length(OBJECT_WRITER_PIECE);
-}
-
-size_t object_writer_small_piece_bytes(void) {
+size_t object_writer_piece_bytes(unsigned i) {
   return sizeof(struct piece) +
-         chunk_cipher_stored_length(OBJECT_WRITER_PIECE_MIN);
+         chunk_cipher_stored_length((uint64_t)OBJECT_WRITER_PIECE_MIN << i);
 }
 
 /* The pool whose buffers fit cap: full pieces only (within a block of
  * it, e.g. unsealed ones), as the window counts the bytes asked for and a
  * pooled buffer may hold at most one block more than counted. */
 static struct buf_pool *piece_pool(const struct object_writer *w, size_t cap) {
-  struct buf_pool *pools[2] = {w->cfg.pieces, w->cfg.small_pieces};
-  for (int i = 0; i < 2; i++) {
-    size_t room = pools[i] ? buf_pool_size(pools[i]) - sizeof(struct piece) : 0;
+  for (int i = 0; i < OBJECT_WRITER_POOLS; i++) {
+    struct buf_pool *pool = w->cfg.pieces[i];
+    size_t room = pool ? buf_pool_size(pool) - sizeof(struct piece) : 0;
     if (cap <= room && cap + CHUNK_CIPHER_BLOCK > room)
-      return pools[i];
+      return pool;
   }
   return NULL;
 }
@@ -381,13 +377,13 @@ static int place(struct object_writer *w, struct meta_chunk *chunk,
   return 0;
 }
 
-/* A replicated chunk that is one piece, sealed inline: each copy goes out
- * with node_put_whole (one socket write) once sealed, instead of a begin
- * now and a piece and a finish later. Inline only: a job still queued on
- * a worker would find w->addrs already moved on to a later chunk. */
+/* A replicated chunk that is one piece: each copy goes out with
+ * node_put_whole (one socket write) once sealed, instead of a begin now
+ * and a piece and a finish later. Its job carries the chunk's addresses
+ * (w->addrs may have moved on to a later chunk when it is done). */
 static int whole_puts(const struct object_writer *w,
                       const struct chunk_state *state) {
-  return !w->ec && !w->lane && state->stored <= stored_length(w, w->piece);
+  return !w->ec && state->stored <= stored_length(w, w->piece);
 }
 
 /* Places the next chunk; replicated chunks open their puts now (or, when
@@ -524,7 +520,7 @@ static int send_piece(struct object_writer *w, struct seal_job *s) {
   if (whole_puts(w, state)) {
     for (uint32_t r = 0; r < chunk->n_fragments && rc == 0; r++) {
       p->refs++;
-      rc = node_put_whole(w->cfg.links, w->addrs[r], chunk->id, r, p->data,
+      rc = node_put_whole(w->cfg.links, s->addrs[r], chunk->id, r, p->data,
                           p->len, s->crc, on_put_done, w, piece_release, p,
                           &state->ops[r]);
       if (rc != 0) {
@@ -615,8 +611,9 @@ static int submit_range(struct object_writer *w, int last) {
   p->block = w->block;
   if (last) {
     w->current = NULL; /* the filler's reference goes to the job */
-    if (w->ec) {
+    if (w->ec || whole_puts(w, &w->states[i]))
       memcpy(s->addrs, w->addrs, sizeof s->addrs);
+    if (w->ec) {
       p->counted = (size_t)(s->frag_len * w->n_fragments);
       w->inflight += p->counted;
     } else {
@@ -642,26 +639,40 @@ static int submit_range(struct object_writer *w, int last) {
   return rc;
 }
 
-struct object_writer_plan object_writer_plan(uint64_t window, int encrypt) {
-  struct object_writer_plan plan = {OBJECT_WRITER_PIECE, OBJECT_WRITER_WINDOW,
-                                    0};
-  uint64_t sealed =
-      encrypt ? chunk_cipher_stored_length(plan.piece) : plan.piece;
-  if (window) {
-    /* A small share of the budget (many uploads at once) takes smaller
-     * pieces, down to OBJECT_WRITER_PIECE_MIN, rather than a floor of two
-     * 256 KiB pieces per upload that overran the budget at 256 uploads. */
-    while (plan.piece > OBJECT_WRITER_PIECE_MIN && 2 * sealed > window) {
-      plan.piece /= 2;
-      sealed = encrypt ? chunk_cipher_stored_length(plan.piece) : plan.piece;
-    }
-    uint64_t least = 2 * sealed;
-    plan.window = window > least ? window : least;
+static uint64_t sealed_bytes(uint64_t plain, int encrypt) {
+  return encrypt ? chunk_cipher_stored_length(plain) : plain;
+}
+
+struct object_writer_plan object_writer_plan(uint64_t window, uint64_t size,
+                                             int encrypt) {
+  struct object_writer_plan plan = {OBJECT_WRITER_PIECE, 0, 0};
+  if (window == 0)
+    window = OBJECT_WRITER_WINDOW;
+  /* A body of one piece needs a window over it; a longer one a window of
+   * two pieces, one sent while the next fills. A small share of the budget
+   * (many uploads at once) takes smaller pieces, down to
+   * OBJECT_WRITER_PIECE_MIN, rather than a floor of two large pieces per
+   * upload that overran the budget at 256 uploads. */
+  uint64_t body = sealed_bytes(size, encrypt), least;
+  for (;;) {
+    uint64_t sealed = sealed_bytes(plan.piece, encrypt);
+    least = size <= plan.piece ? body : 2 * sealed;
+    if (least <= window || plan.piece == OBJECT_WRITER_PIECE_MIN)
+      break;
+    plan.piece /= 2;
   }
-  /* Pause is checked after a write (of at most one piece), so the piece
-   * begun while the window was not yet crossed is held on top of it, and
-   * so may one malloc'd spare (never counted in flight). */
-  plan.held_max = plan.window + 2 * sealed;
+  plan.window = window > least ? window : least;
+  uint64_t sealed = sealed_bytes(plan.piece, encrypt);
+  if (size <= plan.piece) {
+    /* One piece, never paused: its bytes and the block by which a pooled
+     * buffer may exceed them. */
+    plan.held_max = plan.window + sealed_bytes(CHUNK_CIPHER_BLOCK, encrypt);
+  } else {
+    /* Pause is checked after a write (of at most one piece), so the piece
+     * begun while the window was not yet crossed is held on top of it, and
+     * so may one malloc'd spare (never counted in flight). */
+    plan.held_max = plan.window + 2 * sealed;
+  }
   return plan;
 }
 
@@ -681,7 +692,7 @@ struct object_writer_plan object_writer_plan_share(uint64_t budget,
   if (want > OBJECT_WRITER_WINDOW)
     want = OBJECT_WRITER_WINDOW;
   /* 1, not 0 (which means the default window): the floor. */
-  return object_writer_plan(want ? want : 1, encrypt);
+  return object_writer_plan(want ? want : 1, size, encrypt);
 }
 
 int object_writer_new(const struct object_writer_config *cfg,
@@ -720,7 +731,8 @@ int object_writer_new(const struct object_writer_config *cfg,
     w->encrypt = 1;
     memcpy(w->key, cfg->data_key, sizeof w->key);
   }
-  struct object_writer_plan plan = object_writer_plan(cfg->window, w->encrypt);
+  struct object_writer_plan plan =
+      object_writer_plan(cfg->window, cfg->size, w->encrypt);
   w->piece = plan.piece;
   w->window = plan.window;
   w->resume_at = w->window / 2;

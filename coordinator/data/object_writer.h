@@ -49,14 +49,18 @@ struct cpu_pool;
 struct node_link_pool;
 struct object_writer;
 
-#define OBJECT_WRITER_PIECE (256u << 10) /* bytes per network write */
+/* Plaintext bytes per piece (one worker job, one network write per copy)
+ * with a full window. A body of at most one piece goes as one: at 16
+ * uploads of 1 MiB, four 256 KiB jobs in a row each waited for a worker
+ * to be scheduled (~27 ms of a ~50 ms PUT). */
+#define OBJECT_WRITER_PIECE (1u << 20)
 /* The smallest full piece, taken when many uploads share the budget (two
- * fit in an upload's window). Under the coordinator's mmap threshold (96
- * KiB, main.c), so it comes from cfg.small_pieces (mapped buffers):
- * malloc'd 64 KiB pieces fragmented the heap (136 MiB held after 256
- * uploads). With 128 KiB ones
- * 256 uploads held ~96 MiB of pieces (make bench, PUT at 256 connections). */
+ * fit in an upload's window). With 128 KiB ones 256 uploads held ~96 MiB
+ * of pieces (make bench, PUT at 256 connections). */
 #define OBJECT_WRITER_PIECE_MIN (64u << 10)
+/* Full pieces are powers of two from _MIN to OBJECT_WRITER_PIECE, and
+ * each size has its pool (cfg.pieces[i]: OBJECT_WRITER_PIECE_MIN << i). */
+#define OBJECT_WRITER_POOLS 5
 #define OBJECT_WRITER_WINDOW (4u << 20) /* in-flight bytes before pause */
 /* Objects up to this size do their per-byte work inline even with
  * cfg.cpu: hashing and sealing 16 KiB costs ~25 us, less than handing a
@@ -85,13 +89,12 @@ struct object_writer_config {
   uint64_t window;
   /* Where the per-byte work runs; NULL: on the caller's thread. */
   struct cpu_pool *cpu;
-  /* Buffers of object_writer_piece_bytes() (object_writer_small_piece_bytes)
-   * for full replica pieces of OBJECT_WRITER_PIECE (_MIN) bytes, shared by
-   * the uploads of one thread; NULL: malloc and free each piece. A pooled
-   * piece goes back to its pool as soon as it is sent, so an upload holds
-   * no idle piece of its own. */
-  struct buf_pool *pieces;
-  struct buf_pool *small_pieces;
+  /* pieces[i]: buffers of object_writer_piece_bytes(i) for full replica
+   * pieces of OBJECT_WRITER_PIECE_MIN << i bytes, shared by the uploads of
+   * one thread; NULL: malloc and free those. A pooled piece goes back to
+   * its pool as soon as it is sent, so an upload holds no idle piece of
+   * its own. */
+  struct buf_pool *pieces[OBJECT_WRITER_POOLS];
   /* Sees every plaintext byte once, in order, before it is sealed (the
    * ETag and checksums); may be NULL. Runs on a worker thread when cpu is
    * set: what it touches must not be used elsewhere until done() fired. */
@@ -104,21 +107,22 @@ struct object_writer_config {
   void *arg;
 };
 
-/* The buffer a full sealed replica piece takes (cfg.pieces' size). */
-size_t object_writer_piece_bytes(void);
-/* The same for a piece of OBJECT_WRITER_PIECE_MIN (cfg.small_pieces). */
-size_t object_writer_small_piece_bytes(void);
+/* The buffer a full sealed replica piece of OBJECT_WRITER_PIECE_MIN << i
+ * plaintext bytes takes (cfg.pieces[i]'s size). */
+size_t object_writer_piece_bytes(unsigned i);
 
-/* How an upload given a window share (cfg.window; 0: the default) cuts its
- * body: the plaintext bytes of a full replica piece, the in-flight bytes
- * before it pauses, and the most bytes of pieces it can hold at once (the
- * window, the piece that crossed it and a spare). A pure function. */
+/* How an upload of `size` bytes given a window share (cfg.window; 0: the
+ * default) cuts its body: the plaintext bytes of a full replica piece, the
+ * in-flight bytes before it pauses, and the most bytes of pieces it can
+ * hold at once (the window, the piece that crossed it and a spare; for a
+ * body of one piece, that piece). A pure function. */
 struct object_writer_plan {
   size_t piece;
   uint64_t window;
   uint64_t held_max;
 };
-struct object_writer_plan object_writer_plan(uint64_t window, int encrypt);
+struct object_writer_plan object_writer_plan(uint64_t window, uint64_t size,
+                                             int encrypt);
 /* The plan of an upload that starts while `active` uploads (itself
  * included) run and those already running may hold `held` bytes (the sum
  * of their plans' held_max) of a budget shared by all: budget / active,
@@ -126,7 +130,7 @@ struct object_writer_plan object_writer_plan(uint64_t window, int encrypt);
  * at least the floor of two smallest pieces. Windows are fixed when an
  * upload starts, so a share of budget / active alone let the first of 256
  * uploads arriving together take 4 MiB each (~190 MiB in all); with the
- * cap they hold at most budget + active * object_writer_plan(1,
+ * cap they hold at most budget + active * object_writer_plan(1, size,
  * encrypt).held_max. */
 struct object_writer_plan object_writer_plan_share(uint64_t budget,
                                                    uint64_t held,

@@ -189,8 +189,7 @@ static int open_writer(struct s3_request *r, uint64_t size,
   wc.cluster = r->c->cluster;
   wc.links = r->c->links;
   wc.cpu = r->c->cpu; /* hashing and sealing off the loop thread */
-  wc.pieces = r->c->put_pieces;
-  wc.small_pieces = r->c->put_small_pieces;
+  memcpy(wc.pieces, r->c->put_pieces, sizeof wc.pieces);
   wc.replicas = (uint32_t)r->c->config.replicas;
   wc.layout = layout;
   wc.chunk_size = (uint64_t)r->c->config.chunk_size;
@@ -276,10 +275,9 @@ struct put_op {
 void s3_trim_when_quiet(struct coordinator *c) {
   if (c->puts_active || c->gets_active)
     return;
-  if (c->put_pieces)
-    buf_pool_trim(c->put_pieces, S3_PUT_PIECES_QUIET);
-  if (c->put_small_pieces)
-    buf_pool_trim(c->put_small_pieces, S3_PUT_PIECES_QUIET);
+  for (unsigned i = 0; i < OBJECT_WRITER_POOLS; i++)
+    if (c->put_pieces[i])
+      buf_pool_trim(c->put_pieces[i], S3_PUT_PIECES_QUIET);
   uint64_t now = uv_now(c->loop);
   if (now - c->trimmed_ms < 1000)
     return;

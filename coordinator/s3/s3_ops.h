@@ -27,15 +27,13 @@
 #define S3_GET_BUFFERS_IDLE 64
 #define S3_GET_SMALL_BUFFERS_IDLE 64
 #define S3_GET_BUFFERS_QUIET 4
-/* Full upload pieces (object_writer_piece_bytes, ~256 KiB) kept idle by
- * the coordinator's put_pieces pool while PUTs run (16 MiB: 16 uploads
- * of 1 MiB have ~64 in flight), and once none does. */
-#define S3_PUT_PIECES_IDLE 64
+/* Upload pieces (object_writer_piece_bytes) each of the coordinator's
+ * put_pieces pools keeps idle while PUTs run: 16 MiB of them (16 uploads
+ * of 1 MiB hold 16 in flight, and with fewer the ones in use swing past
+ * the idle ones, each new one a mapping faulted in page by page); once
+ * no PUT runs, S3_PUT_PIECES_QUIET each. */
+#define S3_PUT_PIECES_IDLE_BYTES (16u << 20)
 #define S3_PUT_PIECES_QUIET 4
-/* OBJECT_WRITER_PIECE_MIN pieces (many uploads at once) kept idle: 16 MiB
- * as for the full ones. They sit under the mmap threshold, so their pool
- * maps each one (buf_pool_new_mapped) to keep them out of the heap. */
-#define S3_PUT_SMALL_PIECES_IDLE 256
 
 struct s3_handler {
   void (*run)(struct s3_request *r);
