@@ -40,6 +40,7 @@ struct coord_config {
   int64_t node_dead_after_ms;
   int64_t gc_interval_ms;
   int64_t meta_cache_bytes;
+  int64_t put_budget_bytes;
   int sigv2; /* accept AWS Signature Version 2 */
 };
 

@@ -53,13 +53,19 @@ char *healthz_render(const struct coordinator *c) {
   uint64_t capacity, free_bytes;
   cluster_capacity_totals(views, count, &capacity, &free_bytes);
   free(views);
+  /* The PUT budget: bytes the running uploads hold, erasure-coded uploads
+   * waiting for it now and since start. */
+  json_t *puts = json_pack("{s:I, s:I, s:I}", "held_bytes",
+                           (json_int_t)c->puts_held, "waiting",
+                           (json_int_t)c->puts_waiting_n, "waited_total",
+                           (json_int_t)c->puts_waited);
   json_t *doc = json_pack(
-      "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "status", "ok",
+      "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "status", "ok",
       "version", CAIRN_VERSION, "uptime_seconds",
       (json_int_t)((now - c->started_ms) / 1000), "nodes_up", (json_int_t)up,
       "nodes_total", (json_int_t)count, "capacity_bytes", (json_int_t)capacity,
       "free_bytes", (json_int_t)free_bytes, "nodes", nodes, "repair",
-      repairer_stats_json(c->repairer));
+      repairer_stats_json(c->repairer), "puts", puts);
   char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
   json_decref(doc);
   return text;

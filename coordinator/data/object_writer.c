@@ -695,6 +695,15 @@ struct object_writer_plan object_writer_plan_share(uint64_t budget,
   return object_writer_plan(want ? want : 1, size, encrypt);
 }
 
+uint64_t object_writer_ec_held(struct meta_layout layout, uint64_t chunk_size,
+                               uint64_t size, int encrypt) {
+  uint64_t chunk = size < chunk_size ? size : chunk_size;
+  uint32_t n = (uint32_t)layout.data + layout.parity;
+  uint64_t stripe =
+      erasure_fragment_length(sealed_bytes(chunk, encrypt), layout.data) * n;
+  return size > chunk_size ? 2 * stripe : stripe;
+}
+
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out) {
   struct meta_layout layout = cfg->layout;

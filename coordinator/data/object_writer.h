@@ -137,6 +137,12 @@ struct object_writer_plan object_writer_plan_share(uint64_t budget,
                                                    uint32_t active,
                                                    uint64_t size, int encrypt);
 
+/* What an erasure-coded upload of `size` bytes holds at most: one stripe,
+ * or two (one sent while the next fills) when it has several chunks. It
+ * cannot shrink them as a replicated upload shrinks its pieces. */
+uint64_t object_writer_ec_held(struct meta_layout layout, uint64_t chunk_size,
+                               uint64_t size, int encrypt);
+
 int object_writer_new(const struct object_writer_config *cfg,
                       struct object_writer **out);
 /* Copies data; never more than cfg->size bytes in total (CAIRN_ETOOBIG).

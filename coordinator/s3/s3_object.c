@@ -41,10 +41,6 @@
 
 #define MAX_PUT_SIZE (5ULL << 30) /* AWS: 5 GiB in one PUT */
 #define USER_META_MAX 2048        /* AWS: 2 KB of x-amz-meta-* */
-/* The bytes all PUTs may hold in flight together (object_writer_plan_share).
- * Measured at 256 connections of 1 MiB objects: peak RSS 221 MiB with full
- * windows. */
-#define PUT_BUDGET (48u << 20)
 
 /* ---- stored headers ------------------------------------------------------ */
 
@@ -264,8 +260,47 @@ struct put_op {
   int committing;
   char etag[2 * MD5_LEN + 3]; /* quoted, for the response */
   char checksum_value[CHECKSUM_B64_MAX];
-  uint64_t held; /* its share of PUT_BUDGET in c->puts_held */
+  uint64_t held; /* its share of the PUT budget in c->puts_held */
+  /* Erasure-coded, waiting for the budget to hold its stripes (body
+   * paused, no intent yet): in c's puts_waiting list. */
+  int waiting;
+  struct put_op *next_waiting;
 };
+
+static int put_send_intent(struct put_op *op);
+
+static uint64_t put_budget(const struct coordinator *c) {
+  return (uint64_t)c->config.put_budget_bytes;
+}
+
+/* Starts the erasure-coded uploads at the head of the queue whose stripes
+ * the budget now holds (or the first one, when nothing else holds any):
+ * in arrival order, so none is overtaken for good by smaller ones. */
+static void put_admit_waiting(struct coordinator *c) {
+  struct put_op *op;
+  while ((op = c->puts_waiting) &&
+         (c->puts_held == 0 || c->puts_held + op->held <= put_budget(c))) {
+    c->puts_waiting = op->next_waiting;
+    c->puts_waiting_n--;
+    op->waiting = 0;
+    c->puts_held += op->held;
+    int rc = put_send_intent(op);
+    if (rc != 0)
+      s3_send_cairn_error(op->r, rc);
+  }
+}
+
+static void put_unqueue(struct put_op *op) {
+  struct coordinator *c = op->r->c;
+  for (struct put_op **pp = &c->puts_waiting; *pp; pp = &(*pp)->next_waiting)
+    if (*pp == op) {
+      *pp = op->next_waiting;
+      c->puts_waiting_n--;
+      break;
+    }
+  op->waiting = 0;
+  op->held = 0; /* never counted in c->puts_held */
+}
 
 /* When the last object stream ends, at most once a second: the heap's
  * free pages go back to the system. Buffers under the mmap threshold
@@ -289,7 +324,10 @@ static void put_free(void *p) {
   struct put_op *op = p;
   struct coordinator *c = op->r->c;
   c->puts_active--;
+  if (op->waiting)
+    put_unqueue(op);
   c->puts_held -= op->held;
+  put_admit_waiting(c);
   if (op->w)
     object_writer_free(op->w);
   crypto_hash_free(op->md5);
@@ -521,6 +559,14 @@ static void put_end(struct s3_request *r) {
 
 static void put_abort(struct s3_request *r, const char *code) {
   struct put_op *op = r->op;
+  if (op->waiting) { /* nothing began: no intent, no writer */
+    put_unqueue(op);
+    if (code)
+      s3_send_error(r, code, NULL);
+    else
+      s3_request_end(r);
+    return;
+  }
   if (op->intent_pending) { /* the intent's callback answers, or ends r */
     if (code)
       op->error = code;
@@ -568,10 +614,14 @@ static void put_intent_done(int status, void *arg) {
   http_request_resume_body(r->http);
 }
 
-/* Records the write intents in the group-commit writer, the body paused
- * until they are synced (or, for an empty body, opens the writer now). */
+/* Chooses the layout and chunk ids, then records the write intents (or,
+ * for an empty body, opens the writer now). An erasure-coded upload first
+ * trades its replicated plan for its stripes (object_writer_ec_held) and
+ * waits, its body paused, while the budget has no room for them: windows
+ * and pieces bound replicated uploads, only waiting bounds these. */
 static int put_start_writer(struct put_op *op) {
   struct s3_request *r = op->r;
+  struct coordinator *c = r->c;
   uint32_t n = 0;
   int rc =
       plan_upload(r, op->size, &op->layout, &op->chunk_ids, &n, &op->intent_ms);
@@ -580,11 +630,38 @@ static int put_start_writer(struct put_op *op) {
   if (n == 0)
     return open_writer(r, op->size, op->layout,
                        (const uint8_t(*)[16])op->chunk_ids, &op->wc, &op->w);
+  if (op->layout.kind == META_LAYOUT_EC) {
+    c->puts_held -= op->held;
+    op->held = object_writer_ec_held(op->layout, (uint64_t)c->config.chunk_size,
+                                     op->size, op->wc.data_key != NULL);
+    if (c->puts_waiting ||
+        (c->puts_held && c->puts_held + op->held > put_budget(c))) {
+      http_request_pause_body(r->http);
+      op->waiting = 1;
+      struct put_op **tail = &c->puts_waiting;
+      while (*tail)
+        tail = &(*tail)->next_waiting;
+      *tail = op;
+      c->puts_waiting_n++;
+      c->puts_waited++;
+      return 0;
+    }
+    c->puts_held += op->held;
+  }
+  return put_send_intent(op);
+}
+
+/* Records the write intents in the group-commit writer, the body paused
+ * until they are synced; put_intent_done opens the writer. */
+static int put_send_intent(struct put_op *op) {
+  struct s3_request *r = op->r;
+  uint32_t n = (uint32_t)((op->size + (uint64_t)r->c->config.chunk_size - 1) /
+                          (uint64_t)r->c->config.chunk_size);
   struct meta_batch *b = meta_batch_new();
-  rc = b ? meta_batch_intent_add(b, op->intent_ms,
-                                 (const uint8_t(*)[16])op->chunk_ids, n,
-                                 layout_fragments(op->layout))
-         : CAIRN_ENOMEM;
+  int rc = b ? meta_batch_intent_add(b, op->intent_ms,
+                                     (const uint8_t(*)[16])op->chunk_ids, n,
+                                     layout_fragments(op->layout))
+             : CAIRN_ENOMEM;
   if (rc != 0) {
     meta_batch_free(b);
     return rc;
@@ -688,11 +765,12 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     return;
   }
   /* Bytes now wait for the worker threads as well as for the nodes: at
-   * many connections each upload gets a share of PUT_BUDGET, capped by
+   * many connections each upload gets a share of the PUT budget, capped by
    * what the running ones left of it (at least two pieces), so memory
    * stays bounded. */
   struct object_writer_plan plan =
-      object_writer_plan_share(PUT_BUDGET, r->c->puts_held, r->c->puts_active,
+      object_writer_plan_share(put_budget(r->c), r->c->puts_held,
+                               r->c->puts_active,
                                op->size, s3_sse_data_key(&op->sse) != NULL);
   op->held = plan.held_max;
   r->c->puts_held += op->held;
