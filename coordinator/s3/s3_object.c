@@ -284,6 +284,8 @@ static void put_admit_waiting(struct coordinator *c) {
     c->puts_waiting_n--;
     op->waiting = 0;
     c->puts_held += op->held;
+    /* Its intents' grace starts now, not when it began to wait. */
+    op->intent_ms = coord_now_ms() + c->config.write_intent_grace_ms;
     int rc = put_send_intent(op);
     if (rc != 0)
       s3_send_cairn_error(op->r, rc);
