@@ -55,10 +55,10 @@ char *healthz_render(const struct coordinator *c) {
   free(views);
   /* The PUT budget: bytes the running uploads hold, erasure-coded uploads
    * waiting for it now and since start. */
-  json_t *puts = json_pack("{s:I, s:I, s:I}", "held_bytes",
-                           (json_int_t)c->puts_held, "waiting",
-                           (json_int_t)c->puts_waiting_n, "waited_total",
-                           (json_int_t)c->puts_waited);
+  json_t *puts =
+      json_pack("{s:I, s:I, s:I}", "held_bytes", (json_int_t)c->puts_held,
+                "waiting", (json_int_t)c->puts_waiting_n, "waited_total",
+                (json_int_t)c->puts_waited);
   json_t *doc = json_pack(
       "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "status", "ok",
       "version", CAIRN_VERSION, "uptime_seconds",

@@ -238,8 +238,8 @@ int main(int argc, char **argv) {
     size_t size = object_writer_piece_bytes(i);
     size_t keep = S3_PUT_PIECES_IDLE_BYTES / size + 1;
     /* Under the mmap threshold the heap would take them (fragmented). */
-    c->put_pieces[i] = i == 0 ? buf_pool_new_mapped(size, keep)
-                              : buf_pool_new(size, keep);
+    c->put_pieces[i] =
+        i == 0 ? buf_pool_new_mapped(size, keep) : buf_pool_new(size, keep);
     pools_ok &= c->put_pieces[i] != NULL;
   }
   if (!c->get_buffers[0] || !c->get_buffers[1] || !pools_ok ||

@@ -14,8 +14,8 @@
  * fsynced for every acknowledged write, a 32 MiB LRU block cache shared by
  * data, index and filter blocks, 10-bit bloom filters on whole keys (point
  * lookups of L, B, U, N), index and filters partitioned (a whole index of
- * a large file outgrew a cache shard), bounded max_open_files, LZ4 off (values are
- * small); range scans use iterate_upper_bound so they stop at the end of a
+ * a large file outgrew a cache shard), bounded max_open_files, LZ4 off (values
+ * are small); range scans use iterate_upper_bound so they stop at the end of a
  * table/bucket prefix without reading the next one.
  */
 #include "meta_internal.h"
@@ -171,7 +171,8 @@ int meta_open_cached(const char *dir, size_t cache_bytes, struct meta **out,
   rocksdb_block_based_options_set_format_version(m->table_opts,
                                                  META_FORMAT_VERSION);
   rocksdb_block_based_options_set_index_type(
-      m->table_opts, rocksdb_block_based_table_index_type_two_level_index_search);
+      m->table_opts,
+      rocksdb_block_based_table_index_type_two_level_index_search);
   rocksdb_block_based_options_set_partition_filters(m->table_opts, 1);
   rocksdb_block_based_options_set_metadata_block_size(m->table_opts,
                                                       META_PARTITION_BYTES);

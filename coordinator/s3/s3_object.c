@@ -770,10 +770,9 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
    * many connections each upload gets a share of the PUT budget, capped by
    * what the running ones left of it (at least two pieces), so memory
    * stays bounded. */
-  struct object_writer_plan plan =
-      object_writer_plan_share(put_budget(r->c), r->c->puts_held,
-                               r->c->puts_active,
-                               op->size, s3_sse_data_key(&op->sse) != NULL);
+  struct object_writer_plan plan = object_writer_plan_share(
+      put_budget(r->c), r->c->puts_held, r->c->puts_active, op->size,
+      s3_sse_data_key(&op->sse) != NULL);
   op->held = plan.held_max;
   r->c->puts_held += op->held;
   op->wc = (struct object_writer_config){.window = plan.window,

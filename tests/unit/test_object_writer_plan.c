@@ -138,8 +138,7 @@ static void test_one_piece_bodies(void **state) {
       struct object_writer_plan p = object_writer_plan(0, size, encrypt);
       assert_true(p.piece >= size);
       assert_true(p.window >= sealed(size, encrypt));
-      assert_true(p.held_max <=
-                  p.window + sealed(CHUNK_CIPHER_BLOCK, encrypt));
+      assert_true(p.held_max <= p.window + sealed(CHUNK_CIPHER_BLOCK, encrypt));
     }
     /* 1 MiB with the share 16 uploads get (the body plus a small piece). */
     uint64_t mib = 1 << 20;
