@@ -43,8 +43,9 @@ struct coordinator {
   struct cluster *cluster;
   struct http_server *http;
   struct node_link_pool *links; /* connections to the nodes' data ports */
-  struct cpu_pool *cpu; /* PUT hashing/sealing/encoding threads (cpu_pool.h) */
-  struct gc *gc;        /* deletes unreferenced chunks */
+  /* PUT hashing/sealing/encoding, GET opening threads (cpu_pool.h) */
+  struct cpu_pool *cpu;
+  struct gc *gc;             /* deletes unreferenced chunks */
   struct repairer *repairer; /* rebuilds degraded chunks */
   int64_t started_ms;        /* unix ms, for /healthz uptime */
   /* Object PUTs and GETs streaming now: their windows share a budget
@@ -55,7 +56,8 @@ struct coordinator {
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];
-  struct buf_pool *put_pieces;       /* full upload pieces (object_writer.h) */
+  struct buf_pool *get_staging; /* sealed blocks to open (object_reader.h) */
+  struct buf_pool *put_pieces;  /* full upload pieces (object_writer.h) */
   struct buf_pool *put_small_pieces; /* OBJECT_WRITER_PIECE_MIN ones */
   uv_async_t meta_async; /* group-commit completions (meta_set_notify) */
   /* s3_auth.c: by hash of the bucket name, NULL or a reference. */

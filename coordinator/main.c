@@ -21,6 +21,7 @@
 #include "log.h"
 #include "meta.h"
 #include "node_link.h"
+#include "object_reader.h"
 #include "object_writer.h"
 #include "registry.h"
 #include "repairer.h"
@@ -233,11 +234,13 @@ int main(int argc, char **argv) {
       buf_pool_new(S3_GET_BATCH + S3_GET_BUFFER_HEADER, S3_GET_BUFFERS_IDLE);
   c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
                                    S3_GET_SMALL_BUFFERS_IDLE);
+  c->get_staging =
+      buf_pool_new(object_reader_stage_bytes(), S3_GET_STAGING_IDLE);
   c->put_pieces = buf_pool_new(object_writer_piece_bytes(), S3_PUT_PIECES_IDLE);
   c->put_small_pieces = buf_pool_new_mapped(object_writer_small_piece_bytes(),
                                             S3_PUT_SMALL_PIECES_IDLE);
-  if (!c->get_buffers[0] || !c->get_buffers[1] || !c->put_pieces ||
-      !c->put_small_pieces ||
+  if (!c->get_buffers[0] || !c->get_buffers[1] || !c->get_staging ||
+      !c->put_pieces || !c->put_small_pieces ||
       node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
@@ -295,6 +298,8 @@ out_loop:
     buf_pool_free(c->get_buffers[i]);
     c->get_buffers[i] = NULL;
   }
+  buf_pool_free(c->get_staging);
+  c->get_staging = NULL;
   buf_pool_free(c->put_pieces);
   c->put_pieces = NULL;
   buf_pool_free(c->put_small_pieces);

@@ -27,6 +27,10 @@
 #define S3_GET_BUFFERS_IDLE 64
 #define S3_GET_SMALL_BUFFERS_IDLE 64
 #define S3_GET_BUFFERS_QUIET 4
+/* Staging buffers of GETs whose blocks the workers open
+ * (object_reader_stage_bytes, ~128 KiB), kept idle while GETs run (8 MiB:
+ * 16 GETs of 1 MiB hold up to 48) and trimmed as the batches are. */
+#define S3_GET_STAGING_IDLE 64
 /* Full upload pieces (object_writer_piece_bytes, ~256 KiB) kept idle by
  * the coordinator's put_pieces pool while PUTs run (16 MiB: 16 uploads
  * of 1 MiB have ~64 in flight), and once none does. */
