@@ -54,6 +54,10 @@ struct coordinator {
   uint64_t puts_held; /* the active PUTs' pieces at most (object_writer_plan) */
   uint64_t gets_held; /* the active GETs' windows */
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
+  /* The loop thread's CPU use, sampled by GETs (s3_get.c): loop time and
+   * thread CPU ns at the last sample, and whether it was busy then. */
+  uint64_t loop_sampled_ms, loop_cpu_ns;
+  int loop_busy;
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];
   struct buf_pool *get_staging; /* sealed blocks to open (object_reader.h) */

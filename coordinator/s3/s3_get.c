@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define GET_WINDOW (2u << 20)  /* response bytes queued before pause */
 #define GET_BATCH S3_GET_BATCH /* response bytes per write, at most */
@@ -29,6 +30,35 @@
  * 1 MiB objects: peak RSS 243 MiB with full windows. */
 #define GET_BUDGET (48u << 20)
 #define GET_WINDOW_MIN (256u << 10)
+/* GETs open their blocks on the workers only while the loop thread is
+ * the bottleneck: it used at least this share (%) of a core over the last
+ * GET_LOOP_SAMPLE_MS. Offloading costs more CPU in all (every block is
+ * copied to staging, two hand-offs per job): on a 2-core machine, 1 MiB
+ * GETs offloaded spent 5% more coordinator CPU per MiB (19% while another
+ * load saturated the machine) for the same MiB/s, while the loop's own
+ * share fell by 40%. */
+#define GET_LOOP_BUSY 90
+#define GET_LOOP_SAMPLE_MS 100
+
+/* Whether the loop is the bottleneck now (GET_LOOP_BUSY). Its thread's
+ * CPU time, not its idle time: a loop starved of CPU by other processes
+ * looks busy to uv_metrics_idle_time, and offloading then only adds work
+ * to a saturated machine. */
+static int loop_busy(struct coordinator *c) {
+  uint64_t now = uv_now(c->loop);
+  if (now - c->loop_sampled_ms < GET_LOOP_SAMPLE_MS)
+    return c->loop_busy;
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  uint64_t cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  uint64_t wall_ns = (now - c->loop_sampled_ms) * 1000000u;
+  c->loop_busy = c->loop_sampled_ms != 0 &&
+                 (cpu - c->loop_cpu_ns) * 100 >= wall_ns * GET_LOOP_BUSY;
+  c->loop_sampled_ms = now;
+  c->loop_cpu_ns = cpu;
+  return c->loop_busy;
+}
 
 static size_t share(uint64_t budget, uint32_t active, uint64_t least,
                     uint64_t most) {
@@ -598,10 +628,10 @@ void s3_get_object(struct s3_request *r) {
       .block_buffer = get_block_buffer,
       .done = get_reader_done,
       .arg = op,
-      /* Sealed blocks are opened by the workers while the GET's window is
-       * large; with many GETs (small windows) inline as before, so that
-       * staging adds no memory to theirs. */
-      .cpu = op->window >= 2 * GET_BATCH ? r->c->cpu : NULL,
+      /* Sealed blocks are opened by the workers while the loop is the
+       * bottleneck and the GET's window is large; with many GETs (small
+       * windows) inline as before, so that staging adds no memory. */
+      .cpu = op->window >= 2 * GET_BATCH && loop_busy(r->c) ? r->c->cpu : NULL,
       .staging = r->c->get_staging,
       .staged_max = op->window >= GET_WINDOW ? 0 : 1,
       .on_buffer = get_on_buffer,
