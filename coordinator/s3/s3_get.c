@@ -77,9 +77,9 @@ static size_t share(uint64_t budget, uint32_t active, uint64_t least,
  * client) instead of one per 64 KiB block. Full-size batches come from
  * the coordinator's buffer pool (no page faults per batch).
  *
- * When the reader opens blocks on the worker threads (large windows:
- * few GETs at once; object_reader.h), their plaintext arrives in the
- * reader's staging buffers, up to 256 KiB each: get_on_buffer writes each
+ * When the reader opens blocks on the worker threads (a busy loop and a
+ * large window: few GETs at once; object_reader.h), their plaintext is in
+ * the reader's staging buffers, up to 256 KiB each: get_on_buffer writes each
  * one as it is (after the batch gathered before it) and gives it back
  * when written, so those bytes are never copied on the loop.
  *
