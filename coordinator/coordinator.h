@@ -45,8 +45,9 @@ struct coordinator {
   struct cluster *cluster;
   struct http_server *http;
   struct node_link_pool *links; /* connections to the nodes' data ports */
-  struct cpu_pool *cpu; /* PUT hashing/sealing/encoding threads (cpu_pool.h) */
-  struct gc *gc;        /* deletes unreferenced chunks */
+  /* PUT hashing/sealing/encoding, GET opening threads (cpu_pool.h) */
+  struct cpu_pool *cpu;
+  struct gc *gc;             /* deletes unreferenced chunks */
   struct repairer *repairer; /* rebuilds degraded chunks */
   int64_t started_ms;        /* unix ms, for /healthz uptime */
   /* Object PUTs and GETs streaming now: their windows share a budget
@@ -60,8 +61,13 @@ struct coordinator {
   uint32_t puts_waiting_n;
   uint64_t puts_waited;
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */
+  /* The loop thread's CPU use, sampled by GETs (s3_get.c): loop time and
+   * thread CPU ns at the last sample, and whether it was busy then. */
+  uint64_t loop_sampled_ms, loop_cpu_ns;
+  int loop_busy;
   /* GET response batches (s3_ops.h): [0] full size, [1] one block. */
   struct buf_pool *get_buffers[2];
+  struct buf_pool *get_staging; /* sealed blocks to open (object_reader.h) */
   /* Full upload pieces of each size (object_writer.h, s3_ops.h). */
   struct buf_pool *put_pieces[OBJECT_WRITER_POOLS];
   uv_async_t meta_async; /* group-commit completions (meta_set_notify) */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "meta.h"
 #include "node_link.h"
+#include "object_reader.h"
 #include "object_writer.h"
 #include "registry.h"
 #include "repairer.h"
@@ -233,6 +234,8 @@ int main(int argc, char **argv) {
       buf_pool_new(S3_GET_BATCH + S3_GET_BUFFER_HEADER, S3_GET_BUFFERS_IDLE);
   c->get_buffers[1] = buf_pool_new(S3_GET_SMALL_BATCH + S3_GET_BUFFER_HEADER,
                                    S3_GET_SMALL_BUFFERS_IDLE);
+  c->get_staging =
+      buf_pool_new(object_reader_stage_bytes(), S3_GET_STAGING_IDLE);
   int pools_ok = 1;
   for (unsigned i = 0; i < OBJECT_WRITER_POOLS; i++) {
     size_t size = object_writer_piece_bytes(i);
@@ -242,7 +245,8 @@ int main(int argc, char **argv) {
         i == 0 ? buf_pool_new_mapped(size, keep) : buf_pool_new(size, keep);
     pools_ok &= c->put_pieces[i] != NULL;
   }
-  if (!c->get_buffers[0] || !c->get_buffers[1] || !pools_ok ||
+  if (!c->get_buffers[0] || !c->get_buffers[1] || !c->get_staging ||
+      !pools_ok ||
       node_link_pool_new(c->loop, (const uint8_t *)c->secrets.cluster_secret,
                          c->secrets.cluster_secret_len, &c->links) != 0 ||
       gc_start(c->loop, c->meta, c->cluster, c->links,
@@ -300,6 +304,8 @@ out_loop:
     buf_pool_free(c->get_buffers[i]);
     c->get_buffers[i] = NULL;
   }
+  buf_pool_free(c->get_staging);
+  c->get_staging = NULL;
   for (unsigned i = 0; i < OBJECT_WRITER_POOLS; i++) {
     buf_pool_free(c->put_pieces[i]);
     c->put_pieces[i] = NULL;

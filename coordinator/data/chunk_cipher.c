@@ -97,6 +97,19 @@ int chunk_cipher_open_on(const struct chunk_cipher *c, struct crypto_gcm *g,
                             (const uint8_t *)stored + len);
 }
 
+int chunk_cipher_open_detached_on(const struct chunk_cipher *c,
+                                  struct crypto_gcm *g, uint32_t index,
+                                  const void *ct,
+                                  const uint8_t tag[CHUNK_CIPHER_TAG],
+                                  void *out) {
+  size_t len = chunk_cipher_block_length(c, index);
+  if (len == 0)
+    return CAIRN_EINVAL;
+  uint8_t nonce[AES_GCM_NONCE_LEN], aad[28];
+  nonce_and_aad(c, index, nonce, aad);
+  return crypto_gcm_decrypt(g, nonce, aad, sizeof aad, ct, len, out, tag);
+}
+
 void chunk_cipher_map(uint64_t length, uint64_t from, uint64_t len,
                       struct chunk_cipher_range *out) {
   uint64_t first = from / CHUNK_CIPHER_BLOCK;

@@ -78,6 +78,14 @@ int chunk_cipher_seal_on(const struct chunk_cipher *c, struct crypto_gcm *g,
 int chunk_cipher_open_on(const struct chunk_cipher *c, struct crypto_gcm *g,
                          uint32_t index, const void *stored, size_t stored_len,
                          void *out);
+/* The same with the block's tag kept apart from its ciphertext (ct:
+ * chunk_cipher_block_length bytes), so that the plaintext of consecutive
+ * blocks opened in place ends up contiguous. */
+int chunk_cipher_open_detached_on(const struct chunk_cipher *c,
+                                  struct crypto_gcm *g, uint32_t index,
+                                  const void *ct,
+                                  const uint8_t tag[CHUNK_CIPHER_TAG],
+                                  void *out);
 
 /* Which stored bytes serve plaintext [from, from + len) of a chunk. */
 struct chunk_cipher_range {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define GET_WINDOW (2u << 20)  /* response bytes queued before pause */
 #define GET_BATCH S3_GET_BATCH /* response bytes per write, at most */
@@ -29,6 +30,35 @@
  * 1 MiB objects: peak RSS 243 MiB with full windows. */
 #define GET_BUDGET (48u << 20)
 #define GET_WINDOW_MIN (256u << 10)
+/* GETs open their blocks on the workers only while the loop thread is
+ * the bottleneck: it used at least this share (%) of a core over the last
+ * GET_LOOP_SAMPLE_MS. Offloading costs more CPU in all (every block is
+ * copied to staging, two hand-offs per job): on a 2-core machine, 1 MiB
+ * GETs offloaded spent 5% more coordinator CPU per MiB (19% while another
+ * load saturated the machine) for the same MiB/s, while the loop's own
+ * share fell by 40%. */
+#define GET_LOOP_BUSY 90
+#define GET_LOOP_SAMPLE_MS 100
+
+/* Whether the loop is the bottleneck now (GET_LOOP_BUSY). Its thread's
+ * CPU time, not its idle time: a loop starved of CPU by other processes
+ * looks busy to uv_metrics_idle_time, and offloading then only adds work
+ * to a saturated machine. */
+static int loop_busy(struct coordinator *c) {
+  uint64_t now = uv_now(c->loop);
+  if (now - c->loop_sampled_ms < GET_LOOP_SAMPLE_MS)
+    return c->loop_busy;
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  uint64_t cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  uint64_t wall_ns = (now - c->loop_sampled_ms) * 1000000u;
+  c->loop_busy = c->loop_sampled_ms != 0 &&
+                 (cpu - c->loop_cpu_ns) * 100 >= wall_ns * GET_LOOP_BUSY;
+  c->loop_sampled_ms = now;
+  c->loop_cpu_ns = cpu;
+  return c->loop_busy;
+}
 
 static size_t share(uint64_t budget, uint32_t active, uint64_t least,
                     uint64_t most) {
@@ -47,6 +77,12 @@ static size_t share(uint64_t budget, uint32_t active, uint64_t least,
  * client) instead of one per 64 KiB block. Full-size batches come from
  * the coordinator's buffer pool (no page faults per batch).
  *
+ * When the reader opens blocks on the worker threads (a busy loop and a
+ * large window: few GETs at once; object_reader.h), their plaintext is in
+ * the reader's staging buffers, up to 256 KiB each: get_on_buffer writes each
+ * one as it is (after the batch gathered before it) and gives it back
+ * when written, so those bytes are never copied on the loop.
+ *
  * Invariants:
  *  1. queued = bytes gathered + bytes written but not yet confirmed; the
  *     reader is paused at queued >= window and resumed below window / 2.
@@ -59,6 +95,11 @@ struct piece {
   struct get_op *op;
   struct buf_pool *pool; /* where it goes back, or NULL: free() */
   size_t len, cap;
+  /* A staging buffer taken over from the reader (get_on_buffer; then cap
+   * is 0): its bytes are written from there and it goes back to the
+   * reader's pool. NULL: the bytes are data[]. */
+  void *lent;
+  const char *bytes;
   char data[];
 };
 
@@ -78,6 +119,8 @@ struct get_op {
 };
 
 static void piece_release(struct piece *p) {
+  if (p && p->lent)
+    object_reader_buffer_put(p->op->r->c->get_staging, p->lent);
   if (p && p->pool)
     buf_pool_put(p->pool, p);
   else
@@ -89,12 +132,15 @@ static void get_free(void *p) {
   struct coordinator *c = op->r->c;
   piece_release(op->batch);
   c->gets_held -= op->window;
-  if (--c->gets_active == 0) /* quiet: the burst's buffers go back */
+  if (op->reader) /* before the trim: its staging goes back too */
+    object_reader_free(op->reader);
+  if (--c->gets_active == 0) { /* quiet: the burst's buffers go back */
     for (int i = 0; i < 2; i++)
       if (c->get_buffers[i])
         buf_pool_trim(c->get_buffers[i], S3_GET_BUFFERS_QUIET);
-  if (op->reader)
-    object_reader_free(op->reader);
+    if (c->get_staging)
+      buf_pool_trim(c->get_staging, S3_GET_BUFFERS_QUIET);
+  }
   meta_object_free(&op->obj);
   s3_sse_wipe(&op->sse);
   free(op);
@@ -143,20 +189,18 @@ static struct piece *batch_new(struct get_op *op, size_t need) {
   p->pool = pool;
   p->len = 0;
   p->cap = cap;
+  p->lent = NULL;
+  p->bytes = p->data;
   return p;
 }
 
 static void piece_written(struct http_request *req, int status, void *arg);
 
-/* Writes the batch, if it holds anything. A failed write stops the reader
- * (its done then ends the request). */
-static void get_flush(struct get_op *op) {
-  struct piece *p = op->batch;
-  if (!p || p->len == 0)
-    return;
-  op->batch = NULL;
+/* Writes p (its bytes are counted in queued). A failed write stops the
+ * reader (its done then ends the request). */
+static void write_piece(struct get_op *op, struct piece *p) {
   op->writes_pending++;
-  if (http_response_write(op->r->http, p->data, p->len, piece_written, p) !=
+  if (http_response_write(op->r->http, p->bytes, p->len, piece_written, p) !=
       0) {
     op->writes_pending--;
     op->queued -= p->len;
@@ -164,6 +208,15 @@ static void get_flush(struct get_op *op) {
     if (op->reader && !op->reader_done)
       object_reader_cancel(op->reader);
   }
+}
+
+/* Writes the batch, if it holds anything. */
+static void get_flush(struct get_op *op) {
+  struct piece *p = op->batch;
+  if (!p || p->len == 0)
+    return;
+  op->batch = NULL;
+  write_piece(op, p);
 }
 
 static void piece_written(struct http_request *req, int status, void *arg) {
@@ -260,6 +313,41 @@ static int gather(struct get_op *op, const void *data, size_t len) {
     return 1;
   }
   return 0;
+}
+
+/* Plaintext the workers opened in the reader's staging buffer: written
+ * from there (no copy), after what was gathered before it. */
+static int get_on_buffer(void *buf, const void *data, size_t len, void *arg) {
+  struct get_op *op = arg;
+  struct piece *p = op->reader_done ? NULL : malloc(sizeof *p);
+  if (!p) {
+    object_reader_buffer_put(op->r->c->get_staging, buf);
+    if (!op->reader_done) {
+      op->reader_status = CAIRN_ENOMEM;
+      object_reader_cancel(op->reader);
+    }
+    return 0;
+  }
+  *p = (struct piece){.op = op, .len = len, .lent = buf, .bytes = data};
+  op->busy++;
+  get_flush(op);
+  op->queued += len;
+  op->to_gather -= len;
+  if (!op->reader_done)
+    write_piece(op, p);
+  else
+    piece_release(p); /* the batch's write failed and stopped the reader */
+  int pause = 0;
+  if (!op->reader_done && op->queued >= op->window) {
+    op->reader_paused = 1;
+    pause = 1;
+  }
+  op->busy--;
+  if (op->reader_done) {
+    get_maybe_end(op); /* may free op */
+    return 0;
+  }
+  return pause;
 }
 
 static void get_reader_done(struct object_reader *rd, int status, void *arg) {
@@ -391,10 +479,15 @@ void s3_get_object(struct s3_request *r) {
       r->c->gets_held < GET_BUDGET ? GET_BUDGET - r->c->gets_held : 0;
   op->window = share(fair < left ? fair : left, 1, GET_WINDOW_MIN, GET_WINDOW);
   r->c->gets_held += op->window;
-  if (op->window < 2 * GET_BATCH && r->c->get_buffers[0])
-    /* Many GETs: their batches are one block now; the full-size ones
-     * left idle by the GETs before would only add to the peak RSS. */
-    buf_pool_trim(r->c->get_buffers[0], S3_GET_BUFFERS_QUIET);
+  if (op->window < 2 * GET_BATCH) {
+    /* Many GETs: their batches are one block now and they open blocks
+     * inline; the full-size batches and staging buffers left idle by the
+     * GETs before would only add to the peak RSS. */
+    if (r->c->get_buffers[0])
+      buf_pool_trim(r->c->get_buffers[0], S3_GET_BUFFERS_QUIET);
+    if (r->c->get_staging)
+      buf_pool_trim(r->c->get_staging, S3_GET_BUFFERS_QUIET);
+  }
   op->r = r;
   r->op = op;
   r->op_free = get_free;
@@ -535,6 +628,13 @@ void s3_get_object(struct s3_request *r) {
       .block_buffer = get_block_buffer,
       .done = get_reader_done,
       .arg = op,
+      /* Sealed blocks are opened by the workers while the loop is the
+       * bottleneck and the GET's window is large; with many GETs (small
+       * windows) inline as before, so that staging adds no memory. */
+      .cpu = op->window >= 2 * GET_BATCH && loop_busy(r->c) ? r->c->cpu : NULL,
+      .staging = r->c->get_staging,
+      .staged_max = op->window >= GET_WINDOW ? 0 : 1,
+      .on_buffer = get_on_buffer,
   };
   rc = object_reader_start(&rc_cfg, &op->reader);
   if (rc != 0) {

@@ -27,6 +27,10 @@
 #define S3_GET_BUFFERS_IDLE 64
 #define S3_GET_SMALL_BUFFERS_IDLE 64
 #define S3_GET_BUFFERS_QUIET 4
+/* Staging buffers of GETs whose blocks the workers open
+ * (object_reader_stage_bytes, ~128 KiB), kept idle while GETs run (8 MiB:
+ * 16 GETs of 1 MiB hold up to 48) and trimmed as the batches are. */
+#define S3_GET_STAGING_IDLE 64
 /* Upload pieces (object_writer_piece_bytes) each of the coordinator's
  * put_pieces pools keeps idle while PUTs run: 16 MiB of them (16 uploads
  * of 1 MiB hold 16 in flight, and with fewer the ones in use swing past

@@ -42,3 +42,29 @@ endif()
 if(TARGET cairn_data)
   cairn_unit_test(test_object_writer_plan cairn_data cairn_cluster cairn_meta)
 endif()
+# coordinator/data/object_reader.c against two real node data servers, its
+# sealed blocks opened inline and on cpu_pool workers (registry stubbed).
+if(TARGET cairn_frame)
+  add_executable(test_object_reader test_object_reader.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/disks.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/data_io.c
+                 ${PROJECT_SOURCE_DIR}/storagenode/data_server.c
+                 ${PROJECT_SOURCE_DIR}/coordinator/cluster/node_link.c
+                 ${PROJECT_SOURCE_DIR}/coordinator/data/object_reader.c
+                 ${PROJECT_SOURCE_DIR}/coordinator/data/stripe_reader.c
+                 ${PROJECT_SOURCE_DIR}/coordinator/data/erasure.c
+                 ${PROJECT_SOURCE_DIR}/coordinator/data/chunk_cipher.c
+                 ${PROJECT_SOURCE_DIR}/coordinator/data/cpu_pool.c)
+  target_include_directories(test_object_reader PRIVATE
+                             ${PROJECT_SOURCE_DIR}/storagenode
+                             ${PROJECT_SOURCE_DIR}/coordinator/cluster
+                             ${PROJECT_SOURCE_DIR}/coordinator/data
+                             ${PROJECT_SOURCE_DIR}/coordinator/meta)
+  target_link_libraries(test_object_reader PRIVATE PkgConfig::CMOCKA
+                        cairn_frame cairn_common cairn_proto PkgConfig::ISAL
+                        PkgConfig::UV Threads::Threads)
+  add_test(NAME test_object_reader COMMAND test_object_reader)
+  set_tests_properties(test_object_reader PROPERTIES TIMEOUT 120)
+endif()

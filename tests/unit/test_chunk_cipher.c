@@ -205,6 +205,12 @@ static void test_context_reuse_across_blocks(void **state) {
                                             blen + CHUNK_CIPHER_TAG, block),
                        0);
       assert_memory_equal(block, plain + (uint64_t)b * B, blen);
+      /* Tag apart, opened in place: the same plaintext. */
+      memcpy(resealed, stored + b * S, blen);
+      assert_int_equal(chunk_cipher_open_detached_on(
+                           c, g, b, resealed, stored + b * S + blen, resealed),
+                       0);
+      assert_memory_equal(resealed, plain + (uint64_t)b * B, blen);
       assert_int_equal(
           chunk_cipher_seal_on(c, g, b, plain + (uint64_t)b * B, resealed), 0);
       assert_memory_equal(resealed, stored + b * S, blen + CHUNK_CIPHER_TAG);
@@ -214,6 +220,9 @@ static void test_context_reuse_across_blocks(void **state) {
     resealed[5] ^= 0x40;
     assert_int_equal(chunk_cipher_open_on(c, g, 1, resealed, S, block),
                      CAIRN_EAUTH);
+    assert_int_equal(
+        chunk_cipher_open_detached_on(c, g, 1, resealed, resealed + B, block),
+        CAIRN_EAUTH);
     assert_int_equal(chunk_cipher_open_on(c, g, 2, stored + 2 * S, S, block),
                      0);
     assert_memory_equal(block, plain + 2 * B, B);
