@@ -21,14 +21,18 @@ if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_chunk_store.c)
   add_test(NAME test_chunk_store COMMAND test_chunk_store)
   set_tests_properties(test_chunk_store PROPERTIES TIMEOUT 120)
 endif()
+# A node's data server and the coordinator's links to it: the tests that
+# talk to real node data servers over loopback build them in.
+set(CAIRN_TEST_DATA_PATH_SOURCES
+    ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
+    ${PROJECT_SOURCE_DIR}/storagenode/disks.c
+    ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c
+    ${PROJECT_SOURCE_DIR}/storagenode/data_io.c
+    ${PROJECT_SOURCE_DIR}/storagenode/data_server.c
+    ${PROJECT_SOURCE_DIR}/coordinator/cluster/node_link.c)
 if(TARGET cairn_frame AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_node_link.c)
   add_executable(test_node_link test_node_link.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/disks.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/data_io.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/data_server.c
-                 ${PROJECT_SOURCE_DIR}/coordinator/cluster/node_link.c)
+                 ${CAIRN_TEST_DATA_PATH_SOURCES})
   target_include_directories(test_node_link PRIVATE
                              ${PROJECT_SOURCE_DIR}/storagenode
                              ${PROJECT_SOURCE_DIR}/coordinator/cluster)
@@ -46,12 +50,7 @@ endif()
 # sealed blocks opened inline and on cpu_pool workers (registry stubbed).
 if(TARGET cairn_frame)
   add_executable(test_object_reader test_object_reader.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/chunk_store.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/disks.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/segment_log.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/data_io.c
-                 ${PROJECT_SOURCE_DIR}/storagenode/data_server.c
-                 ${PROJECT_SOURCE_DIR}/coordinator/cluster/node_link.c
+                 ${CAIRN_TEST_DATA_PATH_SOURCES}
                  ${PROJECT_SOURCE_DIR}/coordinator/data/object_reader.c
                  ${PROJECT_SOURCE_DIR}/coordinator/data/stripe_reader.c
                  ${PROJECT_SOURCE_DIR}/coordinator/data/erasure.c
