@@ -92,6 +92,17 @@ static uint32_t get_u32(const uint8_t *p) {
          p[3];
 }
 
+struct chunk_header chunk_header_of(const uint8_t id[16], uint32_t fragment,
+                                    uint64_t length) {
+  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
+                           .fragment = fragment,
+                           .length = length,
+                           .block_size = CHUNK_BLOCK_SIZE,
+                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
+  memcpy(h.chunk_id, id, 16);
+  return h;
+}
+
 void chunk_header_encode(const struct chunk_header *h,
                          uint8_t out[CHUNK_HEADER_SIZE]) {
   chunk_header_encode_flags(h, 0, out);
@@ -311,12 +322,7 @@ static int writer_open(struct chunk_store *s, const uint8_t id[16],
   }
   /* EINVAL: the file system takes no O_DIRECT (tmpfs): all buffered. */
   w->direct_fd = open(w->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
-                           .fragment = fragment,
-                           .length = length,
-                           .block_size = CHUNK_BLOCK_SIZE,
-                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
-  memcpy(h.chunk_id, id, 16);
+  struct chunk_header h = chunk_header_of(id, fragment, length);
   chunk_header_encode(&h, w->out);
   w->out_len = CHUNK_HEADER_SIZE;
   w->block = w->out + w->out_len;
@@ -453,12 +459,7 @@ static void release_image(struct chunk_writer *w) {
 /* Completes a small fragment's image (its header, the last block's CRC)
  * and charges its bytes to the segment log's dir; *len is its length. */
 static int finish_image(struct chunk_writer *w, size_t *len) {
-  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
-                           .fragment = w->fragment,
-                           .length = w->length,
-                           .block_size = CHUNK_BLOCK_SIZE,
-                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
-  memcpy(h.chunk_id, w->id, 16);
+  struct chunk_header h = chunk_header_of(w->id, w->fragment, w->length);
   chunk_header_encode(&h, w->image);
   if (w->block_len)
     put_u32(w->block + w->block_len,

@@ -66,6 +66,10 @@ struct chunk_header {
   uint32_t checksum_type; /* CHUNK_CHECKSUM_CRC32C */
 };
 
+/* The header of a fragment written now: this format's version, block size
+ * and checksum type. */
+struct chunk_header chunk_header_of(const uint8_t id[16], uint32_t fragment,
+                                    uint64_t length);
 /* Pure: as chunk_header_encode, with byte 48 (reserved in fragment files)
  * set to flags: segment images use bit 0 for a tombstone (segment_log.h). */
 void chunk_header_encode_flags(const struct chunk_header *h, uint8_t flags,

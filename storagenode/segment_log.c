@@ -965,12 +965,7 @@ static int delete_image(struct segment_log *l, const uint8_t id[16],
     free(t);
     return rc;
   }
-  struct chunk_header h = {.version = CHUNK_FORMAT_VERSION,
-                           .fragment = fragment,
-                           .length = 0,
-                           .block_size = CHUNK_BLOCK_SIZE,
-                           .checksum_type = CHUNK_CHECKSUM_CRC32C};
-  memcpy(h.chunk_id, id, 16);
+  struct chunk_header h = chunk_header_of(id, fragment, 0);
   chunk_header_encode_flags(&h, 1, t->tombstone);
   t->is_tombstone = 1;
   t->waited = wait;

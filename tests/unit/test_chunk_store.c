@@ -549,7 +549,6 @@ static void test_segment_bad_header_mid_segment(void **state) {
   segment_log_close(log);
 }
 
-/* The image of a fragment of `len` bytes of `fill` (one block at most). */
 /* A fragment image of len data bytes of `fill`: header, then each block
  * followed by its CRC32C. Returns its length, chunk_stored_length(len). */
 static size_t build_image(const uint8_t id[16], uint32_t frag, size_t len,
