@@ -1,5 +1,8 @@
 /*
- * http_server.c - the connection state machine behind http_server.h.
+ * http_server.c - the connection state machine behind http_server.h:
+ * accepting, reading and parsing, handing requests to the handler,
+ * deadlines, closing and shutdown. Writing the responses is
+ * http_response.c; what both share is in http_internal.h.
  *
  *            accept (idle deadline = header_timeout)
  *              |
@@ -15,16 +18,17 @@
  *
  *   transition                          function
  *   IDLE -> HEAD                        on_message_begin (inside llhttp)
- *   HEAD -> HANDLER                     dispatch (from conn_advance)
- *   HANDLER -> IDLE                     conn_advance, "request done" step
- *   any -> close                        conn_close / respond_error_and_close
+ *   HEAD -> HANDLER                     dispatch (from http_conn_advance)
+ *   HANDLER -> IDLE                     http_conn_advance, "request done" step
+ *   any -> close                        http_conn_close, or
+ *                                         respond_error_and_close
  *   answered with body bytes unread     conn_start_linger: shut down our side,
  *     -> LINGER -> close                  read and drop up to LINGER_MS
  *   deadlines                           conn_deadline + on_timer
  *
  * The parser runs only inside conn_feed(). Callbacks that let the handler
  * act (head complete, message complete, a paused body) pause llhttp;
- * conn_advance() then calls the handler outside the parser, so a handler
+ * http_conn_advance() then calls the handler outside the parser, so a handler
  * may answer, end or pause synchronously without re-entering llhttp. Bytes
  * the paused parser has not consumed stay where they are, in the read
  * buffer (pending_off/pending_len); bytes read while the parser is paused
@@ -54,128 +58,23 @@
  *     listener and the grace timer are closed; no callback touches the
  *     server afterwards.
  */
-#include "http_server.h"
+#include "http_internal.h"
 
 #include "buf_pool.h"
 #include "crypto.h"
 #include "error.h"
 #include "log.h"
 
-#include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-/* Unread body drained (not a reason to close) after an early answer. */
-#define DRAIN_LIMIT (64u << 10)
-#define HEAD_BUFFER_START 1024
-#define ERROR_BODY_MAX 2048
-/* Write ops of this size are recycled per connection. */
-#define OP_INLINE 1024
-#define OP_FREELIST_MAX 4
-#define DEFAULT_WRITE_QUEUE (4u << 20)
-#define LINGER_MS 2000
-/* Read buffers kept idle by the server's pool (the rest are unmapped). */
-#define READ_BUFFERS_IDLE 32
-
-enum conn_phase { PHASE_IDLE, PHASE_HEAD, PHASE_HANDLER };
-enum conn_state { CONN_OPEN = 0, CONN_CLOSE_AFTER_FLUSH = 1, CONN_CLOSED = 2 };
-
-struct http_server {
-  uv_loop_t *loop;
-  uv_tcp_t listener;
-  uv_timer_t grace_timer;
-  struct http_limits limits;
-  struct http_handler handler;
-  llhttp_settings_t settings;
-  struct buf_pool *read_buffers; /* HTTP_READ_BUFFER each, mapped */
-  struct http_conn *conns;       /* open connections, doubly linked */
-  size_t conn_count;             /* open connections */
-  size_t conn_handles; /* connections whose handles are not yet closed */
-  int shutting_down, listener_closed, finishing;
-  int start_failed_handles; /* handles still closing after a failed start */
-  void (*done_cb)(void *);
-  void *done_arg;
-  uint64_t id_prefix, id_counter;
-  int port;
-  time_t date_second;
-  char date[40];
-};
-
-struct http_request {
-  struct http_conn *conn;
-  int refs; /* the handler's (until ended) + one per write in flight */
-  /* The head, in one growable buffer: target\0 then name\0value\0 pairs.
-   * Kept (with the header index) when the request becomes the spare. */
-  char *head;
-  size_t head_len, head_cap;
-  struct http_header *headers;
-  size_t header_count, headers_cap;
-  size_t url_len;
-  const char *method; /* static string from llhttp */
-  int64_t content_length;
-  uint64_t body_received;
-  int64_t response_length; /* announced Content-Length, -1 if none */
-  uint64_t response_sent;  /* body bytes queued so far */
-  /* The head of a response with a body, held back to go out in one write
-   * with the first body bytes (one segment, one wakeup of the client). */
-  struct write_op *held_head;
-  size_t held_len;
-  unsigned in_field : 1, head_ready : 1, has_body : 1, chunked : 1,
-      keep_alive : 1, http10 : 1, is_head_method : 1, expect_continue : 1,
-      dispatched : 1, message_complete : 1, body_end_sent : 1, ended : 1,
-      aborted : 1, response_started : 1, response_chunked : 1,
-      continue_sent : 1, body_paused : 1, close_after : 1;
-  char id[17];
-  void *data;
-};
-
-struct write_op {
-  uv_write_t w;
-  struct http_request *req;
-  http_write_cb cb;
-  void *arg;
-  struct write_op *next_free;
-  size_t cap;
-  char data[]; /* a response head, a chunk size line, a small body */
-};
-
-struct http_conn {
-  struct http_server *srv;
-  struct http_conn *prev, *next;
-  uv_tcp_t tcp;
-  uv_timer_t timer;
-  llhttp_t parser;
-  enum conn_phase phase;
-  struct http_request *req;   /* the live request, or NULL */
-  struct http_request *spare; /* a released request kept for reuse */
-  struct write_op *free_ops;
-  unsigned free_op_count;
-  size_t pending_off, pending_len; /* unparsed bytes in read_buf */
-  int reading, closing, in_advance, in_parser, peer_eof;
-  /* Lingering close: after an answer given while the client may still be
-   * sending, shut down our side and read-and-drop for up to LINGER_MS, so
-   * the kernel does not answer its bytes with a reset that destroys the
-   * response before the client reads it (as nginx's lingering_close). */
-  int linger, lingering;
-  uv_shutdown_t shutdown_req;
-  int limit_status; /* 413/414/431 set by a parser callback */
-  int refs;         /* handles open (1) + requests alive */
-  uint64_t phase_start_ms, last_progress_ms, idle_limit_ms;
-  size_t writes_queued;
-  char peer[64];
-  char *read_buf; /* HTTP_READ_BUFFER bytes from srv->read_buffers, or NULL */
-};
-
-static void conn_advance(struct http_conn *conn);
-static void conn_close(struct http_conn *conn);
 static void conn_schedule_timer(struct http_conn *conn);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void server_maybe_done(struct http_server *s);
-static void op_put(struct http_conn *conn, struct write_op *op);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -189,56 +88,6 @@ void http_limits_default(struct http_limits *l) {
   l->body_timeout_ms = 30000;
   l->shutdown_grace_ms = 10000;
   l->max_write_queue = DEFAULT_WRITE_QUEUE;
-}
-
-static const char *status_text(int status) {
-  switch (status) {
-  case 100: return "Continue";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 206: return "Partial Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 304: return "Not Modified";
-  case 307: return "Temporary Redirect";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 410: return "Gone";
-  case 411: return "Length Required";
-  case 412: return "Precondition Failed";
-  case 413: return "Payload Too Large";
-  case 414: return "URI Too Long";
-  case 416: return "Range Not Satisfiable";
-  case 417: return "Expectation Failed";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  case 505: return "HTTP Version Not Supported";
-  default: return "Status";
-  }
-}
-
-/* The Date header value, formatted once a second. */
-static const char *server_date(struct http_server *s) {
-  time_t now = time(NULL);
-  if (now != s->date_second) {
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    s->date_second = now;
-  }
-  return s->date;
 }
 
 /* ---- connection and request lifetime ----------------------------------- */
@@ -283,12 +132,12 @@ static void conn_drop_read_buf(struct http_conn *conn) {
 }
 
 /* Drops one reference; the last one turns the request into the spare. */
-static void request_release(struct http_request *req) {
+void http_request_release(struct http_request *req) {
   if (--req->refs > 0)
     return;
   struct http_conn *conn = req->conn;
   if (req->held_head) { /* never sent: the request was aborted */
-    op_put(conn, req->held_head);
+    http_op_put(conn, req->held_head);
     req->held_head = NULL;
   }
   if (conn->closing != CONN_CLOSED && !conn->spare) {
@@ -480,366 +329,6 @@ static int on_message_complete(llhttp_t *p) {
   return HPE_PAUSED;
 }
 
-/* ---- writing ------------------------------------------------------------ */
-
-static struct write_op *op_get(struct http_conn *conn, size_t need) {
-  struct write_op *op;
-  if (need <= OP_INLINE && conn->free_ops) {
-    op = conn->free_ops;
-    conn->free_ops = op->next_free;
-    conn->free_op_count--;
-    return op;
-  }
-  size_t cap = need <= OP_INLINE ? OP_INLINE : need;
-  op = malloc(sizeof *op + cap);
-  if (op)
-    op->cap = cap;
-  return op;
-}
-
-static void op_put(struct http_conn *conn, struct write_op *op) {
-  if (op->cap == OP_INLINE && conn->free_op_count < OP_FREELIST_MAX) {
-    op->next_free = conn->free_ops;
-    conn->free_ops = op;
-    conn->free_op_count++;
-  } else {
-    free(op);
-  }
-}
-
-static void on_write_done(uv_write_t *w, int status) {
-  struct write_op *op = (struct write_op *)w;
-  struct http_request *req = op->req;
-  struct http_conn *conn = req->conn;
-  http_write_cb cb = op->cb;
-  void *arg = op->arg;
-  conn->writes_queued--;
-  op_put(conn, op);
-  if (status < 0 && conn->closing != CONN_CLOSED) {
-    log_debug("http", "%s: write failed: %s", conn->peer, uv_strerror(status));
-    conn_close(conn); /* aborts the request */
-  }
-  if (conn->closing != CONN_CLOSED)
-    conn->last_progress_ms = uv_now(conn->srv->loop);
-  if (cb) {
-    int rc = 0;
-    if (status < 0)
-      rc = status == UV_ECANCELED || req->aborted
-               ? CAIRN_ECLOSED
-               : cairn_err_from_errno(status);
-    cb(req, rc, arg);
-  }
-  /* While open the connection holds a reference on itself, so it survives
-   * the release below. */
-  int advance = conn->closing != CONN_CLOSED;
-  request_release(req);
-  if (advance)
-    conn_advance(conn);
-}
-
-/* Queues bufs on the socket with op (taken from op_get, or NULL for none
- * of its own data); on failure op is released and cb never runs. */
-static int queue_write(struct http_request *req, struct write_op *op,
-                       uv_buf_t *bufs, unsigned nbufs, http_write_cb cb,
-                       void *arg) {
-  struct http_conn *conn = req->conn;
-  if (req->aborted || conn->closing == CONN_CLOSED) {
-    if (op)
-      op_put(conn, op);
-    return CAIRN_ECLOSED;
-  }
-  if (!op && !(op = op_get(conn, 0)))
-    return CAIRN_ENOMEM;
-  op->req = req;
-  op->cb = cb;
-  op->arg = arg;
-  int rc =
-      uv_write(&op->w, (uv_stream_t *)&conn->tcp, bufs, nbufs, on_write_done);
-  if (rc != 0) {
-    op_put(conn, op);
-    return cairn_err_from_errno(rc);
-  }
-  req->refs++;
-  conn->writes_queued++;
-  return 0;
-}
-
-/* Decides, before the head goes out, whether the connection survives. */
-static void decide_close(struct http_request *req) {
-  struct http_conn *conn = req->conn;
-  if (!req->keep_alive || conn->srv->shutting_down || conn->peer_eof)
-    req->close_after = 1;
-  /* A body we will not read (or not drain) poisons the stream. */
-  if (!req->message_complete && req->has_body &&
-      (req->chunked ||
-       (uint64_t)req->content_length - req->body_received > DRAIN_LIMIT ||
-       (req->expect_continue && !req->continue_sent)))
-    req->close_after = 1;
-}
-
-/* A response head being written into a buffer of cap bytes. cap is
- * computed from the headers before (build_head), so it is never reached;
- * if it were, the head is cut there rather than the buffer overrun. */
-struct head_out {
-  char *buf;
-  size_t len, cap;
-};
-
-static void head_put_n(struct head_out *h, const char *s, size_t n) {
-  if (n > h->cap - h->len)
-    n = h->cap - h->len;
-  memcpy(h->buf + h->len, s, n);
-  h->len += n;
-}
-
-static void head_put(struct head_out *h, const char *s) {
-  head_put_n(h, s, strlen(s));
-}
-
-/* Decimal digits of v into out (no terminator); returns their count. */
-static size_t format_u64(char out[24], uint64_t v) {
-  char tmp[24];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++)
-    out[i] = tmp[n - 1 - i];
-  return n;
-}
-
-/* Writes the status line and headers into a write op with room for extra
- * more bytes after them; *len is the head's length. Plain copies, no
- * printf: this runs for every response. */
-static struct write_op *build_head(struct http_request *req, int status,
-                                   const struct http_header *headers, size_t n,
-                                   int64_t content_length, size_t extra,
-                                   size_t *len) {
-  struct http_conn *conn = req->conn;
-  const char *text = status_text(status), *date = server_date(conn->srv);
-  /* The fixed lines (status, Date, Server, Content-Length or
-   * Transfer-Encoding, Connection, the blank line) fit in 256 bytes with
-   * room to spare; each header costs its name, value, ": " and CRLF. */
-  size_t cap = 256 + strlen(text) + strlen(date) + extra;
-  for (size_t i = 0; i < n; i++)
-    cap += strlen(headers[i].name) + strlen(headers[i].value) + 4;
-  struct write_op *op = op_get(conn, cap);
-  if (!op)
-    return NULL;
-  /* (snprintf cost ~10 calls and ~9,000 instructions a head, callgrind:
-   * a tenth of a small GET's own work.) */
-  struct head_out h = {op->data, 0, op->cap - extra};
-  char digits[24];
-  head_put(&h, "HTTP/1.1 ");
-  size_t n_digits = format_u64(digits, (uint64_t)status);
-  head_put_n(&h, digits, n_digits);
-  head_put(&h, " ");
-  head_put(&h, text);
-  head_put(&h, "\r\nDate: ");
-  head_put(&h, date);
-  head_put(&h, "\r\nServer: Cairn\r\n");
-  for (size_t i = 0; i < n; i++) {
-    head_put(&h, headers[i].name);
-    head_put(&h, ": ");
-    head_put(&h, headers[i].value);
-    head_put(&h, "\r\n");
-  }
-  if (status >= 200 && status != 204 && status != 304) {
-    if (content_length >= 0) {
-      head_put(&h, "Content-Length: ");
-      n_digits = format_u64(digits, (uint64_t)content_length);
-      head_put_n(&h, digits, n_digits);
-      head_put(&h, "\r\n");
-    } else if (req->response_chunked) {
-      head_put(&h, "Transfer-Encoding: chunked\r\n");
-    }
-  }
-  if (req->close_after)
-    head_put(&h, "Connection: close\r\n");
-  else if (req->http10)
-    head_put(&h, "Connection: keep-alive\r\n");
-  head_put(&h, "\r\n");
-  *len = h.len;
-  return op;
-}
-
-/* Sends a whole response with a body copied into the same buffer. */
-static int send_whole(struct http_request *req, int status,
-                      const struct http_header *headers, size_t n,
-                      const void *body, size_t len) {
-  req->response_started = 1;
-  decide_close(req);
-  size_t body_len = req->is_head_method ? 0 : len;
-  size_t head_len;
-  struct write_op *op =
-      build_head(req, status, headers, n, (int64_t)len, body_len, &head_len);
-  if (!op)
-    return CAIRN_ENOMEM;
-  if (body_len)
-    memcpy(op->data + head_len, body, body_len);
-  uv_buf_t b = uv_buf_init(op->data, (unsigned)(head_len + body_len));
-  return queue_write(req, op, &b, 1, NULL, NULL);
-}
-
-/* A response the server writes itself, its body from render_error. */
-static void send_error_response(struct http_request *req, int status,
-                                const char *reason) {
-  struct http_server *s = req->conn->srv;
-  char body[ERROR_BODY_MAX];
-  const char *type = "text/plain";
-  size_t len = 0;
-  if (s->handler.render_error)
-    len = s->handler.render_error(status, reason, req->id, body, sizeof body,
-                                  &type, s->handler.arg);
-  if (len >= sizeof body || !type)
-    len = 0, type = "text/plain";
-  struct http_header h[] = {{"Content-Type", type},
-                            {s->handler.request_id_header, req->id}};
-  req->close_after = 1;
-  send_whole(req, status, h, s->handler.request_id_header ? 2 : 1, body, len);
-}
-
-int http_response_start(struct http_request *req, int status,
-                        const struct http_header *headers, size_t n,
-                        int64_t content_length) {
-  if (req->ended || req->response_started)
-    return CAIRN_EINVAL;
-  if (req->aborted)
-    return CAIRN_ECLOSED;
-  req->response_started = 1;
-  req->response_length = req->is_head_method ? -1 : content_length;
-  decide_close(req);
-  if (content_length < 0 && !req->is_head_method) {
-    if (req->http10)
-      req->close_after = 1; /* HTTP/1.0: the body ends with the connection */
-    else
-      req->response_chunked = 1;
-  }
-  size_t len;
-  struct write_op *op =
-      build_head(req, status, headers, n, content_length, 0, &len);
-  if (!op)
-    return CAIRN_ENOMEM;
-  if (content_length > 0 && !req->is_head_method) {
-    req->held_head = op; /* sent with the first body bytes */
-    req->held_len = len;
-    return 0;
-  }
-  uv_buf_t buf = uv_buf_init(op->data, (unsigned)len);
-  return queue_write(req, op, &buf, 1, NULL, NULL);
-}
-
-/* Sends a held head on its own (the response ends without body bytes). */
-static int flush_held_head(struct http_request *req) {
-  struct write_op *op = req->held_head;
-  if (!op)
-    return 0;
-  req->held_head = NULL;
-  uv_buf_t buf = uv_buf_init(op->data, (unsigned)req->held_len);
-  return queue_write(req, op, &buf, 1, NULL, NULL);
-}
-
-int http_response_write(struct http_request *req, const void *data, size_t len,
-                        http_write_cb cb, void *arg) {
-  if (!req->response_started || req->ended)
-    return CAIRN_EINVAL;
-  if (req->aborted)
-    return CAIRN_ECLOSED;
-  struct http_conn *conn = req->conn;
-  size_t bound = conn->srv->limits.max_write_queue
-                     ? conn->srv->limits.max_write_queue
-                     : DEFAULT_WRITE_QUEUE;
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&conn->tcp) >= bound)
-    return CAIRN_EBUSY;
-  if (req->is_head_method || len == 0) {
-    int rc = flush_held_head(req);
-    if (rc != 0 || !cb)
-      return rc;
-    /* Nothing to send: the callback still runs, asynchronously. */
-    uv_buf_t empty = uv_buf_init(NULL, 0);
-    return queue_write(req, NULL, &empty, 1, cb, arg);
-  }
-  if (req->response_length >= 0 &&
-      req->response_sent + len > (uint64_t)req->response_length)
-    return CAIRN_EINVAL; /* more than announced would break the framing */
-  req->response_sent += len;
-  uv_buf_t body; /* uv_buf_init takes an unsigned int: sizes may not fit */
-  body.base = (char *)data;
-  body.len = len;
-  if (req->held_head) { /* head and first bytes in one write */
-    struct write_op *op = req->held_head;
-    req->held_head = NULL;
-    uv_buf_t bufs[2] = {uv_buf_init(op->data, (unsigned)req->held_len), body};
-    return queue_write(req, op, bufs, 2, cb, arg);
-  }
-  if (!req->response_chunked)
-    return queue_write(req, NULL, &body, 1, cb, arg);
-  struct write_op *op = op_get(conn, 24);
-  if (!op)
-    return CAIRN_ENOMEM;
-  int flen = snprintf(op->data, 24, "%zx\r\n", len);
-  uv_buf_t bufs[3] = {uv_buf_init(op->data, (unsigned)flen), body,
-                      uv_buf_init("\r\n", 2)};
-  return queue_write(req, op, bufs, 3, cb, arg);
-}
-
-void http_response_end(struct http_request *req) {
-  if (req->ended)
-    return;
-  struct http_conn *conn = req->conn;
-  if (!req->aborted) {
-    flush_held_head(req);
-    if (!req->response_started) {
-      log_warn("http", "%s: request %s ended without a response", conn->peer,
-               req->id);
-      send_error_response(req, 500, "no response");
-    } else if (req->response_chunked) {
-      uv_buf_t buf = uv_buf_init("0\r\n\r\n", 5);
-      queue_write(req, NULL, &buf, 1, NULL, NULL);
-    } else if (req->response_length >= 0 &&
-               req->response_sent < (uint64_t)req->response_length) {
-      /* Shorter than announced: only closing tells the client. */
-      log_warn("http", "%s: request %s ended %llu bytes short", conn->peer,
-               req->id,
-               (unsigned long long)((uint64_t)req->response_length -
-                                    req->response_sent));
-      req->close_after = 1;
-    }
-  }
-  req->ended = 1;
-  if (conn->req != req) { /* detached by a close: nobody else frees it */
-    request_release(req);
-    return;
-  }
-  conn_advance(conn);
-}
-
-void http_response_abort(struct http_request *req) {
-  if (req->ended || req->aborted)
-    return;
-  req->aborted = 1; /* the handler knows: no on_abort */
-  struct http_conn *conn = req->conn;
-  if (conn->req == req && conn->closing != CONN_CLOSED)
-    conn_close(conn);
-}
-
-int http_respond(struct http_request *req, int status,
-                 const struct http_header *headers, size_t n, const void *body,
-                 size_t len) {
-  if (req->ended)
-    return CAIRN_EINVAL;
-  if (req->aborted) {
-    http_response_end(req);
-    return CAIRN_ECLOSED;
-  }
-  if (req->response_started)
-    return CAIRN_EINVAL;
-  int rc = send_whole(req, status, headers, n, body, len);
-  http_response_end(req);
-  return rc;
-}
-
 /* ---- connection driver -------------------------------------------------- */
 
 /* Marks req aborted and tells the handler (once, only if it holds req). */
@@ -869,25 +358,26 @@ static void respond_error_and_close(struct http_conn *conn, int status,
   if (!req) {
     req = conn->req = request_new(conn);
     if (!req) {
-      conn_close(conn);
+      http_conn_close(conn);
       return;
     }
   }
   log_debug("http", "%s: %d %s", conn->peer, status, reason);
   if (!req->response_started && !req->ended && !req->aborted)
-    send_error_response(req, status, reason);
+    http_send_error_response(req, status, reason);
   req->close_after = 1;
   set_reading(conn, 0);
   conn->closing = CONN_CLOSE_AFTER_FLUSH; /* before the handler runs */
   conn->last_progress_ms = uv_now(conn->srv->loop);
   conn->linger = status != 408;
   if (req->dispatched) {
-    abort_request(conn, req); /* it still ends req; conn_close detaches */
+    abort_request(conn, req); /* it still ends req; http_conn_close detaches */
   } else {
     conn->req = NULL;
-    request_release(req); /* its error write keeps it alive until flushed */
+    http_request_release(
+        req); /* its error write keeps it alive until flushed */
   }
-  conn_advance(conn);
+  http_conn_advance(conn);
 }
 
 static void on_tcp_closed(uv_handle_t *h) {
@@ -907,7 +397,7 @@ static void on_timer_closed(uv_handle_t *h) {
   uv_close((uv_handle_t *)&conn->tcp, on_tcp_closed);
 }
 
-static void conn_close(struct http_conn *conn) {
+void http_conn_close(struct http_conn *conn) {
   if (conn->closing == CONN_CLOSED)
     return;
   struct http_server *s = conn->srv;
@@ -928,7 +418,7 @@ static void conn_close(struct http_conn *conn) {
     int handler_holds = req->dispatched && !req->ended;
     abort_request(conn, req);
     if (!handler_holds)
-      request_release(req); /* the server's reference */
+      http_request_release(req); /* the server's reference */
     /* else http_response_end releases it, maybe already did in on_abort */
   }
   uv_read_stop((uv_stream_t *)&conn->tcp);
@@ -998,11 +488,11 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   if (conn->lingering || conn->closing) {
-    conn_close(conn);
+    http_conn_close(conn);
     return;
   }
   switch (conn->phase) {
-  case PHASE_IDLE: conn_close(conn); break;
+  case PHASE_IDLE: http_conn_close(conn); break;
   case PHASE_HEAD:
     respond_error_and_close(conn, 408, "request head timed out");
     break;
@@ -1012,7 +502,7 @@ static void on_timer(uv_timer_t *t) {
     if (req && !req->response_started && !req->ended)
       respond_error_and_close(conn, 408, "request body timed out");
     else
-      conn_close(conn);
+      http_conn_close(conn);
     break;
   }
 }
@@ -1070,7 +560,7 @@ static void conn_feed(struct http_conn *conn, const char *data, size_t len,
         conn->pending_off = (size_t)(data + used - conn->read_buf);
       } else { /* fits: a direct read is at most HTTP_READ_BUFFER long */
         if (!conn_read_buf(conn)) {
-          conn_close(conn);
+          http_conn_close(conn);
           return;
         }
         memmove(conn->read_buf, data + used, len - used);
@@ -1081,7 +571,7 @@ static void conn_feed(struct http_conn *conn, const char *data, size_t len,
     return;
   }
   if (err == HPE_CLOSED_CONNECTION) { /* bytes after "Connection: close" */
-    conn_close(conn);
+    http_conn_close(conn);
     return;
   }
   int status = conn->limit_status ? conn->limit_status : 400;
@@ -1112,7 +602,7 @@ static void linger_read_cb(uv_stream_t *stream, ssize_t nread,
   struct http_conn *conn = stream->data;
   (void)buf;
   if (nread < 0 && conn->closing != CONN_CLOSED)
-    conn_close(conn); /* EOF or error: the client has our answer */
+    http_conn_close(conn); /* EOF or error: the client has our answer */
   else if (conn->closing != CONN_CLOSED)
     conn_drop_read_buf(conn); /* the bytes are dropped */
 }
@@ -1124,7 +614,7 @@ static void conn_start_linger(struct http_conn *conn) {
   if (uv_shutdown(&conn->shutdown_req, (uv_stream_t *)&conn->tcp,
                   on_shutdown) != 0 ||
       uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, linger_read_cb) != 0) {
-    conn_close(conn);
+    http_conn_close(conn);
     return;
   }
   conn->reading = 1;
@@ -1134,7 +624,7 @@ static void conn_start_linger(struct http_conn *conn) {
 static void send_continue(struct http_request *req) {
   req->continue_sent = 1;
   uv_buf_t b = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
-  queue_write(req, NULL, &b, 1, NULL, NULL);
+  http_queue_write(req, NULL, &b, 1, NULL, NULL);
 }
 
 static void dispatch(struct http_conn *conn) {
@@ -1156,7 +646,7 @@ static void dispatch(struct http_conn *conn) {
 /* Moves the connection forward after any event. Never re-entered: a nested
  * call (from a handler inside on_request, say) returns at once and the
  * outer loop sees the new state. */
-static void conn_advance(struct http_conn *conn) {
+void http_conn_advance(struct http_conn *conn) {
   if (conn->in_advance || conn->in_parser || conn->closing == CONN_CLOSED)
     return;
   conn->in_advance = 1;
@@ -1169,7 +659,7 @@ static void conn_advance(struct http_conn *conn) {
           if (conn->linger)
             conn_start_linger(conn);
           else
-            conn_close(conn);
+            http_conn_close(conn);
         }
       }
       break;
@@ -1206,7 +696,7 @@ static void conn_advance(struct http_conn *conn) {
       int close =
           req->close_after || conn->srv->shutting_down || conn->peer_eof;
       conn->req = NULL;
-      request_release(req);
+      http_request_release(req);
       if (close) {
         conn->closing = CONN_CLOSE_AFTER_FLUSH;
         continue;
@@ -1267,7 +757,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     int mid_message = conn->phase == PHASE_HEAD ||
                       (req && req->dispatched && !req->message_complete);
     if (nread != UV_EOF || mid_message) {
-      conn_close(conn); /* aborts a request the handler holds */
+      http_conn_close(conn); /* aborts a request the handler holds */
       return;
     }
     /* A half-close between messages: finish what we owe, then close. */
@@ -1277,7 +767,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       conn->closing = CONN_CLOSE_AFTER_FLUSH;
     else if (!req->response_started)
       req->close_after = 1;
-    conn_advance(conn);
+    http_conn_advance(conn);
     return;
   }
   conn->last_progress_ms = uv_now(conn->srv->loop);
@@ -1293,7 +783,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     conn->pending_len += (size_t)nread;
     if (conn->pending_len == HTTP_READ_BUFFER)
       set_reading(conn, 0);
-    conn_advance(conn);
+    http_conn_advance(conn);
     return;
   }
   conn_feed(conn, buf->base, (size_t)nread,
@@ -1302,7 +792,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   if (conn->pending_len == HTTP_READ_BUFFER) /* invariant 2 */
     set_reading(conn, 0);
-  conn_advance(conn);
+  http_conn_advance(conn);
   if (conn->closing != CONN_CLOSED)
     conn_drop_read_buf(conn);
 }
@@ -1446,7 +936,7 @@ static void on_grace_expired(uv_timer_t *t) {
   log_warn("http", "shutdown grace expired: closing %zu connections",
            s->conn_count);
   while (s->conns)
-    conn_close(s->conns);
+    http_conn_close(s->conns);
 }
 
 static void on_grace_timer_closed(uv_handle_t *h) {
@@ -1484,7 +974,7 @@ void http_server_shutdown(struct http_server *s, void (*done_cb)(void *),
     struct http_conn *next = conn->next;
     if (!conn->req || !conn->req->dispatched) {
       if (conn->writes_queued == 0) {
-        conn_close(conn);
+        http_conn_close(conn);
       } else {
         set_reading(conn, 0);
         conn->closing = CONN_CLOSE_AFTER_FLUSH;
@@ -1561,5 +1051,5 @@ void http_request_resume_body(struct http_request *r) {
     return;
   r->body_paused = 0;
   if (!r->aborted && r->conn->closing == CONN_OPEN)
-    conn_advance(r->conn);
+    http_conn_advance(r->conn);
 }
