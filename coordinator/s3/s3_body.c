@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "aws_chunked.h"
+#include "crypto.h"
 #include "s3_request.h"
 
 #include <stdlib.h>
@@ -118,4 +119,11 @@ void s3_body_free(struct s3_body *b) {
     auth_payload_release(&b->hash);
   aws_chunked_free(b->chunked);
   free(b);
+}
+
+int s3_body_content_md5(const struct s3_request *r, uint8_t out[16]) {
+  const char *v = s3_header(r, "content-md5");
+  if (!v)
+    return 0;
+  return crypto_unbase64(v, strlen(v), out, MD5_LEN) == MD5_LEN ? 1 : -1;
 }

@@ -8,6 +8,7 @@
 #define CAIRN_S3_BODY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct auth_payload_check;
 struct s3_request;
@@ -17,6 +18,11 @@ struct s3_body;
  * *error_code set when the headers are wrong, or NULL with *error_code NULL
  * when there is nothing to check. */
 struct s3_body *s3_body_new(struct s3_request *r, const char **error_code);
+/* The request's Content-MD5 header (base64 of 16 bytes) into out: 1 when
+ * given, 0 when absent, -1 when malformed (InvalidDigest). The operation
+ * compares it with the MD5 it computes anyway (the ETag's, or the
+ * collected body's). */
+int s3_body_content_md5(const struct s3_request *r, uint8_t out[16]);
 /* Feeds raw body bytes; decoded bytes go to emit(r, data, len). Returns
  * NULL, or the S3 error code that ends the request. */
 const char *s3_body_feed(struct s3_body *b, const char *data, size_t len,

@@ -4,6 +4,7 @@
 #include "error.h"
 #include "meta.h"
 #include "s3_auth.h"
+#include "s3_body.h"
 #include "s3_ops.h"
 #include "xml_parse.h"
 
@@ -157,13 +158,13 @@ static void delete_key_done(int status, void *arg) {
 }
 
 static void delete_objects_body_done(struct s3_request *r) {
-  const char *md5 = s3_header(r, "content-md5");
-  if (md5) {
-    uint8_t want[MD5_LEN], got[MD5_LEN];
-    if (crypto_unbase64(md5, strlen(md5), want, MD5_LEN) != MD5_LEN) {
-      s3_send_error(r, "InvalidDigest", NULL);
-      return;
-    }
+  uint8_t want[MD5_LEN], got[MD5_LEN];
+  int has_md5 = s3_body_content_md5(r, want);
+  if (has_md5 < 0) {
+    s3_send_error(r, "InvalidDigest", NULL);
+    return;
+  }
+  if (has_md5) {
     crypto_md5(r->collected, r->collected_len, got);
     if (memcmp(want, got, MD5_LEN) != 0) {
       s3_send_error(r, "BadDigest", NULL);

@@ -711,15 +711,12 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_error(r, error, NULL);
     return;
   }
-  const char *content_md5 = s3_header(r, "content-md5");
-  if (content_md5) {
-    if (crypto_unbase64(content_md5, strlen(content_md5), op->content_md5,
-                        MD5_LEN) != MD5_LEN) {
-      s3_send_error(r, "InvalidDigest", NULL);
-      return;
-    }
-    op->has_content_md5 = 1;
+  int has_md5 = s3_body_content_md5(r, op->content_md5);
+  if (has_md5 < 0) {
+    s3_send_error(r, "InvalidDigest", NULL);
+    return;
   }
+  op->has_content_md5 = has_md5;
   /* A checksum in a header, or announced for the trailer. */
   for (int a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256; a++) {
     const char *v = s3_header(r, checksum_header((enum checksum_algorithm)a));

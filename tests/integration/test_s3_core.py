@@ -242,6 +242,10 @@ def test_content_md5_and_sha256_mismatch(s3, cluster):
         s3.put_object(Bucket="digests", Key="bad", Body=b"hello",
                       ContentMD5="XrY7u+Ae7tCTyyK7j1rNww==")
     assert error_code(e) == "BadDigest"
+    with pytest.raises(ClientError) as e:  # not 16 bytes of base64
+        s3.put_object(Bucket="digests", Key="bad", Body=b"hello",
+                      ContentMD5="c2hvcnQ=")
+    assert error_code(e) == "InvalidDigest"
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket="digests", Key="bad")
     assert error_code(e) == "NoSuchKey"
