@@ -28,8 +28,9 @@
 #define S3_GET_SMALL_BUFFERS_IDLE 64
 #define S3_GET_BUFFERS_QUIET 4
 /* Staging buffers of GETs whose blocks the workers open
- * (object_reader_stage_bytes, ~128 KiB), kept idle while GETs run (8 MiB:
- * 16 GETs of 1 MiB hold up to 48) and trimmed as the batches are. */
+ * (object_reader_stage_bytes, four 64 KiB blocks: ~256 KiB), kept idle
+ * while GETs run (16 MiB: 16 GETs of 1 MiB hold up to 48) and trimmed as
+ * the batches are. */
 #define S3_GET_STAGING_IDLE 64
 /* Upload pieces (object_writer_piece_bytes) each of the coordinator's
  * put_pieces pools keeps idle while PUTs run: 16 MiB of them (16 uploads
