@@ -275,6 +275,12 @@ int tx_get(struct meta_tx *tx, const struct meta_key *k, char **val,
 /* The tables whose rows caches outside meta hold (meta_config_generation). */
 static void note_config(struct meta_tx *tx, const struct meta_key *k) {
   char t = k->len ? (char)k->b[0] : 0;
+  if (t == TBL_BUCKET && !tx->buckets_touched) {
+    /* Until this group is written (or fails), what exists is the batch's
+     * business: forget every known bucket and learn none. */
+    tx->buckets_touched = true;
+    memset(tx->m->known_buckets, 0, sizeof tx->m->known_buckets);
+  }
   if (t == TBL_BUCKET || t == TBL_BUCKET_CONFIG || t == TBL_IAM_USER ||
       t == TBL_ACCESS_KEY || t == TBL_IAM_GROUP)
     tx->config_touched = true;

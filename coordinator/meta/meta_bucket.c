@@ -209,6 +209,11 @@ struct bucket_config_arg {
 };
 
 int tx_bucket_exists(struct meta_tx *tx, const char *bucket) {
+  struct meta *m = tx->m;
+  if (!tx->buckets_touched)
+    for (unsigned i = 0; i < META_KNOWN_BUCKETS; i++)
+      if (strcmp(m->known_buckets[i], bucket) == 0)
+        return 0;
   struct meta_key k;
   key_init(&k, TBL_BUCKET);
   key_str(&k, bucket);
@@ -216,6 +221,11 @@ int tx_bucket_exists(struct meta_tx *tx, const char *bucket) {
   size_t n = 0;
   int r = tx_get(tx, &k, &v, &n);
   val_free(v);
+  if (r == 0 && !tx->buckets_touched && strlen(bucket) <= META_BUCKET_MAX) {
+    snprintf(m->known_buckets[m->known_next], sizeof m->known_buckets[0],
+             "%s", bucket);
+    m->known_next = (m->known_next + 1) % META_KNOWN_BUCKETS;
+  }
   return r;
 }
 

@@ -53,6 +53,9 @@ void key_raw(struct meta_key *k, const void *p, size_t n);
 bool key_successor(struct meta_key *k);
 
 struct meta_job;
+/* Buckets remembered to exist by the writer (struct meta.known_buckets). */
+#define META_KNOWN_BUCKETS 16
+
 struct meta {
   rocksdb_t *db;
   rocksdb_options_t *opts;
@@ -84,6 +87,13 @@ struct meta {
   /* meta_config_generation: bumped after every write that touched a
    * bucket, bucket configuration or IAM row (tx.config_touched). */
   _Atomic uint64_t config_generation;
+
+  /* Buckets a transaction found to exist (tx_bucket_exists), under
+   * write_lock: every PutObject commit checks its bucket, and the B row,
+   * long flushed, cost an SST lookup (filter and index) per PUT. Emptied
+   * whenever a transaction puts or deletes any B row. */
+  char known_buckets[META_KNOWN_BUCKETS][META_BUCKET_MAX + 1];
+  unsigned known_next; /* the slot to fill next (round robin) */
 };
 
 /* A transaction: reads see the store plus this batch's own writes. */
@@ -92,6 +102,7 @@ struct meta_tx {
   rocksdb_writebatch_wi_t *wb;
   int64_t now_ms;
   bool config_touched; /* a B, C, I, A or R key was put or deleted */
+  bool buckets_touched; /* a B key was: known_buckets is not filled */
   bool seq_dirty;      /* tx_next_seq ran: tx_write_seq before the write */
 };
 

@@ -155,6 +155,9 @@ static void test_buckets(void **state) {
   assert_int_equal(meta_upload_abort(m, "beta", "mp", u.upload_id), 0);
   assert_int_equal(meta_bucket_delete(m, "beta"), 0);
   assert_int_equal(meta_bucket_delete(m, "beta"), CAIRN_ENOENT);
+  /* The commit of a put found beta before: it must not now. */
+  fill_obj(&t, "beta", "k", 3, 1);
+  assert_int_equal(meta_object_put(m, &t.o), CAIRN_ENOENT);
   /* A bucket whose name extends another's is independent. */
   make_bucket("alph");
   fill_obj(&t, "alpha", "k", 2, 1);
@@ -165,6 +168,33 @@ static void test_buckets(void **state) {
   n = 0;
   assert_int_equal(meta_bucket_list(m, bucket_count_cb, &n), 0);
   assert_int_equal(n, 0);
+}
+
+/* Puts remember that their bucket exists (more buckets than are kept);
+ * deleting or creating any bucket makes every later put look again. */
+static void test_known_buckets(void **state) {
+  (void)state;
+  char name[16];
+  struct test_obj t;
+  for (int i = 0; i < 20; i++) {
+    snprintf(name, sizeof name, "kb%02d", i);
+    make_bucket(name);
+    fill_obj(&t, name, "k", (uint8_t)i, 1);
+    assert_int_equal(meta_object_put(m, &t.o), 0);
+    assert_int_equal(meta_object_put(m, &t.o), 0); /* known now */
+  }
+  for (int i = 19; i >= 0; i -= 7) {
+    snprintf(name, sizeof name, "kb%02d", i);
+    assert_int_equal(meta_object_delete(m, name, "k"), 0);
+    assert_int_equal(meta_bucket_delete(m, name), 0);
+    fill_obj(&t, name, "k", (uint8_t)i, 1);
+    assert_int_equal(meta_object_put(m, &t.o), CAIRN_ENOENT);
+  }
+  make_bucket("kb19");
+  fill_obj(&t, "kb19", "k", 19, 1);
+  assert_int_equal(meta_object_put(m, &t.o), 0);
+  fill_obj(&t, "kb18", "k2", 18, 1);
+  assert_int_equal(meta_object_put(m, &t.o), 0);
 }
 
 static void test_objects(void **state) {
@@ -969,6 +999,7 @@ static void test_logged_batch_survives_sigkill(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_buckets, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_known_buckets, setup, teardown),
       cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
       cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_multipart, setup, teardown),
