@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <isa-l.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_DIRS 32
@@ -35,10 +37,24 @@
 #define FILE_OUT                                                               \
   ((16 * STRIDE + 2 * DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN)
 #define FILE_BUFFERS_IDLE 8
+/* dir_room reuses a dir's statvfs answer for ROOM_REUSE_MS, less what it
+ * granted since, while that stays ROOM_REUSE_MARGIN above the reserve: a
+ * statvfs (and its path walk) per fragment was ~2 us on the loop thread
+ * of every small PUT. Near the reserve every fragment asks the kernel. */
+#define ROOM_REUSE_MS 100
+#define ROOM_REUSE_MARGIN (256ull << 20)
+
+struct dir_free {
+  uint64_t bytes;    /* free at the last statvfs, less what was granted */
+  uint64_t at_ms;    /* CLOCK_MONOTONIC of that statvfs */
+  int known;
+};
 
 struct chunk_store {
   char *dirs[MAX_DIRS];
   size_t n;
+  pthread_mutex_t free_lock; /* dir_room: the loop and the I/O threads */
+  struct dir_free free[MAX_DIRS];
   struct node_disks *disks;      /* service state per dir, or NULL */
   struct segment_log *small;     /* fragments <= CHUNK_SEGMENT_MAX: segments */
   struct buf_pool *file_buffers; /* FILE_OUT, aligned: file writers' out */
@@ -171,6 +187,7 @@ int chunk_store_open(char *const *dirs, size_t n, struct chunk_store **out) {
   struct chunk_store *s = calloc(1, sizeof *s);
   if (!s)
     return CAIRN_ENOMEM;
+  pthread_mutex_init(&s->free_lock, NULL);
   for (size_t i = 0; i < n; i++) {
     s->dirs[i] = strdup(dirs[i]);
     if (!s->dirs[i]) {
@@ -208,6 +225,7 @@ void chunk_store_close(struct chunk_store *s) {
   buf_pool_free(s->file_buffers);
   for (size_t i = 0; i < s->n; i++)
     free(s->dirs[i]);
+  pthread_mutex_destroy(&s->free_lock);
   free(s);
 }
 
@@ -241,11 +259,30 @@ static int pwrite_all(int fd, const uint8_t *data, size_t len, uint64_t at) {
 /* Free bytes of dir i if a new fragment needing `need` bytes may go there
  * (in service, room beyond the reserve), else 0. */
 static uint64_t dir_room(struct chunk_store *s, size_t i, uint64_t need) {
+  if (s->disks && !node_disks_writable(s->disks, i))
+    return 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  struct dir_free *f = &s->free[i];
+  pthread_mutex_lock(&s->free_lock);
+  if (f->known && now_ms - f->at_ms < ROOM_REUSE_MS &&
+      f->bytes > need + CHUNK_RESERVE_BYTES + ROOM_REUSE_MARGIN) {
+    f->bytes -= need;
+    uint64_t room = f->bytes;
+    pthread_mutex_unlock(&s->free_lock);
+    return room;
+  }
+  pthread_mutex_unlock(&s->free_lock);
   struct statvfs st;
-  if ((s->disks && !node_disks_writable(s->disks, i)) ||
-      statvfs(s->dirs[i], &st) != 0)
+  if (statvfs(s->dirs[i], &st) != 0)
     return 0;
   uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+  pthread_mutex_lock(&s->free_lock);
+  f->bytes = free_bytes;
+  f->at_ms = now_ms;
+  f->known = 1;
+  pthread_mutex_unlock(&s->free_lock);
   return free_bytes > need + CHUNK_RESERVE_BYTES ? free_bytes : 0;
 }
 
