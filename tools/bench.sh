@@ -209,6 +209,8 @@ for run in $(seq "$runs"); do
   measure delete delete "${common[@]}" --prefix "$p/list/" --existing --prefill "$list_keys" \
     --concurrency 32
   "$bench" speed --json >>"$tmp/speed.jsonl"
+  # The nodes' data dirs are under $tmp: the same file system.
+  "$bench" disk --dir "$tmp" --json >>"$tmp/disk.jsonl"
 done
 
 r=$(peak_rss_kib "$coord_pid"); [ "$r" -gt "$coord_rss" ] && coord_rss=$r
@@ -218,13 +220,14 @@ for pid in "${node_pids[@]}"; do
 done
 
 python3 - "$results" "$tmp/speed.jsonl" "$runs" "$duration" "$list_keys" \
-  "$coord_rss" "$node_rss" "$(getconf CLK_TCK)" <<'PY'
+  "$coord_rss" "$node_rss" "$(getconf CLK_TCK)" "$tmp/disk.jsonl" <<'PY'
 import json, statistics, sys
 
 results_path, speed_path, runs, duration, list_keys = sys.argv[1:6]
 coord_rss, node_rss, clk_tck = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 rows = [json.loads(line) for line in open(results_path)]
 speed = [json.loads(line) for line in open(speed_path)]
+disk = [json.loads(line) for line in open(sys.argv[9])]
 
 def med(values):
     return statistics.median(values) if values else 0.0
@@ -287,5 +290,12 @@ print(f"nodes:       peak RSS {node_rss / 1024:.0f} MiB (largest of 3), "
 print(f"this machine, one core: AES-256-GCM {med([s['aes_256_gcm_gbps'] for s in speed]):.2f} GB/s, "
       f"MD5 {med([s['md5_gbps'] for s in speed]):.2f} GB/s, "
       f"ISA-L RS(4,2) encode {med([s['rs_4_2_encode_gbps'] for s in speed]):.2f} GB/s")
+# Every PUT is acknowledged once each of its replica:2 copies (the default
+# layout) is fdatasync'd: the disk's durable bandwidth over two bounds it.
+durable = med([d["durable_write_mbps"] for d in disk])
+print(f"this machine's disk (the nodes' file system): {durable:.0f} MB/s made durable "
+      f"(1 MiB appends + fdatasync, {disk[0]['writers']} writers), "
+      f"4 KiB append + fdatasync {med([d['append_4k_fdatasync_us'] for d in disk]):.0f} us; "
+      f"2 copies per PUT: at most {durable * 1e6 / 2 / 2**20:.0f} MiB/s of PUTs")
 PY
 exit "$failed"

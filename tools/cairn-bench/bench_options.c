@@ -24,7 +24,8 @@ const char *bench_scenario_name(enum bench_scenario s) {
 void bench_options_usage(void) {
   printf(
       "usage: cairn-bench SCENARIO [options]\n"
-      "       cairn-bench speed [--json]\n\n"
+      "       cairn-bench speed [--json]\n"
+      "       cairn-bench disk --dir DIR [--json]\n\n"
       "scenarios:\n"
       "  put        PUT new objects\n"
       "  get        GET the --prefill objects\n"
@@ -33,7 +34,9 @@ void bench_options_usage(void) {
       "  list       ListObjectsV2 pages (1000 keys) over the --prefill "
       "objects; keys/s\n"
       "  multipart  multipart uploads, parts in parallel, then complete\n"
-      "  speed      single-core AES-256-GCM, MD5 and ISA-L RS(4,2) encode\n\n"
+      "  speed      single-core AES-256-GCM, MD5 and ISA-L RS(4,2) encode\n"
+      "  disk       DIR's file system: MB/s made durable (1 MiB appends +\n"
+      "             fdatasync, 4 writers) and a 4 KiB append + fdatasync\n\n"
       "options:\n"
       "  --endpoint URL      S3 endpoint, path-style (http://127.0.0.1:9000)\n"
       "  --access-key KEY    default $AWS_ACCESS_KEY_ID\n"
@@ -362,8 +365,8 @@ int bench_options_parse(int argc, char **argv, bench_getenv_fn env,
   err[0] = '\0';
   if (argc < 2)
     return fail(err, err_len,
-                "give a scenario: put, get, mixed, delete, list, multipart "
-                "or speed (see --help)");
+                "give a scenario: put, get, mixed, delete, list, multipart, "
+                "speed or disk (see --help)");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     bench_options_usage();
     return 1;
@@ -371,7 +374,7 @@ int bench_options_parse(int argc, char **argv, bench_getenv_fn env,
   if (scenario_of(argv[1], &out->scenario))
     return fail(err, err_len,
                 "unknown scenario %s: give put, get, mixed, delete, list, "
-                "multipart or speed",
+                "multipart, speed or disk",
                 argv[1]);
   int prefill_given = 0;
   for (int i = 2; i < argc; i++) {

@@ -6,6 +6,7 @@
 #include "bench_options.h"
 #include "bench_report.h"
 #include "bench_run.h"
+#include "bench_disk.h"
 #include "bench_speed.h"
 #include "crypto.h"
 
@@ -34,6 +35,27 @@ static int run_speed(int argc, char **argv) {
   return bench_speed(json) ? EXIT_FAILED : EXIT_OK;
 }
 
+static int run_disk(int argc, char **argv) {
+  int json = 0;
+  const char *dir = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) {
+      json = 1;
+    } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+      dir = argv[++i];
+    } else {
+      fprintf(stderr, "cairn-bench: disk takes --dir DIR and --json, not %s\n",
+              argv[i]);
+      return EXIT_USAGE;
+    }
+  }
+  if (!dir || !dir[0]) {
+    fprintf(stderr, "cairn-bench: disk needs --dir DIR\n");
+    return EXIT_USAGE;
+  }
+  return bench_disk(dir, json) ? EXIT_FAILED : EXIT_OK;
+}
+
 static int print_result(const struct bench_options *o,
                         const struct bench_stats *stats) {
   if (!o->json) {
@@ -54,8 +76,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cairn-bench: OpenSSL initialisation failed\n");
     return EXIT_FAILED;
   }
-  if (argc >= 2 && strcmp(argv[1], "speed") == 0) {
-    int code = run_speed(argc, argv);
+  if (argc >= 2 && (strcmp(argv[1], "speed") == 0 ||
+                    strcmp(argv[1], "disk") == 0)) {
+    int code = argv[1][0] == 's' ? run_speed(argc, argv) : run_disk(argc, argv);
     crypto_shutdown();
     return code;
   }
