@@ -22,7 +22,7 @@ struct cluster;
 struct http_server;
 struct node_link_pool;
 struct cpu_pool;
-struct put_op;
+struct put_waiter;
 struct gc;
 struct repairer;
 struct kms;
@@ -55,9 +55,9 @@ struct coordinator {
   uint32_t puts_active, gets_active;
   uint64_t puts_held; /* the active PUTs' pieces at most (object_writer_plan) */
   uint64_t gets_held; /* the active GETs' windows */
-  /* Erasure-coded uploads waiting for the PUT budget (s3_object.c), in
+  /* Erasure-coded writers waiting for the PUT budget (s3_put_budget.h), in
    * arrival order, and how many ever waited. */
-  struct put_op *puts_waiting;
+  struct put_waiter *puts_waiting;
   uint32_t puts_waiting_n;
   uint64_t puts_waited;
   uint64_t trimmed_ms; /* last malloc_trim (s3_object.c), loop time */

@@ -5,8 +5,10 @@
  *   the same chunks, no bytes move) | pipe: object_reader --> object_writer
  *   (MD5 on the way) --both done--> metadata batch --> CopyObjectResult
  *
- * The pipe is bounded: when the writer's window is full it pauses the
- * reader, and resumes it as the nodes acknowledge.
+ * The pipe is bounded: when the writer's window (a share of the PUT
+ * budget, as an upload's) is full it pauses the reader, and resumes it as
+ * the nodes acknowledge; an erasure-coded copy waits for the budget to
+ * hold its stripes before it starts (s3_put_budget.h).
  */
 #include "coordinator.h"
 #include "crypto.h"
@@ -17,10 +19,12 @@
 #include "object_reader.h"
 #include "object_writer.h"
 #include "s3_ops.h"
+#include "s3_put_budget.h"
 #include "s3_sse.h"
 #include "s3_uri.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +48,16 @@ struct copy_op {
   int reader_done, writer_done, reader_paused, writer_full, status;
   struct s3_sse_key src_key; /* opens the source's chunks */
   struct s3_sse_key dst_key; /* seals the copy (the upload's for a part) */
+  /* The writer's layout and configuration, chosen before it may wait for
+   * the PUT budget (erasure-coded stripes), and its share of it. */
+  struct meta_layout layout;
+  struct object_writer_config wc;
+  struct put_waiter budget;
 };
 
 static void copy_free(void *p) {
   struct copy_op *op = p;
+  s3_put_budget_leave(op->r->c, &op->budget);
   if (op->reader)
     object_reader_free(op->reader);
   if (op->writer)
@@ -219,8 +229,55 @@ static void on_writer_done(struct object_writer *w, int status, void *arg) {
 }
 
 static void copy_abort(struct s3_request *r, const char *code) {
-  (void)code;
-  fail(r->op, CAIRN_ECANCELED); /* settle ends r once both wind down */
+  struct copy_op *op = r->op;
+  if (op->budget.waiting) { /* nothing began: no intent, no writer */
+    s3_put_budget_leave(r->c, &op->budget);
+    if (code)
+      s3_send_error(r, code, NULL);
+    else
+      s3_request_end(r);
+    return;
+  }
+  fail(op, CAIRN_ECANCELED); /* settle ends r once both wind down */
+}
+
+/* Records the write intents, opens the writer and starts the pipe. */
+static void copy_begin(struct copy_op *op) {
+  struct s3_request *r = op->r;
+  int rc = s3_writer_begin(r, op->length, op->layout,
+                           (const uint8_t(*)[16])op->chunk_ids, &op->intent_ms,
+                           &op->wc, &op->writer);
+  if (rc != 0) {
+    s3_send_cairn_error(r, rc);
+    return;
+  }
+  if (op->length == 0) {
+    op->reader_done = 1;
+    object_writer_finish(op->writer); /* settles at once */
+    return;
+  }
+  struct object_reader_config rc_cfg = {
+      .cluster = r->c->cluster,
+      .links = r->c->links,
+      .chunks = op->src.chunks,
+      .n_chunks = op->src.n_chunks,
+      .offset = op->from,
+      .length = op->length,
+      .data_key = s3_sse_data_key(&op->src_key),
+      .on_data = on_data,
+      .done = on_reader_done,
+      .arg = op,
+  };
+  rc = object_reader_start(&rc_cfg, &op->reader);
+  if (rc != 0) {
+    op->reader_done = 1;
+    fail(op, rc); /* the writer's done settles */
+  }
+}
+
+/* An erasure-coded copy the PUT budget now holds. */
+static void copy_admitted(struct put_waiter *w) {
+  copy_begin((struct copy_op *)((char *)w - offsetof(struct copy_op, budget)));
 }
 
 /* "/bucket/key" or "bucket/key" (URL-encoded, maybe ?versionId=). */
@@ -362,41 +419,36 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
     return;
   }
   op->md5 = crypto_hash_new(CRYPTO_HASH_MD5);
-  struct object_writer_config wc = {.digest = copy_digest,
-                                    .pause = writer_pause,
-                                    .resume = writer_resume,
-                                    .done = on_writer_done,
-                                    .data_key = s3_sse_data_key(&op->dst_key),
-                                    .arg = op};
-  if (!op->md5 ||
-      (rc = s3_writer_start(r, op->length, &op->chunk_ids, &op->intent_ms, &wc,
-                            &op->writer)) != 0) {
-    s3_send_cairn_error(r, op->md5 ? rc : CAIRN_ENOMEM);
+  if (!op->md5) {
+    s3_send_cairn_error(r, CAIRN_ENOMEM);
     return;
   }
-  r->sink.abort = copy_abort;
-  if (op->length == 0) {
-    op->reader_done = 1;
-    object_writer_finish(op->writer); /* settles at once */
-    return;
-  }
-  struct object_reader_config rc_cfg = {
-      .cluster = r->c->cluster,
-      .links = r->c->links,
-      .chunks = op->src.chunks,
-      .n_chunks = op->src.n_chunks,
-      .offset = op->from,
-      .length = op->length,
-      .data_key = s3_sse_data_key(&op->src_key),
-      .on_data = on_data,
-      .done = on_reader_done,
-      .arg = op,
-  };
-  rc = object_reader_start(&rc_cfg, &op->reader);
+  rc = s3_writer_plan(r, op->length, &op->layout, &op->chunk_ids);
   if (rc != 0) {
-    op->reader_done = 1;
-    fail(op, rc); /* the writer's done settles */
+    s3_send_cairn_error(r, rc);
+    return;
   }
+  /* The writer's window is a share of the PUT budget, as an upload's: 256
+   * copies at once held 4 MiB windows each. */
+  const uint8_t *key = s3_sse_data_key(&op->dst_key);
+  struct object_writer_plan plan =
+      s3_put_budget_join(r->c, &op->budget, op->length, key != NULL);
+  op->wc = (struct object_writer_config){.window = plan.window,
+                                         .digest = copy_digest,
+                                         .pause = writer_pause,
+                                         .resume = writer_resume,
+                                         .done = on_writer_done,
+                                         .data_key = key,
+                                         .arg = op};
+  r->sink.abort = copy_abort;
+  op->budget.admitted = copy_admitted;
+  if (op->layout.kind == META_LAYOUT_EC && op->length > 0 &&
+      s3_put_budget_stripes(r->c, &op->budget,
+                            object_writer_ec_held(
+                                op->layout, (uint64_t)r->c->config.chunk_size,
+                                op->length, key != NULL)))
+    return; /* copy_admitted starts it */
+  copy_begin(op);
 }
 
 void s3_copy_object(struct s3_request *r) {

@@ -31,9 +31,11 @@
 #include "s3_auth.h"
 #include "s3_body.h"
 #include "s3_ops.h"
+#include "s3_put_budget.h"
 #include "s3_sse.h"
 
 #include <malloc.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,23 +205,27 @@ static int plan_upload(struct s3_request *r, uint64_t size,
   return rc != 0 ? rc : choose_ids(r, size, ids, n_ids, intent_ms);
 }
 
-int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
+int s3_writer_plan(struct s3_request *r, uint64_t size,
+                   struct meta_layout *layout, uint8_t (**ids)[16]) {
+  uint32_t n;
+  int64_t intent_ms;
+  return plan_upload(r, size, layout, ids, &n, &intent_ms);
+}
+
+int s3_writer_begin(struct s3_request *r, uint64_t size,
+                    struct meta_layout layout, const uint8_t (*ids)[16],
                     int64_t *intent_ms, const struct object_writer_config *cb,
                     struct object_writer **out) {
-  struct meta_layout layout;
-  uint32_t n = 0;
-  int rc = plan_upload(r, size, &layout, ids, &n, intent_ms);
-  if (rc == 0 && n > 0) {
-    rc = meta_intent_add(r->c->meta, *intent_ms, (const uint8_t(*)[16]) * ids,
-                         n, layout_fragments(layout));
-    if (rc != 0) {
-      free(*ids);
-      *ids = NULL;
-    }
+  uint64_t chunk = (uint64_t)r->c->config.chunk_size;
+  uint32_t n = (uint32_t)((size + chunk - 1) / chunk);
+  *intent_ms = n ? coord_now_ms() + r->c->config.write_intent_grace_ms : 0;
+  if (n > 0) {
+    int rc = meta_intent_add(r->c->meta, *intent_ms, ids, n,
+                             layout_fragments(layout));
+    if (rc != 0)
+      return rc;
   }
-  if (rc != 0)
-    return rc;
-  return open_writer(r, size, layout, (const uint8_t(*)[16]) * ids, cb, out);
+  return open_writer(r, size, layout, ids, cb, out);
 }
 
 /* ---- PutObject ---------------------------------------------------------- */
@@ -260,48 +266,22 @@ struct put_op {
   int committing;
   char etag[2 * MD5_LEN + 3]; /* quoted, for the response */
   char checksum_value[CHECKSUM_B64_MAX];
-  uint64_t held; /* its share of the PUT budget in c->puts_held */
-  /* Erasure-coded, waiting for the budget to hold its stripes (body
-   * paused, no intent yet): in c's puts_waiting list. */
-  int waiting;
-  struct put_op *next_waiting;
+  /* Its share of the PUT budget; waiting: erasure-coded, for the budget
+   * to hold its stripes (body paused, no intent yet). */
+  struct put_waiter budget;
 };
 
 static int put_send_intent(struct put_op *op);
 
-static uint64_t put_budget(const struct coordinator *c) {
-  return (uint64_t)c->config.put_budget_bytes;
-}
-
-/* Starts the erasure-coded uploads at the head of the queue whose stripes
- * the budget now holds (or the first one, when nothing else holds any):
- * in arrival order, so none is overtaken for good by smaller ones. */
-static void put_admit_waiting(struct coordinator *c) {
-  struct put_op *op;
-  while ((op = c->puts_waiting) &&
-         (c->puts_held == 0 || c->puts_held + op->held <= put_budget(c))) {
-    c->puts_waiting = op->next_waiting;
-    c->puts_waiting_n--;
-    op->waiting = 0;
-    c->puts_held += op->held;
-    /* Its intents' grace starts now, not when it began to wait. */
-    op->intent_ms = coord_now_ms() + c->config.write_intent_grace_ms;
-    int rc = put_send_intent(op);
-    if (rc != 0)
-      s3_send_cairn_error(op->r, rc);
-  }
-}
-
-static void put_unqueue(struct put_op *op) {
-  struct coordinator *c = op->r->c;
-  for (struct put_op **pp = &c->puts_waiting; *pp; pp = &(*pp)->next_waiting)
-    if (*pp == op) {
-      *pp = op->next_waiting;
-      c->puts_waiting_n--;
-      break;
-    }
-  op->waiting = 0;
-  op->held = 0; /* never counted in c->puts_held */
+/* An erasure-coded upload the budget now holds: its intents' grace starts
+ * now, not when it began to wait. */
+static void put_admitted(struct put_waiter *w) {
+  struct put_op *op =
+      (struct put_op *)((char *)w - offsetof(struct put_op, budget));
+  op->intent_ms = coord_now_ms() + op->r->c->config.write_intent_grace_ms;
+  int rc = put_send_intent(op);
+  if (rc != 0)
+    s3_send_cairn_error(op->r, rc);
 }
 
 /* When the last object stream ends, at most once a second: the heap's
@@ -325,11 +305,7 @@ void s3_trim_when_quiet(struct coordinator *c) {
 static void put_free(void *p) {
   struct put_op *op = p;
   struct coordinator *c = op->r->c;
-  c->puts_active--;
-  if (op->waiting)
-    put_unqueue(op);
-  c->puts_held -= op->held;
-  put_admit_waiting(c);
+  s3_put_budget_leave(c, &op->budget);
   if (op->w)
     object_writer_free(op->w);
   crypto_hash_free(op->md5);
@@ -561,8 +537,8 @@ static void put_end(struct s3_request *r) {
 
 static void put_abort(struct s3_request *r, const char *code) {
   struct put_op *op = r->op;
-  if (op->waiting) { /* nothing began: no intent, no writer */
-    put_unqueue(op);
+  if (op->budget.waiting) { /* nothing began: no intent, no writer */
+    s3_put_budget_leave(r->c, &op->budget);
     if (code)
       s3_send_error(r, code, NULL);
     else
@@ -633,22 +609,14 @@ static int put_start_writer(struct put_op *op) {
     return open_writer(r, op->size, op->layout,
                        (const uint8_t(*)[16])op->chunk_ids, &op->wc, &op->w);
   if (op->layout.kind == META_LAYOUT_EC) {
-    c->puts_held -= op->held;
-    op->held = object_writer_ec_held(op->layout, (uint64_t)c->config.chunk_size,
-                                     op->size, op->wc.data_key != NULL);
-    if (c->puts_waiting ||
-        (c->puts_held && c->puts_held + op->held > put_budget(c))) {
+    op->budget.admitted = put_admitted;
+    if (s3_put_budget_stripes(
+            c, &op->budget,
+            object_writer_ec_held(op->layout, (uint64_t)c->config.chunk_size,
+                                  op->size, op->wc.data_key != NULL))) {
       http_request_pause_body(r->http);
-      op->waiting = 1;
-      struct put_op **tail = &c->puts_waiting;
-      while (*tail)
-        tail = &(*tail)->next_waiting;
-      *tail = op;
-      c->puts_waiting_n++;
-      c->puts_waited++;
       return 0;
     }
-    c->puts_held += op->held;
   }
   return put_send_intent(op);
 }
@@ -699,7 +667,6 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
     s3_send_error(r, "InternalError", NULL);
     return;
   }
-  r->c->puts_active++; /* until put_free */
   op->r = r;
   op->size = (uint64_t)size;
   op->part_number = part_number;
@@ -767,11 +734,8 @@ void s3_put_stream(struct s3_request *r, uint32_t part_number,
    * many connections each upload gets a share of the PUT budget, capped by
    * what the running ones left of it (at least two pieces), so memory
    * stays bounded. */
-  struct object_writer_plan plan = object_writer_plan_share(
-      put_budget(r->c), r->c->puts_held, r->c->puts_active, op->size,
-      s3_sse_data_key(&op->sse) != NULL);
-  op->held = plan.held_max;
-  r->c->puts_held += op->held;
+  struct object_writer_plan plan = s3_put_budget_join(
+      r->c, &op->budget, op->size, s3_sse_data_key(&op->sse) != NULL);
   op->wc = (struct object_writer_config){.window = plan.window,
                                          .digest = put_digest,
                                          .pause = put_pause,

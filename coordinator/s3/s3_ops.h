@@ -106,16 +106,21 @@ void s3_upload_part_copy(struct s3_request *r);
 
 /* Shared by the object handlers (s3_object.c). */
 
-/* Starts the writer of a size-byte upload: chooses its chunk ids (*ids,
- * malloc'd, NULL for 0 bytes) and records their write intents, due after
- * --write-intent-grace-ms (an upload may be slow, not dead), before any
- * byte goes to a node (synchronously: a synced write on the caller's
- * thread; PutObject and UploadPart record them through the group-commit
- * writer instead, see s3_object.c). cb gives pause/resume/done/arg and
- * data_key; the rest comes from the configuration. 0 or CAIRN_E*. */
+/* The writer of a size-byte upload, in two steps. s3_writer_plan chooses
+ * its layout and chunk ids (*ids malloc'd, NULL for 0 bytes). Then, once
+ * the PUT budget admits it (s3_put_budget.h), s3_writer_begin records
+ * their write intents, due --write-intent-grace-ms from now (an upload may
+ * be slow, not dead), before any byte goes to a node (synchronously: a
+ * synced write on the caller's thread; PutObject and UploadPart record
+ * them through the group-commit writer instead, see s3_object.c), and
+ * opens the writer. cb gives window/pause/resume/done/arg and data_key;
+ * the rest comes from the configuration. 0 or CAIRN_E*. */
 struct object_writer;
 struct object_writer_config;
-int s3_writer_start(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
+int s3_writer_plan(struct s3_request *r, uint64_t size,
+                   struct meta_layout *layout, uint8_t (**ids)[16]);
+int s3_writer_begin(struct s3_request *r, uint64_t size,
+                    struct meta_layout layout, const uint8_t (*ids)[16],
                     int64_t *intent_ms, const struct object_writer_config *cb,
                     struct object_writer **out);
 struct meta_object;

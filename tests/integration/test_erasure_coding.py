@@ -138,7 +138,8 @@ def test_ec_uploads_wait_for_the_put_budget(fresh_cluster):
     raid6:4 with 4 MiB chunks) and cannot shrink them as a replicated one
     shrinks its pieces: past the PUT budget (1 MiB here) it waits, body
     paused, until the running ones end. Six at once all complete intact,
-    at least one of them waited, and the budget is back to zero."""
+    at least one of them waited, and the budget is back to zero. Then the
+    same for six CopyObjects of them at once."""
     c = fresh_cluster(nodes=6,
                       coordinator_args=["--put-budget-bytes", "1M"]).start()
     s3 = boto_client(c)
@@ -169,3 +170,27 @@ def test_ec_uploads_wait_for_the_put_budget(fresh_cluster):
     assert puts["waited_total"] >= 1, puts
     assert puts["waiting"] == 0 and puts["held_bytes"] == 0, puts
     check(s3, "ecw", objects)
+
+    # Copies write stripes too, and wait the same way.
+    copies = {f"copy-{k}": v for k, v in objects.items()}
+    start = threading.Barrier(len(copies))
+
+    def copy(key):
+        client = boto_client(c)
+        start.wait()
+        try:
+            client.copy_object(Bucket="ecw", Key=f"copy-{key}",
+                               CopySource={"Bucket": "ecw", "Key": key})
+        except Exception as e:  # reported below, with the key
+            errors.append((key, e))
+
+    threads = [threading.Thread(target=copy, args=(k,)) for k in objects]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    after = c.healthz()["puts"]
+    assert after["waited_total"] > puts["waited_total"], after
+    assert after["waiting"] == 0 and after["held_bytes"] == 0, after
+    check(s3, "ecw", copies)
