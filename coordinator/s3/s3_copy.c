@@ -163,12 +163,15 @@ static void settle(struct copy_op *op) {
   commit(op, etag, chunks, n, 1);
 }
 
+/* Stops the copy: the reader first, whose done stops the writer, whose
+ * done settles (on_reader_done, on_writer_done). Either may happen before
+ * the call returns, freeing op: so one call, and op is not read after. */
 static void fail(struct copy_op *op, int status) {
   if (op->status == 0)
     op->status = status;
   if (!op->reader_done)
     object_reader_cancel(op->reader);
-  if (!op->writer_done)
+  else if (!op->writer_done)
     object_writer_abort(op->writer);
 }
 
@@ -198,10 +201,14 @@ static void on_reader_done(struct object_reader *rd, int status, void *arg) {
   struct copy_op *op = arg;
   (void)rd;
   op->reader_done = 1;
-  if (status != 0 && status != CAIRN_ECANCELED)
-    fail(op, status);
-  else if (status == 0 && !op->status)
-    object_writer_finish(op->writer); /* may call on_writer_done */
+  if (status != 0 && status != CAIRN_ECANCELED && !op->status)
+    op->status = status;
+  /* Each branch is the last use of op: the writer's done may settle (and
+   * free op) before finish or abort returns. */
+  if (op->status == 0)
+    object_writer_finish(op->writer);
+  else if (!op->writer_done)
+    object_writer_abort(op->writer);
   else
     settle(op);
 }
@@ -224,8 +231,13 @@ static void on_writer_done(struct object_writer *w, int status, void *arg) {
   (void)w;
   op->writer_done = 1;
   if (status != 0 && status != CAIRN_ECANCELED && !op->status)
-    fail(op, status);
-  settle(op);
+    op->status = status;
+  /* As in on_reader_done: the reader's done settles once it is cancelled,
+   * possibly before object_reader_cancel returns. */
+  if (op->status != 0 && !op->reader_done)
+    object_reader_cancel(op->reader);
+  else
+    settle(op);
 }
 
 static void copy_abort(struct s3_request *r, const char *code) {

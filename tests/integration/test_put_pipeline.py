@@ -179,3 +179,48 @@ def test_client_gone_mid_body_commits_nothing(cluster, s3):
     assert got["ETag"] == '"%s"' % hashlib.md5(again).hexdigest()
     assert s3.get_object(Bucket="pipeline",
                          Key="gone-0")["Body"].read() == again
+
+
+def test_copy_fails_cleanly_when_a_node_dies_mid_copy(fresh_cluster):
+    """Two nodes, two copies of every chunk: a node killed while a
+    CopyObject streams (its reader paused on the writer's full window)
+    fails the writer while the reader still runs. The copy is answered
+    with a server error (not a hang), nothing of it is committed, the PUT
+    budget is given back, and the coordinator keeps serving (its
+    sanitizers, checked when the cluster stops, saw no use of the finished
+    copy's state: the writer's failure used to free the copy through the
+    reader's cancel, then read it)."""
+    c = fresh_cluster(nodes=2).start()
+    s3 = boto_client(c)
+    s3.create_bucket(Bucket="copies")
+    data = os.urandom(160 * MIB)
+    s3.put_object(Bucket="copies", Key="src", Body=data)
+    outcome = {}
+
+    def copy():
+        try:
+            s3.copy_object(Bucket="copies", Key="dst",
+                           CopySource={"Bucket": "copies", "Key": "src"})
+            outcome["ok"] = True
+        except ClientError as e:
+            outcome["error"] = e.response["ResponseMetadata"]["HTTPStatusCode"]
+
+    t = threading.Thread(target=copy)
+    t.start()
+    deadline = time.time() + 30
+    while c.healthz()["puts"]["held_bytes"] == 0 and time.time() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.3)  # well into the copy: the writer's window is full
+    if c.healthz()["puts"]["held_bytes"] == 0:
+        t.join(120)
+        pytest.skip("the copy ended before a node could be killed under it")
+    c.nodes[1].kill()
+    t.join(120)
+    assert not t.is_alive(), "the copy hung"
+    assert outcome.get("error", 0) >= 500, outcome
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket="copies", Key="dst")
+    assert e.value.response["Error"]["Code"] in ("404", "NoSuchKey")
+    assert c.healthz()["puts"]["held_bytes"] == 0
+    assert hashlib.md5(s3.get_object(Bucket="copies", Key="src")["Body"]
+                       .read()).digest() == hashlib.md5(data).digest()
