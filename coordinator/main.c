@@ -13,6 +13,7 @@
 #include "cpu_pool.h"
 #include "crypto.h"
 #include "error.h"
+#include "fd_limit.h"
 #include "frontend.h"
 #include "gc.h"
 #include "http_server.h"
@@ -38,6 +39,8 @@
 #include <unistd.h>
 
 #define PROGRAM "cairn-coordinator"
+/* Open files the coordinator asks for (soft limit, up to the hard one). */
+#define COORD_OPEN_FILES 65536
 
 int64_t coord_now_ms(void) {
   struct timespec ts;
@@ -160,6 +163,11 @@ int main(int argc, char **argv) {
     goto out_config;
   }
   log_set_level((enum log_level)level);
+  /* Each S3 connection and each node link in flight is a descriptor. */
+  uint64_t files = fd_limit_raise(COORD_OPEN_FILES);
+  if (files < COORD_OPEN_FILES)
+    log_warn("coord", "open files limited to %llu: S3 connections and node "
+             "links beyond that will be refused", (unsigned long long)files);
 
   char host[256];
   int port;

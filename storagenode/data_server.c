@@ -57,7 +57,6 @@
 
 #define PUT_BUFFER (1u << 20)   /* bytes appended per disk job */
 #define CONN_INBUF (128u << 10) /* socket bytes buffered per connection */
-#define DATA_CONN_MAX 256
 #define AUTH_TIMEOUT_MS 10000  /* to answer the challenge */
 #define STALL_TIMEOUT_MS 60000 /* without a byte during a request */
 /* The largest span a GET reads (chunk_span_bytes of a range of

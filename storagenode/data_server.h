@@ -10,6 +10,17 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* Data connections a node takes at once. The coordinator opens one per
+ * fragment operation in flight and never queues them (a streamed put
+ * holds its connection while its upload's other copies take theirs, so a
+ * queue below some limit could leave two uploads each holding what the
+ * other waits for): the node takes as many as a busy coordinator opens.
+ * At 256, 600 PUTs of 256 KiB at once had a quarter refused. Each costs
+ * what it reads and buffers (its input buffer's pages are touched as used,
+ * a put buffers up to 1 MiB): 1024 of them bound a node's connections at
+ * ~1.1 GiB. */
+#define DATA_CONN_MAX 1024
+
 struct data_server;
 struct node_disks;
 

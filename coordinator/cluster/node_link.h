@@ -30,7 +30,7 @@
 /* Idle connections kept per pool (all nodes together). Enough for a busy
  * coordinator's requests to find one: with 16, 32 GETs in flight over 3
  * nodes reconnected (TCP, AUTH, a 128 KiB buffer) on 12% of GETs. A node
- * takes 256 connections. */
+ * takes 1,024 connections (DATA_CONN_MAX). */
 #define NODE_LINK_IDLE_MAX 128
 
 struct node_link_pool;
