@@ -68,6 +68,7 @@ free_port() {
 # utime + stime of a process, in clock ticks (fields 14 and 15 of stat,
 # counted after the parenthesised command name).
 cpu_ticks() {
+  [ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
   sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
@@ -135,22 +136,25 @@ http {
 }
 CONF
 "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>>"$tmp/nginx/error.log" &
-pids+=($!)
+nginx_pid=$!
+pids+=("$nginx_pid")
 for _ in $(seq 100); do
   curl -fs -o /dev/null "http://127.0.0.1:$nginx_port/www-bench/4k/obj-0000000000" && break
   sleep 0.05
 done
+nginx_worker=$(pgrep -P "$nginx_pid" | head -n 1)
 
 # --- the suite -------------------------------------------------------------
 export AWS_ACCESS_KEY_ID=$access_key AWS_SECRET_ACCESS_KEY=$secret_key
 cairn_cpu_coord=0 cairn_cpu_nodes=0 cairn_bytes=0
 
 # One measurement: NAME then cairn-bench arguments. Appends
-# {"run", "test", "result", "cpu_coord", "cpu_nodes", "rss_coord"} to
-# results.jsonl; rss_coord is the coordinator's peak RSS (KiB) during the
-# test (writing 5 to clear_refs resets VmHWM to the current RSS).
+# {"run", "test", "result", "cpu_coord", "cpu_nodes", "cpu_nginx",
+# "cpu_client_ms", "rss_coord"} to results.jsonl (CPU in clock ticks but
+# the client's, in ms); rss_coord is the coordinator's peak RSS (KiB)
+# during the test (writing 5 to clear_refs resets VmHWM to the current RSS).
 measure() {
-  local name=$1 out="$tmp/out.json" rc=0 c0 n0 c1 n1 pid
+  local name=$1 out="$tmp/out.json" rc=0 c0 n0 c1 n1 g0 g1 pid client TIMEFORMAT='%3U %3S'
   shift
   if [ -n "${BENCH_TESTS:-}" ] && [[ " $BENCH_TESTS " != *" $name "* ]]; then
     return 0
@@ -158,9 +162,12 @@ measure() {
   echo 5 >"/proc/$coord_pid/clear_refs" 2>/dev/null || true
   c0=$(cpu_ticks "$coord_pid")
   n0=0; for pid in "${node_pids[@]}"; do n0=$((n0 + $(cpu_ticks "$pid"))); done
-  "$bench" "$@" --json >"$out" 2>>"$tmp/bench.log" || rc=$?
+  g0=$(cpu_ticks "$nginx_worker")
+  { time "$bench" "$@" --json >"$out" 2>>"$tmp/bench.log"; } 2>"$tmp/client.cpu" || rc=$?
   c1=$(cpu_ticks "$coord_pid")
   n1=0; for pid in "${node_pids[@]}"; do n1=$((n1 + $(cpu_ticks "$pid"))); done
+  g1=$(cpu_ticks "$nginx_worker")
+  client=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$tmp/client.cpu")
   if [ "$rc" -gt 1 ] || [ ! -s "$out" ]; then
     echo "bench: $name failed (exit $rc); see $tmp/bench.log" >&2
     tail -n 3 "$tmp/bench.log" >&2
@@ -170,8 +177,8 @@ measure() {
   [ "$rc" -eq 0 ] || failed=1
   rss=$(peak_rss_kib "$coord_pid")
   [ "$rss" -gt "$coord_rss" ] && coord_rss=$rss
-  printf '{"run": %d, "test": "%s", "cpu_coord": %d, "cpu_nodes": %d, "rss_coord": %d, "result": %s}\n' \
-    "$run" "$name" $((c1 - c0)) $((n1 - n0)) "$rss" "$(cat "$out")" >>"$results"
+  printf '{"run": %d, "test": "%s", "cpu_coord": %d, "cpu_nodes": %d, "cpu_nginx": %d, "cpu_client_ms": %d, "rss_coord": %d, "result": %s}\n' \
+    "$run" "$name" $((c1 - c0)) $((n1 - n0)) $((g1 - g0)) "$client" "$rss" "$(cat "$out")" >>"$results"
 }
 
 # Unmeasured setup writes: cairn-bench ARGS, must not fail.
@@ -290,6 +297,28 @@ print(f"nodes:       peak RSS {node_rss / 1024:.0f} MiB (largest of 3), "
 print(f"this machine, one core: AES-256-GCM {med([s['aes_256_gcm_gbps'] for s in speed]):.2f} GB/s, "
       f"MD5 {med([s['md5_gbps'] for s in speed]):.2f} GB/s, "
       f"ISA-L RS(4,2) encode {med([s['rs_4_2_encode_gbps'] for s in speed]):.2f} GB/s")
+# What each side of the two GET ratios and the small PUT spends per unit
+# moved, all processes together (client included): the CPU the two cores
+# must find for every MiB or PUT.
+def cpu_of(test, unit):
+    # Median over runs of (coordinator, nodes, nginx, client) ms per unit.
+    per = []
+    for r in rows:
+        if r["test"] != test:
+            continue
+        n = r["result"]["gib"] * 1024 if unit == "MiB" else r["result"]["ops"]
+        if n:
+            per.append([r["cpu_coord"] / clk_tck * 1e3 / n, r["cpu_nodes"] / clk_tck * 1e3 / n,
+                        r.get("cpu_nginx", 0) / clk_tck * 1e3 / n, r.get("cpu_client_ms", 0) / n])
+    return [med([p[i] for p in per]) for i in range(4)] if per else [0.0] * 4
+cairn, ngx = cpu_of("get-1m", "MiB"), cpu_of("nginx-1m", "MiB")
+print(f"CPU per MiB of 1 MiB GET: Cairn {sum(cairn):.2f} ms (coordinator {cairn[0]:.2f}, "
+      f"nodes {cairn[1]:.2f}, client {cairn[3]:.2f}), nginx {sum(ngx):.2f} ms "
+      f"(nginx {ngx[2]:.2f}, client {ngx[3]:.2f})")
+small = cpu_of("put-4k", "op")
+print(f"CPU per 4 KiB PUT: {sum(small) * 1e3:.0f} us (coordinator {small[0] * 1e3:.0f}, "
+      f"nodes {small[1] * 1e3:.0f}, client {small[3] * 1e3:.0f}): two cores at full use "
+      f"allow {2e3 / sum(small) if sum(small) else 0:.0f}/s")
 # Every PUT is acknowledged once each of its replica:2 copies (the default
 # layout) is fdatasync'd: the disk's durable bandwidth over two bounds it.
 durable = med([d["durable_write_mbps"] for d in disk])
