@@ -166,8 +166,10 @@ int main(int argc, char **argv) {
   /* Each S3 connection and each node link in flight is a descriptor. */
   uint64_t files = fd_limit_raise(COORD_OPEN_FILES);
   if (files < COORD_OPEN_FILES)
-    log_warn("coord", "open files limited to %llu: S3 connections and node "
-             "links beyond that will be refused", (unsigned long long)files);
+    log_warn("coord",
+             "open files limited to %llu: S3 connections and node "
+             "links beyond that will be refused",
+             (unsigned long long)files);
 
   char host[256];
   int port;

@@ -45,8 +45,8 @@
 #define ROOM_REUSE_MARGIN (256ull << 20)
 
 struct dir_free {
-  uint64_t bytes;    /* free at the last statvfs, less what was granted */
-  uint64_t at_ms;    /* CLOCK_MONOTONIC of that statvfs */
+  uint64_t bytes; /* free at the last statvfs, less what was granted */
+  uint64_t at_ms; /* CLOCK_MONOTONIC of that statvfs */
   int known;
 };
 

@@ -57,8 +57,8 @@
 
 #define PUT_BUFFER (1u << 20)   /* bytes appended per disk job */
 #define CONN_INBUF (128u << 10) /* socket bytes buffered per connection */
-#define AUTH_TIMEOUT_MS 10000  /* to answer the challenge */
-#define STALL_TIMEOUT_MS 60000 /* without a byte during a request */
+#define AUTH_TIMEOUT_MS 10000   /* to answer the challenge */
+#define STALL_TIMEOUT_MS 60000  /* without a byte during a request */
 /* The largest span a GET reads (chunk_span_bytes of a range of
  * CHUNK_SEGMENT_MAX bytes that does not start on a block): a DATA frame
  * carries at most its 17 blocks (a whole segment image, or a file piece).

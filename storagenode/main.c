@@ -143,8 +143,10 @@ int main(int argc, char **argv) {
    * socket. */
   uint64_t files = fd_limit_raise(DATA_CONN_MAX + 1024);
   if (files < DATA_CONN_MAX + 1024)
-    log_warn("node", "open files limited to %llu: connections beyond ~%llu "
-             "will be refused", (unsigned long long)files,
+    log_warn("node",
+             "open files limited to %llu: connections beyond ~%llu "
+             "will be refused",
+             (unsigned long long)files,
              (unsigned long long)(files > 256 ? files - 256 : 0));
   if (load_secret(n, err, sizeof err) != 0 ||
       node_data_dirs_prepare(n->cfg.data_dir, n->dirs, &n->dir_count, err,

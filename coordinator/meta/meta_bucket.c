@@ -222,8 +222,8 @@ int tx_bucket_exists(struct meta_tx *tx, const char *bucket) {
   int r = tx_get(tx, &k, &v, &n);
   val_free(v);
   if (r == 0 && !tx->buckets_touched && strlen(bucket) <= META_BUCKET_MAX) {
-    snprintf(m->known_buckets[m->known_next], sizeof m->known_buckets[0],
-             "%s", bucket);
+    snprintf(m->known_buckets[m->known_next], sizeof m->known_buckets[0], "%s",
+             bucket);
     m->known_next = (m->known_next + 1) % META_KNOWN_BUCKETS;
   }
   return r;

@@ -101,9 +101,9 @@ struct meta_tx {
   struct meta *m;
   rocksdb_writebatch_wi_t *wb;
   int64_t now_ms;
-  bool config_touched; /* a B, C, I, A or R key was put or deleted */
+  bool config_touched;  /* a B, C, I, A or R key was put or deleted */
   bool buckets_touched; /* a B key was: known_buckets is not filled */
-  bool seq_dirty;      /* tx_next_seq ran: tx_write_seq before the write */
+  bool seq_dirty;       /* tx_next_seq ran: tx_write_seq before the write */
 };
 
 /* After a transaction's write returned (written or failed): a touched

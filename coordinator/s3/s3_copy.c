@@ -242,14 +242,8 @@ static void on_writer_done(struct object_writer *w, int status, void *arg) {
 
 static void copy_abort(struct s3_request *r, const char *code) {
   struct copy_op *op = r->op;
-  if (op->budget.waiting) { /* nothing began: no intent, no writer */
-    s3_put_budget_leave(r->c, &op->budget);
-    if (code)
-      s3_send_error(r, code, NULL);
-    else
-      s3_request_end(r);
-    return;
-  }
+  if (s3_put_budget_abort_waiting(r, &op->budget, code))
+    return;                  /* nothing began: no intent, no writer */
   fail(op, CAIRN_ECANCELED); /* settle ends r once both wind down */
 }
 
@@ -455,9 +449,9 @@ static void start_copy(struct s3_request *r, uint32_t part_number,
   r->sink.abort = copy_abort;
   op->budget.admitted = copy_admitted;
   if (op->layout.kind == META_LAYOUT_EC && op->length > 0 &&
-      s3_put_budget_stripes(r->c, &op->budget,
-                            object_writer_ec_held(
-                                op->layout, (uint64_t)r->c->config.chunk_size,
+      s3_put_budget_stripes(
+          r->c, &op->budget,
+          object_writer_ec_held(op->layout, (uint64_t)r->c->config.chunk_size,
                                 op->length, key != NULL)))
     return; /* copy_admitted starts it */
   copy_begin(op);

@@ -537,14 +537,8 @@ static void put_end(struct s3_request *r) {
 
 static void put_abort(struct s3_request *r, const char *code) {
   struct put_op *op = r->op;
-  if (op->budget.waiting) { /* nothing began: no intent, no writer */
-    s3_put_budget_leave(r->c, &op->budget);
-    if (code)
-      s3_send_error(r, code, NULL);
-    else
-      s3_request_end(r);
-    return;
-  }
+  if (s3_put_budget_abort_waiting(r, &op->budget, code))
+    return;                 /* nothing began: no intent, no writer */
   if (op->intent_pending) { /* the intent's callback answers, or ends r */
     if (code)
       op->error = code;

@@ -3,6 +3,7 @@
 #include "s3_put_budget.h"
 
 #include "coordinator.h"
+#include "s3_ops.h"
 
 static uint64_t budget(const struct coordinator *c) {
   return (uint64_t)c->config.put_budget_bytes;
@@ -24,8 +25,7 @@ int s3_put_budget_stripes(struct coordinator *c, struct put_waiter *w,
                           uint64_t held) {
   c->puts_held -= w->held;
   w->held = held;
-  if (c->puts_waiting ||
-      (c->puts_held && c->puts_held + w->held > budget(c))) {
+  if (c->puts_waiting || (c->puts_held && c->puts_held + w->held > budget(c))) {
     w->waiting = 1;
     w->next = NULL;
     struct put_waiter **tail = &c->puts_waiting;
@@ -73,4 +73,16 @@ void s3_put_budget_leave(struct coordinator *c, struct put_waiter *w) {
   }
   w->held = 0;
   admit_waiting(c);
+}
+
+int s3_put_budget_abort_waiting(struct s3_request *r, struct put_waiter *w,
+                                const char *code) {
+  if (!w->waiting)
+    return 0;
+  s3_put_budget_leave(r->c, w);
+  if (code)
+    s3_send_error(r, code, NULL);
+  else
+    s3_request_end(r);
+  return 1;
 }

@@ -43,5 +43,11 @@ int s3_put_budget_stripes(struct coordinator *c, struct put_waiter *w,
 /* The writer is done (or never started): safe on a writer that never
  * joined, and once only. */
 void s3_put_budget_leave(struct coordinator *c, struct put_waiter *w);
+/* A request aborted while its writer waits (nothing began): leaves the
+ * queue and answers code (NULL: the client is gone, just ends r). 1 when
+ * it did, 0 when the writer was not waiting. */
+struct s3_request;
+int s3_put_budget_abort_waiting(struct s3_request *r, struct put_waiter *w,
+                                const char *code);
 
 #endif

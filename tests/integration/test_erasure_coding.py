@@ -148,23 +148,31 @@ def test_ec_uploads_wait_for_the_put_budget(fresh_cluster):
     s3.meta.events.unregister("before-sign.s3.CreateBucket", hook)
     rng = random.Random(7)
     objects = {f"o{i}": rng.randbytes(6 * MIB + i * 1001) for i in range(6)}
-    start = threading.Barrier(len(objects))
-    errors = []
 
-    def upload(key, data):
-        client = boto_client(c)
-        start.wait()
-        try:
-            client.put_object(Bucket="ecw", Key=key, Body=data)
-        except Exception as e:  # reported below, with the key
-            errors.append((key, e))
+    def at_once(request):
+        """request(client, key, data) for every object, each from its own
+        thread and client, all released together; returns the errors."""
+        start = threading.Barrier(len(objects))
+        errors = []
 
-    threads = [threading.Thread(target=upload, args=kv)
-               for kv in objects.items()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+        def run(key, data):
+            client = boto_client(c)
+            start.wait()
+            try:
+                request(client, key, data)
+            except Exception as e:  # reported by the caller, with the key
+                errors.append((key, e))
+
+        threads = [threading.Thread(target=run, args=kv)
+                   for kv in objects.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        return errors
+
+    errors = at_once(lambda client, key, data: client.put_object(
+        Bucket="ecw", Key=key, Body=data))
     assert not errors, errors
     puts = c.healthz()["puts"]
     assert puts["waited_total"] >= 1, puts
@@ -172,25 +180,11 @@ def test_ec_uploads_wait_for_the_put_budget(fresh_cluster):
     check(s3, "ecw", objects)
 
     # Copies write stripes too, and wait the same way.
-    copies = {f"copy-{k}": v for k, v in objects.items()}
-    start = threading.Barrier(len(copies))
-
-    def copy(key):
-        client = boto_client(c)
-        start.wait()
-        try:
-            client.copy_object(Bucket="ecw", Key=f"copy-{key}",
-                               CopySource={"Bucket": "ecw", "Key": key})
-        except Exception as e:  # reported below, with the key
-            errors.append((key, e))
-
-    threads = [threading.Thread(target=copy, args=(k,)) for k in objects]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = at_once(lambda client, key, data: client.copy_object(
+        Bucket="ecw", Key=f"copy-{key}",
+        CopySource={"Bucket": "ecw", "Key": key}))
     assert not errors, errors
     after = c.healthz()["puts"]
     assert after["waited_total"] > puts["waited_total"], after
     assert after["waiting"] == 0 and after["held_bytes"] == 0, after
-    check(s3, "ecw", copies)
+    check(s3, "ecw", {f"copy-{k}": v for k, v in objects.items()})

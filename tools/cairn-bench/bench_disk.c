@@ -2,6 +2,7 @@
  * file system (see bench_disk.h). */
 #include "bench_disk.h"
 
+#include "bench_report.h"
 #include "error.h"
 
 #include <errno.h>
@@ -29,8 +30,8 @@ static double now_seconds(void) {
  * 0 or CAIRN_E*. */
 static int open_scratch(const char *dir, int n, char *path, size_t cap,
                         int *fd) {
-  int len = snprintf(path, cap, "%s/cairn-bench-disk.%ld.%d", dir,
-                     (long)getpid(), n);
+  int len =
+      snprintf(path, cap, "%s/cairn-bench-disk.%ld.%d", dir, (long)getpid(), n);
   if (len < 0 || (size_t)len >= cap)
     return CAIRN_EINVAL;
   *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -91,8 +92,8 @@ static int measure_bandwidth(const char *dir, double seconds, double *mbps) {
   int started = 0, rc = 0;
   double start = now_seconds();
   for (int i = 0; i < BENCH_DISK_WRITERS; i++) {
-    w[i] = (struct writer){.dir = dir, .index = i, .seconds = seconds,
-                           .buf = buf};
+    w[i] =
+        (struct writer){.dir = dir, .index = i, .seconds = seconds, .buf = buf};
     if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0) {
       rc = CAIRN_ENOMEM;
       break;
@@ -168,18 +169,11 @@ int bench_disk(const char *dir, int json) {
     fprintf(stderr, "cairn-bench disk: %s: %s\n", dir, cairn_strerror(rc));
     return rc;
   }
-  if (json) {
-    json_t *doc = json_pack("{s:s, s:f, s:i, s:f}", "scenario", "disk",
-                            "durable_write_mbps", r.durable_mbps, "writers",
-                            BENCH_DISK_WRITERS, "append_4k_fdatasync_us",
-                            r.append_sync_us);
-    if (!doc)
-      return CAIRN_ENOMEM;
-    json_dumpf(doc, stdout, JSON_COMPACT);
-    fputc('\n', stdout);
-    json_decref(doc);
-    return 0;
-  }
+  if (json)
+    return bench_report_print_json(json_pack(
+        "{s:s, s:f, s:i, s:f}", "scenario", "disk", "durable_write_mbps",
+        r.durable_mbps, "writers", BENCH_DISK_WRITERS, "append_4k_fdatasync_us",
+        r.append_sync_us));
   printf("file system under %s\n", dir);
   printf("  1 MiB appends + fdatasync, %d writers   %8.0f MB/s\n",
          BENCH_DISK_WRITERS, r.durable_mbps);

@@ -1,6 +1,8 @@
 /* bench_report.c - table and JSON output (see bench_report.h). */
 #include "bench_report.h"
 
+#include "error.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -112,4 +114,13 @@ void bench_report_table(FILE *out, const struct bench_options *o,
   if (s->errors.transport)
     fprintf(out, "  no HTTP answer: %" PRIu64 " (last: %s)\n",
             s->errors.transport, s->errors.transport_last);
+}
+
+int bench_report_print_json(json_t *doc) {
+  if (!doc)
+    return CAIRN_ENOMEM;
+  json_dumpf(doc, stdout, JSON_COMPACT);
+  fputc('\n', stdout);
+  json_decref(doc);
+  return 0;
 }

@@ -16,6 +16,10 @@
 json_t *bench_report_json(const struct bench_options *o,
                           const struct bench_stats *s);
 
+/* Prints doc as one compact line on stdout and drops the reference (the
+ * caller's); CAIRN_ENOMEM for a NULL doc (its construction failed). */
+int bench_report_print_json(json_t *doc);
+
 /* Prints the table, then the failures by status and code, if any. */
 void bench_report_table(FILE *out, const struct bench_options *o,
                         const struct bench_stats *s);

@@ -3,6 +3,7 @@
  * BENCH_SPEED_SECONDS have passed and reports bytes processed per second. */
 #include "bench_speed.h"
 
+#include "bench_report.h"
 #include "crypto.h"
 #include "error.h"
 
@@ -149,17 +150,10 @@ int bench_speed(int json) {
     fprintf(stderr, "cairn-bench speed: %s\n", cairn_strerror(rc));
     return rc;
   }
-  if (json) {
-    json_t *doc = json_pack("{s:s, s:f, s:f, s:f}", "scenario", "speed",
-                            "aes_256_gcm_gbps", aes, "md5_gbps", md5,
-                            "rs_4_2_encode_gbps", rs);
-    if (!doc)
-      return CAIRN_ENOMEM;
-    json_dumpf(doc, stdout, JSON_COMPACT);
-    fputc('\n', stdout);
-    json_decref(doc);
-    return 0;
-  }
+  if (json)
+    return bench_report_print_json(json_pack(
+        "{s:s, s:f, s:f, s:f}", "scenario", "speed", "aes_256_gcm_gbps", aes,
+        "md5_gbps", md5, "rs_4_2_encode_gbps", rs));
   printf("single core, GB/s (10^9 bytes)\n");
   printf("  AES-256-GCM, 16 KiB messages   %6.2f\n", aes);
   printf("  MD5                            %6.2f\n", md5);

@@ -62,13 +62,7 @@ static int print_result(const struct bench_options *o,
     bench_report_table(stdout, o, stats);
     return 0;
   }
-  json_t *doc = bench_report_json(o, stats);
-  if (!doc)
-    return -1;
-  json_dumpf(doc, stdout, JSON_COMPACT);
-  fputc('\n', stdout);
-  json_decref(doc);
-  return 0;
+  return bench_report_print_json(bench_report_json(o, stats)) ? -1 : 0;
 }
 
 int main(int argc, char **argv) {
@@ -76,8 +70,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cairn-bench: OpenSSL initialisation failed\n");
     return EXIT_FAILED;
   }
-  if (argc >= 2 && (strcmp(argv[1], "speed") == 0 ||
-                    strcmp(argv[1], "disk") == 0)) {
+  if (argc >= 2 &&
+      (strcmp(argv[1], "speed") == 0 || strcmp(argv[1], "disk") == 0)) {
     int code = argv[1][0] == 's' ? run_speed(argc, argv) : run_disk(argc, argv);
     crypto_shutdown();
     return code;
