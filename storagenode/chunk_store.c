@@ -722,12 +722,12 @@ static void span_of(uint64_t length, uint64_t offset, size_t len, uint64_t *at,
                        (last - first + 1) * CHUNK_CRC_SIZE);
 }
 
-/* Checks every block's CRC in a span read by span_of and points iov at
- * the range's bytes in it (the CRCs skipped). 0 or CAIRN_ECORRUPT (logged,
- * naming `what`). */
+/* Checks every block's CRC in a span read by span_of (unless !verify)
+ * and points iov at the range's bytes in it (the CRCs skipped). 0 or
+ * CAIRN_ECORRUPT (logged, naming `what`). */
 static int check_span(uint8_t *span, uint64_t length, uint64_t offset,
-                      size_t len, struct iovec *iov, size_t *iov_count,
-                      const char *what) {
+                      size_t len, int verify, struct iovec *iov,
+                      size_t *iov_count, const char *what) {
   uint64_t first = offset / CHUNK_BLOCK_SIZE;
   uint64_t last = (offset + len - 1) / CHUNK_BLOCK_SIZE;
   size_t n = 0;
@@ -737,7 +737,8 @@ static int check_span(uint8_t *span, uint64_t length, uint64_t offset,
     size_t block_len = length - block_start < CHUNK_BLOCK_SIZE
                            ? (size_t)(length - block_start)
                            : CHUNK_BLOCK_SIZE;
-    if (crc32_iscsi(block, (int)block_len, 0) != get_u32(block + block_len)) {
+    if (verify &&
+        crc32_iscsi(block, (int)block_len, 0) != get_u32(block + block_len)) {
       log_error("chunk", "CRC mismatch in block %llu of %s",
                 (unsigned long long)b, what);
       return CAIRN_ECORRUPT;
@@ -756,8 +757,9 @@ static int check_span(uint8_t *span, uint64_t length, uint64_t offset,
 
 int chunk_read_small_iov(struct chunk_store *s, const uint8_t id[16],
                          uint32_t fragment, uint64_t offset, size_t len,
-                         uint8_t *span, size_t span_cap, struct iovec *iov,
-                         size_t *iov_count, uint64_t *length, int nowait) {
+                         int verify, uint8_t *span, size_t span_cap,
+                         struct iovec *iov, size_t *iov_count, uint64_t *length,
+                         int nowait) {
   struct chunk_header h;
   *iov_count = 0;
   if (offset > CHUNK_MAX_FRAGMENT) /* beyond any fragment; never wraps */
@@ -784,7 +786,8 @@ int chunk_read_small_iov(struct chunk_store *s, const uint8_t id[16],
   char what[48];
   snprintf(what, sizeof what, "a segment image (fragment %u)", fragment);
   return rc ? rc
-            : check_span(span, h.length, offset, len, iov, iov_count, what);
+            : check_span(span, h.length, offset, len, verify, iov, iov_count,
+                         what);
 }
 
 int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
@@ -801,7 +804,7 @@ int chunk_read_small(struct chunk_store *s, const uint8_t id[16],
     return CAIRN_ENOMEM;
   struct iovec iov[CHUNK_SPAN_IOV_MAX];
   size_t n;
-  int rc = chunk_read_small_iov(s, id, fragment, offset, len, span, cap, iov,
+  int rc = chunk_read_small_iov(s, id, fragment, offset, len, 1, span, cap, iov,
                                 &n, length, nowait);
   for (size_t i = 0; i < n; i++) {
     memcpy(buf, iov[i].iov_base, iov[i].iov_len);
@@ -895,8 +898,8 @@ int chunk_file_open(struct chunk_store *s, const uint8_t id[16],
 }
 
 int chunk_file_read_iov(struct chunk_file *f, uint64_t offset, size_t len,
-                        uint8_t *span, size_t span_cap, struct iovec *iov,
-                        size_t *iov_count) {
+                        int verify, uint8_t *span, size_t span_cap,
+                        struct iovec *iov, size_t *iov_count) {
   *iov_count = 0;
   if (offset > CHUNK_MAX_FRAGMENT) /* beyond any fragment; never wraps */
     return CAIRN_ERANGE;
@@ -914,7 +917,8 @@ int chunk_file_read_iov(struct chunk_file *f, uint64_t offset, size_t len,
     log_error("chunk", "%s is truncated (at %llu)", f->path,
               (unsigned long long)at);
   return rc ? rc
-            : check_span(span, f->length, offset, len, iov, iov_count, f->path);
+            : check_span(span, f->length, offset, len, verify, iov, iov_count,
+                         f->path);
 }
 
 void chunk_file_close(struct chunk_file *f) {

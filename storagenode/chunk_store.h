@@ -147,15 +147,17 @@ size_t chunk_span_bytes(uint64_t offset, size_t len);
 /* chunk_read_small without a copy: the blocks that hold the range, with
  * their CRCs, are read with one pread into span (span_cap at least
  * chunk_span_bytes(offset, len); len at most CHUNK_SEGMENT_MAX),
- * every CRC is checked there, and iov[0..*iov_count) (room for
+ * every CRC is checked there (unless !verify: a reader that authenticates
+ * the bytes itself), and iov[0..*iov_count) (room for
  * CHUNK_SPAN_IOV_MAX) then point into span at the range's bytes, in
  * order, skipping the CRCs: a writev sends them as they are. Same errors
  * as chunk_read_small (and CAIRN_EINVAL for a too small span); *iov_count
  * is 0 unless it returns 0. */
 int chunk_read_small_iov(struct chunk_store *s, const uint8_t id[16],
                          uint32_t fragment, uint64_t offset, size_t len,
-                         uint8_t *span, size_t span_cap, struct iovec *iov,
-                         size_t *iov_count, uint64_t *length, int nowait);
+                         int verify, uint8_t *span, size_t span_cap,
+                         struct iovec *iov, size_t *iov_count, uint64_t *length,
+                         int nowait);
 /* A fragment file opened once for the pieces of one GET (a span read per
  * piece, no open or header read each time). ENOENT when there is no file
  * (it may be a segment image), else as chunk_read; the data length in
@@ -165,11 +167,11 @@ int chunk_file_open(struct chunk_store *s, const uint8_t id[16],
                     uint32_t fragment, struct chunk_file **out,
                     uint64_t *length);
 /* chunk_read_small_iov for a file: one pread of the blocks with their
- * CRCs into span, CRCs checked in place, iov pointing at the range's
- * bytes. Blocks. */
+ * CRCs into span, CRCs checked in place (unless !verify), iov pointing at
+ * the range's bytes. Blocks. */
 int chunk_file_read_iov(struct chunk_file *f, uint64_t offset, size_t len,
-                        uint8_t *span, size_t span_cap, struct iovec *iov,
-                        size_t *iov_count);
+                        int verify, uint8_t *span, size_t span_cap,
+                        struct iovec *iov, size_t *iov_count);
 void chunk_file_close(struct chunk_file *f);
 /* Reads len bytes at offset of a fragment into buf, verifying block CRCs.
  * CAIRN_ENOENT, CAIRN_ERANGE (beyond the end) or CAIRN_ECORRUPT. */

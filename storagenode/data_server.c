@@ -110,6 +110,7 @@ struct data_conn {
   uint8_t chunk_id[16];
   uint32_t fragment;
   uint64_t offset, length; /* GET range; PUT fragment size */
+  int authenticated;       /* GET: the reader checks every byte (no CRCs) */
   uint64_t done_bytes;     /* PUT: bytes received; GET: bytes sent */
   uint64_t frag_length;    /* GET/STAT: the fragment's size */
   int put_end;             /* PUT_END header seen */
@@ -403,9 +404,9 @@ static void done_get(struct data_conn *c);
 static int read_segment_span(struct data_conn *c, int nowait) {
   c->piece_len = (size_t)c->length;
   return chunk_read_small_iov(c->srv->store, c->chunk_id, c->fragment,
-                              c->offset, (size_t)c->length, c->buf, c->buf_cap,
-                              c->span_iov, &c->span_iov_count, &c->frag_length,
-                              nowait);
+                              c->offset, (size_t)c->length, !c->authenticated,
+                              c->buf, c->buf_cap, c->span_iov,
+                              &c->span_iov_count, &c->frag_length, nowait);
 }
 
 /* buf for the GET's span: exactly the range's blocks and CRCs, or, when
@@ -452,8 +453,9 @@ static void work_get_file(struct data_conn *c) {
   if (end > range_end)
     end = range_end;
   c->piece_len = end > from ? (size_t)(end - from) : 0; /* 0: empty range */
-  c->status = chunk_file_read_iov(c->file, from, c->piece_len, c->buf,
-                                  c->buf_cap, c->span_iov, &c->span_iov_count);
+  c->status =
+      chunk_file_read_iov(c->file, from, c->piece_len, !c->authenticated,
+                          c->buf, c->buf_cap, c->span_iov, &c->span_iov_count);
 }
 
 static void done_get_segment(struct data_conn *c) {
@@ -598,6 +600,7 @@ static int begin_request(struct data_conn *c, const Cairn__DataHeader *h) {
     if (h->length > CHUNK_MAX_FRAGMENT)
       return protocol_error(c, "range too large");
     c->state = CONN_GET;
+    c->authenticated = h->authenticated;
     arm_timer(c);
     if (h->offset > CHUNK_MAX_FRAGMENT) { /* in no fragment (and would wrap) */
       c->busy = 1;

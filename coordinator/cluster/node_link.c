@@ -731,14 +731,15 @@ void node_put_cancel(struct node_put *put) {
 
 int node_get(struct node_link_pool *p, const char *addr,
              const uint8_t chunk_id[16], uint32_t fragment, uint64_t offset,
-             uint64_t length, node_get_data_cb on_data, node_get_done_cb done,
-             void *arg, struct node_get **out) {
+             uint64_t length, unsigned flags, node_get_data_cb on_data,
+             node_get_done_cb done, void *arg, struct node_get **out) {
   if (length > DATA_FRAGMENT_MAX)
     return CAIRN_EINVAL;
   Cairn__DataHeader h;
   fill_header(&h, CAIRN__DATA_OP__DATA_GET, chunk_id, fragment);
   h.offset = offset;
   h.length = length;
+  h.authenticated = (flags & NODE_GET_AUTHENTICATED) != 0;
   struct link_op *op;
   int rc = op_request(p, addr, OP_GET, sizeof(struct node_get), &h, &op);
   if (rc != 0)

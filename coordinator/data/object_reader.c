@@ -613,8 +613,11 @@ static int fetch(struct object_reader *r) {
         continue;
       int rc = node_addr(r, f->node_id, addr, sizeof addr);
       if (rc == 0)
+        /* Sealed: every block's tag is checked here (a bad one is reported
+         * corrupt and the next copy read), so the node need not check. */
         rc = node_get(r->cfg.links, addr, c->id, f->index, get_from, get_len,
-                      on_node_data, on_node_done, r, &r->op);
+                      r->encrypted ? NODE_GET_AUTHENTICATED : 0, on_node_data,
+                      on_node_done, r, &r->op);
       if (rc == 0)
         return 0;
       r->status = rc;

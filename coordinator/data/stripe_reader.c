@@ -147,7 +147,9 @@ static int launch(struct stripe_read *s) {
     if (rc == 0) {
       sl->state = 1;
       sl->got = 0;
-      rc = node_get(s->links, view.data_addr, s->c->id, fr->index, 0, s->f,
+      /* No NODE_GET_AUTHENTICATED: the tags cover the decoded chunk, not
+       * a fragment, so only the node's CRCs can say which one is bad. */
+      rc = node_get(s->links, view.data_addr, s->c->id, fr->index, 0, s->f, 0,
                     on_data, on_done, sl, &sl->op);
     }
     if (rc != 0) {

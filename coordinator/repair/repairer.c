@@ -384,7 +384,7 @@ static int read_replica(struct repair_job *j) {
       continue;
     j->got = 0;
     if (node_get(j->r->links, v->data_addr, j->c->id, fr->index, 0, j->stored,
-                 on_replica_data, on_replica_done, j, &j->get) == 0)
+                 0, on_replica_data, on_replica_done, j, &j->get) == 0)
       return 0;
   }
   return CAIRN_EUNAVAIL;

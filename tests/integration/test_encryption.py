@@ -202,7 +202,9 @@ def test_segment_image_spans_and_a_bad_last_block(cluster, s3):
     still in an image round-trip whole and in ranges, one byte more is a
     file; a flipped byte in the last node block of the copy read first
     fails only the reads that touch that block, and those are answered
-    from the other copy."""
+    from the other copy. The coordinator's GCM tag catches it: a sealed
+    object's GET asks the node not to check its CRCs (the tags cover every
+    byte), and the copy is reported corrupt for repair."""
     rng = __import__("random").Random(9)
     objects = {}
     for size, segment in [(1024 * 1024, True), (LARGEST_IMAGE, True),
@@ -223,9 +225,10 @@ def test_segment_image_spans_and_a_bad_last_block(cluster, s3):
     key, data, new = objects[1024 * 1024]
     frag = [f for f in new if f.index == 0][0]
     log = cluster.coordinator.log
-    # The node's CRC catches it (not the GCM tag): ECORRUPT, failover.
-    failover = "failed (data corrupted (checksum mismatch)); trying the next"
+    # The GCM tag catches it (the node skips its CRCs): EAUTH, failover.
+    failover = "failed (authentication failed); trying the next"
     failovers = log().count(failover)
+    reports = cluster.healthz()["repair"]["corrupt_reports"]
     # 1 MiB sealed is 16 x 65,552 bytes: 17 node blocks, the last 256 long.
     frag.flip(64 + 16 * NODE_STRIDE + 10)
     r = s3.get_object(Bucket="sse", Key=key, Range="bytes=0-1000")
@@ -233,6 +236,7 @@ def test_segment_image_spans_and_a_bad_last_block(cluster, s3):
     assert log().count(failover) == failovers
     assert s3.get_object(Bucket="sse", Key=key)["Body"].read() == data
     assert log().count(failover) > failovers
+    assert cluster.healthz()["repair"]["corrupt_reports"] > reports
     r = s3.get_object(Bucket="sse", Key=key, Range="bytes=1040000-1048575")
     assert r["Body"].read() == data[1040000:]
 

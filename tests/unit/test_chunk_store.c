@@ -1010,7 +1010,7 @@ static void test_small_span_iov(void **state) {
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
     memset(got, 0, n);
     assert_int_equal(chunk_read_small_iov(s, id, 0, ranges[i].offset,
-                                          ranges[i].len, span, span_max, iov,
+                                          ranges[i].len, 1, span, span_max, iov,
                                           &count, &frag_len, 0),
                      0);
     assert_int_equal(frag_len, n);
@@ -1023,27 +1023,27 @@ static void test_small_span_iov(void **state) {
     assert_memory_equal(got, data + ranges[i].offset, ranges[i].len);
   }
   /* The span must hold the blocks with their CRCs. */
-  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, span, span_max - 1, iov,
-                                        &count, NULL, 0),
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, 1, span, span_max - 1,
+                                        iov, &count, NULL, 0),
                    CAIRN_EINVAL);
   assert_int_equal(count, 0);
-  assert_int_equal(chunk_read_small_iov(s, id, 0, n - 1, 2, span, span_max, iov,
-                                        &count, NULL, 0),
+  assert_int_equal(chunk_read_small_iov(s, id, 0, n - 1, 2, 1, span, span_max,
+                                        iov, &count, NULL, 0),
                    CAIRN_ERANGE);
-  assert_int_equal(chunk_read_small_iov(s, id, 0, UINT64_MAX - 5, 100, span,
+  assert_int_equal(chunk_read_small_iov(s, id, 0, UINT64_MAX - 5, 100, 1, span,
                                         span_max, iov, &count, NULL, 0),
                    CAIRN_ERANGE);
   /* An empty range: the length, no iovec. */
-  assert_int_equal(
-      chunk_read_small_iov(s, id, 0, n, 0, span, 0, iov, &count, &frag_len, 0),
-      0);
+  assert_int_equal(chunk_read_small_iov(s, id, 0, n, 0, 1, span, 0, iov, &count,
+                                        &frag_len, 0),
+                   0);
   assert_int_equal(count, 0);
   /* A file (one byte over the segment limit) is not a small fragment. */
   uint8_t id_file[16] = {0x5a, 0x78};
   uint8_t *more = random_bytes(n + 1);
   put(s, id_file, 0, more, n + 1, 100000);
-  assert_int_equal(chunk_read_small_iov(s, id_file, 0, 0, 100, span, span_max,
-                                        iov, &count, NULL, 0),
+  assert_int_equal(chunk_read_small_iov(s, id_file, 0, 0, 100, 1, span,
+                                        span_max, iov, &count, NULL, 0),
                    CAIRN_ENOENT);
   assert_int_equal(chunk_read(s, id_file, 0, 0, n + 1, more), 0);
   /* A flipped byte in block 16: the whole range fails, block 15 not. */
@@ -1058,11 +1058,17 @@ static void test_small_span_iov(void **state) {
   image_path(dir, &img[at], path, sizeof path);
   flip_byte(path, (off_t)img[at].offset + CHUNK_HEADER_SIZE +
                       16 * (CHUNK_BLOCK_SIZE + 4) + 77);
-  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, span, span_max, iov,
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, 1, span, span_max, iov,
                                         &count, NULL, 0),
                    CAIRN_ECORRUPT);
   assert_int_equal(count, 0);
-  assert_int_equal(chunk_read_small_iov(s, id, 0, 15 * CHUNK_BLOCK_SIZE, 10,
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 0, n, 0, span, span_max, iov,
+                                        &count, NULL, 0),
+                   0); /* unverified: as stored */
+  assert_int_equal(gather(iov, count, got), n);
+  assert_int_equal(got[16 * CHUNK_BLOCK_SIZE + 77],
+                   (uint8_t)(data[16 * CHUNK_BLOCK_SIZE + 77] ^ 0x40));
+  assert_int_equal(chunk_read_small_iov(s, id, 0, 15 * CHUNK_BLOCK_SIZE, 10, 1,
                                         span, span_max, iov, &count, NULL, 0),
                    0);
   assert_int_equal(gather(iov, count, got), 10);
@@ -1106,41 +1112,51 @@ static void test_file_span_iov(void **state) {
                 {n - 3, 3, 1},
                 {n, 0, 0}};
   for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
-    assert_int_equal(chunk_file_read_iov(f, pieces[i].offset, pieces[i].len,
+    assert_int_equal(chunk_file_read_iov(f, pieces[i].offset, pieces[i].len, 1,
                                          span, cap, iov, &count),
                      0);
     assert_int_equal(count, pieces[i].blocks);
     assert_int_equal(gather(iov, count, got), pieces[i].len);
     assert_memory_equal(got, data + pieces[i].offset, pieces[i].len);
   }
-  assert_int_equal(chunk_file_read_iov(f, n - 1, 2, span, cap, iov, &count),
+  assert_int_equal(chunk_file_read_iov(f, n - 1, 2, 1, span, cap, iov, &count),
                    CAIRN_ERANGE);
   assert_int_equal(
-      chunk_file_read_iov(f, UINT64_MAX - 5, 100, span, cap, iov, &count),
+      chunk_file_read_iov(f, UINT64_MAX - 5, 100, 1, span, cap, iov, &count),
       CAIRN_ERANGE);
-  assert_int_equal(chunk_file_read_iov(f, 0, 10, span, 100, iov, &count),
+  assert_int_equal(chunk_file_read_iov(f, 0, 10, 1, span, 100, iov, &count),
                    CAIRN_EINVAL);
-  assert_int_equal(
-      chunk_file_read_iov(f, 0, CHUNK_SEGMENT_MAX + 1, span, cap, iov, &count),
-      CAIRN_EINVAL);
+  assert_int_equal(chunk_file_read_iov(f, 0, CHUNK_SEGMENT_MAX + 1, 1, span,
+                                       cap, iov, &count),
+                   CAIRN_EINVAL);
   /* Block 5 flipped, on the open file: only pieces over it fail. */
   char path[256];
   file_of(id, 0, path, sizeof path);
   flip_byte(path, CHUNK_HEADER_SIZE + 5 * (CHUNK_BLOCK_SIZE + 4) + 1);
   assert_int_equal(chunk_file_read_iov(f, 4 * CHUNK_BLOCK_SIZE,
-                                       2 * CHUNK_BLOCK_SIZE, span, cap, iov,
+                                       2 * CHUNK_BLOCK_SIZE, 1, span, cap, iov,
                                        &count),
                    CAIRN_ECORRUPT);
   assert_int_equal(count, 0);
   assert_int_equal(chunk_file_read_iov(f, 4 * CHUNK_BLOCK_SIZE,
-                                       CHUNK_BLOCK_SIZE, span, cap, iov,
+                                       CHUNK_BLOCK_SIZE, 1, span, cap, iov,
                                        &count),
                    0);
+  /* Unverified (a reader that authenticates the bytes): the flipped block
+   * goes out as stored, flipped byte and all. */
+  assert_int_equal(chunk_file_read_iov(f, 5 * CHUNK_BLOCK_SIZE,
+                                       CHUNK_BLOCK_SIZE, 0, span, cap, iov,
+                                       &count),
+                   0);
+  assert_int_equal(gather(iov, count, got), CHUNK_BLOCK_SIZE);
+  assert_int_equal(got[1], (uint8_t)(data[5 * CHUNK_BLOCK_SIZE + 1] ^ 0x40));
+  assert_memory_equal(got + 2, data + 5 * CHUNK_BLOCK_SIZE + 2,
+                      CHUNK_BLOCK_SIZE - 2);
   /* Truncated under the open file: the missing blocks are corrupt. */
   assert_int_equal(truncate(path, 8 * (CHUNK_BLOCK_SIZE + 4)), 0);
-  assert_int_equal(
-      chunk_file_read_iov(f, 9 * CHUNK_BLOCK_SIZE, 100, span, cap, iov, &count),
-      CAIRN_ECORRUPT);
+  assert_int_equal(chunk_file_read_iov(f, 9 * CHUNK_BLOCK_SIZE, 100, 1, span,
+                                       cap, iov, &count),
+                   CAIRN_ECORRUPT);
   chunk_file_close(f);
   chunk_file_close(NULL);
   /* A segment image has no file; a missing fragment neither. */

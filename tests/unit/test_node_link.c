@@ -206,14 +206,15 @@ static void on_resume_timer(uv_timer_t *t) {
   }
 }
 
-static int get_range(const uint8_t id[16], uint32_t frag, uint64_t off,
-                     uint64_t len, uint8_t *buf, int pause_every) {
+static int get_range_flags(const uint8_t id[16], uint32_t frag, uint64_t off,
+                           uint64_t len, unsigned flags, uint8_t *buf,
+                           int pause_every) {
   struct getter g = {.buf = buf, .cap = len, .pause_every = pause_every};
   uv_timer_t timer;
   uv_timer_init(&E.loop, &timer);
   timer.data = &g;
   uv_timer_start(&timer, on_resume_timer, 1, 1);
-  int rc = node_get(E.pool, E.addr, id, frag, off, len, on_get_data,
+  int rc = node_get(E.pool, E.addr, id, frag, off, len, flags, on_get_data,
                     on_get_done, &g, &g.op);
   if (rc == 0) {
     run_until(&g.done);
@@ -225,6 +226,11 @@ static int get_range(const uint8_t id[16], uint32_t frag, uint64_t off,
   uv_close((uv_handle_t *)&timer, NULL);
   uv_run(&E.loop, UV_RUN_NOWAIT);
   return rc;
+}
+
+static int get_range(const uint8_t id[16], uint32_t frag, uint64_t off,
+                     uint64_t len, uint8_t *buf, int pause_every) {
+  return get_range_flags(id, frag, off, len, 0, buf, pause_every);
 }
 
 static char *fragment_file(const uint8_t id[16], uint32_t frag) {
@@ -325,6 +331,12 @@ static void test_corruption_over_the_wire(void **state) {
   assert_int_equal(get_range(id, 0, 0, n, back, 0), CAIRN_ECORRUPT);
   assert_int_equal(get_range(id, 0, 0, 65536, back, 0), 0);
   assert_memory_equal(back, E.data, 65536);
+  /* A reader that authenticates the bytes itself gets them as stored. */
+  assert_int_equal(
+      get_range_flags(id, 0, 0, n, NODE_GET_AUTHENTICATED, back, 0), 0);
+  assert_int_equal(back[10 * CHUNK_BLOCK_SIZE + 5],
+                   (uint8_t)(E.data[10 * CHUNK_BLOCK_SIZE + 5] ^ 1));
+  assert_memory_equal(back, E.data, 10 * CHUNK_BLOCK_SIZE + 5);
   assert_int_equal(ping(E.pool, E.addr), 0);
   free(back);
 }
