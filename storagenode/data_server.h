@@ -16,9 +16,9 @@
  * queue below some limit could leave two uploads each holding what the
  * other waits for): the node takes as many as a busy coordinator opens.
  * At 256, 600 PUTs of 256 KiB at once had a quarter refused. Each costs
- * what it reads and buffers (its input buffer's pages are touched as used,
- * a put buffers up to 1 MiB): 1024 of them bound a node's connections at
- * ~1.1 GiB. */
+ * what it reads and buffers (its input buffer's pages are touched as used;
+ * a streamed put holds up to 1 MiB here and the chunk writer's ~1 MiB
+ * output buffer): 1024 of them bound a node's connections at ~2.1 GiB. */
 #define DATA_CONN_MAX 1024
 
 struct data_server;

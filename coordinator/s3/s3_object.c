@@ -154,12 +154,18 @@ static int choose_layout(struct s3_request *r, uint64_t size,
   return 0;
 }
 
+/* How many chunks a size-byte upload is cut into (at most 5 GiB in chunks
+ * of at least 64 KiB: the count fits). */
+static uint32_t chunks_of(const struct coordinator *c, uint64_t size) {
+  uint64_t chunk = (uint64_t)c->config.chunk_size;
+  return (uint32_t)((size + chunk - 1) / chunk);
+}
+
 /* The chunk ids of a size-byte upload (*ids malloc'd, NULL and *n 0 for
  * 0 bytes) and the due time of their write intents. */
 static int choose_ids(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
                       uint32_t *n_ids, int64_t *intent_ms) {
-  uint64_t chunk = (uint64_t)r->c->config.chunk_size;
-  uint64_t n = (size + chunk - 1) / chunk;
+  uint32_t n = chunks_of(r->c, size);
   *ids = NULL;
   *n_ids = 0;
   *intent_ms = 0;
@@ -174,7 +180,7 @@ static int choose_ids(struct s3_request *r, uint64_t size, uint8_t (**ids)[16],
     *ids = NULL;
     return rc;
   }
-  *n_ids = (uint32_t)n;
+  *n_ids = n;
   *intent_ms = coord_now_ms() + r->c->config.write_intent_grace_ms;
   return 0;
 }
@@ -216,8 +222,7 @@ int s3_writer_begin(struct s3_request *r, uint64_t size,
                     struct meta_layout layout, const uint8_t (*ids)[16],
                     int64_t *intent_ms, const struct object_writer_config *cb,
                     struct object_writer **out) {
-  uint64_t chunk = (uint64_t)r->c->config.chunk_size;
-  uint32_t n = (uint32_t)((size + chunk - 1) / chunk);
+  uint32_t n = chunks_of(r->c, size);
   *intent_ms = n ? coord_now_ms() + r->c->config.write_intent_grace_ms : 0;
   if (n > 0) {
     int rc = meta_intent_add(r->c->meta, *intent_ms, ids, n,
@@ -619,8 +624,7 @@ static int put_start_writer(struct put_op *op) {
  * until they are synced; put_intent_done opens the writer. */
 static int put_send_intent(struct put_op *op) {
   struct s3_request *r = op->r;
-  uint32_t n = (uint32_t)((op->size + (uint64_t)r->c->config.chunk_size - 1) /
-                          (uint64_t)r->c->config.chunk_size);
+  uint32_t n = chunks_of(r->c, op->size);
   struct meta_batch *b = meta_batch_new();
   int rc = b ? meta_batch_intent_add(b, op->intent_ms,
                                      (const uint8_t(*)[16])op->chunk_ids, n,
